@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -58,6 +59,7 @@ _SUBMODULES = {"auth", "errors", "shapes", "types", "testing", "control_plane", 
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AsyncClient",

@@ -347,3 +347,50 @@ def make_status_error(response: httpx.Response, body: bytes | None = None) -> AP
     if error_class is None:
         error_class = InternalServerError if status >= 500 else APIStatusError
     return error_class(" ".join(parts), response=response, body=_decode_body(raw), code=code)
+
+
+class APIResponseValidationError(APIError):
+    """A 2xx answer whose body is not the expected JSON shape."""
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
+        super().__init__(
+            message,
+            request=response.request if _has_request(response) else None,
+            request_id=response.headers.get("opc-request-id"),
+            body=body,
+        )
+        self.response = response
+        self.status_code = response.status_code
+
+
+__all__ += ["APIResponseValidationError"]
+
+
+class DeploymentWaitTimeout(DeploymentStateError):
+    """``wait_until_active`` ran out of time before the deployment became ACTIVE."""
+
+
+class ControlPlaneError(OdscLLMError):
+    """A control-plane call (Data Science or Logging Search API, through ``oci``) failed.
+
+    ``status`` and ``code`` are the service's HTTP status and error code
+    (``NotAuthorizedOrNotFound``...), ``request_id`` its ``opc-request-id``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.operation = operation
+
+
+__all__ += ["ControlPlaneError", "DeploymentWaitTimeout"]

@@ -1,0 +1,594 @@
+"""``Client`` and ``AsyncClient``: request building, retries and error mapping.
+
+Everything that does no I/O (building the request, the deadline, classifying the
+answer, parsing it) lives in ``_BaseClient`` and is shared; the two clients differ only
+in the send, the sleep and the close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, Retrying
+
+from . import _constants as C
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    InvalidDeploymentError,
+    RequestTooLargeError,
+    make_status_error,
+)
+from ._response import APIResponse
+from ._retry import retry_kwargs
+from ._streaming import AsyncStream, Stream
+from ._version import __version__
+from .deployment import Deployment
+from .types._base import BaseType
+
+if TYPE_CHECKING:
+    from .resources.chat import AsyncChat, Chat
+    from .resources.completions import AsyncCompletions, Completions
+    from .resources.embeddings import AsyncEmbeddings, Embeddings
+
+__all__ = ["AsyncClient", "Client"]
+
+log = logging.getLogger("odsc_llm")
+
+ModelT = TypeVar("ModelT", bound=BaseType)
+
+# Strong references to fire-and-forget close tasks, so they are not collected mid-way.
+_background_tasks: set[asyncio.Task[None]] = set()
+
+
+class _NotGiven:
+    """Marks an argument left out (``None`` means "no timeout" and must stay distinct)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Any = _NotGiven()
+
+TimeoutTypes = float | httpx.Timeout | None
+
+
+def _to_timeout(value: TimeoutTypes) -> httpx.Timeout | None:
+    if value is None:
+        return None
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return httpx.Timeout(float(value))
+    raise ValueError(
+        f"timeout must be a positive number of seconds or an httpx.Timeout, not {value!r}"
+    )
+
+
+def _longest(timeout: httpx.Timeout | None) -> float | None:
+    """The deadline a per-attempt timeout implies for a whole call (None: unbounded)."""
+    if timeout is None:
+        return None
+    values = [v for v in (timeout.connect, timeout.read, timeout.write, timeout.pool)]
+    if any(v is None for v in values):
+        return None
+    return max(v for v in values if v is not None)
+
+
+def _cap(timeout: httpx.Timeout | None, remaining: float | None) -> httpx.Timeout | None:
+    """Shrink each part of ``timeout`` so that no wait can pass the call's deadline."""
+    if remaining is None:
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(remaining)
+
+    def cap(value: float | None) -> float:
+        return remaining if value is None else min(value, remaining)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
+
+
+class _CallOptions:
+    """What one call resolved from its own options and the client's defaults."""
+
+    __slots__ = ("deadline", "extra_headers", "max_retries", "timeout", "total_timeout")
+
+    def __init__(
+        self,
+        timeout: httpx.Timeout | None,
+        total_timeout: float | None,
+        max_retries: int,
+        extra_headers: Mapping[str, str] | None,
+    ) -> None:
+        self.timeout = timeout
+        self.total_timeout = total_timeout
+        self.max_retries = max_retries
+        self.extra_headers = extra_headers
+        self.deadline = None if total_timeout is None else time.monotonic() + total_timeout
+
+    def attempt_timeout(self, request_url: str) -> httpx.Timeout | None:
+        if self.deadline is None:
+            return self.timeout
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise APITimeoutError(
+                f"The call's deadline (total_timeout={self.total_timeout} s) passed before "
+                f"an attempt could start ({request_url})."
+            )
+        return _cap(self.timeout, remaining)
+
+
+def _dumps(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _BaseClient:
+    """The shared, I/O-free part of both clients."""
+
+    deployment: Deployment
+    max_retries: int
+    timeout: httpx.Timeout | None
+    total_timeout: float | None
+    stream_endpoint: str
+
+    def __init__(
+        self,
+        deployment: Deployment | str | None,
+        *,
+        auth: httpx.Auth | None,
+        max_retries: int,
+        timeout: TimeoutTypes,
+        total_timeout: float | None,
+        default_headers: Mapping[str, str] | None,
+        stream_endpoint: str,
+        state_hint: bool,
+        sleep: Callable[[float], Any] | None,
+    ) -> None:
+        if deployment is None:
+            deployment = os.environ.get("ODSC_LLM_DEPLOYMENT")
+            if not deployment:
+                raise InvalidDeploymentError(
+                    "No deployment given: pass deployment=<URL, OCID or Deployment>, "
+                    "or set the ODSC_LLM_DEPLOYMENT environment variable."
+                )
+        self.deployment = Deployment.coerce(deployment)
+        if auth is None:
+            from . import auth as auth_module  # lazy: loading credentials imports oci
+
+            auth = auth_module.default()
+        self.auth = auth
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        self.max_retries = max_retries
+        self.timeout = C.DEFAULT_TIMEOUT if timeout is NOT_GIVEN else _to_timeout(timeout)
+        if total_timeout is NOT_GIVEN:
+            self.total_timeout = _longest(self.timeout)
+        elif total_timeout is None or total_timeout > 0:
+            self.total_timeout = total_timeout
+        else:
+            raise ValueError(f"total_timeout must be > 0 seconds or None, not {total_timeout!r}")
+        if stream_endpoint not in C.STREAM_ENDPOINTS:
+            raise ValueError(
+                f"stream_endpoint must be one of {C.STREAM_ENDPOINTS}, not {stream_endpoint!r}"
+            )
+        self.stream_endpoint = stream_endpoint
+        self.state_hint = state_hint
+        self._sleep = sleep
+        self._stream_url = (
+            self.deployment.stream_url
+            if stream_endpoint == C.DEFAULT_STREAM_ENDPOINT
+            else self.deployment.predict_url
+        )
+        base = {"content-type": "application/json", **dict(default_headers or {})}
+        for name in base:
+            if name.lower() == "authorization":
+                raise ValueError(
+                    "default_headers must not set Authorization: requests are signed by auth."
+                )
+        self._plain_headers = {"accept": "application/json", **base}
+        # enable-streaming is the older style (on /predict); harmless on the stream endpoint.
+        self._stream_headers = {
+            "accept": "text/event-stream",
+            "enable-streaming": "true",
+            **base,
+        }
+
+    # -- request side -------------------------------------------------------------------
+
+    def _options(self, options: Mapping[str, Any]) -> _CallOptions:
+        timeout = options.get("timeout", NOT_GIVEN)
+        total = options.get("total_timeout", NOT_GIVEN)
+        max_retries = options.get("max_retries", self.max_retries)
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        resolved = self.timeout if timeout is NOT_GIVEN else _to_timeout(timeout)
+        if total is NOT_GIVEN:
+            total = self.total_timeout if timeout is NOT_GIVEN else _longest(resolved)
+        return _CallOptions(resolved, total, max_retries, options.get("extra_headers"))
+
+    def _build_request(
+        self,
+        http_client: httpx.Client | httpx.AsyncClient,
+        route: str,
+        content: bytes,
+        stream: bool,
+        options: _CallOptions,
+    ) -> httpx.Request:
+        url = self._stream_url if stream else self.deployment.predict_url
+        headers = dict(self._stream_headers if stream else self._plain_headers)
+        headers["route"] = route
+        if options.extra_headers:
+            for name, value in options.extra_headers.items():
+                if name.lower() == "authorization":
+                    raise ValueError(
+                        "extra_headers must not set Authorization: requests are signed by auth."
+                    )
+                headers[name] = value
+        timeout = options.attempt_timeout(url)
+        return http_client.build_request(
+            "POST",
+            url,
+            content=content,
+            headers=headers,
+            timeout=timeout,
+        )
+
+    def _encode(self, body: Mapping[str, Any]) -> bytes:
+        content = _dumps(body)
+        if len(content) > C.MAX_BODY_BYTES:
+            raise RequestTooLargeError(
+                f"The request body is {len(content):,} bytes; model deployments accept at "
+                f"most {C.MAX_BODY_BYTES:,} (10 MB). Send fewer or shorter inputs per call."
+            )
+        return content
+
+    def _retry_kwargs(self, options: _CallOptions, url: str) -> dict[str, Any]:
+        remaining = (
+            None if options.deadline is None else max(0.0, options.deadline - time.monotonic())
+        )
+        return retry_kwargs(
+            max_retries=options.max_retries,
+            total_timeout=remaining,
+            method="POST",
+            url=url,
+            sleep=self._sleep,
+        )
+
+    # -- answer side --------------------------------------------------------------------
+
+    @staticmethod
+    def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(
+                f"Request to {request.url} timed out ({type(exc).__name__}).", request=request
+            )
+        return APIConnectionError(
+            f"Could not talk to {request.url}: {type(exc).__name__}: {exc}", request=request
+        )
+
+    @staticmethod
+    def _parse(response: httpx.Response, cast_to: type[ModelT]) -> ModelT:
+        try:
+            result = cast_to.model_validate_json(response.content)
+        except ValidationError as exc:
+            text = response.content[:300].decode("utf-8", "replace")
+            raise APIResponseValidationError(
+                f"The answer of {response.request.url} is not a {cast_to.__name__}: "
+                f"{exc.errors()[0].get('msg', exc)}; body starts with {text!r} "
+                f"(opc-request-id: {response.headers.get('opc-request-id') or '-'})",
+                response=response,
+                body=text,
+            ) from None
+        result._request_id = response.headers.get("opc-request-id")
+        return result
+
+    @staticmethod
+    def _hint_state(error: APIStatusError, state: str | None) -> APIStatusError:
+        if state:
+            error.message = f"{error.message} The deployment is {state}."
+            error.args = (error.message,)
+        return error
+
+
+class Client(_BaseClient):
+    """A synchronous client of one model deployment.
+
+    ``deployment`` is a :class:`Deployment`, a URL or an OCID (default: the
+    ``ODSC_LLM_DEPLOYMENT`` environment variable). ``auth`` signs each request (default:
+    :func:`odsc_llm.auth.default`). ``timeout`` bounds each attempt (default 10 s to
+    connect, 600 s per read; ``None`` for none); ``total_timeout`` bounds the whole call,
+    retries included (default: the longest part of ``timeout``). ``max_retries`` is the
+    number of retries after the first attempt (0 disables them).
+    """
+
+    completions: Completions
+    chat: Chat
+    embeddings: Embeddings
+
+    def __init__(
+        self,
+        deployment: Deployment | str | None = None,
+        *,
+        auth: httpx.Auth | None = None,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        timeout: TimeoutTypes = NOT_GIVEN,
+        total_timeout: float | None = NOT_GIVEN,
+        http_client: httpx.Client | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        stream_endpoint: str = C.DEFAULT_STREAM_ENDPOINT,
+        state_hint: bool = False,
+        _sleep: Callable[[float], Any] | None = None,
+    ) -> None:
+        super().__init__(
+            deployment,
+            auth=auth,
+            max_retries=max_retries,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            default_headers=default_headers,
+            stream_endpoint=stream_endpoint,
+            state_hint=state_hint,
+            sleep=_sleep,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            limits=C.DEFAULT_LIMITS,
+            headers={"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__version__}"},
+            follow_redirects=False,
+        )
+        from .resources.chat import Chat
+        from .resources.completions import Completions
+        from .resources.embeddings import Embeddings
+
+        self.completions = Completions(self)
+        self.chat = Chat(self)
+        self.embeddings = Embeddings(self)
+
+    def _send_once(
+        self, route: str, content: bytes, stream: bool, options: _CallOptions
+    ) -> httpx.Response:
+        request = self._build_request(self._http, route, content, stream, options)
+        try:
+            response = self._http.send(
+                request, auth=self.auth, stream=stream, follow_redirects=False
+            )
+            if response.status_code >= 400:
+                if stream:
+                    try:
+                        response.read()
+                    finally:
+                        response.close()
+                raise make_status_error(response)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, request) from exc
+        return response
+
+    def _send(
+        self, route: str, body: Mapping[str, Any], stream: bool, options: _CallOptions
+    ) -> httpx.Response:
+        content = self._encode(body)
+        try:
+            if options.max_retries == 0:
+                return self._send_once(route, content, stream, options)
+            url = self._stream_url if stream else self.deployment.predict_url
+            retrying = Retrying(**self._retry_kwargs(options, url))
+            return retrying(self._send_once, route, content, stream, options)
+        except APIStatusError as error:
+            if self.state_hint and error.status_code in (404, 409, 503):
+                raise self._hint_state(error, self._lookup_state()) from None
+            raise
+
+    def _lookup_state(self) -> str | None:
+        try:
+            return self.deployment_state()
+        except Exception as exc:  # the hint is best-effort: never hide the real error
+            log.debug("deployment state look-up failed: %s", exc)
+            return None
+
+    def _request(
+        self,
+        route: str,
+        body: Mapping[str, Any],
+        cast_to: type[ModelT],
+        chunk_type: type[BaseType] | None,
+        options: Mapping[str, Any],
+        raw: bool = False,
+    ) -> Any:
+        call = self._options(options)
+        stream = chunk_type is not None
+        response = self._send(route, body, stream, call)
+        if stream:
+            assert chunk_type is not None
+
+            def parse() -> Any:
+                return Stream(response, chunk_type)
+        else:
+
+            def parse() -> Any:
+                return self._parse(response, cast_to)
+
+        return APIResponse(response, parse) if raw else parse()
+
+    def deployment_state(self) -> str:
+        """Ask the control plane for the deployment's lifecycle state (e.g. ``ACTIVE``)."""
+        from .control_plane import deployment_state
+
+        return str(deployment_state(self.deployment, self.auth))
+
+    def close(self) -> None:
+        """Close the connections (not those of an ``http_client`` you passed in)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(deployment={self.deployment.endpoint!r}, max_retries={self.max_retries})"
+
+
+class AsyncClient(_BaseClient):
+    """An asynchronous client of one model deployment; same arguments as :class:`Client`."""
+
+    completions: AsyncCompletions
+    chat: AsyncChat
+    embeddings: AsyncEmbeddings
+
+    def __init__(
+        self,
+        deployment: Deployment | str | None = None,
+        *,
+        auth: httpx.Auth | None = None,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        timeout: TimeoutTypes = NOT_GIVEN,
+        total_timeout: float | None = NOT_GIVEN,
+        http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        stream_endpoint: str = C.DEFAULT_STREAM_ENDPOINT,
+        state_hint: bool = False,
+        _sleep: Callable[[float], Any] | None = None,
+    ) -> None:
+        super().__init__(
+            deployment,
+            auth=auth,
+            max_retries=max_retries,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            default_headers=default_headers,
+            stream_endpoint=stream_endpoint,
+            state_hint=state_hint,
+            sleep=_sleep,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            limits=C.DEFAULT_LIMITS,
+            headers={"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__version__}"},
+            follow_redirects=False,
+        )
+        from .resources.chat import AsyncChat
+        from .resources.completions import AsyncCompletions
+        from .resources.embeddings import AsyncEmbeddings
+
+        self.completions = AsyncCompletions(self)
+        self.chat = AsyncChat(self)
+        self.embeddings = AsyncEmbeddings(self)
+
+    async def _send_once(
+        self, route: str, content: bytes, stream: bool, options: _CallOptions
+    ) -> httpx.Response:
+        request = self._build_request(self._http, route, content, stream, options)
+        try:
+            response = await self._http.send(
+                request, auth=self.auth, stream=stream, follow_redirects=False
+            )
+            if response.status_code >= 400:
+                if stream:
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
+                raise make_status_error(response)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, request) from exc
+        return response
+
+    async def _send(
+        self, route: str, body: Mapping[str, Any], stream: bool, options: _CallOptions
+    ) -> httpx.Response:
+        content = self._encode(body)
+        try:
+            if options.max_retries == 0:
+                return await self._send_once(route, content, stream, options)
+            url = self._stream_url if stream else self.deployment.predict_url
+            retrying = AsyncRetrying(**self._retry_kwargs(options, url))
+            return await retrying(self._send_once, route, content, stream, options)
+        except APIStatusError as error:
+            if self.state_hint and error.status_code in (404, 409, 503):
+                raise self._hint_state(error, await self._lookup_state()) from None
+            raise
+
+    async def _lookup_state(self) -> str | None:
+        try:
+            return await self.deployment_state()
+        except Exception as exc:  # the hint is best-effort: never hide the real error
+            log.debug("deployment state look-up failed: %s", exc)
+            return None
+
+    async def _request(
+        self,
+        route: str,
+        body: Mapping[str, Any],
+        cast_to: type[ModelT],
+        chunk_type: type[BaseType] | None,
+        options: Mapping[str, Any],
+        raw: bool = False,
+    ) -> Any:
+        call = self._options(options)
+        stream = chunk_type is not None
+        response = await self._send(route, body, stream, call)
+        if stream:
+            assert chunk_type is not None
+
+            def parse() -> Any:
+                return AsyncStream(response, chunk_type)
+        else:
+
+            def parse() -> Any:
+                return self._parse(response, cast_to)
+
+        return APIResponse(response, parse) if raw else parse()
+
+    async def deployment_state(self) -> str:
+        """Ask the control plane for the deployment's lifecycle state, off the event loop."""
+        from .control_plane import deployment_state
+
+        return str(await asyncio.to_thread(deployment_state, self.deployment, self.auth))
+
+    async def aclose(self) -> None:
+        """Close the connections (not those of an ``http_client`` you passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # Dropped without aclose(): close the pool on the running loop so sockets don't leak.
+        http = getattr(self, "_http", None)
+        if http is None or not getattr(self, "_owns_http", False) or http.is_closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if not loop.is_closed():
+            _background_tasks.add(task := loop.create_task(http.aclose()))
+            task.add_done_callback(_background_tasks.discard)
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncClient(deployment={self.deployment.endpoint!r}, max_retries={self.max_retries})"
+        )

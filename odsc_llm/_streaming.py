@@ -1,0 +1,423 @@
+"""Typed streams of Server-Sent Events: ``Stream`` (sync) and ``AsyncStream`` over httpx-sse.
+
+A stream yields typed chunks until ``data: [DONE]``. Anything else is an error, never a
+quiet end: an error event (vLLM sends ``data: {"error": ...}`` then ``[DONE]``), a chunk
+that is not JSON, a broken connection, or an end without ``[DONE]`` (OCI reports
+failures after the 200 only in an HTTP trailer, which httpx drops).
+
+Leaving a ``with`` block, breaking out of the loop or calling ``close()`` closes the
+connection. The event handling is shared; the two classes differ only in the I/O loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any, Generic, TypeVar, cast
+
+import httpx
+from httpx_sse import EventSource, ServerSentEvent
+from pydantic import ValidationError
+
+from ._errors import StreamError, extract_error_message
+from .types._base import BaseType
+from .types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    ChoiceLogprobs,
+    Function,
+)
+from .types.completion import Completion, CompletionChoice, CompletionLogprobs
+
+__all__ = ["AsyncStream", "Stream", "accumulate"]
+
+ChunkT = TypeVar("ChunkT", bound=BaseType)
+
+_DONE = "[DONE]"
+
+# Strong references to fire-and-forget close tasks, so they are not collected mid-way.
+_background_tasks: set[asyncio.Task[None]] = set()
+
+
+class _EventHandler(Generic[ChunkT]):
+    """Turns SSE events into chunks; shared by the sync and async streams (no I/O)."""
+
+    __slots__ = ("cast_to", "chunks", "done", "request", "request_id", "response")
+
+    def __init__(self, response: httpx.Response, cast_to: type[ChunkT]) -> None:
+        self.response = response
+        self.cast_to = cast_to
+        self.request = response.request
+        self.request_id: str | None = response.headers.get("opc-request-id")
+        self.chunks: list[ChunkT] = []
+        self.done = False
+
+    def error(self, message: str, body: object | None = None) -> StreamError:
+        partial = _partial_text(self.chunks)
+        return StreamError(
+            f"{message} (opc-request-id: {self.request_id or '-'}; "
+            f"{len(self.chunks)} chunks received before the failure)",
+            request=self.request,
+            request_id=self.request_id,
+            body=body,
+            partial_text=partial,
+        )
+
+    def check_content_type(self) -> str | None:
+        """None when the answer is SSE; else the media type, whose body must be read."""
+        media = self.response.headers.get("content-type", "").partition(";")[0].strip()
+        return None if "text/event-stream" in media else media
+
+    def not_sse_error(self, media: str, body: bytes) -> StreamError:
+        readable, _ = extract_error_message(body, media)
+        return self.error(
+            f"Expected a stream (text/event-stream) but the server answered {media or 'no'} "
+            f"content with status {self.response.status_code}: {readable}",
+            body=body.decode("utf-8", "replace"),
+        )
+
+    def handle(self, sse: ServerSentEvent) -> ChunkT | None:
+        """The chunk of an event, None at ``[DONE]``; raises StreamError on a bad event."""
+        data = sse.data
+        if data == _DONE:
+            self.done = True
+            return None
+        if sse.event == "error":
+            readable, _ = extract_error_message(data)
+            raise self.error(f"The server sent an error event: {readable}", body=data)
+        try:
+            chunk = self.cast_to.model_validate_json(data)
+        except ValidationError as exc:
+            raise self._bad_chunk(data, exc) from None
+        chunk._request_id = self.request_id
+        self.chunks.append(chunk)
+        return chunk
+
+    def _bad_chunk(self, data: str, exc: ValidationError) -> StreamError:
+        try:
+            parsed: Any = json.loads(data)
+        except ValueError:
+            return self.error(f"The server sent a chunk that is not JSON: {data[:200]!r}")
+        if isinstance(parsed, dict) and ("error" in parsed or parsed.get("object") == "error"):
+            readable, _ = extract_error_message(data)
+            return self.error(f"The model server reported an error mid-stream: {readable}", parsed)
+        return self.error(
+            f"The server sent a chunk of unexpected shape for {self.cast_to.__name__}: "
+            f"{exc.errors()[0].get('msg', exc)}; chunk: {data[:200]!r}",
+            parsed,
+        )
+
+    def end_error(self) -> StreamError:
+        return self.error(
+            "The stream ended without 'data: [DONE]': the answer is incomplete "
+            "(the connection closed early or the server failed after sending the headers)"
+        )
+
+    def transport_error(self, exc: Exception) -> StreamError:
+        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "broke"
+        return self.error(f"The stream {kind} before 'data: [DONE]': {type(exc).__name__}: {exc}")
+
+
+class Stream(Generic[ChunkT]):
+    """A synchronous stream of typed chunks. Iterate it once; use it as a context manager."""
+
+    response: httpx.Response
+
+    def __init__(self, response: httpx.Response, cast_to: type[ChunkT]) -> None:
+        self.response = response
+        self._handler = _EventHandler(response, cast_to)
+        self._iterator = self._iter_chunks()
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``opc-request-id`` of this stream's answer."""
+        return self._handler.request_id
+
+    def _iter_chunks(self) -> Generator[ChunkT, None, None]:
+        handler = self._handler
+        response = self.response
+        try:
+            media = handler.check_content_type()
+            if media is not None:
+                raise handler.not_sse_error(media, response.read())
+            try:
+                for sse in EventSource(response).iter_sse():
+                    chunk = handler.handle(sse)
+                    if chunk is None:
+                        if handler.done:
+                            return
+                        continue
+                    yield chunk
+            except httpx.TransportError as exc:  # includes httpx_sse.SSEError
+                raise handler.transport_error(exc) from exc
+            raise handler.end_error()
+        finally:
+            response.close()
+
+    def __iter__(self) -> Iterator[ChunkT]:
+        # A generator wrapper: when a `for` loop breaks and drops it, close() runs and
+        # the connection is released at once.
+        yield from self._iterator
+
+    def __next__(self) -> ChunkT:
+        return self._iterator.__next__()
+
+    def __enter__(self) -> Stream[ChunkT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._iterator.close()
+        self.response.close()
+
+    def text(self) -> Iterator[str]:
+        """The new text of each chunk (choice 0), skipping chunks without any."""
+        for chunk in self:
+            piece = _chunk_text(chunk)
+            if piece:
+                yield piece
+
+    def until_done(self) -> Stream[ChunkT]:
+        """Read the stream to its end (raising on failure); returns self."""
+        for _ in self:
+            pass
+        return self
+
+    def get_final_completion(self) -> Completion | ChatCompletion:
+        """Read to the end and join all chunks into one answer (tool calls joined by index)."""
+        self.until_done()
+        return accumulate(self._handler.chunks, request_id=self.request_id)
+
+
+class AsyncStream(Generic[ChunkT]):
+    """An asynchronous stream of typed chunks: ``async for``, ``async with``, ``aclose()``."""
+
+    response: httpx.Response
+
+    def __init__(self, response: httpx.Response, cast_to: type[ChunkT]) -> None:
+        self.response = response
+        self._handler = _EventHandler(response, cast_to)
+        self._iterator = self._iter_chunks()
+        self._closed = False
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``opc-request-id`` of this stream's answer."""
+        return self._handler.request_id
+
+    async def _iter_chunks(self) -> AsyncIterator[ChunkT]:
+        handler = self._handler
+        response = self.response
+        try:
+            media = handler.check_content_type()
+            if media is not None:
+                raise handler.not_sse_error(media, await response.aread())
+            events = EventSource(response).aiter_sse()
+            try:
+                async for sse in events:
+                    chunk = handler.handle(sse)
+                    if chunk is None:
+                        if handler.done:
+                            return
+                        continue
+                    yield chunk
+            except httpx.TransportError as exc:  # includes httpx_sse.SSEError
+                raise handler.transport_error(exc) from exc
+            finally:
+                await events.aclose()
+            raise handler.end_error()
+        finally:
+            self._closed = True
+            await response.aclose()
+
+    async def __aiter__(self) -> AsyncIterator[ChunkT]:
+        async for chunk in self._iterator:
+            yield chunk
+
+    async def __anext__(self) -> ChunkT:
+        return await self._iterator.__anext__()
+
+    async def __aenter__(self) -> AsyncStream[ChunkT]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        await cast(Any, self._iterator).aclose()
+        self._closed = True
+        await self.response.aclose()
+
+    close = aclose
+
+    async def text(self) -> AsyncIterator[str]:
+        """The new text of each chunk (choice 0), skipping chunks without any."""
+        async for chunk in self:
+            piece = _chunk_text(chunk)
+            if piece:
+                yield piece
+
+    async def until_done(self) -> AsyncStream[ChunkT]:
+        """Read the stream to its end (raising on failure); returns self."""
+        async for _ in self:
+            pass
+        return self
+
+    async def get_final_completion(self) -> Completion | ChatCompletion:
+        """Read to the end and join all chunks into one answer (tool calls joined by index)."""
+        await self.until_done()
+        return accumulate(self._handler.chunks, request_id=self.request_id)
+
+    def __del__(self) -> None:
+        # Dropped without being read to the end or closed: release the connection on the
+        # running loop rather than leaving it checked out of the pool.
+        if self._closed or self.response.is_closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if not loop.is_closed():
+            _background_tasks.add(task := loop.create_task(self.response.aclose()))
+            task.add_done_callback(_background_tasks.discard)
+
+
+def _chunk_text(chunk: BaseType) -> str | None:
+    if isinstance(chunk, ChatCompletionChunk):
+        return chunk.choices[0].delta.content if chunk.choices else None
+    if isinstance(chunk, Completion):
+        return chunk.choices[0].text if chunk.choices else None
+    return None
+
+
+def _partial_text(chunks: list[Any]) -> str:
+    return "".join(piece for piece in map(_chunk_text, chunks) if piece)
+
+
+def accumulate(chunks: list[Any], request_id: str | None = None) -> Completion | ChatCompletion:
+    """Join stream chunks into the answer the non-streaming call would have given."""
+    if chunks and isinstance(chunks[0], ChatCompletionChunk):
+        result: Completion | ChatCompletion = _accumulate_chat(chunks)
+    else:
+        result = _accumulate_completion(chunks)
+    result._request_id = request_id
+    return result
+
+
+def _accumulate_completion(chunks: list[Completion]) -> Completion:
+    texts: dict[int, list[str]] = {}
+    finals: dict[int, CompletionChoice] = {}
+    logprobs: dict[int, CompletionLogprobs] = {}
+    head: Completion | None = None
+    usage = None
+    for chunk in chunks:
+        head = head or chunk
+        usage = chunk.usage or usage
+        for choice in chunk.choices:
+            texts.setdefault(choice.index, []).append(choice.text)
+            if choice.finish_reason is not None or choice.index not in finals:
+                finals[choice.index] = choice
+            if choice.logprobs is not None:
+                acc = logprobs.setdefault(choice.index, CompletionLogprobs())
+                for field in ("text_offset", "token_logprobs", "tokens", "top_logprobs"):
+                    piece = getattr(choice.logprobs, field)
+                    if piece is not None:
+                        setattr(acc, field, (getattr(acc, field) or []) + list(piece))
+    choices = [
+        CompletionChoice(
+            index=index,
+            text="".join(texts[index]),
+            logprobs=logprobs.get(index),
+            finish_reason=finals[index].finish_reason,
+            stop_reason=finals[index].stop_reason,
+        )
+        for index in sorted(texts)
+    ]
+    return Completion(
+        id=head.id if head else "",
+        created=head.created if head else 0,
+        model=head.model if head else "",
+        choices=choices,
+        usage=usage,
+    )
+
+
+def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
+    contents: dict[int, list[str]] = {}
+    reasoning: dict[int, list[str]] = {}
+    roles: dict[int, str] = {}
+    finish: dict[int, tuple[str | None, int | str | None]] = {}
+    calls: dict[int, dict[int, dict[str, Any]]] = {}
+    logprob_items: dict[int, list[Any]] = {}
+    usage = None
+    for chunk in chunks:
+        usage = chunk.usage or usage
+        for choice in chunk.choices:
+            index = choice.index
+            delta = choice.delta
+            contents.setdefault(index, [])
+            if delta.role:
+                roles[index] = delta.role
+            if delta.content:
+                contents[index].append(delta.content)
+            if delta.reasoning_content:
+                reasoning.setdefault(index, []).append(delta.reasoning_content)
+            for call in delta.tool_calls or ():
+                acc = calls.setdefault(index, {}).setdefault(
+                    call.index, {"id": "", "type": "function", "name": "", "arguments": ""}
+                )
+                if call.id:
+                    acc["id"] = call.id
+                if call.type:
+                    acc["type"] = call.type
+                if call.function is not None:
+                    acc["name"] += call.function.name or ""
+                    acc["arguments"] += call.function.arguments or ""
+            if choice.logprobs is not None and choice.logprobs.content:
+                logprob_items.setdefault(index, []).extend(choice.logprobs.content)
+            if choice.finish_reason is not None:
+                finish[index] = (choice.finish_reason, choice.stop_reason)
+    choices = []
+    for index in sorted(contents):
+        tool_calls = [
+            ChatCompletionMessageToolCall(
+                id=acc["id"],
+                type=acc["type"],
+                function=Function(name=acc["name"], arguments=acc["arguments"]),
+            )
+            for _, acc in sorted(calls.get(index, {}).items())
+        ]
+        message = ChatCompletionMessage(
+            role=roles.get(index, "assistant"),
+            content="".join(contents[index]) if contents[index] or not tool_calls else None,
+            reasoning_content="".join(reasoning[index]) if index in reasoning else None,
+            tool_calls=tool_calls or None,
+        )
+        finish_reason, stop_reason = finish.get(index, (None, None))
+        choices.append(
+            Choice(
+                index=index,
+                message=message,
+                logprobs=ChoiceLogprobs(content=logprob_items[index])
+                if index in logprob_items
+                else None,
+                finish_reason=finish_reason,
+                stop_reason=stop_reason,
+            )
+        )
+    head = chunks[0] if chunks else None
+    return ChatCompletion(
+        id=head.id if head else "",
+        created=head.created if head else 0,
+        model=head.model if head else "",
+        choices=choices,
+        usage=usage,
+    )

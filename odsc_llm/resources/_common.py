@@ -1,0 +1,89 @@
+"""What the resource classes share: turning ``create(...)`` arguments into a request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .._constants import DEFAULT_MODEL
+from ..types.params import RequestOptions
+
+if TYPE_CHECKING:
+    from .._client import AsyncClient, Client
+
+__all__ = ["AsyncAPIResource", "SyncAPIResource", "split_params"]
+
+_OPTION_KEYS = frozenset(RequestOptions.__optional_keys__)
+
+
+def split_params(
+    method: str,
+    required: Mapping[str, Any],
+    params: Mapping[str, Any],
+    allowed: frozenset[str],
+    stream: bool,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(JSON body, call options) from a ``create`` call's arguments.
+
+    ``None`` values are left out of the body; unknown names are a TypeError naming
+    ``extra_body`` as the place for server-specific parameters.
+    """
+    unknown = params.keys() - allowed
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise TypeError(
+            f"{method}() got unexpected keyword argument(s): {names}. Pass server-specific "
+            f"parameters in extra_body={{...}}."
+        )
+    body: dict[str, Any] = {"model": DEFAULT_MODEL, **required}
+    options: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in _OPTION_KEYS:
+            options[name] = value
+        elif value is not None:
+            body[name] = value
+    if stream:
+        body["stream"] = True
+    extra_body = options.get("extra_body")
+    if extra_body:
+        body.update(extra_body)
+    return body, options
+
+
+def as_messages(messages: Iterable[Any]) -> list[Any]:
+    """Messages as JSON-ready dicts (pydantic messages from earlier answers are welcome)."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Iterable):
+        raise TypeError(
+            "messages must be a list of {'role': ..., 'content': ...} dicts, "
+            f"not {type(messages).__name__}."
+        )
+    out = [
+        m.model_dump(mode="json", exclude_none=True) if isinstance(m, BaseModel) else m
+        for m in messages
+    ]
+    if not out:
+        raise ValueError("messages must not be empty.")
+    return out
+
+
+def allowed_keys(params_type: Any) -> frozenset[str]:
+    """The keyword names a TypedDict of parameters accepts."""
+    return frozenset(params_type.__optional_keys__) | frozenset(params_type.__required_keys__)
+
+
+class SyncAPIResource:
+    """A group of operations of the synchronous client."""
+
+    def __init__(self, client: Client, *, raw: bool = False) -> None:
+        self._client = client
+        self._raw = raw
+
+
+class AsyncAPIResource:
+    """A group of operations of the asynchronous client."""
+
+    def __init__(self, client: AsyncClient, *, raw: bool = False) -> None:
+        self._client = client
+        self._raw = raw

@@ -1,0 +1,185 @@
+"""``client.chat.completions``: ``/v1/chat/completions`` (messages in, a message out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, overload
+
+from typing_extensions import Unpack
+
+from .._constants import ROUTE_CHAT_COMPLETIONS
+from .._response import APIResponse
+from .._streaming import AsyncStream, Stream
+from ..types.chat import ChatCompletion, ChatCompletionChunk
+from ..types.params import ChatCompletionCreateParams, ChatCompletionMessageParam
+from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, as_messages, split_params
+
+__all__ = ["AsyncChat", "AsyncChatCompletions", "Chat", "ChatCompletions"]
+
+Messages = Iterable[ChatCompletionMessageParam | Mapping[str, Any] | Any]
+_ALLOWED = allowed_keys(ChatCompletionCreateParams)
+
+
+def _prepare(
+    messages: Messages, stream: bool, params: ChatCompletionCreateParams
+) -> tuple[dict[str, Any], dict[str, Any], type[ChatCompletionChunk] | None]:
+    body, options = split_params(
+        "chat.completions.create", {"messages": as_messages(messages)}, params, _ALLOWED, stream
+    )
+    return body, options, ChatCompletionChunk if stream else None
+
+
+class ChatCompletions(SyncAPIResource):
+    """Chat completions: ``create(messages=[...], stream=...)``."""
+
+    @overload
+    def create(
+        self,
+        *,
+        messages: Messages,
+        stream: Literal[False] = False,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> ChatCompletion: ...
+    @overload
+    def create(
+        self,
+        *,
+        messages: Messages,
+        stream: Literal[True],
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> Stream[ChatCompletionChunk]: ...
+    @overload
+    def create(
+        self, *, messages: Messages, stream: bool, **params: Unpack[ChatCompletionCreateParams]
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
+    def create(
+        self,
+        *,
+        messages: Messages,
+        stream: bool = False,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]:
+        """Answer a conversation. With ``stream=True``, a :class:`Stream` of chunks.
+
+        ``messages`` are ``{"role", "content"}`` dicts (or messages of earlier answers).
+        ``model`` defaults to ``"odsc-llm"``; OpenAI/vLLM parameters (``tools``,
+        ``response_format``, ``max_tokens``, ``temperature`` ...) are sent as given;
+        others go in ``extra_body``. ``extra_headers``, ``timeout``, ``total_timeout``
+        and ``max_retries`` apply to this call only.
+        """
+        body, options, chunk = _prepare(messages, stream, params)
+        return self._client._request(  # type: ignore[no-any-return]
+            ROUTE_CHAT_COMPLETIONS,
+            body,
+            ChatCompletion,
+            chunk,
+            options,
+            self._raw,
+        )
+
+    @property
+    def with_raw_response(self) -> ChatCompletionsWithRawResponse:
+        """The same calls, returning an :class:`APIResponse` (status, headers, ``parse()``)."""
+        return ChatCompletionsWithRawResponse(self._client, raw=True)
+
+
+class ChatCompletionsWithRawResponse(SyncAPIResource):
+    """``chat.completions`` calls that return the raw :class:`APIResponse`."""
+
+    def create(
+        self,
+        *,
+        messages: Messages,
+        stream: bool = False,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> APIResponse[Any]:
+        """As :meth:`ChatCompletions.create`; ``.parse()`` gives the ChatCompletion or Stream."""
+        body, options, chunk = _prepare(messages, stream, params)
+        return self._client._request(  # type: ignore[no-any-return]
+            ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, chunk, options, raw=True
+        )
+
+
+class Chat(SyncAPIResource):
+    """``client.chat``: holds :attr:`completions`."""
+
+    @property
+    def completions(self) -> ChatCompletions:
+        """Chat completions."""
+        return ChatCompletions(self._client, raw=self._raw)
+
+
+class AsyncChatCompletions(AsyncAPIResource):
+    """Chat completions: ``await create(messages=[...], stream=...)``."""
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: Messages,
+        stream: Literal[False] = False,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> ChatCompletion: ...
+    @overload
+    async def create(
+        self,
+        *,
+        messages: Messages,
+        stream: Literal[True],
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> AsyncStream[ChatCompletionChunk]: ...
+    @overload
+    async def create(
+        self, *, messages: Messages, stream: bool, **params: Unpack[ChatCompletionCreateParams]
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
+    async def create(
+        self,
+        *,
+        messages: Messages,
+        stream: bool = False,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+        """Answer a conversation. With ``stream=True``, an :class:`AsyncStream` of chunks.
+
+        Parameters as :meth:`ChatCompletions.create`.
+        """
+        body, options, chunk = _prepare(messages, stream, params)
+        return await self._client._request(  # type: ignore[no-any-return]
+            ROUTE_CHAT_COMPLETIONS,
+            body,
+            ChatCompletion,
+            chunk,
+            options,
+            self._raw,
+        )
+
+    @property
+    def with_raw_response(self) -> AsyncChatCompletionsWithRawResponse:
+        """The same calls, returning an :class:`APIResponse` (status, headers, ``parse()``)."""
+        return AsyncChatCompletionsWithRawResponse(self._client, raw=True)
+
+
+class AsyncChatCompletionsWithRawResponse(AsyncAPIResource):
+    """``chat.completions`` calls that return the raw :class:`APIResponse`."""
+
+    async def create(
+        self,
+        *,
+        messages: Messages,
+        stream: bool = False,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> APIResponse[Any]:
+        """As :meth:`AsyncChatCompletions.create`; ``.parse()`` gives the answer or stream."""
+        body, options, chunk = _prepare(messages, stream, params)
+        return await self._client._request(  # type: ignore[no-any-return]
+            ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, chunk, options, raw=True
+        )
+
+
+class AsyncChat(AsyncAPIResource):
+    """``client.chat``: holds :attr:`completions`."""
+
+    @property
+    def completions(self) -> AsyncChatCompletions:
+        """Chat completions."""
+        return AsyncChatCompletions(self._client, raw=self._raw)

@@ -1,0 +1,133 @@
+"""``client.completions``: ``/v1/completions`` (text in, text out)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, overload
+
+from typing_extensions import Unpack
+
+from .._constants import ROUTE_COMPLETIONS
+from .._response import APIResponse
+from .._streaming import AsyncStream, Stream
+from ..types.completion import Completion
+from ..types.params import CompletionCreateParams
+from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, split_params
+
+__all__ = ["AsyncCompletions", "Completions"]
+
+Prompt = str | list[str] | list[int] | list[list[int]]
+_ALLOWED = allowed_keys(CompletionCreateParams)
+
+
+def _prepare(
+    prompt: Prompt, stream: bool, params: CompletionCreateParams
+) -> tuple[dict[str, Any], dict[str, Any], type[Completion] | None]:
+    if not isinstance(prompt, (str, list)):
+        raise TypeError(
+            f"prompt must be a string or a list of strings/token ids, not {type(prompt).__name__}."
+        )
+    body, options = split_params("completions.create", {"prompt": prompt}, params, _ALLOWED, stream)
+    return body, options, Completion if stream else None
+
+
+class Completions(SyncAPIResource):
+    """Text completions: ``create(prompt=..., stream=...)``."""
+
+    @overload
+    def create(
+        self,
+        *,
+        prompt: Prompt,
+        stream: Literal[False] = False,
+        **params: Unpack[CompletionCreateParams],
+    ) -> Completion: ...
+    @overload
+    def create(
+        self, *, prompt: Prompt, stream: Literal[True], **params: Unpack[CompletionCreateParams]
+    ) -> Stream[Completion]: ...
+    @overload
+    def create(
+        self, *, prompt: Prompt, stream: bool, **params: Unpack[CompletionCreateParams]
+    ) -> Completion | Stream[Completion]: ...
+    def create(
+        self, *, prompt: Prompt, stream: bool = False, **params: Unpack[CompletionCreateParams]
+    ) -> Completion | Stream[Completion]:
+        """Complete ``prompt``. With ``stream=True``, a :class:`Stream` of chunks.
+
+        ``model`` defaults to ``"odsc-llm"``; OpenAI/vLLM parameters (``max_tokens``,
+        ``temperature``, ``top_p``, ``stop``, ``n``, ``seed``, ``logprobs`` ...) are sent as
+        given; others go in ``extra_body``. ``extra_headers``, ``timeout``,
+        ``total_timeout`` and ``max_retries`` apply to this call only.
+        """
+        body, options, chunk = _prepare(prompt, stream, params)
+        return self._client._request(  # type: ignore[no-any-return]
+            ROUTE_COMPLETIONS, body, Completion, chunk, options, self._raw
+        )
+
+    @property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        """The same calls, returning an :class:`APIResponse` (status, headers, ``parse()``)."""
+        return CompletionsWithRawResponse(self._client, raw=True)
+
+
+class CompletionsWithRawResponse(SyncAPIResource):
+    """``completions`` calls that return the raw :class:`APIResponse`."""
+
+    def create(
+        self, *, prompt: Prompt, stream: bool = False, **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[Any]:
+        """As :meth:`Completions.create`; ``.parse()`` gives the Completion or Stream."""
+        body, options, chunk = _prepare(prompt, stream, params)
+        return self._client._request(  # type: ignore[no-any-return]
+            ROUTE_COMPLETIONS, body, Completion, chunk, options, raw=True
+        )
+
+
+class AsyncCompletions(AsyncAPIResource):
+    """Text completions: ``await create(prompt=..., stream=...)``."""
+
+    @overload
+    async def create(
+        self,
+        *,
+        prompt: Prompt,
+        stream: Literal[False] = False,
+        **params: Unpack[CompletionCreateParams],
+    ) -> Completion: ...
+    @overload
+    async def create(
+        self, *, prompt: Prompt, stream: Literal[True], **params: Unpack[CompletionCreateParams]
+    ) -> AsyncStream[Completion]: ...
+    @overload
+    async def create(
+        self, *, prompt: Prompt, stream: bool, **params: Unpack[CompletionCreateParams]
+    ) -> Completion | AsyncStream[Completion]: ...
+    async def create(
+        self, *, prompt: Prompt, stream: bool = False, **params: Unpack[CompletionCreateParams]
+    ) -> Completion | AsyncStream[Completion]:
+        """Complete ``prompt``. With ``stream=True``, an :class:`AsyncStream` of chunks.
+
+        Parameters as :meth:`Completions.create`.
+        """
+        body, options, chunk = _prepare(prompt, stream, params)
+        return await self._client._request(  # type: ignore[no-any-return]
+            ROUTE_COMPLETIONS, body, Completion, chunk, options, self._raw
+        )
+
+    @property
+    def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
+        """The same calls, returning an :class:`APIResponse` (status, headers, ``parse()``)."""
+        return AsyncCompletionsWithRawResponse(self._client, raw=True)
+
+
+class AsyncCompletionsWithRawResponse(AsyncAPIResource):
+    """``completions`` calls that return the raw :class:`APIResponse`."""
+
+    async def create(
+        self, *, prompt: Prompt, stream: bool = False, **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[Any]:
+        """As :meth:`AsyncCompletions.create`; ``.parse()`` gives the Completion or stream."""
+        body, options, chunk = _prepare(prompt, stream, params)
+        return await self._client._request(  # type: ignore[no-any-return]
+            ROUTE_COMPLETIONS, body, Completion, chunk, options, raw=True
+        )

@@ -1,0 +1,159 @@
+"""Models of ``/v1/chat/completions`` answers and stream chunks (OpenAI / vLLM shapes)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ._base import BaseType
+from .usage import CompletionUsage
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "ChatCompletionTokenLogprob",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChoiceLogprobs",
+    "ChunkChoice",
+    "Function",
+    "TopLogprob",
+]
+
+
+class TopLogprob(BaseType):
+    """One of the most likely tokens at a position."""
+
+    token: str = ""
+    logprob: float = 0.0
+    bytes: list[int] | None = None
+
+
+class ChatCompletionTokenLogprob(BaseType):
+    """The log probability of one generated token, with the top alternatives."""
+
+    token: str = ""
+    logprob: float = 0.0
+    bytes: list[int] | None = None
+    top_logprobs: list[TopLogprob] = Field(default_factory=list)
+
+
+class ChoiceLogprobs(BaseType):
+    """Log probabilities of a choice's content tokens."""
+
+    content: list[ChatCompletionTokenLogprob] | None = None
+
+
+class Function(BaseType):
+    """The function a tool call invokes; ``arguments`` is JSON text written by the model."""
+
+    name: str = ""
+    arguments: str = ""
+
+
+class ChatCompletionMessageToolCall(BaseType):
+    """A tool call in an assistant message."""
+
+    id: str = ""
+    type: Literal["function"] | str = "function"
+    function: Function
+
+
+class ChatCompletionMessage(BaseType):
+    """A message written by the model."""
+
+    role: Literal["assistant"] | str = "assistant"
+    content: str | None = None
+    #: Reasoning models served by vLLM put their thinking here.
+    reasoning_content: str | None = None
+    tool_calls: list[ChatCompletionMessageToolCall] | None = None
+
+
+class Choice(BaseType):
+    """One answer of a chat completion."""
+
+    index: int = 0
+    message: ChatCompletionMessage
+    logprobs: ChoiceLogprobs | None = None
+    #: ``stop``, ``length``, ``tool_calls`` or ``abort``.
+    finish_reason: str | None = None
+    stop_reason: int | str | None = None
+
+
+class ChatCompletion(BaseType):
+    """An answer of ``chat.completions.create``."""
+
+    id: str = ""
+    object: Literal["chat.completion"] | str = "chat.completion"
+    created: int = 0
+    model: str = ""
+    choices: list[Choice]
+    usage: CompletionUsage | None = None
+    system_fingerprint: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The content of the first choice's message (empty when there is none)."""
+        if not self.choices:
+            return ""
+        return self.choices[0].message.content or ""
+
+    def __repr__(self) -> str:
+        finish = self.choices[0].finish_reason if self.choices else None
+        text = self.text if len(self.text) <= 80 else self.text[:77] + "..."
+        return (
+            f"ChatCompletion(text={text!r}, finish_reason={finish!r}, "
+            f"usage={self.usage!r}, request_id={self.request_id!r})"
+        )
+
+
+class ChoiceDeltaToolCallFunction(BaseType):
+    """A piece of a streamed tool call's function: name first, then argument text pieces."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChoiceDeltaToolCall(BaseType):
+    """A piece of a streamed tool call; pieces with the same ``index`` belong together."""
+
+    index: int = 0
+    id: str | None = None
+    type: str | None = None
+    function: ChoiceDeltaToolCallFunction | None = None
+
+
+class ChoiceDelta(BaseType):
+    """What a stream chunk adds to a message."""
+
+    role: str | None = None
+    content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ChoiceDeltaToolCall] | None = None
+
+
+class ChunkChoice(BaseType):
+    """One choice's part of a stream chunk."""
+
+    index: int = 0
+    delta: ChoiceDelta
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: str | None = None
+    stop_reason: int | str | None = None
+
+
+class ChatCompletionChunk(BaseType):
+    """One event of a streamed chat completion."""
+
+    id: str = ""
+    object: Literal["chat.completion.chunk"] | str = "chat.completion.chunk"
+    created: int = 0
+    model: str = ""
+    choices: list[ChunkChoice]
+    usage: CompletionUsage | None = None
+    system_fingerprint: str | None = None

@@ -1,0 +1,104 @@
+"""Request parameters, as TypedDicts: what ``create(...)`` accepts besides the required ones.
+
+Every field is optional and omitted from the request body unless given. Parameters the
+server knows but these do not list go in ``extra_body`` (e.g. vLLM's ``guided_json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypedDict, Union
+
+import httpx
+from typing_extensions import Required
+
+__all__ = [
+    "ChatCompletionCreateParams",
+    "ChatCompletionMessageParam",
+    "CompletionCreateParams",
+    "EmbeddingCreateParams",
+    "RequestOptions",
+    "StreamOptions",
+]
+
+
+class StreamOptions(TypedDict, total=False):
+    """``stream_options``: ``include_usage`` adds a last chunk with the token counts."""
+
+    include_usage: bool
+    continuous_usage_stats: bool
+
+
+class RequestOptions(TypedDict, total=False):
+    """Options of one call that are not part of the model's parameters."""
+
+    #: Extra JSON fields merged into the body (vLLM extras such as ``guided_json``).
+    extra_body: Mapping[str, object]
+    #: Extra HTTP headers for this call.
+    extra_headers: Mapping[str, str]
+    #: This call's per-attempt timeout (seconds or ``httpx.Timeout``); ``None`` for none.
+    timeout: float | httpx.Timeout | None
+    #: This call's bound on the whole call, retries and waits included (seconds).
+    total_timeout: float | None
+    #: This call's retry count (overrides the client's ``max_retries``).
+    max_retries: int
+
+
+class _SamplingParams(RequestOptions, total=False):
+    model: str
+    frequency_penalty: float
+    presence_penalty: float
+    repetition_penalty: float
+    logit_bias: Mapping[str, float]
+    max_tokens: int
+    n: int
+    seed: int
+    stop: str | list[str]
+    stream_options: StreamOptions
+    temperature: float
+    top_p: float
+    top_k: int
+    min_p: float
+    user: str
+
+
+class CompletionCreateParams(_SamplingParams, total=False):
+    """Optional parameters of ``completions.create``."""
+
+    best_of: int
+    echo: bool
+    #: Number of most likely tokens to return log probabilities for.
+    logprobs: int
+    suffix: str
+
+
+class ChatCompletionMessageParam(TypedDict, total=False):
+    """A chat message: ``{"role": "user", "content": "hi"}`` and the OpenAI variants."""
+
+    role: Required[Literal["system", "user", "assistant", "tool", "developer"] | str]
+    content: str | list[dict[str, Any]] | None
+    name: str
+    tool_calls: list[dict[str, Any]]
+    tool_call_id: str
+
+
+class ChatCompletionCreateParams(_SamplingParams, total=False):
+    """Optional parameters of ``chat.completions.create``."""
+
+    logprobs: bool
+    top_logprobs: int
+    max_completion_tokens: int
+    response_format: Mapping[str, Any]
+    tools: Iterable[Mapping[str, Any]]
+    tool_choice: Union[str, Mapping[str, Any]]  # noqa: UP007 - TypedDict needs runtime-safe union
+    parallel_tool_calls: bool
+    chat_template_kwargs: Mapping[str, Any]
+
+
+class EmbeddingCreateParams(RequestOptions, total=False):
+    """Optional parameters of ``embeddings.create``."""
+
+    model: str
+    encoding_format: Literal["float", "base64"]
+    dimensions: int
+    user: str
