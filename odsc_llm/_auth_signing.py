@@ -1,0 +1,443 @@
+"""oci-backed helpers of :mod:`odsc_llm.auth` (imported only when a provider is built).
+
+Everything here turns oci's exceptions into :class:`~odsc_llm.AuthError` messages that
+name the file, profile or key at fault and how to fix it, without ever quoting a key,
+a pass phrase or a token.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+import oci
+import oci.auth.signers
+import oci.config
+import oci.exceptions
+import oci.signer
+
+from ._errors import AuthError
+
+logger = logging.getLogger("odsc_llm.auth")
+
+_API_KEY_FIELDS = ("tenancy", "user", "fingerprint", "key_file")
+_SETUP_HINT = "`oci setup config` writes an API-key profile"
+_SESSION_HINT = "`oci session authenticate --profile-name {profile}` writes a session profile"
+#: How often (at most) a session-token signer looks at its files on disk.
+TOKEN_FILE_CHECK_INTERVAL = 1.0
+#: Warn once when a session token expires within this many seconds.
+TOKEN_EXPIRY_WARNING_SECONDS = 300.0
+
+
+def expand(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+def _profiles_in(path: str) -> list[str]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path)
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return []
+    names = list(parser.sections())
+    if parser.defaults():
+        names.insert(0, "DEFAULT")
+    return names
+
+
+def load_profile(path: str, profile: str) -> dict[str, Any]:
+    """The profile's settings (``oci.config.from_file``), or an AuthError saying why not."""
+    if not os.path.isfile(path):
+        raise AuthError(
+            f"OCI config file {path} not found. Create it ({_SETUP_HINT}; "
+            f"{_SESSION_HINT.format(profile=profile)}), or pass config_file= / set "
+            "OCI_CONFIG_FILE to the config file you use."
+        )
+    try:
+        config: dict[str, Any] = oci.config.from_file(path, profile)
+    except oci.exceptions.ProfileNotFound:
+        config = {}
+    except oci.exceptions.InvalidKeyFilePath:
+        key_file = _raw_value(path, profile, "key_file")
+        raise AuthError(
+            f"The key_file {key_file!r} of profile [{profile}] in {path} does not exist. "
+            "Fix the key_file line of that profile to point at your private key (PEM)."
+        ) from None
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise AuthError(
+            f"OCI config file {path} cannot be parsed ({type(exc).__name__}); "
+            "check its [profile] sections and key=value lines."
+        ) from None
+    except ValueError as exc:  # e.g. key_content in a file, bad log_requests value
+        raise AuthError(
+            f"Profile [{profile}] in OCI config file {path} is invalid: {exc}"
+        ) from None
+    except oci.exceptions.ConfigFileNotFound:
+        raise AuthError(f"OCI config file {path} could not be read.") from None
+    own = set(config) - set(oci.config.DEFAULT_CONFIG)
+    if not own:
+        available = _profiles_in(path)
+        listed = ", ".join(available) if available else "none"
+        raise AuthError(
+            f"Profile [{profile}] not found in OCI config file {path} (profiles there: "
+            f"{listed}). Pass profile= (or set OCI_CLI_PROFILE) to one of them, or add "
+            f"the profile ({_SETUP_HINT}; {_SESSION_HINT.format(profile=profile)})."
+        )
+    return config
+
+
+def _raw_value(path: str, profile: str, key: str) -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path)
+        return os.path.expanduser(parser[profile][key])
+    except Exception:
+        return "?"
+
+
+def _key_where(key_file: str, path: str, profile: str) -> str:
+    return f"key_file {os.path.expanduser(key_file)} of profile [{profile}] in {path}"
+
+
+def _key_error(exc: Exception, where: str, pass_phrase: str | None) -> AuthError:
+    """The AuthError for an oci key-loading failure (never quoting key or pass phrase)."""
+    if isinstance(exc, FileNotFoundError):
+        return AuthError(f"The {where} does not exist. Fix the key_file line of that profile.")
+    if isinstance(exc, OSError):
+        return AuthError(f"The {where} cannot be read ({exc.strerror}).")
+    if isinstance(exc, oci.exceptions.MissingPrivateKeyPassphrase):
+        return AuthError(
+            f"The {where} is encrypted and the profile has no pass_phrase: add a "
+            "pass_phrase line to the profile (or use an unencrypted key)."
+        )
+    if isinstance(exc, oci.exceptions.InvalidPrivateKey):
+        if "public key" in str(exc):
+            reason = "it holds a public key; key_file must be the private key (PEM)"
+        elif pass_phrase is not None:
+            reason = (
+                "the pass_phrase of the profile is wrong, or the file is not a PEM "
+                "private key; fix the pass_phrase line or the key_file"
+            )
+        else:
+            reason = "it is not a PEM private key; point key_file at your private key"
+        return AuthError(f"The {where} could not be loaded: {reason}.")
+    return AuthError(
+        f"The {where} could not be loaded ({type(exc).__name__}): check that it is a PEM "
+        "private key and that the profile's pass_phrase matches it."
+    )
+
+
+_KEY_ERRORS = (
+    OSError,
+    ValueError,
+    TypeError,
+    oci.exceptions.MissingPrivateKeyPassphrase,
+    oci.exceptions.InvalidPrivateKey,
+)
+
+
+def _load_key(key_file: str, pass_phrase: str | None, path: str, profile: str) -> Any:
+    try:
+        return oci.signer.load_private_key_from_file(os.path.expanduser(key_file), pass_phrase)
+    except _KEY_ERRORS as exc:
+        raise _key_error(exc, _key_where(key_file, path, profile), pass_phrase) from None
+
+
+def api_key_signer(config: dict[str, Any], path: str, profile: str) -> Any:
+    """An ``oci.signer.Signer`` for an API-key profile."""
+    missing = [name for name in _API_KEY_FIELDS if not config.get(name)]
+    if missing:
+        hint = ""
+        if config.get("security_token_file"):
+            hint = (
+                " This profile has a security_token_file: use "
+                f"odsc_llm.auth.security_token(profile={profile!r}) (or auth.default())."
+            )
+        raise AuthError(
+            f"Profile [{profile}] in {path} cannot sign with an API key: it has no "
+            f"{', '.join(missing)}. An API-key profile needs tenancy, user, fingerprint and "
+            f"key_file ({_SETUP_HINT}).{hint}"
+        )
+    pass_phrase = config.get("pass_phrase")
+    key_file = os.path.expanduser(config["key_file"])
+    try:
+        return oci.signer.Signer(
+            config["tenancy"],
+            config["user"],
+            config["fingerprint"],
+            private_key_file_location=key_file,
+            pass_phrase=pass_phrase,
+        )
+    except _KEY_ERRORS as exc:
+        raise _key_error(exc, _key_where(key_file, path, profile), pass_phrase) from None
+
+
+def _jwt_times(token: str) -> tuple[float | None, float | None]:
+    """(exp, iat) of a JWT, read without verifying it; (None, None) if not a JWT."""
+    import jwt  # PyJWT, a dependency of oci
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except Exception:
+        return None, None
+    exp = claims.get("exp")
+    iat = claims.get("iat")
+    return (
+        float(exp) if isinstance(exp, (int, float)) else None,
+        float(iat) if isinstance(iat, (int, float)) else None,
+    )
+
+
+def _refresh_hint(profile: str) -> str:
+    return (
+        f"Run `oci session refresh --profile {profile}` (or, once the session can no longer "
+        f"be refreshed, `oci session authenticate --profile-name {profile}`)."
+    )
+
+
+class FileSecurityTokenSigner(oci.auth.signers.SecurityTokenSigner):  # type: ignore[misc]
+    """A ``SecurityTokenSigner`` that follows its session-token file on disk.
+
+    At most every :data:`TOKEN_FILE_CHECK_INTERVAL` seconds it looks at the token and
+    key files (one ``stat`` each) and reloads them when they changed, e.g. after
+    ``oci session refresh``. It logs a warning once when the token is about to expire
+    and raises :class:`~odsc_llm.AuthError` instead of signing with an expired token.
+    oci service clients given this signer get the same behaviour.
+    """
+
+    def __init__(
+        self,
+        token_file: str,
+        key_file: str,
+        pass_phrase: str | None,
+        *,
+        profile: str,
+        config_file: str,
+        check_interval: float = TOKEN_FILE_CHECK_INTERVAL,
+    ) -> None:
+        self._token_file = token_file
+        self._key_file = key_file
+        self._pass_phrase = pass_phrase
+        self._profile = profile
+        self._config_file = config_file
+        self._check_interval = check_interval
+        self._files_lock = threading.Lock()
+        self._token_stamp: tuple[int, int] | None = None
+        self._key_stamp: tuple[int, int] | None = None
+        self._exp: float | None = None
+        self._warned = False
+        self._next_check = 0.0
+        self._wake_at = float("inf")
+        token = self._read_token()
+        key = _load_key(key_file, pass_phrase, config_file, profile)
+        self._key_stamp = self._stamp(key_file)
+        self._token = token
+        self._accept_token(token)
+        super().__init__(token, key)
+        self._next_check = time.monotonic() + check_interval
+
+    def __repr__(self) -> str:
+        return (
+            f"FileSecurityTokenSigner(profile={self._profile!r}, "
+            f"security_token_file={self._token_file!r})"
+        )
+
+    # -- files -------------------------------------------------------------------
+
+    @staticmethod
+    def _stamp(path: str) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _where(self) -> str:
+        return (
+            f"security_token_file {self._token_file} of profile [{self._profile}] "
+            f"in {self._config_file}"
+        )
+
+    def _read_token(self) -> str:
+        stamp = self._stamp(self._token_file)
+        try:
+            with open(self._token_file, encoding="utf-8") as f:
+                token = f.read().strip()
+        except FileNotFoundError:
+            raise AuthError(
+                f"The {self._where()} does not exist. {_refresh_hint(self._profile)}"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AuthError(f"The {self._where()} cannot be read ({type(exc).__name__}).") from None
+        if not token:
+            raise AuthError(f"The {self._where()} is empty. {_refresh_hint(self._profile)}")
+        self._token_stamp = stamp
+        return token
+
+    def _accept_token(self, token: str) -> None:
+        """Take the token's expiry; raises AuthError when it has expired."""
+        exp, _ = _jwt_times(token)
+        self._check_expiry(exp)
+        if exp != self._exp:
+            self._exp = exp
+            self._warned = False
+        self._maybe_warn(time.time())
+        self._update_wake_at()
+
+    def _check_expiry(self, exp: float | None) -> None:
+        now = time.time()
+        if exp is not None and now >= exp:
+            expired_for = int(now - exp)
+            raise AuthError(
+                f"The session token in the {self._where()} expired {expired_for} s ago. "
+                f"{_refresh_hint(self._profile)}"
+            )
+
+    def _update_wake_at(self) -> None:
+        if self._exp is None:
+            self._wake_at = float("inf")
+        elif self._warned:
+            self._wake_at = self._exp
+        else:
+            self._wake_at = self._exp - TOKEN_EXPIRY_WARNING_SECONDS
+
+    def _maybe_warn(self, now: float) -> None:
+        exp = self._exp
+        if exp is None or self._warned or now < exp - TOKEN_EXPIRY_WARNING_SECONDS:
+            return
+        self._warned = True
+        logger.warning(
+            "The session token of OCI profile [%s] expires in %d s. %s",
+            self._profile,
+            max(0, int(exp - now)),
+            _refresh_hint(self._profile),
+        )
+
+    def _check_files(self, force: bool = False) -> None:
+        with self._files_lock:
+            self._next_check = time.monotonic() + self._check_interval
+            token_stamp = self._stamp(self._token_file)
+            key_stamp = self._stamp(self._key_file)
+            token_changed = force or token_stamp != self._token_stamp
+            key_changed = key_stamp != self._key_stamp
+            if token_changed or key_changed:
+                token = self._read_token() if token_changed else self._token
+                key = self.private_key
+                if key_changed:
+                    key = _load_key(
+                        self._key_file, self._pass_phrase, self._config_file, self._profile
+                    )
+                    self._key_stamp = key_stamp
+                self._accept_token(token)
+                self._install(token, key)
+                logger.debug("Reloaded the session token of profile [%s]", self._profile)
+            else:
+                self._check_expiry(self._exp)
+                self._maybe_warn(time.time())
+                self._update_wake_at()
+
+    def _install(self, token: str, key: Any) -> None:
+        self._token = token
+        self.api_key = oci.auth.signers.security_token_signer.SECURITY_TOKEN_FORMAT_STRING.format(
+            token
+        )
+        self.private_key = key
+        self._basic_signer.reset_signer(self.api_key, key)
+        self._body_signer.reset_signer(self.api_key, key)
+
+    # -- signing -----------------------------------------------------------------
+
+    def _odsc_reload_due(self) -> bool:
+        """CPU only: whether the next signing should look at the files (or warn)."""
+        return time.monotonic() >= self._next_check or time.time() >= self._wake_at
+
+    def _odsc_sign_without_reload(self, request: Any, enforce_content_headers: bool = True) -> Any:
+        return super().__call__(request, enforce_content_headers)
+
+    def __call__(self, request: Any, enforce_content_headers: bool = True) -> Any:
+        if self._odsc_reload_due():
+            self._check_files()
+        return super().__call__(request, enforce_content_headers)
+
+    def refresh_security_token(self) -> None:
+        """Re-read the token (and key) file now."""
+        self._check_files(force=True)
+
+
+def session_token_signer(
+    config: dict[str, Any], path: str, profile: str
+) -> FileSecurityTokenSigner:
+    token_file = config.get("security_token_file")
+    key_file = config.get("key_file")
+    missing = [
+        name
+        for name, value in (("security_token_file", token_file), ("key_file", key_file))
+        if not value
+    ]
+    if missing:
+        raise AuthError(
+            f"Profile [{profile}] in {path} cannot sign with a session token: it has no "
+            f"{' or '.join(missing)}. Create a session profile with "
+            f"`oci session authenticate --profile-name {profile}`"
+            + (
+                f", or use odsc_llm.auth.api_key(profile={profile!r}) for an API-key profile."
+                if config.get("user") and not token_file
+                else "."
+            )
+        )
+    assert token_file is not None and key_file is not None
+    return FileSecurityTokenSigner(
+        expand(token_file),
+        expand(key_file),
+        config.get("pass_phrase"),
+        profile=profile,
+        config_file=path,
+    )
+
+
+def _principal_error(kind: str, exc: BaseException, hint: str) -> AuthError:
+    return AuthError(f"Could not load {kind} credentials ({type(exc).__name__}: {exc}). {hint}")
+
+
+def resource_principal_signer() -> Any:
+    try:
+        return oci.auth.signers.get_resource_principals_signer()
+    except Exception as exc:
+        version = os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION")
+        raise _principal_error(
+            "resource principal",
+            exc,
+            f"OCI_RESOURCE_PRINCIPAL_VERSION={version!r}. Resource principals work inside OCI "
+            "notebook sessions, jobs, pipelines and functions, which set "
+            "OCI_RESOURCE_PRINCIPAL_VERSION and the variables that go with it; elsewhere use "
+            "api_key() or security_token().",
+        ) from exc
+
+
+def instance_principal_signer(**kwargs: Any) -> Any:
+    try:
+        return oci.auth.signers.InstancePrincipalsSecurityTokenSigner(**kwargs)
+    except Exception as exc:
+        raise _principal_error(
+            "instance principal",
+            exc,
+            "Instance principals work only on OCI compute instances (the instance metadata "
+            "service must be reachable) that a dynamic group + policy allow.",
+        ) from exc
+
+
+def oke_workload_identity_signer(**kwargs: Any) -> Any:
+    try:
+        return oci.auth.signers.get_oke_workload_identity_resource_principal_signer(**kwargs)
+    except Exception as exc:
+        raise _principal_error(
+            "OKE workload identity",
+            exc,
+            "Workload identity works only in pods of an OKE enhanced cluster (it needs "
+            "KUBERNETES_SERVICE_HOST, the service account token and OCI_RESOURCE_PRINCIPAL_"
+            "REGION).",
+        ) from exc

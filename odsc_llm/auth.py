@@ -1,0 +1,444 @@
+"""OCI request signing for httpx: pluggable OCI signers behind one :class:`httpx.Auth`.
+
+Every provider returns an :class:`OCIAuth`, which signs each request the way OCI
+requires (the ``Authorization: Signature ...`` header of the OCI HTTP signature scheme).
+The crypto and the header rules come from the ``oci`` package's own signers;
+:class:`OCIAuth` only adapts an :class:`httpx.Request` to them.
+
+.. code-block:: python
+
+    import odsc_llm
+
+    auth = odsc_llm.auth.default()            # resource principal, or ~/.oci/config
+    auth = odsc_llm.auth.api_key(profile="DEFAULT")
+    auth = odsc_llm.auth.security_token(profile="my-session")
+    auth = odsc_llm.auth.resource_principal()
+    auth = odsc_llm.auth.instance_principal()
+    auth = odsc_llm.auth.oke_workload_identity()
+    auth = odsc_llm.auth.from_signer(signer)  # any oci signer object
+
+Importing this module does not import ``oci``: it is loaded when a provider is called.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+
+import anyio.to_thread
+import httpx
+
+from ._errors import AuthError
+
+__all__ = [
+    "OCIAuth",
+    "api_key",
+    "default",
+    "from_signer",
+    "instance_principal",
+    "oke_workload_identity",
+    "resource_principal",
+    "security_token",
+]
+
+logger = logging.getLogger("odsc_llm.auth")
+
+DEFAULT_CONFIG_FILE = "~/.oci/config"
+DEFAULT_PROFILE = "DEFAULT"
+
+# oci fills these only when missing: drop them before every (re-)signing.
+_STALE_SIGNING_HEADERS = ("date", "authorization", "x-content-sha256")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Marks a request this auth signed, so a re-send is not mistaken for a caller's
+# own Authorization header.
+_SIGNED_EXTENSION = "odsc_llm.signed"
+# Token signers go to a worker thread this long before oci would refresh the token,
+# so the (blocking) refresh never starts on the event loop.
+_REFRESH_MARGIN_SECONDS = 5.0
+# oci refreshes a principal's token this long before its expiry (SecurityTokenContainer).
+_OCI_EXPIRY_JITTER_SECONDS = 60.0
+
+
+class _SigningRequest:
+    """The small stand-in for a ``requests.PreparedRequest`` that oci signers accept.
+
+    oci's ``inject_missing_headers`` and httpsig's ``sign`` read ``method``, ``url``,
+    ``headers`` (a mapping with ``setdefault``, ``update``, ``pop``; lowercase keys),
+    ``body`` and ``path_url``; the signer writes its headers back into ``headers``.
+    """
+
+    __slots__ = ("body", "headers", "method", "path_url", "url")
+
+    def __init__(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, path_url: str
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.path_url = path_url
+
+    def __repr__(self) -> str:  # never the headers: they hold the Authorization
+        return f"<_SigningRequest {self.method} {self.url}>"
+
+
+def _mro_names(obj: object) -> set[str]:
+    return {cls.__name__ for cls in type(obj).__mro__}
+
+
+def _token_io_due(signer: Any, half_life: bool) -> Callable[[], bool]:
+    """A cheap, CPU-only test: would the signer's token refresh (blocking I/O) now?"""
+
+    def due() -> bool:
+        try:
+            claims = signer.security_token.jwt
+            exp = float(claims["exp"])
+            if half_life:
+                threshold = exp - (exp - float(claims["iat"])) / 2
+            else:
+                threshold = exp - _OCI_EXPIRY_JITTER_SECONDS
+        except Exception:
+            return True  # unknown: assume it may block
+        return time.time() >= threshold - _REFRESH_MARGIN_SECONDS
+
+    return due
+
+
+def _federation_io_due(signer: Any) -> Callable[[], bool]:
+    def due() -> bool:
+        try:
+            exp = float(signer.federation_client.security_token.jwt["exp"])
+        except Exception:
+            return True
+        return time.time() >= exp - _OCI_EXPIRY_JITTER_SECONDS - _REFRESH_MARGIN_SECONDS
+
+    return due
+
+
+def _always() -> bool:
+    return True
+
+
+def _never() -> bool:
+    return False
+
+
+class OCIAuth(httpx.Auth):
+    """An :class:`httpx.Auth` that signs every request with an OCI signer.
+
+    Args:
+        signer: any oci signer (``oci.signer.Signer``, ``SecurityTokenSigner``, resource,
+            instance principal or OKE workload identity signers, ...): a callable that
+            signs a request-like object in place, as oci's signers do.
+        refresh: called once after a ``401`` answer, before the request is signed and
+            sent again (once). Defaults to the signer's ``refresh_security_token`` when
+            it has one; API-key signers have nothing to refresh.
+        blocking: whether signing may do blocking I/O (token refresh). When true, the
+            async flow signs in a worker thread. ``None`` (the default) decides from the
+            signer: plain key signing is CPU-only and stays on the event loop; token
+            signers go to a thread only when their token is due for a refresh; unknown
+            signers always go to a thread.
+
+    Each send is signed afresh (a retry gets a new ``date``). A caller-supplied
+    ``Authorization`` header is refused with :class:`~odsc_llm.AuthError`.
+    """
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        signer: Any,
+        *,
+        refresh: Callable[[], object] | None = None,
+        blocking: bool | None = None,
+    ) -> None:
+        if isinstance(signer, OCIAuth):
+            signer = signer.signer
+        if not callable(signer):
+            raise AuthError(
+                f"OCIAuth needs an oci signer (a callable such as oci.signer.Signer), "
+                f"not {type(signer).__name__}."
+            )
+        #: The underlying oci signer; pass it as ``signer=`` to oci service clients.
+        self.signer: Any = signer
+        self._description = f"signer={type(signer).__name__}"
+        self._refresh_lock = threading.Lock()
+        self._refresh_generation = 0
+
+        # How to sign: `_sign_call` may do I/O (refresh); `_sign_fast` never does and is
+        # used on the event loop when `_io_due()` says no refresh is due.
+        sign_call: Callable[[Any], object] = signer
+        sign_fast: Callable[[Any], object] = signer
+        pre_sign: Callable[[], object] | None = None
+        io_due: Callable[[], bool] = _always
+        default_refresh = getattr(signer, "refresh_security_token", None)
+
+        names = _mro_names(signer)
+        exact = type(signer).__name__
+        if hasattr(signer, "_odsc_reload_due"):  # our self-reloading session-token signer
+            io_due = signer._odsc_reload_due
+            sign_fast = signer._odsc_sign_without_reload
+        elif exact in ("Signer", "SecurityTokenSigner", "KeyPairSigner") and (
+            "AbstractBaseSigner" in names
+        ):
+            io_due = _never  # an in-memory key: CPU only
+        elif "X509FederationClientBasedSecurityTokenSigner" in names:
+            io_due = _federation_io_due(signer)  # refreshes inside __call__
+        elif callable(getattr(signer, "get_security_token", None)):
+            # Resource principal family: refresh (if near expiry) before signing.
+            pre_sign = signer.get_security_token
+            io_due = _token_io_due(
+                signer, half_life="OkeWorkloadIdentityResourcePrincipalSigner" in names
+            )
+        if blocking is True:
+            io_due = _always
+        elif blocking is False:
+            io_due = _never
+
+        self._sign_call = sign_call
+        self._sign_fast = sign_fast
+        self._pre_sign = pre_sign
+        self._io_due = io_due
+        self._refresh: Callable[[], object] | None = (
+            refresh if refresh is not None else default_refresh
+        )
+
+    def __repr__(self) -> str:
+        return f"OCIAuth({self._description})"
+
+    # -- signing -------------------------------------------------------------------
+
+    def _sign(self, request: httpx.Request, *, may_block: bool = True) -> int:
+        """Sign ``request`` in place; returns the refresh generation it was signed with."""
+        headers = request.headers
+        extensions = request.extensions
+        if "authorization" in headers:
+            if not extensions.get(_SIGNED_EXTENSION):
+                raise AuthError(
+                    "The request already has an Authorization header. OCIAuth signs every "
+                    "request itself: remove the Authorization header (from the request or "
+                    "the client's default headers), or do not pass auth=."
+                )
+            del headers["authorization"]
+        for name in ("date", "x-content-sha256"):
+            if name in headers:
+                del headers[name]
+
+        method = request.method
+        fields = dict(headers.items())
+        body = request.content
+        if method in _BODY_METHODS and "content-length" not in fields:
+            # A streamed body, now read (requires_request_body): send it with a length.
+            fields["content-length"] = str(len(body))
+            headers["content-length"] = fields["content-length"]
+            if "transfer-encoding" in headers:
+                del headers["transfer-encoding"]
+            fields.pop("transfer-encoding", None)
+        before = fields.copy()
+        url = request.url
+        path_url = url.raw_path.decode("ascii")
+        host = fields.get("host")
+        netloc = url.netloc.decode("ascii")
+        # The signature's host (oci takes it from the URL) must be the Host header sent.
+        url_str = str(url) if host is None or host == netloc else f"{url.scheme}://{host}{path_url}"
+        stand_in = _SigningRequest(method, url_str, fields, body, path_url)
+
+        generation = self._refresh_generation
+        try:
+            if may_block:
+                if self._pre_sign is not None:
+                    self._pre_sign()
+                self._sign_call(stand_in)
+            else:
+                self._sign_fast(stand_in)
+        except AuthError:
+            raise
+        except Exception as exc:
+            raise AuthError(
+                f"Signing the request with {type(self.signer).__name__} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+        for name, value in fields.items():
+            if name != "host" and before.get(name) != value:
+                headers[name] = value
+        extensions[_SIGNED_EXTENSION] = True
+        return generation
+
+    def _refresh_after_401(self, generation: int) -> None:
+        """Refresh once, unless another request already refreshed since ``generation``."""
+        refresh = self._refresh
+        if refresh is None:
+            return
+        with self._refresh_lock:
+            if self._refresh_generation != generation:
+                return
+            try:
+                refresh()
+            except AuthError:
+                raise
+            except Exception as exc:
+                raise AuthError(
+                    f"Refreshing the credentials of {type(self.signer).__name__} after a 401 "
+                    f"failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            self._refresh_generation += 1
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        generation = self._sign(request)
+        response = yield request
+        if response.status_code == 401 and self._refresh is not None:
+            logger.debug("401 from %s: refreshing credentials and re-sending once", request.url)
+            self._refresh_after_401(generation)
+            self._sign(request)
+            yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if self._io_due():
+            generation = await anyio.to_thread.run_sync(self._sign, request)
+        else:
+            generation = self._sign(request, may_block=False)
+        response = yield request
+        if response.status_code == 401 and self._refresh is not None:
+            logger.debug("401 from %s: refreshing credentials and re-sending once", request.url)
+            await anyio.to_thread.run_sync(self._refresh_after_401, generation)
+            await anyio.to_thread.run_sync(self._sign, request)
+            yield request
+
+
+def _describe(auth: OCIAuth, description: str) -> OCIAuth:
+    auth._description = description
+    return auth
+
+
+# -- providers ---------------------------------------------------------------------
+
+
+def from_signer(signer: Any) -> OCIAuth:
+    """An :class:`OCIAuth` from a ready-made oci signer (returned as is if already one)."""
+    if isinstance(signer, OCIAuth):
+        return signer
+    return OCIAuth(signer)
+
+
+def api_key(profile: str = DEFAULT_PROFILE, config_file: str = DEFAULT_CONFIG_FILE) -> OCIAuth:
+    """API-key signing from a profile of an OCI config file (``oci setup config``).
+
+    The profile needs ``tenancy``, ``user``, ``fingerprint`` and ``key_file`` (plus
+    ``pass_phrase`` when the key is encrypted).
+
+    Raises:
+        AuthError: the config file, the profile or the key file is missing or unusable.
+    """
+    from . import _auth_signing
+
+    path = _auth_signing.expand(config_file)
+    config = _auth_signing.load_profile(path, profile)
+    signer = _auth_signing.api_key_signer(config, path, profile)
+    return _describe(OCIAuth(signer), f"api_key, profile={profile!r}, config_file={path!r}")
+
+
+def security_token(
+    profile: str = DEFAULT_PROFILE, config_file: str = DEFAULT_CONFIG_FILE
+) -> OCIAuth:
+    """Session-token signing from a profile made by ``oci session authenticate``.
+
+    Reads the profile's ``security_token_file`` and ``key_file`` (no ``user`` needed).
+    The token file is re-read when it changes on disk (e.g. after
+    ``oci session refresh``); a warning is logged once when the token is about to
+    expire, and an expired token raises :class:`~odsc_llm.AuthError` at once.
+    """
+    from . import _auth_signing
+
+    path = _auth_signing.expand(config_file)
+    config = _auth_signing.load_profile(path, profile)
+    signer = _auth_signing.session_token_signer(config, path, profile)
+    return _describe(OCIAuth(signer), f"security_token, profile={profile!r}, config_file={path!r}")
+
+
+def resource_principal() -> OCIAuth:
+    """Resource-principal signing (notebook sessions, jobs, functions).
+
+    Uses ``oci.auth.signers.get_resource_principals_signer()``, which reads
+    ``OCI_RESOURCE_PRINCIPAL_VERSION`` and the variables that go with it.
+    """
+    from . import _auth_signing
+
+    signer = _auth_signing.resource_principal_signer()
+    version = os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION")
+    return _describe(OCIAuth(signer), f"resource_principal, version={version!r}")
+
+
+def instance_principal(**kwargs: Any) -> OCIAuth:
+    """Instance-principal signing on an OCI compute instance.
+
+    Contacts the instance metadata service now; ``kwargs`` go to
+    ``oci.auth.signers.InstancePrincipalsSecurityTokenSigner``.
+    """
+    from . import _auth_signing
+
+    signer = _auth_signing.instance_principal_signer(**kwargs)
+    return _describe(OCIAuth(signer), "instance_principal")
+
+
+def oke_workload_identity(**kwargs: Any) -> OCIAuth:
+    """OKE workload-identity signing for pods in an OKE cluster.
+
+    ``kwargs`` go to
+    ``oci.auth.signers.get_oke_workload_identity_resource_principal_signer``.
+    """
+    from . import _auth_signing
+
+    signer = _auth_signing.oke_workload_identity_signer(**kwargs)
+    return _describe(OCIAuth(signer), "oke_workload_identity")
+
+
+def default() -> OCIAuth:
+    """The credentials the environment provides, in this order:
+
+    1. ``OCI_RESOURCE_PRINCIPAL_VERSION`` is set (notebook sessions, jobs): resource
+       principal.
+    2. The OCI config file (``OCI_CONFIG_FILE``, else ``~/.oci/config``), profile
+       ``OCI_CLI_PROFILE`` (else ``DEFAULT``): a profile with ``security_token_file``
+       gives :func:`security_token`, otherwise :func:`api_key`.
+    3. Else :class:`~odsc_llm.AuthError` naming everything tried.
+    """
+    version = os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION")
+    if version:
+        logger.debug(
+            "auth.default(): OCI_RESOURCE_PRINCIPAL_VERSION=%s: resource principal", version
+        )
+        return resource_principal()
+
+    from_env = os.environ.get("OCI_CONFIG_FILE")
+    config_file = from_env or DEFAULT_CONFIG_FILE
+    profile = os.environ.get("OCI_CLI_PROFILE") or DEFAULT_PROFILE
+    path = os.path.abspath(os.path.expanduser(config_file))
+    if os.path.isfile(path):
+        from . import _auth_signing
+
+        config = _auth_signing.load_profile(path, profile)
+        if config.get("security_token_file"):
+            logger.debug("auth.default(): session token, profile %s of %s", profile, path)
+            return security_token(profile, path)
+        logger.debug("auth.default(): API key, profile %s of %s", profile, path)
+        return api_key(profile, path)
+
+    source = "from OCI_CONFIG_FILE" if from_env else "the default location"
+    raise AuthError(
+        "No OCI credentials found. Tried, in order: "
+        "(1) resource principal: OCI_RESOURCE_PRINCIPAL_VERSION is not set; "
+        f"(2) the OCI config file {path} ({source}), profile {profile!r}: the file does not "
+        "exist. Fix: create a config with `oci setup config` (API key) or "
+        "`oci session authenticate` (session token), or set OCI_CONFIG_FILE / "
+        "OCI_CLI_PROFILE; on an OCI instance use odsc_llm.auth.instance_principal(), in OKE "
+        "odsc_llm.auth.oke_workload_identity()."
+    )

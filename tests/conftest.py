@@ -1,0 +1,87 @@
+"""Shared test fixtures. Auth fixtures are prefixed ``oci_``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+OCI_TENANCY = "ocid1.tenancy.oc1..aaaaaaaatenancy"
+OCI_USER = "ocid1.user.oc1..aaaaaaaauser"
+OCI_FINGERPRINT = ":".join(["ab"] * 16)
+
+
+@pytest.fixture(scope="session")
+def oci_rsa_key() -> object:
+    """A throwaway RSA-2048 private key (cryptography object), made once per session."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def oci_key_pem(oci_rsa_key: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return oci_rsa_key.private_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@pytest.fixture
+def oci_key_file(tmp_path: Path, oci_key_pem: bytes) -> Path:
+    path = tmp_path / "oci_api_key.pem"
+    path.write_bytes(oci_key_pem)
+    return path
+
+
+def _make_token(exp_in: float = 3600.0, **claims: object) -> str:
+    import jwt
+
+    now = int(time.time())
+    payload = {"iat": now, "exp": int(now + exp_in), "sub": "ocid1.user.oc1..x", **claims}
+    return jwt.encode(payload, "not-a-real-secret-0123456789abcdef", algorithm="HS256")
+
+
+@pytest.fixture
+def oci_make_token() -> Callable[..., str]:
+    """make(exp_in=3600.0, **claims): a session-token-shaped JWT expiring exp_in s from now."""
+    return _make_token
+
+
+@pytest.fixture
+def oci_ids() -> tuple[str, str, str]:
+    """(tenancy, user, fingerprint) used by the API-key fixtures."""
+    return OCI_TENANCY, OCI_USER, OCI_FINGERPRINT
+
+
+@pytest.fixture
+def oci_write_config(tmp_path: Path) -> Callable[[dict[str, dict[str, str]]], Path]:
+    """Write an OCI config file from {profile: {key: value}}; returns its path."""
+
+    def write(profiles: dict[str, dict[str, str]], name: str = "config") -> Path:
+        path = tmp_path / name
+        lines: list[str] = []
+        for profile, values in profiles.items():
+            lines.append(f"[{profile}]")
+            lines.extend(f"{k}={v}" for k, v in values.items())
+            lines.append("")
+        path.write_text("\n".join(lines))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def oci_api_key_profile(oci_key_file: Path) -> dict[str, str]:
+    return {
+        "user": OCI_USER,
+        "tenancy": OCI_TENANCY,
+        "fingerprint": OCI_FINGERPRINT,
+        "key_file": str(oci_key_file),
+        "region": "us-ashburn-1",
+    }
