@@ -1,0 +1,393 @@
+"""The emulator's deterministic answers, shaped like vLLM's OpenAI-compatible server.
+
+The answer rule (documented in the README so tests can assert exact text):
+
+* The reply to a prompt is ``"You said: "`` followed by the prompt with its whitespace
+  collapsed (:func:`reply_text`). For chat, the prompt is the last ``user`` message
+  (text parts joined by a space).
+* Tokens are whitespace-separated words, each after the first keeping its leading
+  space (:func:`tokenize`): ``"You said: hi"`` is ``["You", " said:", " hi"]``.
+  A stream sends one token per chunk.
+* ``max_tokens`` (default 16 for completions, as in vLLM; unlimited for chat) keeps the
+  first N tokens and ends with ``finish_reason="length"``.
+* ``stop`` (a string or a list) ends the text before the first stop string that is
+  complete within those tokens: ``finish_reason="stop"``, ``stop_reason`` the string.
+* ``n`` gives n identical choices; ``seed`` and ``temperature`` change nothing (the
+  answer is deterministic by construction).
+* Embeddings: :func:`embed` — a unit vector of ``dim`` floats derived from SHAKE-256
+  of the UTF-8 text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import struct
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "MODEL_NAME",
+    "AnswerError",
+    "embed",
+    "reply_text",
+    "tokenize",
+]
+
+#: The model name a single-model deployment answers to.
+MODEL_NAME = "odsc-llm"
+#: vLLM's default ``max_tokens`` for the completions API.
+DEFAULT_COMPLETION_MAX_TOKENS = 16
+DEFAULT_EMBEDDING_DIM = 32
+_REPLY_PREFIX = "You said: "
+_TOKEN_RE = re.compile(r"\s*\S+")
+
+
+class AnswerError(Exception):
+    """A request the model server rejects; rendered in vLLM's error shape."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.param = param
+
+    def body(self) -> dict[str, Any]:
+        error_type = {404: "NotFoundError"}.get(self.status, "BadRequestError")
+        return {
+            "error": {
+                "message": self.message,
+                "type": error_type,
+                "param": self.param,
+                "code": self.status,
+            }
+        }
+
+
+def tokenize(text: str) -> list[str]:
+    """The emulator's tokens: words, each after the first with its leading whitespace."""
+    return _TOKEN_RE.findall(text)
+
+
+def reply_text(prompt: str) -> str:
+    """The emulator's full reply to ``prompt`` before ``max_tokens`` and ``stop`` apply."""
+    return _REPLY_PREFIX + " ".join(prompt.split())
+
+
+def embed(text: str, dim: int = DEFAULT_EMBEDDING_DIM) -> list[float]:
+    """The emulator's embedding of ``text``: a deterministic unit vector of ``dim`` floats."""
+    raw = hashlib.shake_256(text.encode("utf-8")).digest(2 * dim)
+    values = [v / 32767.5 - 1.0 for v in struct.unpack(f">{dim}H", raw)]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [v / norm for v in values]
+
+
+@dataclass
+class Generation:
+    """One choice's text, split into the tokens a stream sends."""
+
+    tokens: list[str]
+    finish_reason: str
+    stop_reason: str | None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+
+def generate(prompt: str, max_tokens: int | None, stop: list[str]) -> Generation:
+    """Apply the answer rule to one prompt."""
+    full = reply_text(prompt)
+    tokens = tokenize(full)
+    limit = len(tokens) if max_tokens is None else min(max_tokens, len(tokens))
+    window = "".join(tokens[:limit])
+    best: tuple[int, str] | None = None
+    for s in stop:
+        pos = window.find(s) if s else -1
+        if pos >= 0 and (best is None or pos < best[0]):
+            best = (pos, s)
+    if best is not None:
+        return Generation(tokenize(window[: best[0]]), "stop", best[1])
+    if limit < len(tokens):
+        return Generation(tokens[:limit], "length", None)
+    return Generation(tokens, "stop", None)
+
+
+# ---- request parsing -------------------------------------------------------------------
+
+
+def _int_param(body: dict[str, Any], name: str, default: int | None, minimum: int) -> int | None:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AnswerError(400, f"{name} must be an integer, got {value!r}.", param=name)
+    if value < minimum:
+        raise AnswerError(400, f"{name} must be at least {minimum}, got {value}.", param=name)
+    return value
+
+
+def _stop_list(body: dict[str, Any]) -> list[str]:
+    stop = body.get("stop")
+    if stop is None:
+        return []
+    if isinstance(stop, str):
+        return [stop]
+    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
+        return list(stop)
+    raise AnswerError(400, "stop must be a string or a list of strings.", param="stop")
+
+
+def check_model(body: dict[str, Any]) -> None:
+    model = body.get("model")
+    if model is not None and model != MODEL_NAME:
+        raise AnswerError(404, f"The model `{model}` does not exist.", param="model")
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return " ".join(str(v) for v in value)
+    raise AnswerError(400, "prompt must be a string, a list of strings or token ids.")
+
+
+def completion_prompts(body: dict[str, Any]) -> list[str]:
+    prompt = body.get("prompt")
+    if prompt is None:
+        raise AnswerError(400, "prompt is required.", param="prompt")
+    if isinstance(prompt, list) and prompt and not all(isinstance(p, int) for p in prompt):
+        return [_as_text(p) for p in prompt]
+    return [_as_text(prompt)]
+
+
+def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, dict) and part.get("type") == "text"
+        )
+    raise AnswerError(400, "message content must be a string or a list of parts.")
+
+
+def chat_prompt(body: dict[str, Any]) -> tuple[str, str]:
+    """(the prompt the reply echoes, all message text for the usage count)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise AnswerError(400, "messages must be a non-empty list.", param="messages")
+    texts: list[str] = []
+    last_user: str | None = None
+    for message in messages:
+        if not isinstance(message, dict) or "role" not in message:
+            raise AnswerError(400, "each message must be an object with a role.")
+        text = _content_text(message.get("content"))
+        texts.append(text)
+        if message["role"] == "user":
+            last_user = text
+    return (texts[-1] if last_user is None else last_user), " ".join(texts)
+
+
+def embedding_inputs(body: dict[str, Any]) -> list[str]:
+    value = body.get("input")
+    if value is None:
+        raise AnswerError(400, "input is required.", param="input")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value:
+        if all(isinstance(v, int) for v in value):
+            return [_as_text(value)]
+        return [_as_text(v) for v in value]
+    raise AnswerError(400, "input must be a string or a non-empty list.", param="input")
+
+
+# ---- answers ---------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Everything needed to send one answer, streamed or not."""
+
+    kind: str  # "completions" | "chat"
+    id: str
+    created: int
+    choices: list[Generation]
+    prompt_tokens: int
+    include_usage: bool
+
+    def usage(self) -> dict[str, Any]:
+        completion = sum(len(g.tokens) for g in self.choices)
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "total_tokens": self.prompt_tokens + completion,
+            "completion_tokens": completion,
+            "prompt_tokens_details": None,
+        }
+
+
+def plan_completion(body: dict[str, Any]) -> Plan:
+    prompts = completion_prompts(body)
+    max_tokens = _int_param(body, "max_tokens", DEFAULT_COMPLETION_MAX_TOKENS, 1)
+    n = _int_param(body, "n", 1, 1) or 1
+    _int_param(body, "seed", None, -(2**63))
+    stop = _stop_list(body)
+    choices = [generate(p, max_tokens, stop) for p in prompts for _ in range(n)]
+    return Plan(
+        kind="completions",
+        id=f"cmpl-{uuid.uuid4().hex}",
+        created=int(time.time()),
+        choices=choices,
+        prompt_tokens=sum(len(tokenize(p)) for p in prompts),
+        include_usage=_include_usage(body),
+    )
+
+
+def plan_chat(body: dict[str, Any]) -> Plan:
+    prompt, all_text = chat_prompt(body)
+    max_tokens = _int_param(body, "max_completion_tokens", None, 1)
+    max_tokens = _int_param(body, "max_tokens", max_tokens, 1)
+    n = _int_param(body, "n", 1, 1) or 1
+    _int_param(body, "seed", None, -(2**63))
+    stop = _stop_list(body)
+    gen = generate(prompt, max_tokens, stop)
+    return Plan(
+        kind="chat",
+        id=f"chatcmpl-{uuid.uuid4().hex}",
+        created=int(time.time()),
+        choices=[gen] * n,
+        prompt_tokens=len(tokenize(all_text)),
+        include_usage=_include_usage(body),
+    )
+
+
+def _include_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+def full_answer(plan: Plan) -> dict[str, Any]:
+    """The non-streaming answer, as vLLM's OpenAI server shapes it."""
+    if plan.kind == "completions":
+        return {
+            "id": plan.id,
+            "object": "text_completion",
+            "created": plan.created,
+            "model": MODEL_NAME,
+            "choices": [
+                {
+                    "index": i,
+                    "text": g.text,
+                    "logprobs": None,
+                    "finish_reason": g.finish_reason,
+                    "stop_reason": g.stop_reason,
+                    "prompt_logprobs": None,
+                }
+                for i, g in enumerate(plan.choices)
+            ],
+            "usage": plan.usage(),
+        }
+    return {
+        "id": plan.id,
+        "object": "chat.completion",
+        "created": plan.created,
+        "model": MODEL_NAME,
+        "choices": [
+            {
+                "index": i,
+                "message": {
+                    "role": "assistant",
+                    "reasoning_content": None,
+                    "content": g.text,
+                    "tool_calls": [],
+                },
+                "logprobs": None,
+                "finish_reason": g.finish_reason,
+                "stop_reason": g.stop_reason,
+            }
+            for i, g in enumerate(plan.choices)
+        ],
+        "usage": plan.usage(),
+        "prompt_logprobs": None,
+    }
+
+
+def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
+    """The stream's JSON chunks, each with ``True`` when it carries a token.
+
+    Like vLLM: chat opens with a role delta; each choice's last token chunk carries its
+    ``finish_reason``; an optional usage chunk (``choices: []``) comes last. The
+    caller sends ``data: [DONE]`` after these.
+    """
+    obj = "text_completion" if plan.kind == "completions" else "chat.completion.chunk"
+    head = {"id": plan.id, "object": obj, "created": plan.created, "model": MODEL_NAME}
+
+    def chunk(
+        index: int, piece: str | None, finish: str | None, stop: str | None
+    ) -> dict[str, Any]:
+        choice: dict[str, Any] = {"index": index}
+        if plan.kind == "completions":
+            choice["text"] = piece or ""
+        else:
+            choice["delta"] = {} if piece is None else {"content": piece}
+        choice["logprobs"] = None
+        choice["finish_reason"] = finish
+        if finish is not None or plan.kind == "completions":
+            choice["stop_reason"] = stop
+        return {**head, "choices": [choice]}
+
+    if plan.kind == "chat":
+        for i in range(len(plan.choices)):
+            role = {
+                **head,
+                "choices": [
+                    {
+                        "index": i,
+                        "delta": {"role": "assistant", "content": ""},
+                        "logprobs": None,
+                        "finish_reason": None,
+                    }
+                ],
+            }
+            yield role, False
+    longest = max((len(g.tokens) for g in plan.choices), default=0)
+    for step in range(max(longest, 1)):
+        for i, g in enumerate(plan.choices):
+            if step >= max(len(g.tokens), 1):
+                continue
+            piece = g.tokens[step] if g.tokens else ("" if plan.kind == "completions" else None)
+            last = step == max(len(g.tokens), 1) - 1
+            yield (
+                chunk(i, piece, g.finish_reason if last else None, g.stop_reason if last else None),
+                True,
+            )
+    if plan.include_usage:
+        yield {**head, "choices": [], "usage": plan.usage()}, False
+
+
+def embeddings_answer(body: dict[str, Any], dim: int) -> dict[str, Any]:
+    inputs = embedding_inputs(body)
+    tokens = sum(len(tokenize(t)) for t in inputs)
+    return {
+        "id": f"embd-{uuid.uuid4().hex}",
+        "object": "list",
+        "created": int(time.time()),
+        "model": MODEL_NAME,
+        "data": [
+            {"index": i, "object": "embedding", "embedding": embed(text, dim)}
+            for i, text in enumerate(inputs)
+        ],
+        "usage": {
+            "prompt_tokens": tokens,
+            "total_tokens": tokens,
+            "completion_tokens": 0,
+            "prompt_tokens_details": None,
+        },
+    }

@@ -1,0 +1,443 @@
+"""LocalDeployment: a real HTTP stand-in for a model deployment, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .._errors import OdscLLMError
+from ..deployment import Deployment
+from ._answers import DEFAULT_EMBEDDING_DIM
+from ._faults import Faults, RecordedRequest
+from ._server import EmulatorApp, EmulatorState, make_protocol_class
+from ._verify import PublicKeyLike
+
+if TYPE_CHECKING:
+    from .. import auth as _auth
+    from .._client import AsyncClient, Client
+
+__all__ = ["LocalDeployment", "serve_forever"]
+
+_REGION_KEY = "iad"
+
+
+def _fingerprint(public_key: rsa.RSAPublicKey) -> str:
+    """OCI's API key fingerprint: MD5 of the DER public key, as colon-separated hex."""
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashlib.md5(der, usedforsecurity=False).hexdigest()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _fake_session_token(subject: str, lifetime: float = 24 * 3600) -> str:
+    """A JWT-shaped session token (unsigned: only the emulator checks it, by key id)."""
+    now = int(time.time())
+    header = {"alg": "RS256", "typ": "JWT", "kid": "odsc-llm-local"}
+    claims = {"sub": subject, "iat": now, "exp": now + int(lifetime), "iss": "odsc-llm-local"}
+    return ".".join(
+        [
+            _b64url(json.dumps(header).encode()),
+            _b64url(json.dumps(claims).encode()),
+            _b64url(secrets.token_bytes(32)),
+        ]
+    )
+
+
+class LocalDeployment:
+    """A local model deployment: a real HTTP server that speaks the deployment protocol.
+
+    ::
+
+        with LocalDeployment() as local:
+            client = odsc_llm.Client(deployment=local.deployment, auth=local.auth)
+            print(client.completions.create(prompt="hi").choices[0].text)  # "You said: hi"
+
+    The server runs on ``host`` (default 127.0.0.1) and a free port in a background
+    thread with its own event loop. It verifies the OCI signature of every request
+    against the key pair it generated (``local.auth`` signs with it), answers
+    deterministically (see ``odsc_llm.testing.reply_text``), streams like vLLM with
+    ``token_delay`` seconds between tokens, and can be told to fail (``local.faults``).
+
+    With ``upstream="http://127.0.0.1:8000"`` it is a gateway instead: it verifies
+    signatures the same way, then forwards each request to the upstream server's
+    ``/v1/...`` path and streams the answer back unchanged.
+    """
+
+    def __init__(
+        self,
+        *,
+        token_delay: float = 0.0,
+        upstream: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ocid: str | None = None,
+        verify_signatures: bool = True,
+        embedding_dim: int = DEFAULT_EMBEDDING_DIM,
+        startup_timeout: float = 15.0,
+    ) -> None:
+        if token_delay < 0:
+            raise ValueError(f"token_delay must be >= 0 seconds, got {token_delay}.")
+        if upstream is not None and not upstream.startswith(("http://", "https://")):
+            raise ValueError(
+                "upstream must be an http(s) URL such as 'http://127.0.0.1:8000', "
+                f"got {upstream!r}."
+            )
+        self.host = host
+        self._requested_port = port
+        self._startup_timeout = startup_timeout
+        self.ocid = ocid or (
+            f"ocid1.datasciencemodeldeployment.oc1.{_REGION_KEY}.local{secrets.token_hex(12)}"
+        )
+        # One RSA key pair per instance: the API key, and the session key behind the token.
+        self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public_key = self._private_key.public_key()
+        self.tenancy = f"ocid1.tenancy.oc1..local{secrets.token_hex(12)}"
+        self.user = f"ocid1.user.oc1..local{secrets.token_hex(12)}"
+        self.fingerprint = _fingerprint(public_key)
+        #: The API key's keyId, ``tenancy/user/fingerprint``.
+        self.key_id = f"{self.tenancy}/{self.user}/{self.fingerprint}"
+        self.security_token = _fake_session_token(self.user)
+        self.state = EmulatorState(
+            ocid=self.ocid,
+            public_keys={self.key_id: public_key, f"ST${self.security_token}": public_key},
+            token_delay=token_delay,
+            verify_signatures=verify_signatures,
+            upstream=upstream,
+            embedding_dim=embedding_dim,
+        )
+        self._initial_token_delay = token_delay
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error: BaseException | None = None
+        self._port: int | None = None
+        self._auth: _auth.OCIAuth | None = None
+        self._st_auth: _auth.OCIAuth | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> LocalDeployment:
+        """Start serving (``with`` does this); returns ``self``."""
+        if self._thread is not None:
+            return self
+        try:
+            import uvicorn
+        except ImportError:  # pragma: no cover - depends on the install
+            raise OdscLLMError(
+                "The local emulator needs uvicorn: pip install 'odsc-llm[testing]'."
+            ) from None
+        config = uvicorn.Config(
+            EmulatorApp(self.state),
+            host=self.host,
+            port=self._requested_port,
+            http=make_protocol_class(self.state),
+            lifespan="on",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            date_header=True,
+            timeout_graceful_shutdown=2,
+            backlog=2048,
+        )
+        self._server = uvicorn.Server(config)
+        started = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(started,), name=f"odsc-llm-local-{self.ocid[-6:]}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + self._startup_timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                reason = f": {self._error!r}" if self._error else ""
+                raise OdscLLMError(
+                    f"The local emulator did not start on {self.host}:{self._requested_port}"
+                    f"{reason}. Is the port free?"
+                )
+            started.wait(0.005)
+        sockets = self._server.servers[0].sockets
+        self._port = int(sockets[0].getsockname()[1])
+        return self
+
+    def _run(self, started: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._server.serve())
+        except BaseException as exc:  # pragma: no cover - reported by start()
+            self._error = exc
+        finally:
+            started.set()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and wait for the server thread (``with`` does this)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._server.should_exit = True
+        thread.join(timeout / 2)
+        if thread.is_alive():
+            self._server.force_exit = True
+            thread.join(timeout / 2)
+
+    def __enter__(self) -> LocalDeployment:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        mode = f", upstream={self.state.upstream!r}" if self.state.upstream else ""
+        where = self.url if self._port else "not started"
+        return f"LocalDeployment({where}{mode})"
+
+    # ---- where it is and how to sign for it -------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on."""
+        if self._port is None:
+            raise OdscLLMError("The LocalDeployment is not started: use `with LocalDeployment():`.")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The deployment endpoint, ``http://127.0.0.1:PORT/<ocid>``."""
+        return f"{self.base_url}/{self.ocid}"
+
+    @property
+    def deployment(self) -> Deployment:
+        """An :class:`odsc_llm.Deployment` pointing at this server."""
+        return Deployment.from_url(self.url)
+
+    @property
+    def private_key_pem(self) -> bytes:
+        """The private key (PKCS#8 PEM) of the API key and of the session token."""
+        return self._private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    @property
+    def public_keys(self) -> dict[str, PublicKeyLike]:
+        """keyId -> public key of every key the server accepts (a live dict)."""
+        return self.state.public_keys
+
+    def add_public_key(self, key_id: str, public_key: PublicKeyLike) -> None:
+        """Also accept signatures by ``key_id`` (``tenancy/user/fingerprint`` or ``ST$token``)."""
+        self.state.public_keys[key_id] = public_key
+
+    def signer(self) -> Any:
+        """A new ``oci.signer.Signer`` for this deployment's API key."""
+        import oci
+
+        return oci.signer.Signer(
+            self.tenancy,
+            self.user,
+            self.fingerprint,
+            None,
+            private_key_content=self.private_key_pem.decode("ascii"),
+        )
+
+    def security_token_signer(self) -> Any:
+        """A new ``oci.auth.signers.SecurityTokenSigner`` for this deployment's session token."""
+        import oci
+
+        return oci.auth.signers.SecurityTokenSigner(self.security_token, self._private_key)
+
+    @property
+    def auth(self) -> _auth.OCIAuth:
+        """An ``httpx.Auth`` that signs with the API key (``odsc_llm.auth.from_signer``)."""
+        if self._auth is None:
+            from .. import auth
+
+            self._auth = auth.from_signer(self.signer())
+        return self._auth
+
+    @property
+    def security_token_auth(self) -> _auth.OCIAuth:
+        """An ``httpx.Auth`` that signs with the session token (keyId ``ST$...``)."""
+        if self._st_auth is None:
+            from .. import auth
+
+            self._st_auth = auth.from_signer(self.security_token_signer())
+        return self._st_auth
+
+    def write_oci_config(self, directory: str | Path) -> Path:
+        """Write an OCI config file, key and token into ``directory``; return the config path.
+
+        Profiles: ``DEFAULT`` (API key) and ``SESSION`` (security token, the layout
+        ``oci session authenticate`` writes). Point ``OCI_CONFIG_FILE`` at it, or pass
+        ``config_file=`` to ``odsc_llm.auth.api_key``.
+        """
+        folder = Path(directory).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file = folder / "local_key.pem"
+        token_file = folder / "local_token"
+        config_file = folder / "config"
+        for path, content in (
+            (key_file, self.private_key_pem),
+            (token_file, self.security_token.encode()),
+        ):
+            path.write_bytes(content)
+            path.chmod(0o600)
+        config_file.write_text(
+            "[DEFAULT]\n"
+            f"user={self.user}\n"
+            f"fingerprint={self.fingerprint}\n"
+            f"tenancy={self.tenancy}\n"
+            "region=us-ashburn-1\n"
+            f"key_file={key_file}\n"
+            "\n"
+            "[SESSION]\n"
+            f"fingerprint={self.fingerprint}\n"
+            f"tenancy={self.tenancy}\n"
+            "region=us-ashburn-1\n"
+            f"key_file={key_file}\n"
+            f"security_token_file={token_file}\n"
+        )
+        config_file.chmod(0o600)
+        return config_file
+
+    def client(self, **kwargs: Any) -> Client:
+        """An ``odsc_llm.Client`` for this deployment (keyword arguments pass through)."""
+        from .._client import Client
+
+        kwargs.setdefault("auth", self.auth)
+        return Client(deployment=self.deployment, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> AsyncClient:
+        """An ``odsc_llm.AsyncClient`` for this deployment (keyword arguments pass through)."""
+        from .._client import AsyncClient
+
+        kwargs.setdefault("auth", self.auth)
+        return AsyncClient(deployment=self.deployment, **kwargs)
+
+    # ---- behaviour and observation ------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        """The fault queue: ``local.faults.push(status=429, retry_after=1, count=2)``."""
+        return self.state.faults
+
+    @property
+    def token_delay(self) -> float:
+        """Seconds between streamed tokens (settable)."""
+        return self.state.token_delay
+
+    @token_delay.setter
+    def token_delay(self, value: float) -> None:
+        if value < 0:
+            raise ValueError(f"token_delay must be >= 0 seconds, got {value}.")
+        self.state.token_delay = value
+
+    @property
+    def upstream(self) -> str | None:
+        """The upstream server in gateway mode, else ``None``."""
+        return self.state.upstream
+
+    @property
+    def active_streams(self) -> int:
+        """How many streamed answers are being sent right now."""
+        return self.state.active_streams
+
+    @property
+    def peak_streams(self) -> int:
+        """The most streamed answers sent at once since start (or :meth:`reset`)."""
+        return self.state.peak_streams
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A copy of the requests received so far, oldest first (the last 10,000)."""
+        with self.state.lock:
+            return list(self.state.requests)
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        with self.state.lock:
+            self.state.requests.clear()
+
+    def reset(self) -> None:
+        """Clear faults and recorded requests, and restore the initial token delay."""
+        self.faults.clear()
+        self.clear_requests()
+        self.state.token_delay = self._initial_token_delay
+        self.state.peak_streams = self.state.active_streams
+
+
+def serve_forever(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    upstream: str | None = None,
+    token_delay: float = 0.02,
+    ocid: str | None = None,
+    config_dir: str | Path | None = None,
+    print_fn: Any = print,
+) -> None:
+    """Run a :class:`LocalDeployment` in the foreground until Ctrl-C.
+
+    Writes an OCI config (profiles ``DEFAULT`` and ``SESSION``) and the key into
+    ``config_dir`` (a new temporary directory by default) and prints the URL and how to
+    point a client at it. This is ``python -m odsc_llm.testing`` and
+    ``odsc-llm serve-local``.
+    """
+    import tempfile
+
+    folder = Path(config_dir) if config_dir else Path(tempfile.mkdtemp(prefix="odsc-llm-local-"))
+    local = LocalDeployment(
+        token_delay=token_delay, upstream=upstream, host=host, port=port, ocid=ocid
+    )
+    with local:
+        config = local.write_oci_config(folder)
+        mode = f"gateway to {upstream}" if upstream else "emulated model 'odsc-llm'"
+        print_fn(
+            f"odsc_llm local deployment ({mode})\n"
+            f"  URL:    {local.url}\n"
+            f"  config: {config}  (profiles DEFAULT = API key, SESSION = security token)\n"
+            "\nPoint a client at it:\n"
+            f"  export OCI_CONFIG_FILE={config}\n"
+            f"  export ODSC_LLM_DEPLOYMENT={local.url}\n"
+            '  python -c "import odsc_llm, os; c = odsc_llm.Client('
+            "deployment=os.environ['ODSC_LLM_DEPLOYMENT'], auth=odsc_llm.auth.api_key()); "
+            "print(c.completions.create(prompt='hello').choices[0].text)\"\n"
+            "\nPress Ctrl-C to stop.",
+            flush=True,
+        )
+        try:
+            while local._thread is not None and local._thread.is_alive():
+                local._thread.join(0.5)
+        except KeyboardInterrupt:
+            print_fn("\nStopping.", flush=True)
