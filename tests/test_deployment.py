@@ -1,0 +1,105 @@
+"""Deployment parsing: URLs of every realm, OCIDs, and clear errors."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from odsc_llm import Deployment, InvalidDeploymentError
+
+OCID = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaav66vvniaxyz"
+ENDPOINT = f"https://modeldeployment.us-ashburn-1.oci.customer-oci.com/{OCID}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [ENDPOINT, ENDPOINT + "/", ENDPOINT + "/predict", ENDPOINT + "/predictWithResponseStream/"],
+)
+def test_from_url_with_or_without_suffix(url: str) -> None:
+    dep = Deployment.from_url(url)
+    assert dep.ocid == OCID
+    assert dep.region == "us-ashburn-1"
+    assert dep.endpoint == ENDPOINT
+    assert dep.predict_url == ENDPOINT + "/predict"
+    assert dep.stream_url == ENDPOINT + "/predictWithResponseStream"
+
+
+@pytest.mark.parametrize(
+    ("host", "region"),
+    [
+        ("modeldeployment.eu-frankfurt-1.oci.customer-oci.com", "eu-frankfurt-1"),
+        ("modeldeployment.us-ashburn-1.oci.oc-test.com", "us-ashburn-1"),
+        ("modeldeployment.us-langley-1.oci.oraclegovcloud.com", "us-langley-1"),
+        ("modeldeployment.uk-gov-london-1.oci.oraclegovcloud.uk", "uk-gov-london-1"),
+        ("modeldeployment.ap-chiyoda-1.oci.oraclecloud8.com", "ap-chiyoda-1"),
+    ],
+)
+def test_any_realm_domain(host: str, region: str) -> None:
+    ocid = "ocid1.datasciencemodeldeployment.oc1.phx.amaaaaaaabc"
+    dep = Deployment.from_url(f"https://{host}/{ocid}/predict")
+    assert dep.region == region  # the host names the region
+    assert dep.endpoint == f"https://{host}/{ocid}"
+
+
+def test_from_ocid_uses_oci_region_table() -> None:
+    dep = Deployment.from_ocid(OCID)
+    assert dep.region == "us-ashburn-1"
+    assert dep.endpoint == ENDPOINT
+    chicago = Deployment.from_ocid("ocid1.datasciencemodeldeployment.oc1.us-chicago-1.amaaaaaaq")
+    assert chicago.region == "us-chicago-1"
+    assert Deployment.from_ocid(OCID, region="eu-frankfurt-1").region == "eu-frankfurt-1"
+
+
+def test_from_ocid_other_realm_domain() -> None:
+    dep = Deployment.from_ocid("ocid1.datasciencemodeldeployment.oc2.us-langley-1.amaaaaaaq")
+    assert dep.endpoint.startswith("https://modeldeployment.us-langley-1.oci.oraclegovcloud.com/")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "empty"),
+        ("ocid1.datasciencemodel.oc1.iad.xyz", "not a model deployment OCID"),
+        ("ocid1.datasciencemodeldeployment.oc1.zzz.amaaaa", "region key 'zzz'"),
+        ("https://example.com/no-ocid/predict", "no deployment OCID"),
+        ("ftp://modeldeployment.us-ashburn-1.oci.customer-oci.com/" + OCID, "not a deployment URL"),
+        ("not a url", "not a deployment URL"),
+    ],
+)
+def test_invalid_input_names_the_fault(value: str, message: str) -> None:
+    with pytest.raises(InvalidDeploymentError, match=message):
+        Deployment.coerce(value)
+
+
+def test_invalid_deployment_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        Deployment.from_ocid("nope")
+
+
+def test_plain_http_only_on_loopback_or_when_allowed() -> None:
+    local = Deployment.from_url(f"http://127.0.0.1:8080/{OCID}/predict")
+    assert local.endpoint == f"http://127.0.0.1:8080/{OCID}"
+    assert local.region == "us-ashburn-1"
+    assert Deployment.from_url(f"http://localhost:9/{OCID}").endpoint.startswith("http://localhost")
+    assert Deployment.from_url(f"http://[::1]:9/{OCID}").endpoint.startswith("http://[::1]:9/")
+    with pytest.raises(InvalidDeploymentError, match="allow_insecure"):
+        Deployment.from_url(f"http://10.0.0.5/{OCID}")
+    allowed = Deployment.from_url(f"http://10.0.0.5/{OCID}", allow_insecure=True)
+    assert allowed.endpoint == f"http://10.0.0.5/{OCID}"
+
+
+def test_credentials_in_url_are_dropped() -> None:
+    dep = Deployment.from_url(
+        f"https://user:secret@modeldeployment.us-ashburn-1.oci.customer-oci.com/{OCID}"
+    )
+    assert "secret" not in dep.endpoint and "secret" not in repr(dep)
+
+
+def test_immutable_and_readable() -> None:
+    dep = Deployment.from_url(ENDPOINT)
+    with pytest.raises(pydantic.ValidationError):
+        dep.ocid = "x"  # type: ignore[misc]
+    assert repr(dep).startswith("Deployment(ocid='ocid1.datasciencemodeldeployment")
+    assert OCID in dep._repr_html_()
+    assert Deployment.coerce(dep) is dep
+    assert Deployment.coerce(OCID) == dep
