@@ -1,0 +1,410 @@
+"""Turn results into the stdout table, ``RESULTS.md`` (with targets) and the ratio chart."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .run import Results
+
+#: The peers odsc_llm must beat (everything but the floor and itself).
+PEERS = ("ads", "seed", "openai")
+
+HISTORY_START = "<!-- history:start -->"
+HISTORY_END = "<!-- history:end -->"
+
+
+def _label(res: Results, key: str) -> str:
+    info = res.contenders.get(key)
+    return str(info["label"]) if info else key
+
+
+def _fmt(x: float | None, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if unit == "chunks/s":
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def _cell(s: dict[str, Any] | None, unit: str = "") -> str:
+    if not s:
+        return "–"
+    return f"{_fmt(s['median'], unit)} ({_fmt(s['lo'], unit)}–{_fmt(s['hi'], unit)})"
+
+
+def _ratio(s: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
+    if not s or not base or not base["median"]:
+        return None
+    return float(s["median"]) / float(base["median"])
+
+
+def _rcell(r: float | None) -> str:
+    return "–" if r is None else f"{r:.2f}×"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [
+        line(r) for r in rows
+    ]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def figure_tables(res: Results) -> list[str]:
+    out: list[str] = []
+    f = res.figures
+    if "per_request" in f:
+        fig = f["per_request"]
+        wall, cpu = fig["wall"], fig["cpu"]
+        rows = [
+            [_label(res, k), _cell(wall[k]), _rcell(_ratio(wall[k], wall.get("floor"))),
+             _cell(cpu[k]), _rcell(_ratio(cpu[k], cpu.get("floor")))]
+            for k in wall
+        ]  # fmt: skip
+        out += [f"### {fig['title']}", ""]
+        out += _table(
+            ["contender", "wall µs/req (min–max)", "× floor", "client CPU µs/req", "× floor"], rows
+        )
+        out.append("")
+    if "stream" in f:
+        fig = f["stream"]
+        rate = fig["rate"]
+        rows = [
+            [_label(res, k), _cell(rate[k], "chunks/s"), _rcell(_ratio(rate[k], rate.get("floor"))),
+             _rcell(_ratio(rate[k], rate.get("openai")))]
+            for k in rate
+        ]  # fmt: skip
+        out += [f"### {fig['title']}", ""]
+        out += _table(["contender", "chunks/s (min–max)", "× floor", "× openai"], rows)
+        out.append("")
+    if "ttft" in f:
+        fig = f["ttft"]
+        t = fig["ttft"]
+        base = t.get("floor")
+        rows = []
+        for k in t:
+            diff = None if not base else t[k]["median"] - base["median"]
+            rows.append(
+                [_label(res, k), _cell(t[k]), _rcell(_ratio(t[k], base)),
+                 "–" if diff is None else f"{diff:+.2f} ms"]
+            )  # fmt: skip
+        out += [f"### {fig['title']}", ""]
+        out += _table(["contender", "ms (min–max)", "× floor", "vs floor"], rows)
+        out.append("")
+    if "fanout" in f:
+        fig = f["fanout"]
+        c = fig["contenders"]
+        base = (c.get("floor") or {}).get("wall")
+        rows = []
+        for k, v in c.items():
+            rows.append(
+                [_label(res, k), _cell(v["wall"]), _rcell(_ratio(v["wall"], base)),
+                 f"{v['errors']} / {v['runs']} runs", _cell(v["peak_rss_mb"]),
+                 _cell(v["growth_mb"])]
+            )  # fmt: skip
+        out += [f"### {fig['title']}", ""]
+        out += _table(
+            ["contender", "wall s (min–max)", "× floor", "errors", "peak RSS MB",
+             "RSS growth MB"],
+            rows,
+        )  # fmt: skip
+        errs = [(k, v["first_error"]) for k, v in c.items() if v.get("first_error")]
+        for k, e in errs:
+            out.append(f"- first error of {_label(res, k)}: `{e}`")
+        out.append("")
+    if "imports" in f:
+        fig = f["imports"]
+        t = fig["time"]
+        rows = [
+            [fig["labels"][k], f"`{fig['statements'][k]}`", _cell(t[k]),
+             _rcell(_ratio(t[k], t.get("floor"))), _rcell(_ratio(t[k], t.get("ref"))),
+             "yes" if fig["imports_oci"].get(k) else "no"]
+            for k in t
+        ]  # fmt: skip
+        out += [f"### {fig['title']}", ""]
+        out += _table(
+            ["module", "statement", "ms (min–max)", "× floor", "× httpx+pydantic", "loads oci"],
+            rows,
+        )
+        out.append("")
+    return out
+
+
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass
+class Target:
+    name: str
+    goal: str
+    measured: str
+    met: bool | None  # None: not measured
+
+
+def targets(res: Results) -> list[Target]:
+    f = res.figures
+    odsc_ok = bool(res.contenders.get("odsc_llm", {}).get("available"))
+    out: list[Target] = []
+
+    def add(name: str, goal: str, value: float | None, ok: bool | None, fmt: str) -> None:
+        measured = "not measured" if value is None else fmt.format(value)
+        out.append(Target(name, goal, measured, None if value is None else ok))
+
+    pr = f.get("per_request", {}).get("wall", {})
+    r = _ratio(pr.get("odsc_llm"), pr.get("floor")) if odsc_ok else None
+    add("per-request cost", "≤ 1.10× floor (issue: ≤ 1.15×)", r, r is not None and r <= 1.10,
+        "{:.2f}× floor")  # fmt: skip
+    cpu = f.get("per_request", {}).get("cpu", {})
+    r = _ratio(cpu.get("odsc_llm"), cpu.get("floor")) if odsc_ok else None
+    add("per-request client CPU (info)", "≤ 1.10× floor", r, r is not None and r <= 1.10,
+        "{:.2f}× floor")  # fmt: skip
+    if odsc_ok and pr.get("odsc_llm"):
+        peers = {k: pr[k]["median"] for k in PEERS if k in pr}
+        best = min(peers.values()) if peers else None
+        mine = pr["odsc_llm"]["median"]
+        add("per-request vs peers", "below every peer", None if best is None else mine / best,
+            best is not None and mine < best, "{:.2f}× the best peer")  # fmt: skip
+    else:
+        add("per-request vs peers", "below every peer", None, None, "")
+    rate = f.get("stream", {}).get("rate", {})
+    r = _ratio(rate.get("odsc_llm"), rate.get("openai")) if odsc_ok else None
+    add("stream parse vs openai", "≥ 4× openai's chunks/s (issue: ≥ 1.5×)", r,
+        r is not None and r >= 4.0, "{:.2f}× openai")  # fmt: skip
+    r = _ratio(rate.get("odsc_llm"), rate.get("floor")) if odsc_ok else None
+    add("stream parse vs floor", "≥ 0.8× httpx-sse + json.loads", r, r is not None and r >= 0.8,
+        "{:.2f}× floor")  # fmt: skip
+    tt = f.get("ttft", {}).get("ttft", {})
+    d = (
+        tt["odsc_llm"]["median"] - tt["floor"]["median"]
+        if odsc_ok and "odsc_llm" in tt and "floor" in tt
+        else None
+    )
+    add("time to first token", "within 1 ms of the floor", d, d is not None and d <= 1.0,
+        "{:+.2f} ms vs floor")  # fmt: skip
+    fo = f.get("fanout", {}).get("contenders", {})
+    mine_fo = fo.get("odsc_llm") if odsc_ok else None
+    add("fan-out errors", "zero errors", None if mine_fo is None else float(mine_fo["errors"]),
+        mine_fo is not None and mine_fo["errors"] == 0, "{:.0f} errors")  # fmt: skip
+    r = _ratio((mine_fo or {}).get("wall"), (fo.get("floor") or {}).get("wall"))
+    add("fan-out wall time", "≤ 1.25× floor", r, r is not None and r <= 1.25, "{:.2f}× floor")
+    im = f.get("imports", {})
+    t = im.get("time", {})
+    r = _ratio(t.get("odsc_llm_pkg"), t.get("ref")) if odsc_ok or "odsc_llm_pkg" in t else None
+    add("import odsc_llm", "≤ 1.2× import httpx, pydantic", r, r is not None and r <= 1.2,
+        "{:.2f}× httpx+pydantic")  # fmt: skip
+    if "odsc_llm_pkg" in t:
+        loads = bool(im.get("imports_oci", {}).get("odsc_llm_pkg"))
+        out.append(Target("import odsc_llm without oci", "oci not imported",
+                          "oci imported" if loads else "oci not imported", not loads))  # fmt: skip
+    return out
+
+
+def target_lines(res: Results) -> list[str]:
+    rows = [
+        [t.name, t.goal, t.measured, {True: "met", False: "MISSED", None: "–"}[t.met]]
+        for t in targets(res)
+    ]
+    return _table(["target (odsc_llm)", "goal", "measured", "status"], rows)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _availability_lines(res: Results) -> list[str]:
+    lines = []
+    for key, info in res.contenders.items():
+        state = "measured" if info["available"] else f"NOT MEASURED: {info['reason']}"
+        lines.append(f"- `{key}` {info['label']}: {state}")
+    return lines
+
+
+def render_text(res: Results) -> str:
+    m = res.meta
+    head = [
+        f"odsc_llm benchmarks, {m['date']}: {m['nproc']} cores, Python {m['python']}, "
+        f"load average at start {m['loadavg_start']}, {m.get('elapsed_s', '?')} s",
+        "",
+        *_availability_lines(res),
+        "",
+    ]
+    body = figure_tables(res)
+    tail = ["### Targets", "", *target_lines(res), ""]
+    tail += [f"note: {n}" for n in res.notes]
+    return "\n".join(head + body + tail)
+
+
+def _history_row(res: Results) -> str:
+    f = res.figures
+
+    def r(fig: str, metric: str, a: str, b: str) -> str:
+        d = f.get(fig, {}).get(metric, {})
+        return _rcell(_ratio(d.get(a), d.get(b)))
+
+    fo = f.get("fanout", {}).get("contenders", {})
+    fan = _rcell(
+        _ratio((fo.get("odsc_llm") or {}).get("wall"), (fo.get("floor") or {}).get("wall"))
+    )
+    m = res.meta
+    cells = [
+        m["date"],
+        m.get("label") or "–",
+        r("per_request", "wall", "odsc_llm", "floor"),
+        r("per_request", "cpu", "odsc_llm", "floor"),
+        r("stream", "rate", "odsc_llm", "openai"),
+        r("stream", "rate", "odsc_llm", "floor"),
+        fan,
+        r("imports", "time", "odsc_llm_pkg", "ref"),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def write_markdown(res: Results, path: str, chart_name: str) -> None:
+    """Write RESULTS.md; the history table of earlier runs at ``path`` is kept."""
+    history: list[str] = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            old = f.read()
+        match = re.search(re.escape(HISTORY_START) + r"\n(.*?)" + re.escape(HISTORY_END), old, re.S)
+        if match:
+            history = [ln for ln in match.group(1).splitlines() if ln.startswith("| 20")]
+    history.append(_history_row(res))
+    m = res.meta
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {m['date']} with `{m['command'].strip()}` on {m['nproc']} cores "
+        f"({m['platform']}), {m['implementation']} {m['python']}; load average at start "
+        f"{m['loadavg_start']} (the machine was shared: absolute numbers are noisy, the "
+        f"ratios measured side by side are what count). Whole run: {m.get('elapsed_s', '?')} s.",
+        "",
+        f"Versions: {versions}.",
+        "",
+        "Contenders (each written the way its own documentation shows; see "
+        "`benchmarks/contenders.py`):",
+        "",
+        *_availability_lines(res),
+        "",
+        "Every figure is the median over interleaved rounds (A B C …, B C … A, …) with the "
+        "min–max across rounds, and its ratio to the floor. The floor is plain `httpx` plus "
+        "OCI's RSA-SHA256 request signature written by hand with `cryptography` "
+        "(`benchmarks/_common.py`), and `httpx-sse` + `json.loads` for streams. The server "
+        "(`benchmarks/server.py`) is a raw asyncio HTTP/1.1 server in its own process on "
+        "127.0.0.1 with `TCP_NODELAY`, answering canned vLLM completions and SSE streams "
+        "(one HTTP chunk per event), so the client is what is measured.",
+        "",
+        f"![Cost relative to the floor]({chart_name})",
+        "",
+        "## Figures",
+        "",
+        *figure_tables(res),
+        "## Targets",
+        "",
+        *target_lines(res),
+        "",
+    ]
+    if res.notes:
+        lines += ["Notes:", "", *[f"- {n}" for n in res.notes], ""]
+    lines += [
+        "## History (odsc_llm's ratios, one row per recorded run)",
+        "",
+        HISTORY_START,
+        "| date | label | per-request × floor | client CPU × floor | stream × openai "
+        "| stream × floor | fan-out × floor | import × httpx+pydantic |",
+        "|---|---|---|---|---|---|---|---|",
+        *history,
+        HISTORY_END,
+        "",
+    ]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+def _chart_series(res: Results) -> tuple[list[str], dict[str, list[float | None]]]:
+    """Figure names and, per contender, cost relative to the floor (lower is better)."""
+    f = res.figures
+    names: list[str] = []
+    series: dict[str, list[float | None]] = {}
+    keys = [k for k, v in res.contenders.items() if v["available"]]
+
+    def add(name: str, values: dict[str, float | None]) -> None:
+        names.append(name)
+        for k in keys:
+            series.setdefault(k, []).append(values.get(k))
+
+    if "per_request" in f:
+        w = f["per_request"]["wall"]
+        add("per-request\n(wall)", {k: _ratio(w.get(k), w.get("floor")) for k in keys})
+    if "stream" in f:
+        rate = f["stream"]["rate"]
+        add(
+            "stream parse\n(time/chunk)",
+            {k: (1 / x if (x := _ratio(rate.get(k), rate.get("floor"))) else None) for k in keys},
+        )
+    if "ttft" in f:
+        t = f["ttft"]["ttft"]
+        add("time to\nfirst token", {k: _ratio(t.get(k), t.get("floor")) for k in keys})
+    if "fanout" in f:
+        c = f["fanout"]["contenders"]
+        base = (c.get("floor") or {}).get("wall")
+        add("async fan-out\n(wall)", {k: _ratio((c.get(k) or {}).get("wall"), base) for k in keys})
+    if "imports" in f:
+        t = f["imports"]["time"]
+        vals: dict[str, float | None] = {k: _ratio(t.get(k), t.get("floor")) for k in keys}
+        if "odsc_llm_pkg" in t:
+            vals["odsc_llm"] = _ratio(t.get("odsc_llm_pkg"), t.get("floor"))
+        add("import", vals)
+    return names, series
+
+
+def write_chart(res: Results, path: str) -> str | None:
+    """Draw the ratio chart (PNG); None when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    names, series = _chart_series(res)
+    if not names:
+        return None
+    n = len(series)
+    fig, ax = plt.subplots(figsize=(10, 1.1 + 0.55 * len(names) * max(n, 1) * 0.45 + 1.5))
+    height = 0.8 / max(n, 1)
+    colors = plt.get_cmap("tab10")
+    for i, (key, values) in enumerate(series.items()):
+        ys = [j + (i - (n - 1) / 2) * height for j in range(len(names))]
+        xs = [v if v else 0.0 for v in values]
+        bars = ax.barh(ys, xs, height=height * 0.92, color=colors(i), label=_label(res, key))
+        for bar, v in zip(bars, values, strict=True):
+            if v:
+                ax.text(v * 1.03, bar.get_y() + bar.get_height() / 2, f"{v:.2f}×",
+                        va="center", fontsize=7)  # fmt: skip
+    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names)
+    ax.invert_yaxis()
+    ax.set_xlabel("cost relative to the floor (log scale; 1.0 = floor, lower is better)")
+    ax.set_title(f"odsc_llm benchmarks, {res.meta['date']}, {res.meta['nproc']} cores")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,428 @@
+"""Run the benchmarks: ``python -m benchmarks.run`` (``--quick`` for a tiny smoke run).
+
+Every contender is measured in the same run against the same local server, in rounds
+(A B C ..., then B C ... A, ...) so that drift on a busy machine hits all alike.
+Each figure is the median over rounds with the min-max across rounds, and its ratio
+to the floor (plain httpx + hand-written RSA-SHA256 signing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import report
+from ._common import Identity
+from .contenders import ASYNC, SYNC, Contender
+from .server import running_server
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+@dataclass
+class Summary:
+    """Median of per-round values, with the min and max across rounds."""
+
+    median: float
+    lo: float
+    hi: float
+    n: int
+
+    @classmethod
+    def of(cls, values: list[float]) -> Summary:
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+
+@dataclass
+class Sizes:
+    rounds: int = 5
+    requests: int = 1000
+    stream_chunks: int = 20_000
+    ttft_streams: int = 200
+    ttft_chunks: int = 8
+    fanout_streams: int = 1000
+    fanout_chunks: int = 50
+    fanout_rounds: int = 3
+    import_reps: int = 7
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(
+            rounds=2,
+            requests=20,
+            stream_chunks=300,
+            ttft_streams=6,
+            ttft_chunks=4,
+            fanout_streams=20,
+            fanout_chunks=5,
+            fanout_rounds=1,
+            import_reps=1,
+        )
+
+
+@dataclass
+class Results:
+    meta: dict[str, Any] = field(default_factory=dict)
+    contenders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Deadline:
+    """The whole run's time bound: figures stop taking new rounds once it has passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+
+def _rotations(items: list[Any], rounds: int) -> list[list[Any]]:
+    return [items[r % len(items) :] + items[: r % len(items)] for r in range(rounds)]
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def fig_per_request(
+    clients: dict[str, Any], sizes: Sizes, deadline: Deadline, res: Results
+) -> None:
+    """Figure 1: sequential small completions, wall and client CPU per request."""
+    rounds = max(1, min(sizes.rounds * 2, sizes.requests))
+    per_round = max(1, sizes.requests // rounds)
+    for client in clients.values():  # warm-up: connections, lazy imports, caches
+        for _ in range(min(20, per_round)):
+            client.complete()
+    wall: dict[str, list[float]] = {k: [] for k in clients}
+    cpu: dict[str, list[float]] = {k: [] for k in clients}
+    for order in _rotations(list(clients), rounds):
+        if deadline.passed() and wall[order[0]]:
+            res.notes.append("figure 1 cut short by the time limit")
+            break
+        for key in order:
+            complete = clients[key].complete
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(per_round):
+                complete()
+            wall[key].append((time.perf_counter() - t0) / per_round * 1e6)
+            cpu[key].append((time.process_time() - c0) / per_round * 1e6)
+    res.figures["per_request"] = {
+        "title": f"1. Per-request cost, {per_round * len(wall[next(iter(wall))])} sequential "
+        "small completions (µs/request, lower is better)",
+        "unit": "µs",
+        "wall": {k: asdict(Summary.of(v)) for k, v in wall.items()},
+        "cpu": {k: asdict(Summary.of(v)) for k, v in cpu.items()},
+    }
+
+
+def fig_stream(clients: dict[str, Any], sizes: Sizes, deadline: Deadline, res: Results) -> None:
+    """Figure 2: one long stream's parse throughput, and time to first token."""
+    for client in clients.values():
+        for _ in client.stream(sizes.ttft_chunks):
+            pass
+    rate: dict[str, list[float]] = {k: [] for k in clients}
+    for order in _rotations(list(clients), sizes.rounds):
+        if deadline.passed() and rate[order[0]]:
+            res.notes.append("figure 2 (throughput) cut short by the time limit")
+            break
+        for key in order:
+            t0 = time.perf_counter()
+            count = 0
+            for _ in clients[key].stream(sizes.stream_chunks):
+                count += 1
+            elapsed = time.perf_counter() - t0
+            if count != sizes.stream_chunks:
+                raise RuntimeError(f"{key}: got {count} of {sizes.stream_chunks} chunks")
+            rate[key].append(count / elapsed)
+    ttft: dict[str, list[float]] = {k: [] for k in clients}
+    per_round = max(1, sizes.ttft_streams // sizes.rounds)
+    for order in _rotations(list(clients), sizes.rounds):
+        if deadline.passed() and ttft[order[0]]:
+            res.notes.append("figure 2 (time to first token) cut short by the time limit")
+            break
+        for key in order:
+            samples = []
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                it = iter(clients[key].stream(sizes.ttft_chunks))
+                next(it)
+                samples.append((time.perf_counter() - t0) * 1e3)
+                for _ in it:
+                    pass
+            ttft[key].append(statistics.median(samples))
+    res.figures["stream"] = {
+        "title": f"2a. Stream parse throughput, one stream of {sizes.stream_chunks:,} chunks "
+        "(chunks/s, higher is better)",
+        "unit": "chunks/s",
+        "rate": {k: asdict(Summary.of(v)) for k, v in rate.items()},
+    }
+    res.figures["ttft"] = {
+        "title": f"2b. Time to first token, {per_round * len(ttft[next(iter(ttft))])} short "
+        f"streams of {sizes.ttft_chunks} chunks (ms; per-round medians)",
+        "unit": "ms",
+        "ttft": {k: asdict(Summary.of(v)) for k, v in ttft.items()},
+    }
+
+
+def fig_fanout(
+    keys: list[str], server: str, identity: Identity, sizes: Sizes, deadline: Deadline, res: Results
+) -> None:
+    """Figure 3: concurrent streams on one event loop, each contender in its own process."""
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
+    for order in _rotations(keys, sizes.fanout_rounds):
+        if deadline.passed() and runs[order[0]]:
+            res.notes.append("figure 3 cut short by the time limit")
+            break
+        for key in order:
+            timeout = max(30.0, min(180.0, deadline.left()))
+            cmd = [
+                sys.executable, "-m", "benchmarks.fanout", "--contender", key,
+                "--server", server, "--identity", identity.workdir,
+                "--streams", str(sizes.fanout_streams), "--chunks", str(sizes.fanout_chunks),
+                "--timeout", str(timeout),
+            ]  # fmt: skip
+            try:
+                proc = subprocess.run(
+                    cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 60
+                )
+                lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+                if proc.returncode != 0 or not lines:
+                    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+                    raise RuntimeError(f"worker failed ({proc.returncode}): {tail[0][:300]}")
+                runs[key].append(json.loads(lines[-1]))
+            except Exception as exc:
+                runs[key].append(
+                    {"wall_s": float("nan"), "errors": sizes.fanout_streams,
+                     "first_error": str(exc)[:300], "peak_rss_mb": float("nan"),
+                     "base_rss_mb": float("nan")}
+                )  # fmt: skip
+    out: dict[str, Any] = {}
+    for key, rs in runs.items():
+        ok = [r for r in rs if r["wall_s"] == r["wall_s"]]  # not NaN
+        out[key] = {
+            "wall": asdict(Summary.of([r["wall_s"] for r in ok])) if ok else None,
+            "peak_rss_mb": asdict(Summary.of([r["peak_rss_mb"] for r in ok])) if ok else None,
+            "growth_mb": asdict(Summary.of([r["peak_rss_mb"] - r["base_rss_mb"] for r in ok]))
+            if ok
+            else None,
+            "errors": sum(r["errors"] for r in rs),
+            "runs": len(rs),
+            "first_error": next((r["first_error"] for r in rs if r.get("first_error")), None),
+        }
+    res.figures["fanout"] = {
+        "title": f"3. Async fan-out: {sizes.fanout_streams:,} concurrent streams of "
+        f"{sizes.fanout_chunks} chunks on one event loop (wall s, lower is better)",
+        "unit": "s",
+        "contenders": out,
+    }
+
+
+#: Import figure rows: key -> (label, statement). The reference row is odsc_llm's target.
+IMPORT_REFERENCE = ("ref", "httpx + pydantic (reference)", "import httpx, pydantic")
+
+
+def _import_rows(available: list[type[Contender]]) -> list[tuple[str, str, str]]:
+    rows = [IMPORT_REFERENCE]
+    for cls in available:
+        if cls.key == "odsc_llm":
+            rows.append(("odsc_llm_pkg", "odsc_llm (import odsc_llm)", "import odsc_llm"))
+        rows.append((cls.key, cls.label, cls.import_stmt))
+    return rows
+
+
+_IMPORT_PROBE = (
+    "import sys, time, json\n"
+    "t = time.perf_counter()\n"
+    "{stmt}\n"
+    "t = time.perf_counter() - t\n"
+    "print(json.dumps({{'s': t, 'oci': 'oci' in sys.modules}}))\n"
+)
+
+
+def fig_imports(
+    available: list[type[Contender]], sizes: Sizes, deadline: Deadline, res: Results
+) -> None:
+    """Figure 4: import time of each client in a fresh interpreter (median of N)."""
+    rows = _import_rows(available)
+    times: dict[str, list[float]] = {k: [] for k, _, _ in rows}
+    pulls_oci: dict[str, bool] = {}
+
+    def probe(stmt: str) -> dict[str, Any]:
+        proc = subprocess.run(
+            [sys.executable, "-c", _IMPORT_PROBE.format(stmt=stmt)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(f"{stmt!r} failed: {proc.stderr.strip().splitlines()[-1:]}")
+        return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+    if sizes.import_reps > 1:  # warm-up: write .pyc files so every rep reads them
+        for _, _, stmt in rows:
+            probe(stmt)
+    keys = [k for k, _, _ in rows]
+    stmts = {k: s for k, _, s in rows}
+    for order in _rotations(keys, sizes.import_reps):
+        if deadline.passed() and times[order[0]]:
+            res.notes.append("figure 4 cut short by the time limit")
+            break
+        for key in order:
+            out = probe(stmts[key])
+            times[key].append(out["s"] * 1e3)
+            pulls_oci[key] = out["oci"]
+    res.figures["imports"] = {
+        "title": "4. Import time in a fresh process (ms, median of "
+        f"{sizes.import_reps}, lower is better)",
+        "unit": "ms",
+        "labels": {k: label for k, label, _ in rows},
+        "statements": stmts,
+        "imports_oci": pulls_oci,
+        "time": {k: asdict(Summary.of(v)) for k, v in times.items()},
+    }
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def _versions(classes: list[type[Contender]]) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    names: list[str] = []
+    for cls in classes:
+        names.extend(cls.dists)
+    for name in dict.fromkeys([*names, "oci", "httpx", "pydantic"]):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _meta(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (float("nan"),) * 3
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "loadavg_start": [round(x, 2) for x in load],
+        "command": "python -m benchmarks.run " + " ".join(args.argv),
+        "quick": args.quick,
+        "sizes": asdict(sizes),
+        "label": args.label,
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument(
+        "--time-limit", type=float, default=600.0, help="bound on the whole run, in seconds"
+    )
+    parser.add_argument("--out", default=HERE, help="where RESULTS.md and ratios.png go")
+    parser.add_argument("--json", help="also write the raw results as JSON here")
+    parser.add_argument("--label", default="", help="a name for this run in the history")
+    parser.add_argument(
+        "--figures", default="1,2,3,4", help="comma-separated figures to run (default all)"
+    )
+    parser.add_argument(
+        "--contenders", default="", help="comma-separated keys to run (default all available)"
+    )
+    for name, default in asdict(Sizes()).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                            help=f"default {default}")  # fmt: skip
+    args = parser.parse_args(argv)
+    args.argv = list(argv if argv is not None else sys.argv[1:])
+    return args
+
+
+def main(argv: list[str] | None = None) -> Results:
+    args = parse_args(argv)
+    sizes = Sizes.quick() if args.quick else Sizes()
+    for name in asdict(sizes):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(sizes, name, max(1, value))
+    figures = {f.strip() for f in args.figures.split(",") if f.strip()}
+    wanted = {k.strip() for k in args.contenders.split(",") if k.strip()}
+    deadline = Deadline(args.time_limit)
+    res = Results(meta=_meta(args, sizes))
+    started = time.monotonic()
+
+    classes = [c for c in SYNC if not wanted or c.key in wanted or c.key == "floor"]
+    available: list[type[Contender]] = []
+    for cls in classes:
+        reason = cls.unavailable_reason()
+        res.contenders[cls.key] = {"label": cls.label, "available": reason is None,
+                                   "reason": reason}  # fmt: skip
+        if reason is None:
+            available.append(cls)
+    res.meta["versions"] = _versions(classes)
+
+    identity = Identity.create()
+    try:
+        with running_server(max_seconds=args.time_limit + 300) as server:
+            clients: dict[str, Any] = {}
+            for cls in available:
+                try:
+                    clients[cls.key] = cls(server, identity)
+                    clients[cls.key].complete()
+                except Exception as exc:
+                    res.contenders[cls.key].update(
+                        available=False, reason=f"setup failed: {type(exc).__name__}: {exc}"[:400]
+                    )
+            available = [c for c in available if res.contenders[c.key]["available"]]
+            clients = {k: v for k, v in clients.items() if res.contenders[k]["available"]}
+            gc.collect()
+            if "1" in figures:
+                print("figure 1: per-request cost ...", file=sys.stderr, flush=True)
+                fig_per_request(clients, sizes, deadline, res)
+            if "2" in figures:
+                print("figure 2: streaming ...", file=sys.stderr, flush=True)
+                fig_stream(clients, sizes, deadline, res)
+            for client in clients.values():
+                client.close()
+            if "3" in figures:
+                print("figure 3: async fan-out ...", file=sys.stderr, flush=True)
+                keys = [c.key for c in available if c.key in ASYNC]
+                fig_fanout(keys, server, identity, sizes, deadline, res)
+        if "4" in figures:
+            print("figure 4: imports ...", file=sys.stderr, flush=True)
+            fig_imports(available, sizes, deadline, res)
+    finally:
+        identity.cleanup()
+    res.meta["elapsed_s"] = round(time.monotonic() - started, 1)
+
+    text = report.render_text(res)
+    print(text)
+    os.makedirs(args.out, exist_ok=True)
+    chart = report.write_chart(res, os.path.join(args.out, "ratios.png"))
+    if chart is None:
+        res.notes.append("chart not drawn: matplotlib is not installed")
+    report.write_markdown(res, os.path.join(args.out, "RESULTS.md"), chart_name="ratios.png")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(asdict(res), f, indent=1)
+    return res
+
+
+if __name__ == "__main__":
+    main()

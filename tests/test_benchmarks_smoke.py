@@ -1,0 +1,80 @@
+"""The benchmark runs end to end on tiny sizes and reports every contender and figure.
+
+Timings are never asserted: only that the harness works, the output is complete, and
+the floor signs exactly as oci's own signer does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import run  # noqa: E402
+from benchmarks._common import FloorSigner, Identity, dumps, request_body  # noqa: E402
+from benchmarks.contenders import ASYNC, SYNC  # noqa: E402
+
+
+def test_floor_signs_like_oci_signer() -> None:
+    pytest.importorskip("oci")
+    requests = pytest.importorskip("requests")
+    identity = Identity.create()
+    try:
+        url = "http://127.0.0.1:8080/ocid1.datasciencemodeldeployment.oc1.iad.x/predict"
+        body = dumps(request_body(16, stream=False))
+        date = "Thu, 05 Jan 2014 21:31:40 GMT"
+        mine = FloorSigner(identity.pem, identity.key_id).headers("POST", url, body, date=date)
+        prepared = requests.Request(
+            "POST", url, data=body, headers={"date": date, "content-type": "application/json"}
+        ).prepare()
+        identity.oci_signer()(prepared)
+        for name in ("authorization", "x-content-sha256", "content-length", "host"):
+            assert mine[name] == prepared.headers[name], name
+    finally:
+        identity.cleanup()
+
+
+def test_quick_run_reports_every_contender_and_figure(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    raw = tmp_path / "results.json"
+    run.main(["--quick", "--out", str(out), "--json", str(raw), "--time-limit", "240"])
+    stdout = capsys.readouterr().out
+    results = json.loads(raw.read_text())
+
+    # Every contender is either measured or listed with the reason it was not.
+    assert set(results["contenders"]) == {c.key for c in SYNC}
+    for cls in SYNC:
+        info = results["contenders"][cls.key]
+        assert cls.label in stdout
+        assert info["available"] or info["reason"]
+    assert results["contenders"]["floor"]["available"], results["contenders"]["floor"]
+    measured = {k for k, v in results["contenders"].items() if v["available"]}
+
+    figures = results["figures"]
+    assert set(figures) == {"per_request", "stream", "ttft", "fanout", "imports"}
+    assert set(figures["per_request"]["wall"]) == measured
+    assert set(figures["per_request"]["cpu"]) == measured
+    assert set(figures["stream"]["rate"]) == measured
+    assert set(figures["ttft"]["ttft"]) == measured
+    assert set(figures["fanout"]["contenders"]) == measured & set(ASYNC)
+    for key, fan in figures["fanout"]["contenders"].items():
+        assert fan["errors"] == 0, (key, fan["first_error"])
+    assert {"ref", *measured} <= set(figures["imports"]["time"])
+    for title in ("1. Per-request", "2a. Stream parse", "2b. Time to first token",
+                  "3. Async fan-out", "4. Import time", "Targets"):  # fmt: skip
+        assert title in stdout
+
+    md = (out / "RESULTS.md").read_text()
+    assert "## Targets" in md and "## History" in md
+    for cls in SYNC:
+        assert cls.label in md
+    if importlib.util.find_spec("matplotlib") is not None:
+        png = (out / "ratios.png").read_bytes()
+        assert png.startswith(b"\x89PNG")
+        assert "ratios.png" in md
