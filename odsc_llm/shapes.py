@@ -1,0 +1,493 @@
+"""Compute shapes for AI Quick Actions, and a "does this model fit" estimate.
+
+The table lists the GPU shapes that OCI Data Science model deployments offer for LLMs,
+with their GPU model, count and memory. The estimate is a rule of thumb, good for
+choosing a shape before deploying; the model server's own log line (vLLM's
+"model weights took X GiB", "KV cache ... GiB") is the final word.
+
+>>> from odsc_llm import shapes
+>>> shapes.estimate_memory(7).weights_gb          # 7B parameters at 16 bits
+14.0
+>>> [s.name for s in shapes.recommend_shapes(7)][:1]
+['VM.GPU.A10.1']
+>>> print(shapes.format_table(params_billion=7))  # what `odsc-llm shapes --params 7` prints
+...
+
+Units: ``GB`` means 10⁹ bytes for estimates, and the vendor's nominal figure for GPU
+memory (an "A10 24 GB"); the ``gpu_memory_utilization`` margin (0.9, vLLM's default)
+absorbs the difference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from pydantic import BaseModel, ConfigDict, computed_field
+
+__all__ = [
+    "DTYPE_BYTES",
+    "SHAPES",
+    "FitResult",
+    "GPUShape",
+    "MemoryEstimate",
+    "estimate_memory",
+    "estimate_memory_gb",
+    "fits",
+    "format_table",
+    "get_shape",
+    "list_shapes",
+    "recommend_shapes",
+]
+
+#: Default context length (prompt + answer tokens) per sequence in the estimates.
+DEFAULT_CONTEXT_TOKENS = 4096
+#: Fraction of GPU memory the model server may use (vLLM's ``--gpu-memory-utilization``).
+DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
+#: Overhead on top of weights and KV cache: a share of the weights (activations,
+#: CUDA graphs, fragmentation) plus a fixed amount (CUDA context, runtime).
+OVERHEAD_FRACTION = 0.10
+OVERHEAD_FIXED_GB = 1.0
+# KV cache bytes per token of an 8B Llama-3-style model (32 layers x 8 KV heads x
+# 128 dims x K and V x 2 bytes); other sizes scale with sqrt(params / 8B).
+_KV_BYTES_PER_TOKEN_8B_16BIT = 2 * 32 * 8 * 128 * 2
+_GB = 1e9
+
+# Weight bytes per parameter, by the names users and model servers use.
+_DTYPE_GROUPS: dict[float, tuple[str, ...]] = {
+    4.0: ("float32", "fp32"),
+    2.0: ("bfloat16", "bf16", "float16", "fp16", "half", "auto"),
+    1.0: ("int8", "fp8", "fp8_e4m3", "fp8_e5m2", "w8a8", "8bit", "q8", "q8_0"),
+    0.5: ("int4", "awq", "gptq", "q4", "q4_0", "q4_k_m", "nf4", "4bit", "w4a16"),
+}
+#: dtype name -> bytes per parameter of the weights.
+DTYPE_BYTES: Mapping[str, float] = MappingProxyType(
+    {name: size for size, names in _DTYPE_GROUPS.items() for name in names}
+)
+_KV_DTYPE_BYTES: Mapping[str, float] = MappingProxyType(
+    {"auto": 2.0, "bfloat16": 2.0, "float16": 2.0, "fp8": 1.0, "fp8_e4m3": 1.0, "fp8_e5m2": 1.0}
+)
+
+
+class GPUShape(BaseModel):
+    """One compute shape: its name and GPUs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: The OCI shape name, e.g. ``VM.GPU.A10.1``.
+    name: str
+    #: The GPU model, e.g. ``A10``, ``A100``, ``H100``.
+    gpu_model: str
+    #: GPUs per instance.
+    gpu_count: int
+    #: Memory of each GPU, in GB.
+    gpu_memory_gb: float
+    #: CUDA compute capability (8.0+ has bfloat16, 8.9+ native FP8, vLLM needs 7.0+).
+    compute_capability: float
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_gpu_memory_gb(self) -> float:
+        """All GPUs' memory together, in GB (a model is split across them)."""
+        return self.gpu_count * self.gpu_memory_gb
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} ({self.gpu_count} x {self.gpu_model} {self.gpu_memory_gb:g} GB = "
+            f"{self.total_gpu_memory_gb:g} GB)"
+        )
+
+
+def _shape(name: str, gpu: str, count: int, memory: float, capability: float) -> GPUShape:
+    return GPUShape(
+        name=name,
+        gpu_model=gpu,
+        gpu_count=count,
+        gpu_memory_gb=memory,
+        compute_capability=capability,
+    )
+
+
+_ALL_SHAPES = (
+    _shape("VM.GPU2.1", "P100", 1, 16, 6.0),
+    _shape("VM.GPU3.1", "V100", 1, 16, 7.0),
+    _shape("VM.GPU.A10.1", "A10", 1, 24, 8.6),
+    _shape("BM.GPU2.2", "P100", 2, 16, 6.0),
+    _shape("VM.GPU3.2", "V100", 2, 16, 7.0),
+    _shape("VM.GPU.A10.2", "A10", 2, 24, 8.6),
+    _shape("VM.GPU3.4", "V100", 4, 16, 7.0),
+    _shape("BM.GPU.A10.4", "A10", 4, 24, 8.6),
+    _shape("BM.GPU3.8", "V100", 8, 16, 7.0),
+    _shape("BM.GPU.L40S.4", "L40S", 4, 48, 8.9),
+    _shape("BM.GPU.L40S-NC.4", "L40S", 4, 48, 8.9),
+    _shape("BM.GPU4.8", "A100", 8, 40, 8.0),
+    _shape("BM.GPU.A100-v2.8", "A100", 8, 80, 8.0),
+    _shape("BM.GPU.H100.8", "H100", 8, 80, 9.0),
+    _shape("BM.GPU.H200.8", "H200", 8, 141, 9.0),
+)
+
+#: The GPU shapes AI Quick Actions offers, by name (read-only).
+SHAPES: Mapping[str, GPUShape] = MappingProxyType({s.name: s for s in _ALL_SHAPES})
+
+
+def _size_key(shape: GPUShape) -> tuple[float, int, str]:
+    return (shape.total_gpu_memory_gb, shape.gpu_count, shape.name)
+
+
+def list_shapes() -> list[GPUShape]:
+    """All known GPU shapes, smallest total GPU memory first."""
+    return sorted(SHAPES.values(), key=_size_key)
+
+
+def get_shape(name: str | GPUShape) -> GPUShape:
+    """The shape called ``name`` (case-insensitive); a ``GPUShape`` is returned as is.
+
+    Raises ``ValueError`` naming the known shapes when the name is unknown.
+    """
+    if isinstance(name, GPUShape):
+        return name
+    wanted = str(name).strip().lower()
+    for shape in SHAPES.values():
+        if shape.name.lower() == wanted:
+            return shape
+    raise ValueError(
+        f"Unknown shape {name!r}. Known GPU shapes: {', '.join(s.name for s in list_shapes())}."
+    )
+
+
+class MemoryEstimate(BaseModel):
+    """The GPU memory a model needs, broken down (all sizes in GB = 10⁹ bytes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    params_billion: float
+    dtype: str
+    bytes_per_param: float
+    context_tokens: int
+    concurrency: int
+    #: Model weights: parameters x bytes per parameter.
+    weights_gb: float
+    #: KV cache for ``concurrency`` sequences of ``context_tokens`` tokens each.
+    kv_cache_gb: float
+    #: Activations, CUDA graphs and runtime.
+    overhead_gb: float
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_gb(self) -> float:
+        """Weights + KV cache + overhead."""
+        return self.weights_gb + self.kv_cache_gb + self.overhead_gb
+
+    def __str__(self) -> str:
+        return (
+            f"{self.params_billion:g}B params in {self.dtype}: ~{self.total_gb:.1f} GB "
+            f"(weights {self.weights_gb:.1f} + KV cache {self.kv_cache_gb:.1f} for "
+            f"{self.concurrency} x {self.context_tokens} tokens + overhead {self.overhead_gb:.1f})"
+        )
+
+
+class FitResult(BaseModel):
+    """Whether a model fits a shape; ``reason`` says why not (``None`` when it fits)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    shape: GPUShape
+    estimate: MemoryEstimate
+    #: GPU memory the model server may use: total x ``gpu_memory_utilization``.
+    usable_gb: float
+    reason: str | None = None
+    #: Caveats that do not decide the fit (e.g. no bfloat16 on V100).
+    notes: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _bytes_per_param(dtype: str) -> float:
+    key = str(dtype).strip().lower().replace("-", "_")
+    if key in DTYPE_BYTES:
+        return DTYPE_BYTES[key]
+    raise ValueError(
+        f"Unknown dtype {dtype!r}. Valid: {', '.join(sorted(DTYPE_BYTES))} "
+        "(16-bit: 2 bytes per parameter, 8-bit: 1, 4-bit: 0.5, float32: 4)."
+    )
+
+
+def _check_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+
+
+def estimate_memory(
+    params_billion: float,
+    dtype: str = "bfloat16",
+    *,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    concurrency: int = 1,
+    kv_cache_dtype: str = "auto",
+    num_layers: int | None = None,
+    num_kv_heads: int | None = None,
+    head_dim: int | None = None,
+) -> MemoryEstimate:
+    """Estimate the GPU memory needed to serve a model, with the breakdown.
+
+    - **Weights**: ``params_billion`` x bytes per parameter: 2 for 16-bit dtypes
+      (``bfloat16``, ``float16``), 1 for 8-bit (``int8``, ``fp8``), 0.5 for 4-bit
+      (``int4``, ``awq``, ``gptq``, ``q4``), 4 for ``float32``. So 7B in 16-bit needs
+      at least 14 GB for its weights alone.
+    - **KV cache**: per token, ``2 x num_layers x num_kv_heads x head_dim`` elements
+      (K and V) at 2 bytes (1 with ``kv_cache_dtype="fp8"``), times ``context_tokens`` x
+      ``concurrency``. Without the architecture numbers a rule of thumb for Llama-style
+      models with grouped-query attention is used: 128 KiB per token at 8B, scaled by
+      ``sqrt(params / 8B)``. Older models without grouped-query attention (Llama 2 7B)
+      use about 4x more: pass the architecture for those.
+    - **Overhead**: 10% of the weights plus 1 GB (activations, CUDA graphs, runtime).
+
+    Quantized models (AWQ, GPTQ) keep a 16-bit KV cache unless ``kv_cache_dtype`` says
+    otherwise. Raises ``ValueError`` for an unknown dtype (listing the valid ones) or a
+    non-positive size.
+    """
+    _check_positive("params_billion", params_billion)
+    _check_positive("context_tokens", context_tokens)
+    _check_positive("concurrency", concurrency)
+    bytes_per_param = _bytes_per_param(dtype)
+    kv_key = str(kv_cache_dtype).strip().lower().replace("-", "_")
+    if kv_key not in _KV_DTYPE_BYTES:
+        raise ValueError(
+            f"Unknown kv_cache_dtype {kv_cache_dtype!r}. Valid: {', '.join(_KV_DTYPE_BYTES)}."
+        )
+    kv_bytes = _KV_DTYPE_BYTES[kv_key]
+    if num_layers is not None and num_kv_heads is not None and head_dim is not None:
+        _check_positive("num_layers", num_layers)
+        _check_positive("num_kv_heads", num_kv_heads)
+        _check_positive("head_dim", head_dim)
+        kv_per_token = 2.0 * num_layers * num_kv_heads * head_dim * kv_bytes
+    elif (num_layers, num_kv_heads, head_dim) != (None, None, None):
+        raise ValueError("Pass all of num_layers, num_kv_heads and head_dim, or none of them.")
+    else:
+        kv_per_token = (
+            _KV_BYTES_PER_TOKEN_8B_16BIT * math.sqrt(params_billion / 8.0) * kv_bytes / 2.0
+        )
+    weights_gb = params_billion * 1e9 * bytes_per_param / _GB
+    kv_cache_gb = kv_per_token * context_tokens * concurrency / _GB
+    overhead_gb = OVERHEAD_FRACTION * weights_gb + OVERHEAD_FIXED_GB
+    return MemoryEstimate(
+        params_billion=float(params_billion),
+        dtype=str(dtype),
+        bytes_per_param=bytes_per_param,
+        context_tokens=int(context_tokens),
+        concurrency=int(concurrency),
+        weights_gb=weights_gb,
+        kv_cache_gb=kv_cache_gb,
+        overhead_gb=overhead_gb,
+    )
+
+
+def estimate_memory_gb(
+    params_billion: float,
+    dtype: str = "bfloat16",
+    *,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    concurrency: int = 1,
+    kv_cache_dtype: str = "auto",
+    num_layers: int | None = None,
+    num_kv_heads: int | None = None,
+    head_dim: int | None = None,
+) -> float:
+    """Total GB from :func:`estimate_memory` (weights + KV cache + overhead)."""
+    return estimate_memory(
+        params_billion,
+        dtype,
+        context_tokens=context_tokens,
+        concurrency=concurrency,
+        kv_cache_dtype=kv_cache_dtype,
+        num_layers=num_layers,
+        num_kv_heads=num_kv_heads,
+        head_dim=head_dim,
+    ).total_gb
+
+
+def _notes(shape: GPUShape, dtype: str) -> tuple[str, ...]:
+    key = dtype.strip().lower().replace("-", "_")
+    notes: list[str] = []
+    if shape.compute_capability < 7.0:
+        notes.append(
+            f"{shape.gpu_model} (compute capability {shape.compute_capability:g}) is below "
+            "vLLM's minimum 7.0: use a llama.cpp container on this shape."
+        )
+    if key in ("bfloat16", "bf16") and shape.compute_capability < 8.0:
+        notes.append(f"{shape.gpu_model} has no bfloat16: the server will run float16.")
+    if key.startswith("fp8") and shape.compute_capability < 8.9:
+        notes.append(
+            f"{shape.gpu_model} has no native FP8: expect weight-only FP8 (slower), "
+            "or no FP8 support at all before Ampere."
+        )
+    return tuple(notes)
+
+
+def fits(
+    shape: str | GPUShape,
+    params_billion: float,
+    dtype: str = "bfloat16",
+    *,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    concurrency: int = 1,
+    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
+    kv_cache_dtype: str = "auto",
+    num_layers: int | None = None,
+    num_kv_heads: int | None = None,
+    head_dim: int | None = None,
+) -> FitResult:
+    """Whether a model fits ``shape`` (a name or a :class:`GPUShape`).
+
+    The model is assumed split over all the shape's GPUs (tensor parallelism), so it fits
+    when :func:`estimate_memory`'s total is at most the shape's total GPU memory x
+    ``gpu_memory_utilization``. The result is truthy when it fits; ``reason`` says why
+    not, and ``notes`` lists caveats (dtype support, minimum compute capability).
+    """
+    gpu_shape = get_shape(shape)
+    if not 0 < gpu_memory_utilization <= 1:
+        raise ValueError(
+            f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization!r}."
+        )
+    estimate = estimate_memory(
+        params_billion,
+        dtype,
+        context_tokens=context_tokens,
+        concurrency=concurrency,
+        kv_cache_dtype=kv_cache_dtype,
+        num_layers=num_layers,
+        num_kv_heads=num_kv_heads,
+        head_dim=head_dim,
+    )
+    usable = gpu_shape.total_gpu_memory_gb * gpu_memory_utilization
+    ok = estimate.total_gb <= usable
+    reason = None
+    if not ok:
+        if estimate.weights_gb > usable:
+            what = f"The weights alone ({estimate.weights_gb:.1f} GB) exceed"
+        else:
+            what = (
+                f"It needs ~{estimate.total_gb:.1f} GB (weights {estimate.weights_gb:.1f} + "
+                f"KV cache {estimate.kv_cache_gb:.1f} + overhead {estimate.overhead_gb:.1f}), "
+                "more than"
+            )
+        reason = (
+            f"{what} the {usable:.1f} GB usable on {gpu_shape.name} "
+            f"({gpu_shape.gpu_count} x {gpu_shape.gpu_memory_gb:g} GB at "
+            f"{gpu_memory_utilization:.0%}). Try a bigger shape, 4-bit weights (awq, gptq), "
+            "or fewer context tokens / concurrent sequences."
+        )
+    return FitResult(
+        ok=ok,
+        shape=gpu_shape,
+        estimate=estimate,
+        usable_gb=usable,
+        reason=reason,
+        notes=_notes(gpu_shape, dtype),
+    )
+
+
+def recommend_shapes(
+    params_billion: float,
+    dtype: str = "bfloat16",
+    *,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    concurrency: int = 1,
+    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
+    kv_cache_dtype: str = "auto",
+    shapes: Iterable[str | GPUShape] | None = None,
+) -> list[GPUShape]:
+    """The shapes (all known ones, or ``shapes``) the model fits, smallest first.
+
+    "Smallest" is by total GPU memory, then GPU count. An empty list means nothing
+    fits: try a quantized ``dtype`` (``"awq"``, ``"fp8"``) or a shorter context.
+    """
+    candidates = list_shapes() if shapes is None else [get_shape(s) for s in shapes]
+    result = [
+        s
+        for s in candidates
+        if fits(
+            s,
+            params_billion,
+            dtype,
+            context_tokens=context_tokens,
+            concurrency=concurrency,
+            gpu_memory_utilization=gpu_memory_utilization,
+            kv_cache_dtype=kv_cache_dtype,
+        ).ok
+    ]
+    return sorted(result, key=_size_key)
+
+
+def format_table(
+    shapes: Iterable[str | GPUShape] | None = None,
+    *,
+    params_billion: float | None = None,
+    dtype: str = "bfloat16",
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    concurrency: int = 1,
+    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
+    kv_cache_dtype: str = "auto",
+) -> str:
+    """A plain-text table of shapes (smallest first), for terminals and the CLI.
+
+    With ``params_billion`` it starts with the memory estimate and adds a "fits" column
+    (``yes``, or ``no`` with the GB missing).
+    """
+    rows_shapes = sorted(
+        list_shapes() if shapes is None else [get_shape(s) for s in shapes], key=_size_key
+    )
+    header = ["SHAPE", "GPU", "GPUS", "GB/GPU", "TOTAL GB"]
+    rows: list[list[str]] = []
+    lines: list[str] = []
+    if params_billion is not None:
+        header.append("FITS")
+        estimate = estimate_memory(
+            params_billion,
+            dtype,
+            context_tokens=context_tokens,
+            concurrency=concurrency,
+            kv_cache_dtype=kv_cache_dtype,
+        )
+        lines.append(f"Estimate: {estimate}")
+        lines.append(f"Usable GPU memory: {gpu_memory_utilization:.0%} of each shape's total.")
+        lines.append("")
+    for shape in rows_shapes:
+        row = [
+            shape.name,
+            shape.gpu_model,
+            str(shape.gpu_count),
+            f"{shape.gpu_memory_gb:g}",
+            f"{shape.total_gpu_memory_gb:g}",
+        ]
+        if params_billion is not None:
+            result = fits(
+                shape,
+                params_billion,
+                dtype,
+                context_tokens=context_tokens,
+                concurrency=concurrency,
+                gpu_memory_utilization=gpu_memory_utilization,
+                kv_cache_dtype=kv_cache_dtype,
+            )
+            short = result.estimate.total_gb - result.usable_gb
+            row.append("yes" if result.ok else f"no (-{short:.1f} GB)")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    numeric = {2, 3, 4}
+
+    def render(cells: list[str]) -> str:
+        parts = [
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return "  ".join(parts).rstrip()
+
+    lines.append(render(header))
+    lines.extend(render(r) for r in rows)
+    return "\n".join(lines)
