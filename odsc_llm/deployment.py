@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
 from ._errors import InvalidDeploymentError
+
+if TYPE_CHECKING:
+    from .control_plane import DeploymentInfo, LogRecord
 
 __all__ = ["Deployment"]
 
@@ -171,8 +177,171 @@ class Deployment(BaseModel):
                 return cls.from_ocid(text)
             return cls.from_url(text)
         raise InvalidDeploymentError(
-            "deployment must be a Deployment, a URL or an OCID string, "
-            f"not {type(value).__name__}."
+            f"deployment must be a Deployment, a URL or an OCID string, not {type(value).__name__}."
+        )
+
+    # -- control plane (odsc_llm.control_plane; oci is imported on first call) ------------
+    # ``auth``: an odsc_llm.auth.OCIAuth, an oci signer, or None for auth.default().
+
+    def fetch(self, auth: Any = None) -> DeploymentInfo:
+        """What the control plane says of this deployment: state, shape, model, log ids."""
+        from . import control_plane
+
+        return control_plane.fetch(self, auth)
+
+    async def afetch(self, auth: Any = None) -> DeploymentInfo:
+        """Async :meth:`fetch` (the oci call runs in a worker thread)."""
+        from . import control_plane
+
+        return await control_plane.afetch(self, auth)
+
+    def wait_until_active(
+        self,
+        auth: Any = None,
+        *,
+        timeout: float = 1800.0,
+        poll_interval: float = 15.0,
+        callback: Callable[[DeploymentInfo], object] | None = None,
+    ) -> DeploymentInfo:
+        """Poll until ACTIVE; :class:`~odsc_llm.DeploymentStateError` on FAILED, DELETED
+        or timeout, with the lifecycle details and the last log lines.
+
+        See :func:`odsc_llm.control_plane.wait_until_active`.
+        """
+        from . import control_plane
+
+        return control_plane.wait_until_active(
+            self, auth, timeout=timeout, poll_interval=poll_interval, callback=callback
+        )
+
+    async def await_until_active(
+        self,
+        auth: Any = None,
+        *,
+        timeout: float = 1800.0,
+        poll_interval: float = 15.0,
+        callback: Callable[[DeploymentInfo], object] | None = None,
+    ) -> DeploymentInfo:
+        """Async :meth:`wait_until_active`."""
+        from . import control_plane
+
+        return await control_plane.await_until_active(
+            self, auth, timeout=timeout, poll_interval=poll_interval, callback=callback
+        )
+
+    @overload
+    def logs(
+        self,
+        auth: Any = ...,
+        *,
+        kind: Literal["predict", "access"] = ...,
+        since: datetime | timedelta | None = ...,
+        limit: int = ...,
+        follow: Literal[False] = ...,
+        poll_interval: float = ...,
+    ) -> list[LogRecord]: ...
+    @overload
+    def logs(
+        self,
+        auth: Any = ...,
+        *,
+        kind: Literal["predict", "access"] = ...,
+        since: datetime | timedelta | None = ...,
+        limit: int = ...,
+        follow: Literal[True],
+        poll_interval: float = ...,
+    ) -> Iterator[LogRecord]: ...
+    @overload
+    def logs(
+        self,
+        auth: Any = ...,
+        *,
+        kind: Literal["predict", "access"] = ...,
+        since: datetime | timedelta | None = ...,
+        limit: int = ...,
+        follow: bool,
+        poll_interval: float = ...,
+    ) -> list[LogRecord] | Iterator[LogRecord]: ...
+    def logs(
+        self,
+        auth: Any = None,
+        *,
+        kind: Literal["predict", "access"] = "predict",
+        since: datetime | timedelta | None = None,
+        limit: int = 100,
+        follow: bool = False,
+        poll_interval: float = 5.0,
+    ) -> list[LogRecord] | Iterator[LogRecord]:
+        """Recent log records (oldest first); ``follow=True`` keeps yielding new ones.
+
+        See :func:`odsc_llm.control_plane.logs`.
+        """
+        from . import control_plane
+
+        return control_plane.logs(
+            self,
+            auth,
+            kind=kind,
+            since=since,
+            limit=limit,
+            follow=follow,
+            poll_interval=poll_interval,
+        )
+
+    @overload
+    async def alogs(
+        self,
+        auth: Any = ...,
+        *,
+        kind: Literal["predict", "access"] = ...,
+        since: datetime | timedelta | None = ...,
+        limit: int = ...,
+        follow: Literal[False] = ...,
+        poll_interval: float = ...,
+    ) -> list[LogRecord]: ...
+    @overload
+    async def alogs(
+        self,
+        auth: Any = ...,
+        *,
+        kind: Literal["predict", "access"] = ...,
+        since: datetime | timedelta | None = ...,
+        limit: int = ...,
+        follow: Literal[True],
+        poll_interval: float = ...,
+    ) -> AsyncIterator[LogRecord]: ...
+    @overload
+    async def alogs(
+        self,
+        auth: Any = ...,
+        *,
+        kind: Literal["predict", "access"] = ...,
+        since: datetime | timedelta | None = ...,
+        limit: int = ...,
+        follow: bool,
+        poll_interval: float = ...,
+    ) -> list[LogRecord] | AsyncIterator[LogRecord]: ...
+    async def alogs(
+        self,
+        auth: Any = None,
+        *,
+        kind: Literal["predict", "access"] = "predict",
+        since: datetime | timedelta | None = None,
+        limit: int = 100,
+        follow: bool = False,
+        poll_interval: float = 5.0,
+    ) -> list[LogRecord] | AsyncIterator[LogRecord]:
+        """Async :meth:`logs`; with ``follow=True`` an async iterator."""
+        from . import control_plane
+
+        return await control_plane.alogs(
+            self,
+            auth,
+            kind=kind,
+            since=since,
+            limit=limit,
+            follow=follow,
+            poll_interval=poll_interval,
         )
 
     def __repr__(self) -> str:
