@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from ._client import Client as Client
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
+    from .control_plane import DeploymentInfo as DeploymentInfo
+    from .control_plane import LogRecord as LogRecord
+    from .control_plane import list_deployments as list_deployments
 
 # name -> module that defines it; loaded on first attribute access (PEP 562).
 _LAZY: dict[str, str] = {
@@ -51,6 +54,7 @@ _LAZY: dict[str, str] = {
     "AsyncStream": "._streaming",
     "DeploymentInfo": ".control_plane",
     "list_deployments": ".control_plane",
+    "LogRecord": ".control_plane",
     "openai_client": ".integrations.openai",
     "async_openai_client": ".integrations.openai",
 }
