@@ -1,0 +1,14 @@
+"""Use a model deployment from tools people already have.
+
+- :mod:`odsc_llm.integrations.openai`: an ``openai.OpenAI`` / ``openai.AsyncOpenAI`` whose
+  requests are OCI-signed and reach the deployment (``odsc_llm.openai_client``).
+- :mod:`odsc_llm.integrations.langchain`: a ``langchain_openai.ChatOpenAI`` wired the same
+  way.
+
+Each submodule imports its third-party package only when imported itself, and says which
+extra to install when that package is missing.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
