@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._faults import Faults as Faults
     from ._faults import RecordedRequest as RecordedRequest
     from ._local import LocalDeployment as LocalDeployment
+    from ._local import serve as serve
     from ._local import serve_forever as serve_forever
     from ._server import MAX_BODY_BYTES as MAX_BODY_BYTES
     from ._verify import SignatureVerificationError as SignatureVerificationError
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "LocalDeployment": "._local",
     "serve_forever": "._local",
+    "serve": "._local",
     "Fault": "._faults",
     "Faults": "._faults",
     "RecordedRequest": "._faults",

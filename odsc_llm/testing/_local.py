@@ -7,8 +7,10 @@ import base64
 import hashlib
 import json
 import secrets
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from .. import auth as _auth
     from .._client import AsyncClient, Client
 
-__all__ = ["LocalDeployment", "serve_forever"]
+__all__ = ["LocalDeployment", "serve", "serve_forever", "startup_banner"]
 
 _REGION_KEY = "iad"
 
@@ -405,39 +407,51 @@ def serve_forever(
     token_delay: float = 0.02,
     ocid: str | None = None,
     config_dir: str | Path | None = None,
-    print_fn: Any = print,
+    announce: Callable[[str], Any] | None = None,
 ) -> None:
     """Run a :class:`LocalDeployment` in the foreground until Ctrl-C.
 
     Writes an OCI config (profiles ``DEFAULT`` and ``SESSION``) and the key into
-    ``config_dir`` (a new temporary directory by default) and prints the URL and how to
-    point a client at it. This is ``python -m odsc_llm.testing`` and
-    ``odsc-llm serve-local``.
+    ``config_dir`` (a new temporary directory by default), then tells ``announce``
+    (default: stdout) the URL and how to point a client at it. This is
+    ``python -m odsc_llm.testing`` and ``odsc-llm serve-local`` (also importable as
+    ``odsc_llm.testing.serve``).
     """
     import tempfile
 
+    def _stdout(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    say = announce or _stdout
     folder = Path(config_dir) if config_dir else Path(tempfile.mkdtemp(prefix="odsc-llm-local-"))
     local = LocalDeployment(
         token_delay=token_delay, upstream=upstream, host=host, port=port, ocid=ocid
     )
     with local:
-        config = local.write_oci_config(folder)
-        mode = f"gateway to {upstream}" if upstream else "emulated model 'odsc-llm'"
-        print_fn(
-            f"odsc_llm local deployment ({mode})\n"
-            f"  URL:    {local.url}\n"
-            f"  config: {config}  (profiles DEFAULT = API key, SESSION = security token)\n"
-            "\nPoint a client at it:\n"
-            f"  export OCI_CONFIG_FILE={config}\n"
-            f"  export ODSC_LLM_DEPLOYMENT={local.url}\n"
-            '  python -c "import odsc_llm, os; c = odsc_llm.Client('
-            "deployment=os.environ['ODSC_LLM_DEPLOYMENT'], auth=odsc_llm.auth.api_key()); "
-            "print(c.completions.create(prompt='hello').choices[0].text)\"\n"
-            "\nPress Ctrl-C to stop.",
-            flush=True,
-        )
+        say(startup_banner(local, local.write_oci_config(folder)))
         try:
             while local._thread is not None and local._thread.is_alive():
                 local._thread.join(0.5)
         except KeyboardInterrupt:
-            print_fn("\nStopping.", flush=True)
+            say("\nStopping.\n")
+
+
+def startup_banner(local: LocalDeployment, config: Path) -> str:
+    """What ``serve_forever`` prints: the URL, the config file, and how to use them."""
+    mode = f"gateway to {local.upstream}" if local.upstream else "emulated model 'odsc-llm'"
+    return (
+        f"odsc_llm local deployment ({mode})\n"
+        f"  URL:    {local.url}\n"
+        f"  config: {config}  (profiles DEFAULT = API key, SESSION = security token)\n"
+        "\nPoint a client at it:\n"
+        f"  export OCI_CONFIG_FILE={config}\n"
+        f"  export ODSC_LLM_DEPLOYMENT={local.url}\n"
+        '  python -c "import odsc_llm; c = odsc_llm.Client(); '
+        "print(c.completions.create(prompt='hello').choices[0].text)\"\n"
+        "\nPress Ctrl-C to stop.\n"
+    )
+
+
+#: ``odsc_llm.testing.serve`` is ``serve_forever`` (what ``odsc-llm serve-local`` calls).
+serve = serve_forever
