@@ -26,13 +26,23 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
+
+from pydantic import BaseModel
+
+from .types.params import ChatCompletionCreateParams, CompletionCreateParams
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient, Client
 
 __all__ = [
     "BatchError",
     "BatchItem",
+    "BatchOptions",
     "BatchResult",
     "BatchSummary",
+    "ChatCompletionBatchParams",
+    "CompletionBatchParams",
     "run_batch",
     "run_batch_sync",
     "run_sync",
@@ -232,9 +242,11 @@ class BatchResult(Generic[ResultT]):
 
 
 def _encode_result(result: Any) -> Any:
-    dump = getattr(result, "model_dump", None)
-    if callable(dump):
-        return dump(mode="json")
+    to_dict = getattr(result, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
     return result
 
 
@@ -365,6 +377,9 @@ async def run_batch(
             line: dict[str, Any] = {"id": slot.id, "ok": slot.error is None}
             if slot.error is None:
                 line["result"] = _encode_result(slot.result)
+                request_id = getattr(slot.result, "request_id", None)
+                if isinstance(request_id, str):
+                    line["request_id"] = request_id
             else:
                 line["error"] = slot.error.to_json()
             sink.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
@@ -475,3 +490,96 @@ def run_batch_sync(
             decode=decode,
         )
     )
+
+
+# -- client.completions.batch / client.chat.completions.batch ---------------------------
+
+
+class BatchOptions(TypedDict, total=False):
+    """How a batch runs (see :func:`run_batch`); the rest of the keywords go to ``create``."""
+
+    concurrency: int
+    fail_fast: bool
+    progress: bool
+    resume_file: str | os.PathLike[str] | None
+    ids: Sequence[ItemId] | None
+    retry_failed: bool
+
+
+class CompletionBatchParams(CompletionCreateParams, BatchOptions, total=False):
+    """Keywords of ``completions.batch``: batch options plus ``completions.create``'s."""
+
+
+class ChatCompletionBatchParams(ChatCompletionCreateParams, BatchOptions, total=False):
+    """Keywords of ``chat.completions.batch``: batch options plus ``create``'s."""
+
+
+_BATCH_KEYS = frozenset(BatchOptions.__optional_keys__)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+async def abatch(
+    create: Callable[..., Awaitable[ModelT]],
+    key: str,
+    inputs: Iterable[Any],
+    model: type[ModelT],
+    params: Any,
+) -> BatchResult[ModelT]:
+    """Run ``await create(**{key: value}, **params)`` for each input as one batch.
+
+    ``params`` mixes :class:`BatchOptions` keys (for :func:`run_batch`) with the
+    parameters of ``create``, which apply to every item. Resumed results are decoded with
+    ``model.model_validate``.
+    """
+    call_params = {k: v for k, v in dict(params).items() if k not in _BATCH_KEYS}
+    options = {k: v for k, v in dict(params).items() if k in _BATCH_KEYS}
+    if "stream" in call_params:
+        raise TypeError("batch() does not stream: drop stream=; each item is one request.")
+
+    async def call(value: Any) -> ModelT:
+        return await create(**{key: value}, **call_params)
+
+    return await run_batch(call, inputs, decode=model.model_validate, **options)
+
+
+def _async_twin(client: Client) -> AsyncClient:
+    """An AsyncClient with the sync client's deployment, auth and settings."""
+    from ._client import AsyncClient
+
+    headers = {k: v for k, v in client._plain_headers.items() if k != "accept"}
+    return AsyncClient(
+        client.deployment,
+        auth=client.auth,
+        max_retries=client.max_retries,
+        timeout=client.timeout,
+        total_timeout=client.total_timeout,
+        default_headers=headers,
+        stream_endpoint=client.stream_endpoint,
+        state_hint=client.state_hint,
+    )
+
+
+def batch_from_sync(
+    client: Client,
+    resource: str,
+    key: str,
+    inputs: Iterable[Any],
+    model: type[ModelT],
+    params: Any,
+) -> BatchResult[ModelT]:
+    """The sync ``batch``: an AsyncClient twin of ``client`` runs :func:`abatch`.
+
+    ``resource`` is ``"completions"`` or ``"chat.completions"``. Works inside a running
+    event loop too (see :func:`run_sync`). The twin does not reuse an ``http_client``
+    passed to ``client``: it opens (and closes) its own connections.
+    """
+    items = list(inputs)
+
+    async def main() -> BatchResult[ModelT]:
+        async with _async_twin(client) as aclient:
+            target: Any = aclient
+            for name in resource.split("."):
+                target = getattr(target, name)
+            return await abatch(target.create, key, items, model, params)
+
+    return run_sync(main())

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import odsc_llm
 from odsc_llm._batch import BatchError, BatchResult, run_batch, run_batch_sync, run_sync
 from odsc_llm._errors import APIConnectionError
+from odsc_llm.types import ChatCompletion, Completion
 
 
 class Recorder:
@@ -192,3 +195,104 @@ async def test_run_sync_propagates_errors_inside_a_loop() -> None:
 
     with pytest.raises(APIConnectionError, match="nope"):
         run_sync(boom())
+
+
+# ---- client.completions.batch / chat.completions.batch against the emulator ------------
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[Any]:
+    pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
+    from odsc_llm.testing import LocalDeployment
+
+    with LocalDeployment() as deployment:
+        yield deployment
+
+
+@pytest.fixture
+def emulator(local: Any) -> Any:
+    local.reset()
+    return local
+
+
+async def test_async_completions_batch(emulator: Any) -> None:
+    prompts = [f"prompt {i}" for i in range(12)]
+    async with odsc_llm.AsyncClient(emulator.deployment, auth=emulator.auth) as client:
+        result = await client.completions.batch(prompts, concurrency=4, max_tokens=50)
+    assert isinstance(result, BatchResult)
+    assert [c.choices[0].text for c in result.results if c is not None] == [
+        f"You said: {p}" for p in prompts
+    ]
+    assert all(isinstance(c, Completion) and c.request_id for c in result.results)
+    assert result.summary.ok == 12 and result.summary.total_tokens
+    assert {r.json()["max_tokens"] for r in emulator.requests} == {50}
+
+
+async def test_async_chat_batch_collects_errors(emulator: Any) -> None:
+    conversations = [[{"role": "user", "content": f"q{i}"}] for i in range(6)]
+    emulator.faults.push(status=400, message="bad prompt")
+    async with odsc_llm.AsyncClient(emulator.deployment, auth=emulator.auth) as client:
+        result = await client.chat.completions.batch(conversations, concurrency=2)
+    assert result.summary.failed == 1 and result.summary.ok == 5
+    (failed,) = result.errors
+    assert failed.error is not None and failed.error.type == "BadRequestError"
+    assert failed.error.status_code == 400 and "bad prompt" in failed.error.message
+    for item, conversation in zip(result, conversations, strict=True):
+        if item.ok:
+            assert isinstance(item.result, ChatCompletion)
+            assert (
+                item.result.choices[0].message.content == f"You said: {conversation[0]['content']}"
+            )
+
+
+async def test_batch_uses_the_client_retries(emulator: Any) -> None:
+    emulator.faults.push(status=503, retry_after=0)
+    async with odsc_llm.AsyncClient(emulator.deployment, auth=emulator.auth, max_retries=1) as c:
+        result = await c.completions.batch(["a", "b", "c"], concurrency=1)
+    assert result.ok
+    assert len(emulator.requests) == 4  # one retry, no second retry loop
+
+
+async def test_batch_fail_fast(emulator: Any) -> None:
+    emulator.faults.push(status=400)
+    async with odsc_llm.AsyncClient(emulator.deployment, auth=emulator.auth) as client:
+        with pytest.raises(odsc_llm.BadRequestError):
+            await client.completions.batch(["a"] * 20, concurrency=1, fail_fast=True)
+    assert len(emulator.requests) == 1
+
+
+async def test_batch_refuses_stream(emulator: Any) -> None:
+    async with odsc_llm.AsyncClient(emulator.deployment, auth=emulator.auth) as client:
+        with pytest.raises(TypeError, match="stream"):
+            await client.completions.batch(["a"], stream=True)  # type: ignore[call-arg]
+
+
+def test_sync_batch_resumes_with_typed_results(emulator: Any, tmp_path: Path) -> None:
+    path = tmp_path / "done.jsonl"
+    client = odsc_llm.Client(emulator.deployment, auth=emulator.auth, max_retries=0)
+    ids = ["x", "y", "z"]
+    emulator.faults.push(status=500)
+    first = client.completions.batch(
+        ["one", "two", "three"], concurrency=1, resume_file=path, ids=ids
+    )
+    assert first.summary.failed == 1
+    emulator.clear_requests()
+    second = client.completions.batch(
+        ["one", "two", "three"], concurrency=1, resume_file=path, ids=ids
+    )
+    assert len(emulator.requests) == 1  # only the failed one was sent again
+    assert second.ok and second.summary.resumed == 2
+    assert [c.choices[0].text for c in second.results if c is not None] == [
+        "You said: one",
+        "You said: two",
+        "You said: three",
+    ]
+    assert all(isinstance(c, Completion) for c in second.results)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert all(line["request_id"] for line in lines if line["ok"])
+
+
+async def test_sync_chat_batch_inside_a_running_loop(emulator: Any) -> None:
+    client = odsc_llm.Client(emulator.deployment, auth=emulator.auth)
+    result = client.chat.completions.batch([[{"role": "user", "content": "hey"}]] * 3)
+    assert [c.choices[0].message.content for c in result.results if c] == ["You said: hey"] * 3

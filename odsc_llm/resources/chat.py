@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from typing_extensions import Unpack
 
@@ -13,6 +13,9 @@ from .._streaming import AsyncStream, Stream
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.params import ChatCompletionCreateParams, ChatCompletionMessageParam
 from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, as_messages, split_params
+
+if TYPE_CHECKING:
+    from .._batch import BatchResult, ChatCompletionBatchParams
 
 __all__ = ["AsyncChat", "AsyncChatCompletions", "Chat", "ChatCompletions"]
 
@@ -75,6 +78,19 @@ class ChatCompletions(SyncAPIResource):
             chunk,
             options,
             self._raw,
+        )
+
+    def batch(
+        self, conversations: Iterable[Messages], **params: Unpack[ChatCompletionBatchParams]
+    ) -> BatchResult[ChatCompletion]:
+        """Answer many conversations (lists of messages), ``concurrency`` (32) at a time;
+        see :meth:`AsyncChatCompletions.batch`. Runs an :class:`AsyncClient` with this
+        client's settings on its own event loop (works inside Jupyter too).
+        """
+        from .._batch import batch_from_sync
+
+        return batch_from_sync(
+            self._client, "chat.completions", "messages", conversations, ChatCompletion, params
         )
 
     @property
@@ -152,6 +168,20 @@ class AsyncChatCompletions(AsyncAPIResource):
             options,
             self._raw,
         )
+
+    async def batch(
+        self, conversations: Iterable[Messages], **params: Unpack[ChatCompletionBatchParams]
+    ) -> BatchResult[ChatCompletion]:
+        """Answer many conversations concurrently: a :class:`~odsc_llm._batch.BatchResult`.
+
+        Each item is one list of messages. Batch options (``concurrency``, ``fail_fast``,
+        ``progress``, ``resume_file``, ``ids``, ``retry_failed``) as in
+        :meth:`AsyncCompletions.batch`; other keywords are :meth:`create` parameters
+        applied to each conversation. Results are in input order.
+        """
+        from .._batch import abatch
+
+        return await abatch(self.create, "messages", conversations, ChatCompletion, params)
 
     @property
     def with_raw_response(self) -> AsyncChatCompletionsWithRawResponse:

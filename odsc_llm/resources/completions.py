@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, overload
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from typing_extensions import Unpack
 
@@ -12,6 +13,9 @@ from .._streaming import AsyncStream, Stream
 from ..types.completion import Completion
 from ..types.params import CompletionCreateParams
 from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, split_params
+
+if TYPE_CHECKING:
+    from .._batch import BatchResult, CompletionBatchParams
 
 __all__ = ["AsyncCompletions", "Completions"]
 
@@ -64,6 +68,17 @@ class Completions(SyncAPIResource):
             ROUTE_COMPLETIONS, body, Completion, chunk, options, self._raw
         )
 
+    def batch(
+        self, prompts: Iterable[Prompt], **params: Unpack[CompletionBatchParams]
+    ) -> BatchResult[Completion]:
+        """Complete many prompts, ``concurrency`` (default 32) at a time; see
+        :meth:`AsyncCompletions.batch`. Runs an :class:`AsyncClient` with this client's
+        settings on its own event loop (works inside Jupyter too).
+        """
+        from .._batch import batch_from_sync
+
+        return batch_from_sync(self._client, "completions", "prompt", prompts, Completion, params)
+
     @property
     def with_raw_response(self) -> CompletionsWithRawResponse:
         """The same calls, returning an :class:`APIResponse` (status, headers, ``parse()``)."""
@@ -113,6 +128,21 @@ class AsyncCompletions(AsyncAPIResource):
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_COMPLETIONS, body, Completion, chunk, options, self._raw
         )
+
+    async def batch(
+        self, prompts: Iterable[Prompt], **params: Unpack[CompletionBatchParams]
+    ) -> BatchResult[Completion]:
+        """Complete many prompts concurrently: a :class:`~odsc_llm._batch.BatchResult`.
+
+        Batch options: ``concurrency`` (32), ``fail_fast`` (False: errors are collected per
+        item), ``progress`` (a tqdm bar), ``resume_file`` (JSONL of done items: a rerun
+        skips them), ``ids`` (stable item ids for resuming; default the index),
+        ``retry_failed``. Every other keyword is a :meth:`create` parameter applied to
+        each prompt. Retries per item follow ``max_retries``. Results are in input order.
+        """
+        from .._batch import abatch
+
+        return await abatch(self.create, "prompt", prompts, Completion, params)
 
     @property
     def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
