@@ -104,6 +104,8 @@ DEFAULT_FOLLOW_INTERVAL = 5.0
 _SEARCH_PAGE_MAX = 1000
 #: One search may span at most 14 days.
 _SEARCH_MAX_SPAN = timedelta(days=14)
+#: Logging Search refuses a window shorter than its time resolution.
+_MIN_SEARCH_SPAN = timedelta(milliseconds=1)
 #: Records reach Logging Search late: each follow poll looks back this far again.
 _FOLLOW_LOOKBACK = timedelta(seconds=60)
 #: Log lines attached to a DeploymentStateError.
@@ -734,6 +736,15 @@ def _start_time(since: datetime | timedelta | None, now: datetime) -> datetime:
     return max(start, now - _SEARCH_MAX_SPAN)
 
 
+def _to_millis(value: datetime, *, up: bool = False) -> datetime:
+    """``value`` at millisecond precision (what Logging Search's RFC 3339 times carry)."""
+    extra = value.microsecond % 1000
+    if not extra:
+        return value
+    value = value - timedelta(microseconds=extra)
+    return value + timedelta(milliseconds=1) if up else value
+
+
 class _LogQuery:
     """What to search: the query string of one deployment's log, and the client."""
 
@@ -764,7 +775,10 @@ class _LogQuery:
         import oci.pagination
 
         details = oci.loggingsearch.models.SearchLogsDetails(
-            time_start=start, time_end=end, search_query=self.query, is_return_field_info=False
+            time_start=_to_millis(start),
+            time_end=_to_millis(end, up=True),
+            search_query=self.query,
+            is_return_field_info=False,
         )
 
         def run() -> list[Any]:
@@ -928,7 +942,7 @@ def logs(
             sleep(poll_interval)
             end = now()
             window_start = follower.window_start()
-            if end <= window_start:
+            if end - window_start < _MIN_SEARCH_SPAN:
                 continue
             yield from follower.accept(query.search(window_start, end, _SEARCH_PAGE_MAX))
 
@@ -1087,7 +1101,7 @@ async def alogs(
             await sleep(poll_interval)
             end = now()
             window_start = follower.window_start()
-            if end <= window_start:
+            if end - window_start < _MIN_SEARCH_SPAN:
                 continue
             found = await asyncio.to_thread(query.search, window_start, end, _SEARCH_PAGE_MAX)
             for record in follower.accept(found):

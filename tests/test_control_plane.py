@@ -719,3 +719,13 @@ def test_importing_does_not_import_oci() -> None:
         "assert 'oci' not in sys.modules, 'oci imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_search_times_have_millisecond_precision() -> None:
+    search = FakeLogSearch()
+    factory = Factory(FakeDataScience([md_body()]), search)
+    now = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    cp.logs(DEP, AUTH, since=timedelta(minutes=5), client_factory=factory, now=lambda: now)
+    details = search.calls[0]["details"]
+    assert details.time_start == datetime(2025, 3, 1, 11, 55, 0, 123000, tzinfo=timezone.utc)
+    assert details.time_end == datetime(2025, 3, 1, 12, 0, 0, 124000, tzinfo=timezone.utc)
