@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, Retrying
 from . import _constants as C
 from ._errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
@@ -30,11 +31,11 @@ from ._errors import (
     make_status_error,
 )
 from ._response import APIResponse
-from ._retry import retry_kwargs
+from ._retry import is_retryable, retry_kwargs
 from ._streaming import AsyncStream, Stream
 from ._version import __version__
 from .deployment import Deployment
-from .types._base import BaseType
+from .types._base import ResponseType
 
 if TYPE_CHECKING:
     from .resources.chat import AsyncChat, Chat
@@ -45,7 +46,7 @@ __all__ = ["AsyncClient", "Client"]
 
 log = logging.getLogger("odsc_llm")
 
-ModelT = TypeVar("ModelT", bound=BaseType)
+ModelT = TypeVar("ModelT", bound=ResponseType)
 
 # Strong references to fire-and-forget close tasks, so they are not collected mid-way.
 _background_tasks: set[asyncio.Task[None]] = set()
@@ -121,7 +122,7 @@ class _CallOptions:
         self.extra_headers = extra_headers
         self.deadline = None if total_timeout is None else time.monotonic() + total_timeout
 
-    def attempt_timeout(self, request_url: str) -> httpx.Timeout | None:
+    def attempt_timeout(self, request_url: object) -> httpx.Timeout | None:
         if self.deadline is None:
             return self.timeout
         remaining = self.deadline - time.monotonic()
@@ -135,6 +136,39 @@ class _CallOptions:
 
 def _dumps(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _Replay:
+    """Feeds an attempt that already failed to tenacity as its first attempt.
+
+    The first call re-raises that failure (so tenacity computes the wait from it,
+    ``Retry-After`` included); later calls run the real attempt.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: APIError) -> None:
+        self.error: APIError | None = error
+
+    def then(self, attempt: Callable[..., httpx.Response]) -> Callable[..., httpx.Response]:
+        def call(*args: Any) -> httpx.Response:
+            if self.error is not None:
+                error, self.error = self.error, None
+                raise error
+            return attempt(*args)
+
+        return call
+
+    def then_async(
+        self, attempt: Callable[..., Awaitable[httpx.Response]]
+    ) -> Callable[..., Awaitable[httpx.Response]]:
+        async def call(*args: Any) -> httpx.Response:
+            if self.error is not None:
+                error, self.error = self.error, None
+                raise error
+            return await attempt(*args)
+
+        return call
 
 
 class _BaseClient:
@@ -189,7 +223,9 @@ class _BaseClient:
         self.stream_endpoint = stream_endpoint
         self.state_hint = state_hint
         self._sleep = sleep
-        self._stream_url = (
+        # Parsed once: httpx re-parses a str URL on every request.
+        self._predict_url = httpx.URL(self.deployment.predict_url)
+        self._stream_url = httpx.URL(
             self.deployment.stream_url
             if stream_endpoint == C.DEFAULT_STREAM_ENDPOINT
             else self.deployment.predict_url
@@ -229,7 +265,7 @@ class _BaseClient:
         stream: bool,
         options: _CallOptions,
     ) -> httpx.Request:
-        url = self._stream_url if stream else self.deployment.predict_url
+        url = self._stream_url if stream else self._predict_url
         headers = dict(self._stream_headers if stream else self._plain_headers)
         headers["route"] = route
         if options.extra_headers:
@@ -257,7 +293,7 @@ class _BaseClient:
             )
         return content
 
-    def _retry_kwargs(self, options: _CallOptions, url: str) -> dict[str, Any]:
+    def _retry_kwargs(self, options: _CallOptions, stream: bool) -> dict[str, Any]:
         remaining = (
             None if options.deadline is None else max(0.0, options.deadline - time.monotonic())
         )
@@ -265,7 +301,7 @@ class _BaseClient:
             max_retries=options.max_retries,
             total_timeout=remaining,
             method="POST",
-            url=url,
+            url=str(self._stream_url if stream else self._predict_url),
             sleep=self._sleep,
         )
 
@@ -383,11 +419,16 @@ class Client(_BaseClient):
     ) -> httpx.Response:
         content = self._encode(body)
         try:
-            if options.max_retries == 0:
+            try:
                 return self._send_once(route, content, stream, options)
-            url = self._stream_url if stream else self.deployment.predict_url
-            retrying = Retrying(**self._retry_kwargs(options, url))
-            return retrying(self._send_once, route, content, stream, options)
+            except APIError as first_error:
+                if options.max_retries == 0 or not is_retryable(first_error):
+                    raise
+                # The happy path skips tenacity's set-up; after a failure, tenacity runs
+                # the retries, starting from this first failure (replayed, not re-sent).
+                replay = _Replay(first_error)
+                retrying = Retrying(**self._retry_kwargs(options, stream))
+                return retrying(replay.then(self._send_once), route, content, stream, options)
         except APIStatusError as error:
             if self.state_hint and error.status_code in (404, 409, 503):
                 raise self._hint_state(error, self._lookup_state()) from None
@@ -405,7 +446,7 @@ class Client(_BaseClient):
         route: str,
         body: Mapping[str, Any],
         cast_to: type[ModelT],
-        chunk_type: type[BaseType] | None,
+        chunk_type: type[ResponseType] | None,
         options: Mapping[str, Any],
         raw: bool = False,
     ) -> Any:
@@ -515,11 +556,16 @@ class AsyncClient(_BaseClient):
     ) -> httpx.Response:
         content = self._encode(body)
         try:
-            if options.max_retries == 0:
+            try:
                 return await self._send_once(route, content, stream, options)
-            url = self._stream_url if stream else self.deployment.predict_url
-            retrying = AsyncRetrying(**self._retry_kwargs(options, url))
-            return await retrying(self._send_once, route, content, stream, options)
+            except APIError as first_error:
+                if options.max_retries == 0 or not is_retryable(first_error):
+                    raise
+                replay = _Replay(first_error)
+                retrying = AsyncRetrying(**self._retry_kwargs(options, stream))
+                return await retrying(
+                    replay.then_async(self._send_once), route, content, stream, options
+                )
         except APIStatusError as error:
             if self.state_hint and error.status_code in (404, 409, 503):
                 raise self._hint_state(error, await self._lookup_state()) from None
@@ -537,7 +583,7 @@ class AsyncClient(_BaseClient):
         route: str,
         body: Mapping[str, Any],
         cast_to: type[ModelT],
-        chunk_type: type[BaseType] | None,
+        chunk_type: type[ResponseType] | None,
         options: Mapping[str, Any],
         raw: bool = False,
     ) -> Any:

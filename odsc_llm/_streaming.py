@@ -21,7 +21,7 @@ from httpx_sse import EventSource, ServerSentEvent
 from pydantic import ValidationError
 
 from ._errors import StreamError, extract_error_message
-from .types._base import BaseType
+from .types._base import ResponseType
 from .types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -35,7 +35,7 @@ from .types.completion import Completion, CompletionChoice, CompletionLogprobs
 
 __all__ = ["AsyncStream", "Stream", "accumulate"]
 
-ChunkT = TypeVar("ChunkT", bound=BaseType)
+ChunkT = TypeVar("ChunkT", bound=ResponseType)
 
 _DONE = "[DONE]"
 
@@ -290,7 +290,7 @@ class AsyncStream(Generic[ChunkT]):
             task.add_done_callback(_background_tasks.discard)
 
 
-def _chunk_text(chunk: BaseType) -> str | None:
+def _chunk_text(chunk: ResponseType) -> str | None:
     if isinstance(chunk, ChatCompletionChunk):
         return chunk.choices[0].delta.content if chunk.choices else None
     if isinstance(chunk, Completion):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ._base import BaseType
+from ._base import BaseType, ResponseType
 from .usage import CompletionUsage
 
 __all__ = [
@@ -85,7 +85,7 @@ class Choice(BaseType):
     stop_reason: int | str | None = None
 
 
-class ChatCompletion(BaseType):
+class ChatCompletion(ResponseType):
     """An answer of ``chat.completions.create``."""
 
     id: str = ""
@@ -147,7 +147,7 @@ class ChunkChoice(BaseType):
     stop_reason: int | str | None = None
 
 
-class ChatCompletionChunk(BaseType):
+class ChatCompletionChunk(ResponseType):
     """One event of a streamed chat completion."""
 
     id: str = ""

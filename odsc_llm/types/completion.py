@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._base import BaseType
+from ._base import BaseType, ResponseType
 from .usage import CompletionUsage
 
 __all__ = ["Completion", "CompletionChoice", "CompletionLogprobs"]
@@ -31,7 +31,7 @@ class CompletionChoice(BaseType):
     stop_reason: int | str | None = None
 
 
-class Completion(BaseType):
+class Completion(ResponseType):
     """An answer of ``completions.create`` (or one chunk of its stream)."""
 
     id: str = ""

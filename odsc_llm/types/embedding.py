@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import BaseType
+from ._base import BaseType, ResponseType
 
 __all__ = ["CreateEmbeddingResponse", "Embedding", "EmbeddingUsage"]
 
@@ -22,7 +22,7 @@ class EmbeddingUsage(BaseType):
     total_tokens: int = 0
 
 
-class CreateEmbeddingResponse(BaseType):
+class CreateEmbeddingResponse(ResponseType):
     """An answer of ``embeddings.create``: one :class:`Embedding` per input, in order."""
 
     object: str = "list"
