@@ -1,0 +1,530 @@
+"""The local emulator over real sockets, driven by plain httpx (the SDK's clients: test_e2e)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+pytest.importorskip("uvicorn")
+
+from odsc_llm.testing import (
+    MAX_BODY_BYTES,
+    LocalDeployment,
+    embed,
+    reply_text,
+    tokenize,
+)
+
+
+@pytest.fixture
+def local(odsc_llm_local: LocalDeployment) -> LocalDeployment:
+    return odsc_llm_local
+
+
+@pytest.fixture
+def http(local: LocalDeployment) -> Iterator[httpx.Client]:
+    with httpx.Client(auth=local.auth, timeout=10) as client:
+        yield client
+
+
+def _events(text: str) -> list[str]:
+    """The data of each SSE event, checking the framing vLLM uses."""
+    assert text.endswith("\n\n")
+    blocks = text[:-2].split("\n\n")
+    assert all(b.startswith("data: ") for b in blocks), blocks
+    return [b[len("data: ") :] for b in blocks]
+
+
+def _chunks(text: str) -> list[dict[str, Any]]:
+    data = _events(text)
+    assert data[-1] == "[DONE]"
+    return [json.loads(d) for d in data[:-1]]
+
+
+# ---- the answer rule ---------------------------------------------------------------------
+
+
+def test_answer_rule_helpers() -> None:
+    assert reply_text("  what  are\nactivation functions? ") == (
+        "You said: what are activation functions?"
+    )
+    assert tokenize("You said: hi there") == ["You", " said:", " hi", " there"]
+    vector = embed("hello")
+    assert len(vector) == 32
+    assert math.isclose(sum(v * v for v in vector), 1.0)
+    assert embed("hello") == vector
+    assert embed("hello!") != vector
+    assert len(embed("x", dim=8)) == 8
+
+
+def test_completion_is_shaped_like_vllm(local: LocalDeployment, http: httpx.Client) -> None:
+    r = http.post(local.deployment.predict_url, json={"prompt": "hi there", "model": "odsc-llm"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert set(body) == {"id", "object", "created", "model", "choices", "usage"}
+    assert body["id"].startswith("cmpl-")
+    assert body["object"] == "text_completion"
+    assert body["model"] == "odsc-llm"
+    assert body["choices"] == [
+        {
+            "index": 0,
+            "text": "You said: hi there",
+            "logprobs": None,
+            "finish_reason": "stop",
+            "stop_reason": None,
+            "prompt_logprobs": None,
+        }
+    ]
+    assert body["usage"] == {
+        "prompt_tokens": 2,
+        "completion_tokens": 4,
+        "total_tokens": 6,
+        "prompt_tokens_details": None,
+    }
+
+
+def test_max_tokens_defaults_to_16_like_vllm(local: LocalDeployment, http: httpx.Client) -> None:
+    prompt = " ".join(f"w{i}" for i in range(30))
+    choice = http.post(local.deployment.predict_url, json={"prompt": prompt}).json()["choices"][0]
+    assert choice["finish_reason"] == "length"
+    assert choice["text"] == "".join(tokenize(reply_text(prompt))[:16])
+    r = http.post(local.deployment.predict_url, json={"prompt": prompt, "max_tokens": 3})
+    assert r.json()["choices"][0]["text"] == "You said: w0"
+
+
+def test_stop_sequences_n_and_seed(local: LocalDeployment, http: httpx.Client) -> None:
+    body = {"prompt": "alpha beta gamma", "stop": ["gam", " beta"], "n": 2, "seed": 7}
+    choices = http.post(local.deployment.predict_url, json=body).json()["choices"]
+    assert [c["index"] for c in choices] == [0, 1]
+    for c in choices:
+        assert c["text"] == "You said: alpha"
+        assert c["finish_reason"] == "stop"
+        assert c["stop_reason"] == " beta"
+
+
+def test_batch_of_prompts(local: LocalDeployment, http: httpx.Client) -> None:
+    body = {"prompt": ["one", "two"], "n": 2}
+    texts = [
+        c["text"] for c in http.post(local.deployment.predict_url, json=body).json()["choices"]
+    ]
+    assert texts == ["You said: one", "You said: one", "You said: two", "You said: two"]
+
+
+def test_chat_answers_the_last_user_message(local: LocalDeployment, http: httpx.Client) -> None:
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "ok"},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "second"}, {"type": "text", "text": "part"}],
+        },
+    ]
+    body = http.post(local.deployment.predict_url, json={"messages": messages}).json()
+    assert body["object"] == "chat.completion"
+    assert body["id"].startswith("chatcmpl-")
+    choice = body["choices"][0]
+    assert choice["message"] == {
+        "role": "assistant",
+        "reasoning_content": None,
+        "content": "You said: second part",
+        "tool_calls": [],
+    }
+    assert choice["finish_reason"] == "stop"
+    assert body["usage"]["completion_tokens"] == 4
+
+
+def test_embeddings_are_deterministic(local: LocalDeployment, http: httpx.Client) -> None:
+    body = http.post(local.deployment.predict_url, json={"input": ["a", "b c"]}).json()
+    assert body["object"] == "list"
+    assert [d["embedding"] for d in body["data"]] == [embed("a"), embed("b c")]
+    assert [d["index"] for d in body["data"]] == [0, 1]
+    assert body["usage"]["prompt_tokens"] == 3
+
+
+def test_route_header_and_path_form_choose_the_api(
+    local: LocalDeployment, http: httpx.Client
+) -> None:
+    # The route header wins over the body's shape.
+    r = http.post(
+        local.deployment.predict_url,
+        json={"prompt": "p", "messages": [{"role": "user", "content": "m"}]},
+        headers={"route": "/v1/completions"},
+    )
+    assert r.json()["choices"][0]["text"] == "You said: p"
+    r = http.post(
+        local.deployment.predict_url + "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "m"}]},
+    )
+    assert r.json()["choices"][0]["message"]["content"] == "You said: m"
+    r = http.post(local.deployment.predict_url + "/v1/embeddings", json={"input": "e"})
+    assert r.json()["data"][0]["embedding"] == embed("e")
+    r = http.post(local.deployment.predict_url, json={"prompt": "p"}, headers={"route": "/v1/nope"})
+    assert r.status_code == 404
+
+
+# ---- streaming ---------------------------------------------------------------------------
+
+
+def test_stream_is_sse_like_vllm(local: LocalDeployment, http: httpx.Client) -> None:
+    body = {"prompt": "a b c", "stream": True, "max_tokens": 4}
+    with http.stream("POST", local.deployment.stream_url, json=body) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = r.read().decode()
+    chunks = _chunks(text)
+    assert [c["choices"][0]["text"] for c in chunks] == ["You", " said:", " a", " b"]
+    assert [c["choices"][0]["finish_reason"] for c in chunks] == [None, None, None, "length"]
+    assert {c["id"] for c in chunks} == {chunks[0]["id"]}
+    assert all(c["object"] == "text_completion" and "usage" not in c for c in chunks)
+
+
+def test_chat_stream_with_usage(local: LocalDeployment, http: httpx.Client) -> None:
+    body = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    chunks = _chunks(http.post(local.deployment.stream_url, json=body).text)
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert [c["choices"][0]["delta"].get("content") for c in chunks[1:-1]] == [
+        "You",
+        " said:",
+        " hi",
+    ]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["completion_tokens"] == 3
+
+
+def test_stream_on_predict_with_enable_streaming(
+    local: LocalDeployment, http: httpx.Client
+) -> None:
+    body = {"prompt": "x", "stream": True}
+    streamed = http.post(
+        local.deployment.predict_url, json=body, headers={"enable-streaming": "true"}
+    )
+    assert "content-length" not in streamed.headers  # sent incrementally (chunked)
+    buffered = http.post(local.deployment.predict_url, json=body)
+    assert "content-length" in buffered.headers  # collected by the service, sent at once
+    for r in (streamed, buffered):
+        assert "".join(c["choices"][0]["text"] for c in _chunks(r.text)) == "You said: x"
+
+
+def test_token_delay_spaces_the_tokens(local: LocalDeployment, http: httpx.Client) -> None:
+    local.token_delay = 0.05
+    arrivals = []
+    with http.stream(
+        "POST", local.deployment.stream_url, json={"prompt": "a b", "stream": True}
+    ) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                arrivals.append(time.monotonic())
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    # 4 tokens and [DONE]: a delay before each token but the first.
+    assert len(arrivals) == 5
+    assert sum(gaps) >= 3 * 0.05
+
+
+def test_non_streaming_request_on_stream_endpoint_is_409(
+    local: LocalDeployment, http: httpx.Client
+) -> None:
+    r = http.post(local.deployment.stream_url, json={"prompt": "x"})
+    assert r.status_code == 409
+    assert r.json()["code"] == "ExternalServerIncorrectState"
+
+
+# ---- errors ------------------------------------------------------------------------------
+
+
+def test_unknown_model_is_a_vllm_404(local: LocalDeployment, http: httpx.Client) -> None:
+    r = http.post(local.deployment.predict_url, json={"prompt": "x", "model": "gpt-4"})
+    assert r.status_code == 404
+    assert r.json() == {
+        "error": {
+            "message": "The model `gpt-4` does not exist.",
+            "type": "NotFoundError",
+            "param": "model",
+            "code": 404,
+        }
+    }
+
+
+def test_bad_requests_are_vllm_400s(local: LocalDeployment, http: httpx.Client) -> None:
+    for body in ({"prompt": "x", "max_tokens": 0}, {"messages": []}, {"nothing": 1}):
+        r = http.post(
+            local.deployment.predict_url,
+            json=body,
+            headers={"route": "/v1/chat/completions"} if "messages" in body else None,
+        )
+        assert r.status_code == 400, body
+        assert r.json()["error"]["code"] == 400
+    r = http.post(local.deployment.predict_url, content=b"not json")
+    assert r.status_code == 400
+
+
+def test_request_id_is_echoed_or_generated(local: LocalDeployment, http: httpx.Client) -> None:
+    r = http.post(
+        local.deployment.predict_url, json={"prompt": "x"}, headers={"opc-request-id": "abc/123"}
+    )
+    assert r.headers["opc-request-id"] == "abc/123"
+    generated = http.post(local.deployment.predict_url, json={"prompt": "x"}).headers[
+        "opc-request-id"
+    ]
+    other = http.post(local.deployment.stream_url, json={"prompt": "x"}).headers["opc-request-id"]
+    assert generated and other and generated != other
+
+
+def test_unsigned_and_badly_signed_requests_get_401(local: LocalDeployment) -> None:
+    r = httpx.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 401
+    assert r.json() == {
+        "code": "NotAuthenticated",
+        "message": "The request has no Authorization header: it was not signed.",
+    }
+    assert r.headers["opc-request-id"]
+
+    class Tampering(httpx.Auth):
+        def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+            signed = next(local.auth.sync_auth_flow(request))
+            signed.headers["date"] = "Mon, 01 Jan 2024 00:00:00 GMT"
+            yield signed
+
+    r = httpx.post(local.deployment.predict_url, json={"prompt": "x"}, auth=Tampering())
+    assert r.status_code == 401
+    assert "date" in r.json()["message"]
+
+
+def test_security_token_signature_is_accepted(local: LocalDeployment) -> None:
+    r = httpx.post(
+        local.deployment.predict_url, json={"prompt": "x"}, auth=local.security_token_auth
+    )
+    assert r.status_code == 200
+    assert local.requests[-1].headers["authorization"].count('keyId="ST$') == 1
+
+
+def test_unknown_deployment_and_paths_are_404(local: LocalDeployment, http: httpx.Client) -> None:
+    other = local.url.replace(local.ocid, local.ocid[:-4] + "zzzz") + "/predict"
+    r = http.post(other, json={"prompt": "x"})
+    assert r.status_code == 404
+    assert r.json()["code"] == "NotAuthorizedOrNotFound"
+    assert http.post(local.base_url + "/elsewhere", json={}).status_code == 404
+
+
+def test_body_over_10_mb_is_413(local: LocalDeployment) -> None:
+    body = b"x" * (MAX_BODY_BYTES + 1)
+    r = httpx.post(local.deployment.predict_url, content=body, timeout=30)
+    assert r.status_code == 413
+    assert r.json()["code"] == "PayloadTooLarge"
+
+
+# ---- faults and the request log ------------------------------------------------------------
+
+
+def test_status_faults_with_retry_after(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(status=429, retry_after=1, count=2)
+    local.faults.push(status=503)
+    assert len(local.faults) == 3
+    statuses = []
+    for _ in range(4):
+        r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+        statuses.append(r.status_code)
+        if r.status_code == 429:
+            assert r.headers["retry-after"] == "1"
+            assert r.json()["code"] == "TooManyRequests"
+    assert statuses == [429, 429, 503, 200]
+    assert [q.status for q in local.requests] == statuses
+    assert local.requests[0].fault is not None and local.requests[-1].fault is None
+
+
+def test_html_error_fault(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(html_error=502)
+    r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 502
+    assert r.headers["content-type"] == "text/html"
+    assert "<title>502 Bad Gateway</title>" in r.text
+
+
+def test_401_fault_is_oci_json(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(status=401)
+    r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert (r.status_code, r.json()["code"]) == (401, "NotAuthenticated")
+
+
+def test_delay_fault(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(delay=0.2)
+    start = time.monotonic()
+    r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 200
+    assert time.monotonic() - start >= 0.2
+
+
+def test_drop_connection_sends_nothing(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(drop_connection=True)
+    with pytest.raises(httpx.RemoteProtocolError, match="without sending"):
+        http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert http.post(local.deployment.predict_url, json={"prompt": "x"}).status_code == 200
+
+
+def test_reset_mid_stream(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(reset_mid_stream=True, after_events=2)
+    received = []
+    body = {"prompt": "a b c", "stream": True}
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        http.stream("POST", local.deployment.stream_url, json=body) as r,
+    ):
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            received.append(line)
+    assert len([line for line in received if line.startswith("data: ")]) == 2
+
+
+def test_reset_mid_answer_of_a_plain_predict(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(reset_mid_stream=True)
+    with pytest.raises(httpx.RemoteProtocolError):
+        http.post(local.deployment.predict_url, json={"prompt": "x"})
+
+
+def test_cut_before_done(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(cut_before_done=True)
+    r = http.post(local.deployment.stream_url, json={"prompt": "a b c d", "stream": True})
+    data = _events(r.text)
+    assert "[DONE]" not in data
+    assert 0 < len(data) < 6
+    assert all(json.loads(d)["choices"][0]["finish_reason"] is None for d in data)
+
+
+def test_non_json_chunk(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(non_json_chunk=True)
+    data = _events(
+        http.post(local.deployment.stream_url, json={"prompt": "a", "stream": True}).text
+    )
+    assert data[-1] == "[DONE]"
+    bad = [d for d in data if not d.startswith(('{"id"', "[DONE]"))]
+    assert len(bad) == 1
+    with pytest.raises(ValueError):
+        json.loads(bad[0])
+
+
+def test_error_event_then_done(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(error_event=True)
+    data = _events(
+        http.post(local.deployment.stream_url, json={"prompt": "a b", "stream": True}).text
+    )
+    assert data[-1] == "[DONE]"
+    error = json.loads(data[-2])
+    assert error["error"]["code"] == 500 and error["error"]["message"]
+    assert len(data) == 3  # one token, the error, [DONE]
+
+
+def test_push_rejects_unclear_faults(local: LocalDeployment) -> None:
+    with pytest.raises(ValueError, match="one kind"):
+        local.faults.push(status=500, html_error=502)
+    with pytest.raises(ValueError, match="needs a fault"):
+        local.faults.push()
+    with pytest.raises(ValueError, match="400-599"):
+        local.faults.push(status=200)
+    with pytest.raises(ValueError, match="count"):
+        local.faults.push(status=500, count=0)
+    assert len(local.faults) == 0
+
+
+def test_faults_are_thread_safe(local: LocalDeployment) -> None:
+    def pusher() -> None:
+        for _ in range(200):
+            local.faults.push(status=500)
+
+    threads = [threading.Thread(target=pusher) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(local.faults) == 800
+    popped = 0
+    while local.faults.pop() is not None:
+        popped += 1
+    assert popped == 800
+
+
+def test_request_log(local: LocalDeployment, http: httpx.Client) -> None:
+    http.post(
+        local.deployment.predict_url + "?x=1",
+        json={"prompt": "logged"},
+        headers={"route": "/v1/completions"},
+    )
+    [req] = local.requests
+    assert req.method == "POST"
+    assert req.path == f"/{local.ocid}/predict?x=1"
+    assert req.headers["route"] == "/v1/completions"
+    assert req.headers["authorization"].startswith("Signature ")
+    assert req.json() == {"prompt": "logged"}
+    assert req.status == 200
+    local.clear_requests()
+    assert local.requests == []
+
+
+def test_connections_use_tcp_nodelay(local: LocalDeployment, http: httpx.Client) -> None:
+    http.post(local.deployment.predict_url, json={"prompt": "x"})
+    transports = list(local.state.transports.values())
+    assert transports
+    for transport in transports:
+        sock = transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+# ---- capacity ----------------------------------------------------------------------------
+
+
+def test_holds_500_concurrent_streams() -> None:
+    """500 raw streams open at once: each reads its first event, waits for all, then ends."""
+    count = 500
+
+    async def run(local: LocalDeployment) -> list[int]:
+        body = json.dumps({"prompt": "one two three four five", "stream": True}).encode()
+        request = (
+            f"POST /{local.ocid}/predictWithResponseStream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode() + body
+        all_open = asyncio.Event()
+        opened = 0
+        peak_seen: list[int] = []
+
+        async def one() -> int:
+            nonlocal opened
+            reader, writer = await asyncio.open_connection("127.0.0.1", local.port)
+            writer.write(request)
+            await writer.drain()
+            head = await reader.readuntil(b"data: ")
+            assert head.startswith(b"HTTP/1.1 200")
+            opened += 1
+            if opened == count:
+                peak_seen.append(local.active_streams)
+                all_open.set()
+            await asyncio.wait_for(all_open.wait(), 60)
+            rest = await asyncio.wait_for(reader.read(), 60)
+            writer.close()
+            assert rest.endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n") or rest.endswith(b"[DONE]\n\n")
+            return (b"data: " + rest).count(b"data: {")
+
+        results = await asyncio.wait_for(asyncio.gather(*[one() for _ in range(count)]), 120)
+        assert peak_seen == [count]
+        return results
+
+    # 7 tokens with 0.5 s between them: every stream stays open 3 s after its first event.
+    with LocalDeployment(verify_signatures=False, token_delay=0.5) as local:
+        results = asyncio.run(run(local))
+        assert local.peak_streams == count
+    assert results == [7] * count
