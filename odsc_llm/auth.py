@@ -51,7 +51,9 @@ DEFAULT_CONFIG_FILE = "~/.oci/config"
 DEFAULT_PROFILE = "DEFAULT"
 
 # oci fills these only when missing: drop them before every (re-)signing.
-_STALE_SIGNING_HEADERS = ("date", "authorization", "x-content-sha256")
+_STALE_SIGNING_HEADERS = frozenset({"date", "authorization", "x-content-sha256"})
+# Headers oci's inject_missing_headers reads or writes besides the signed ones.
+_OCI_TOUCHED_HEADERS = frozenset({"host", "content-type", "content-length", "transfer-encoding"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Marks a request this auth signed, so a re-send is not mistaken for a caller's
 # own Authorization header.
@@ -117,6 +119,18 @@ def _federation_io_due(signer: Any) -> Callable[[], bool]:
         return time.time() >= exp - _OCI_EXPIRY_JITTER_SECONDS - _REFRESH_MARGIN_SECONDS
 
     return due
+
+
+def _headers_wanted(signer: Any) -> frozenset[str] | None:
+    """The request headers an oci signer reads (None: unknown signer, pass them all)."""
+    names: set[str] = set()
+    for attr in ("_basic_signer", "_body_signer"):
+        signed = getattr(getattr(signer, attr, None), "headers", None)
+        if not isinstance(signed, (list, tuple)):
+            return None
+        names.update(str(h).lower() for h in signed)
+    names.discard("(request-target)")
+    return frozenset(names | _OCI_TOUCHED_HEADERS)
 
 
 def _always() -> bool:
@@ -199,6 +213,7 @@ class OCIAuth(httpx.Auth):
         elif blocking is False:
             io_due = _never
 
+        self._wanted = _headers_wanted(signer)
         self._sign_call = sign_call
         self._sign_fast = sign_fast
         self._pre_sign = pre_sign
@@ -216,20 +231,26 @@ class OCIAuth(httpx.Auth):
         """Sign ``request`` in place; returns the refresh generation it was signed with."""
         headers = request.headers
         extensions = request.extensions
-        if "authorization" in headers:
-            if not extensions.get(_SIGNED_EXTENSION):
+        wanted = self._wanted
+        fields: dict[str, str] = {}
+        stale = False
+        for name, value in headers.items():  # one pass; names come lowercased
+            if name in _STALE_SIGNING_HEADERS:
+                stale = True
+            elif wanted is None or name in wanted:
+                fields[name] = value
+        if stale:
+            if "authorization" in headers and not extensions.get(_SIGNED_EXTENSION):
                 raise AuthError(
                     "The request already has an Authorization header. OCIAuth signs every "
                     "request itself: remove the Authorization header (from the request or "
                     "the client's default headers), or do not pass auth=."
                 )
-            del headers["authorization"]
-        for name in ("date", "x-content-sha256"):
-            if name in headers:
-                del headers[name]
+            for name in _STALE_SIGNING_HEADERS:
+                if name in headers:
+                    del headers[name]
 
         method = request.method
-        fields = dict(headers.items())
         body = request.content
         if method in _BODY_METHODS and "content-length" not in fields:
             # A streamed body, now read (requires_request_body): send it with a length.
