@@ -528,3 +528,200 @@ def test_holds_500_concurrent_streams() -> None:
         results = asyncio.run(run(local))
         assert local.peak_streams == count
     assert results == [7] * count
+
+
+# ---- gateway mode ------------------------------------------------------------------------
+
+_CANNED_STREAM = (
+    b'data: {"id":"up-1","object":"text_completion","choices":[{"index":0,"text":"Up",'
+    b'"finish_reason":null}]}\n\n'
+    b": ping\n\n"
+    b'data: {"id":"up-1","object":"text_completion","choices":[{"index":0,"text":"stream",'
+    b'"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+class _FakeUpstream:
+    """A minimal OpenAI-compatible ASGI server: records requests, answers canned bytes."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.seen.append((scope["path"], headers, body))
+        payload = json.loads(body)
+        if payload.get("prompt") == "fail":
+            out = json.dumps(
+                {
+                    "error": {
+                        "message": "bad prompt",
+                        "type": "BadRequestError",
+                        "param": None,
+                        "code": 400,
+                    }
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": out})
+            return
+        if payload.get("stream"):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream"), (b"x-upstream", b"yes")],
+                }
+            )
+            for piece in _CANNED_STREAM.split(b"\n\n")[:-1]:
+                await send(
+                    {"type": "http.response.body", "body": piece + b"\n\n", "more_body": True}
+                )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        out = json.dumps({"path": scope["path"], "echo": payload}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": out})
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[tuple[str, _FakeUpstream]]:
+    import uvicorn
+
+    app = _FakeUpstream()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def gateway(upstream: tuple[str, _FakeUpstream]) -> Iterator[tuple[LocalDeployment, _FakeUpstream]]:
+    url, app = upstream
+    app.seen.clear()
+    with LocalDeployment(upstream=url) as local:
+        yield local, app
+
+
+def test_gateway_forwards_by_route_header(gateway: tuple[LocalDeployment, _FakeUpstream]) -> None:
+    local, app = gateway
+    with httpx.Client(auth=local.auth) as http:
+        r = http.post(
+            local.deployment.predict_url,
+            json={"prompt": "hi", "max_tokens": 3},
+            headers={"route": "/v1/chat/completions"},
+        )
+    assert r.status_code == 200
+    assert r.json() == {"path": "/v1/chat/completions", "echo": {"prompt": "hi", "max_tokens": 3}}
+    assert r.headers["opc-request-id"]
+    [(path, headers, body)] = app.seen
+    assert path == "/v1/chat/completions"
+    assert "authorization" not in headers  # the signature stops at the gateway
+    assert json.loads(body) == {"prompt": "hi", "max_tokens": 3}
+
+
+def test_gateway_path_form_and_body_default(gateway: tuple[LocalDeployment, _FakeUpstream]) -> None:
+    local, app = gateway
+    with httpx.Client(auth=local.auth) as http:
+        http.post(local.deployment.predict_url + "/v1/embeddings", json={"input": "x"})
+        http.post(local.deployment.predict_url, json={"messages": []})
+        http.post(local.deployment.predict_url, json={"prompt": "p"})
+    assert [p for p, _, _ in app.seen] == [
+        "/v1/embeddings",
+        "/v1/chat/completions",
+        "/v1/completions",
+    ]
+
+
+def test_gateway_streams_bytes_through_unchanged(
+    gateway: tuple[LocalDeployment, _FakeUpstream],
+) -> None:
+    local, _ = gateway
+    with (
+        httpx.Client(auth=local.auth) as http,
+        http.stream(
+            "POST",
+            local.deployment.stream_url,
+            json={"prompt": "x", "stream": True},
+            headers={"opc-request-id": "gw-1"},
+        ) as r,
+    ):
+        assert r.status_code == 200
+        assert r.headers["x-upstream"] == "yes"
+        assert r.headers["opc-request-id"] == "gw-1"
+        assert r.read() == _CANNED_STREAM
+
+
+def test_gateway_checks_signatures_and_the_stream_rule(
+    gateway: tuple[LocalDeployment, _FakeUpstream],
+) -> None:
+    local, app = gateway
+    r = httpx.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 401 and r.json()["code"] == "NotAuthenticated"
+    with httpx.Client(auth=local.auth) as http:
+        r = http.post(local.deployment.stream_url, json={"prompt": "x"})
+    assert r.status_code == 409
+    assert app.seen == []  # neither reached the model server
+
+
+def test_gateway_passes_upstream_errors_and_faults(
+    gateway: tuple[LocalDeployment, _FakeUpstream],
+) -> None:
+    local, app = gateway
+    local.faults.push(status=429, retry_after=2)
+    with httpx.Client(auth=local.auth) as http:
+        r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+        assert (r.status_code, r.headers["retry-after"]) == (429, "2")
+        r = http.post(local.deployment.predict_url, json={"prompt": "fail"})
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "bad prompt"
+    assert r.headers["opc-request-id"]
+    assert len(app.seen) == 1
+
+
+def test_gateway_with_upstream_down_is_503() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with (
+        LocalDeployment(upstream=f"http://127.0.0.1:{port}") as local,
+        httpx.Client(auth=local.auth) as http,
+    ):
+        r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 503
+    assert r.json()["code"] == "ServiceUnavailable"
+
+
+def test_upstream_must_be_a_url() -> None:
+    with pytest.raises(ValueError, match="http"):
+        LocalDeployment(upstream="localhost:8000")
