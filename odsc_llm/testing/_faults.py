@@ -88,6 +88,8 @@ class RecordedRequest:
     status: int | None = None
     #: The fault applied to this request, if any.
     fault: Fault | None = field(default=None)
+    #: The ``opc-request-id`` the answer carried.
+    request_id: str | None = None
 
     def json(self) -> Any:
         """The body parsed as JSON."""

@@ -222,7 +222,9 @@ class EmulatorApp:
         target = raw_path.decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
-        record = RecordedRequest(method=method, path=target, headers=headers, body=b"")
+        record = RecordedRequest(
+            method=method, path=target, headers=headers, body=b"", request_id=request_id
+        )
         state.record(record)
 
         async def error(
