@@ -330,7 +330,7 @@ class _BaseClient:
                 response=response,
                 body=text,
             ) from None
-        result._request_id = response.headers.get("opc-request-id")
+        result._set_request_id(response.headers.get("opc-request-id"))
         return result
 
     @staticmethod

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, Generic, TypeVar, cast
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent
+from httpx_sse import EventSource
 from pydantic import ValidationError
 
 from ._errors import StreamError, extract_error_message
@@ -46,21 +46,29 @@ _background_tasks: set[asyncio.Task[None]] = set()
 class _EventHandler(Generic[ChunkT]):
     """Turns SSE events into chunks; shared by the sync and async streams (no I/O)."""
 
-    __slots__ = ("cast_to", "chunks", "done", "request", "request_id", "response")
+    __slots__ = ("cast_to", "done", "events", "request", "request_id", "response")
 
     def __init__(self, response: httpx.Response, cast_to: type[ChunkT]) -> None:
         self.response = response
         self.cast_to = cast_to
         self.request = response.request
         self.request_id: str | None = response.headers.get("opc-request-id")
-        self.chunks: list[ChunkT] = []
+        # The JSON text of every chunk yielded so far, for get_final_completion() and
+        # StreamError.partial_text. Strings, not models: holding thousands of models
+        # makes the garbage collector rescan them all and halves the stream's speed.
+        self.events: list[str] = []
         self.done = False
 
+    def chunks(self) -> list[ChunkT]:
+        """The chunks yielded so far, parsed again from their text."""
+        validate = self.cast_to.model_validate_json
+        return [validate(data) for data in self.events]
+
     def error(self, message: str, body: object | None = None) -> StreamError:
-        partial = _partial_text(self.chunks)
+        partial = _partial_text(self.chunks())
         return StreamError(
             f"{message} (opc-request-id: {self.request_id or '-'}; "
-            f"{len(self.chunks)} chunks received before the failure)",
+            f"{len(self.events)} chunks received before the failure)",
             request=self.request,
             request_id=self.request_id,
             body=body,
@@ -80,24 +88,11 @@ class _EventHandler(Generic[ChunkT]):
             body=body.decode("utf-8", "replace"),
         )
 
-    def handle(self, sse: ServerSentEvent) -> ChunkT | None:
-        """The chunk of an event, None at ``[DONE]``; raises StreamError on a bad event."""
-        data = sse.data
-        if data == _DONE:
-            self.done = True
-            return None
-        if sse.event == "error":
-            readable, _ = extract_error_message(data)
-            raise self.error(f"The server sent an error event: {readable}", body=data)
-        try:
-            chunk = self.cast_to.model_validate_json(data)
-        except ValidationError as exc:
-            raise self._bad_chunk(data, exc) from None
-        chunk._request_id = self.request_id
-        self.chunks.append(chunk)
-        return chunk
+    def event_error(self, data: str) -> StreamError:
+        readable, _ = extract_error_message(data)
+        return self.error(f"The server sent an error event: {readable}", body=data)
 
-    def _bad_chunk(self, data: str, exc: ValidationError) -> StreamError:
+    def bad_chunk(self, data: str, exc: ValidationError) -> StreamError:
         try:
             parsed: Any = json.loads(data)
         except ValueError:
@@ -145,12 +140,23 @@ class Stream(Generic[ChunkT]):
             if media is not None:
                 raise handler.not_sse_error(media, response.read())
             try:
+                # The hot loop: locals and no method calls beyond parsing (chunks/s matter).
+                validate = handler.cast_to.model_validate_json
+                remember = handler.events.append
+                request_id = handler.request_id
                 for sse in EventSource(response).iter_sse():
-                    chunk = handler.handle(sse)
-                    if chunk is None:
-                        if handler.done:
-                            return
-                        continue
+                    data = sse.data
+                    if data == _DONE:
+                        handler.done = True
+                        return
+                    if sse.event == "error":
+                        raise handler.event_error(data)
+                    try:
+                        chunk = validate(data)
+                    except ValidationError as exc:
+                        raise handler.bad_chunk(data, exc) from None
+                    chunk.__dict__["request_id"] = request_id  # see ResponseType
+                    remember(data)
                     yield chunk
             except httpx.TransportError as exc:  # includes httpx_sse.SSEError
                 raise handler.transport_error(exc) from exc
@@ -193,7 +199,7 @@ class Stream(Generic[ChunkT]):
     def get_final_completion(self) -> Completion | ChatCompletion:
         """Read to the end and join all chunks into one answer (tool calls joined by index)."""
         self.until_done()
-        return accumulate(self._handler.chunks, request_id=self.request_id)
+        return accumulate(self._handler.chunks(), request_id=self.request_id)
 
 
 class AsyncStream(Generic[ChunkT]):
@@ -221,12 +227,22 @@ class AsyncStream(Generic[ChunkT]):
                 raise handler.not_sse_error(media, await response.aread())
             events = EventSource(response).aiter_sse()
             try:
+                validate = handler.cast_to.model_validate_json
+                remember = handler.events.append
+                request_id = handler.request_id
                 async for sse in events:
-                    chunk = handler.handle(sse)
-                    if chunk is None:
-                        if handler.done:
-                            return
-                        continue
+                    data = sse.data
+                    if data == _DONE:
+                        handler.done = True
+                        return
+                    if sse.event == "error":
+                        raise handler.event_error(data)
+                    try:
+                        chunk = validate(data)
+                    except ValidationError as exc:
+                        raise handler.bad_chunk(data, exc) from None
+                    chunk.__dict__["request_id"] = request_id  # see ResponseType
+                    remember(data)
                     yield chunk
             except httpx.TransportError as exc:  # includes httpx_sse.SSEError
                 raise handler.transport_error(exc) from exc
@@ -274,7 +290,7 @@ class AsyncStream(Generic[ChunkT]):
     async def get_final_completion(self) -> Completion | ChatCompletion:
         """Read to the end and join all chunks into one answer (tool calls joined by index)."""
         await self.until_done()
-        return accumulate(self._handler.chunks, request_id=self.request_id)
+        return accumulate(self._handler.chunks(), request_id=self.request_id)
 
     def __del__(self) -> None:
         # Dropped without being read to the end or closed: release the connection on the
@@ -308,7 +324,7 @@ def accumulate(chunks: list[Any], request_id: str | None = None) -> Completion |
         result: Completion | ChatCompletion = _accumulate_chat(chunks)
     else:
         result = _accumulate_completion(chunks)
-    result._request_id = request_id
+    result._set_request_id(request_id)
     return result
 
 

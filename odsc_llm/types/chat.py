@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from ._base import BaseType, ResponseType
@@ -60,14 +58,14 @@ class ChatCompletionMessageToolCall(BaseType):
     """A tool call in an assistant message."""
 
     id: str = ""
-    type: Literal["function"] | str = "function"
+    type: str = "function"
     function: Function
 
 
 class ChatCompletionMessage(BaseType):
     """A message written by the model."""
 
-    role: Literal["assistant"] | str = "assistant"
+    role: str = "assistant"
     content: str | None = None
     #: Reasoning models served by vLLM put their thinking here.
     reasoning_content: str | None = None
@@ -89,7 +87,7 @@ class ChatCompletion(ResponseType):
     """An answer of ``chat.completions.create``."""
 
     id: str = ""
-    object: Literal["chat.completion"] | str = "chat.completion"
+    object: str = "chat.completion"
     created: int = 0
     model: str = ""
     choices: list[Choice]
@@ -151,7 +149,7 @@ class ChatCompletionChunk(ResponseType):
     """One event of a streamed chat completion."""
 
     id: str = ""
-    object: Literal["chat.completion.chunk"] | str = "chat.completion.chunk"
+    object: str = "chat.completion.chunk"
     created: int = 0
     model: str = ""
     choices: list[ChunkChoice]

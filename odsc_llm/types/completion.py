@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ._base import BaseType, ResponseType
 from .usage import CompletionUsage
 
@@ -35,7 +33,7 @@ class Completion(ResponseType):
     """An answer of ``completions.create`` (or one chunk of its stream)."""
 
     id: str = ""
-    object: Literal["text_completion"] | str = "text_completion"
+    object: str = "text_completion"
     created: int = 0
     model: str = ""
     choices: list[CompletionChoice]
