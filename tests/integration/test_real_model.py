@@ -1,0 +1,337 @@
+"""The SDK against a real model server: llama-cpp-python serving SmolLM2-135M-Instruct.
+
+Every request goes through the real ``odsc_llm`` clients, is signed, checked by the
+emulator in gateway mode (as an OCI model deployment would), and answered by llama.cpp.
+Greedy decoding (``temperature=0``) makes the answers deterministic, so the tests compare
+the model's answers with each other instead of guessing what a 135M model will say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+
+import odsc_llm
+from odsc_llm.types import ChatCompletion, ChatCompletionChunk, Completion
+
+from .conftest import N_CTX, Gateway
+
+pytestmark = pytest.mark.real_model
+
+PROMPT = "The three primary colors are"
+MESSAGES = [{"role": "user", "content": "Name three fruits."}]
+
+
+def _completion_text(stream: odsc_llm.Stream[Completion]) -> tuple[str, str | None]:
+    text, finish = [], None
+    with stream:
+        for chunk in stream:
+            for choice in chunk.choices:
+                text.append(choice.text)
+                finish = choice.finish_reason or finish
+    return "".join(text), finish
+
+
+def _chat_text(stream: odsc_llm.Stream[ChatCompletionChunk]) -> tuple[str, str | None]:
+    text, finish = [], None
+    with stream:
+        for chunk in stream:
+            for choice in chunk.choices:
+                text.append(choice.delta.content or "")
+                finish = choice.finish_reason or finish
+    return "".join(text), finish
+
+
+# -- completions and chat, streamed and not ------------------------------------------------
+
+
+def test_completion(client: odsc_llm.Client) -> None:
+    c = client.completions.create(prompt=PROMPT, max_tokens=16, temperature=0)
+    assert isinstance(c, Completion)
+    assert c.choices[0].text.strip()
+    assert c.choices[0].finish_reason in ("stop", "length")
+    assert c.usage is not None and c.usage.completion_tokens > 0
+    assert c.usage.total_tokens == c.usage.prompt_tokens + c.usage.completion_tokens
+    assert c.request_id  # the gateway's opc-request-id
+
+
+def test_completion_stream(client: odsc_llm.Client) -> None:
+    stream = client.completions.create(prompt=PROMPT, max_tokens=16, temperature=0, stream=True)
+    assert stream.request_id
+    text, finish = _completion_text(stream)
+    assert text.strip()
+    assert finish in ("stop", "length")
+
+
+def test_chat(client: odsc_llm.Client) -> None:
+    r = client.chat.completions.create(messages=MESSAGES, max_tokens=32, temperature=0)
+    assert isinstance(r, ChatCompletion)
+    assert r.choices[0].message.role == "assistant"
+    assert (r.choices[0].message.content or "").strip()
+    assert r.choices[0].finish_reason in ("stop", "length")
+    assert r.request_id
+
+
+def test_chat_stream(client: odsc_llm.Client) -> None:
+    stream = client.chat.completions.create(
+        messages=MESSAGES, max_tokens=32, temperature=0, stream=True
+    )
+    text, finish = _chat_text(stream)
+    assert text.strip()
+    assert finish in ("stop", "length")
+
+
+def test_stream_get_final_completion(client: odsc_llm.Client) -> None:
+    with client.chat.completions.create(
+        messages=MESSAGES, max_tokens=24, temperature=0, stream=True
+    ) as stream:
+        final = stream.get_final_completion()
+    plain = client.chat.completions.create(messages=MESSAGES, max_tokens=24, temperature=0)
+    assert isinstance(final, ChatCompletion)
+    assert final.choices[0].message.content == plain.choices[0].message.content
+    assert final.choices[0].finish_reason == plain.choices[0].finish_reason
+
+
+def test_temperature_zero_completion_same_streamed_or_not(client: odsc_llm.Client) -> None:
+    plain = client.completions.create(prompt=PROMPT, max_tokens=40, temperature=0)
+    streamed, finish = _completion_text(
+        client.completions.create(prompt=PROMPT, max_tokens=40, temperature=0, stream=True)
+    )
+    assert streamed == plain.choices[0].text
+    assert finish == plain.choices[0].finish_reason
+
+
+def test_temperature_zero_chat_same_streamed_or_not(client: odsc_llm.Client) -> None:
+    plain = client.chat.completions.create(messages=MESSAGES, max_tokens=40, temperature=0)
+    streamed, finish = _chat_text(
+        client.chat.completions.create(
+            messages=MESSAGES, max_tokens=40, temperature=0, stream=True
+        )
+    )
+    assert streamed == plain.choices[0].message.content
+    assert finish == plain.choices[0].finish_reason
+
+
+# -- generation controls --------------------------------------------------------------------
+
+
+def test_max_tokens_honoured(client: odsc_llm.Client) -> None:
+    c = client.completions.create(prompt="Once upon a time", max_tokens=5, temperature=0)
+    assert c.choices[0].finish_reason == "length"
+    assert c.usage is not None and c.usage.completion_tokens == 5
+
+    r = client.chat.completions.create(
+        messages=[{"role": "user", "content": "Tell me a long story."}],
+        max_tokens=5,
+        temperature=0,
+    )
+    assert r.choices[0].finish_reason == "length"
+    assert r.usage is not None and r.usage.completion_tokens == 5
+
+    chunks = list(
+        client.completions.create(
+            prompt="Once upon a time", max_tokens=5, temperature=0, stream=True
+        )
+    )
+    assert chunks[-1].choices[0].finish_reason == "length"
+    assert "".join(ch.choices[0].text for ch in chunks) == c.choices[0].text
+
+
+def test_stop_sequence(client: odsc_llm.Client) -> None:
+    prompt = "Count from one to twenty in words: one, two, three,"
+    free = client.completions.create(prompt=prompt, max_tokens=24, temperature=0)
+    text = free.choices[0].text
+    # A stop string taken from the middle of the model's own greedy answer: with it the
+    # same answer must end just before the string's first occurrence.
+    words = [w.strip(",.") for w in text.split()]
+    candidates = [w for w in words[1:] if len(w) >= 3]
+    assert candidates, f"the model's answer has no word to stop on: {text!r}"
+    stop = candidates[0]
+    expected = text[: text.index(stop)]
+
+    stopped = client.completions.create(prompt=prompt, max_tokens=24, temperature=0, stop=[stop])
+    assert stopped.choices[0].text == expected
+    assert stopped.choices[0].finish_reason == "stop"
+
+    streamed, finish = _completion_text(
+        client.completions.create(
+            prompt=prompt, max_tokens=24, temperature=0, stop=stop, stream=True
+        )
+    )
+    assert streamed == expected
+    assert finish == "stop"
+
+
+def test_json_mode(client: odsc_llm.Client) -> None:
+    # llama-cpp-python turns response_format json_object into a JSON grammar that
+    # constrains sampling, so even a 135M model answers with valid JSON.
+    r = client.chat.completions.create(
+        messages=[
+            {"role": "system", "content": "You answer in JSON."},
+            {"role": "user", "content": 'Give a JSON object with a key "color".'},
+        ],
+        response_format={"type": "json_object"},
+        max_tokens=64,
+        temperature=0,
+    )
+    assert r.choices[0].finish_reason == "stop", r.choices[0].message.content
+    data = json.loads(r.choices[0].message.content or "")
+    assert isinstance(data, dict)
+
+
+def test_json_mode_with_schema(client: odsc_llm.Client) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+    }
+    r = client.chat.completions.create(
+        messages=[{"role": "user", "content": "Describe a person named Ada, aged 36, as JSON."}],
+        response_format={"type": "json_object", "schema": schema},
+        max_tokens=64,
+        temperature=0,
+    )
+    data = json.loads(r.choices[0].message.content or "")
+    assert set(data) == {"name", "age"}
+    assert isinstance(data["name"], str) and isinstance(data["age"], int)
+
+
+# -- connections ----------------------------------------------------------------------------
+
+
+def test_stream_closed_early_releases_connection(client: odsc_llm.Client, gateway: Gateway) -> None:
+    server = gateway.upstream
+    log_before = server.log().count("Disconnected from client")
+    stream = client.completions.create(
+        prompt="Write a very long essay about the sea.", max_tokens=N_CTX // 2, stream=True
+    )
+    received = 0
+    for _chunk in stream:
+        received += 1
+        if received == 3:
+            break  # leaving the loop closes the stream
+    stream.close()
+    assert stream.response.is_closed
+    # The close travels through the gateway to the model server, which stops generating
+    # (llama-cpp-python logs the disconnect). Bounded wait: the server checks between tokens.
+    deadline = time.monotonic() + 30
+    while server.log().count("Disconnected from client") <= log_before:
+        assert time.monotonic() < deadline, f"server never saw the disconnect:\n{server.log_tail()}"
+        time.sleep(0.1)
+    # The client's pool is reusable at once, and the server is free for the next request.
+    c = client.completions.create(prompt=PROMPT, max_tokens=4, temperature=0)
+    assert c.choices[0].finish_reason == "length"
+
+
+async def test_twenty_concurrent_async_streams(aclient: odsc_llm.AsyncClient) -> None:
+    prompts = [f"Fact number {i} about the moon:" for i in range(5)]
+    expected = {}
+    for p in prompts:
+        c = await aclient.completions.create(prompt=p, max_tokens=8, temperature=0)
+        expected[p] = c.choices[0].text
+
+    async def one(prompt: str) -> tuple[str, str, str | None]:
+        text, finish = [], None
+        async with await aclient.completions.create(
+            prompt=prompt, max_tokens=8, temperature=0, stream=True
+        ) as stream:
+            async for chunk in stream:
+                text.append(chunk.choices[0].text)
+                finish = chunk.choices[0].finish_reason or finish
+        return prompt, "".join(text), finish
+
+    results = await asyncio.wait_for(
+        asyncio.gather(*(one(prompts[i % len(prompts)]) for i in range(20))), timeout=120
+    )
+    assert len(results) == 20
+    for prompt, text, finish in results:
+        assert finish in ("stop", "length")
+        assert text == expected[prompt]  # no cross-talk between concurrent streams
+
+
+async def test_async_chat(aclient: odsc_llm.AsyncClient) -> None:
+    r = await aclient.chat.completions.create(messages=MESSAGES, max_tokens=16, temperature=0)
+    async with await aclient.chat.completions.create(
+        messages=MESSAGES, max_tokens=16, temperature=0, stream=True
+    ) as stream:
+        text = "".join([t async for t in stream.text()])
+    assert text == r.choices[0].message.content
+
+
+# -- the server's own error shapes ---------------------------------------------------------
+
+
+def test_prompt_over_context_is_bad_request(client: odsc_llm.Client) -> None:
+    long_prompt = "word " * (N_CTX + 200)
+    with pytest.raises(odsc_llm.BadRequestError) as info:
+        client.completions.create(prompt=long_prompt, max_tokens=16)
+    err = info.value
+    assert err.status_code == 400
+    assert err.code == "context_length_exceeded"
+    assert f"maximum context length is {N_CTX} tokens" in str(err)
+    assert err.request_id and err.request_id in str(err)
+
+    with pytest.raises(odsc_llm.BadRequestError) as chat_info:
+        client.chat.completions.create(
+            messages=[{"role": "user", "content": long_prompt}], max_tokens=16
+        )
+    assert "maximum context length" in str(chat_info.value)
+
+
+def test_validation_error_is_internal_server_error(client: odsc_llm.Client) -> None:
+    # llama-cpp-python's route class turns FastAPI's request validation error into a 500
+    # {"error": {"message": ..., "type": "internal_server_error"}} (not FastAPI's 422).
+    with pytest.raises(odsc_llm.InternalServerError) as info:
+        client.completions.create(prompt=PROMPT, max_tokens=4, extra_body={"top_k": "many"})
+    err = info.value
+    assert err.status_code == 500
+    assert "top_k" in str(err)
+    assert err.code == "internal_server_error"
+
+
+# -- SSE comment lines ---------------------------------------------------------------------
+
+
+def test_ping_comments_on_long_stream_are_skipped(
+    client: odsc_llm.Client, gateway: Gateway
+) -> None:
+    body = {
+        "model": "odsc-llm",
+        "prompt": "Write a very long essay about the sea.",
+        "max_tokens": 400,
+        "temperature": 0,
+        "stream": True,
+    }
+    # The raw bytes, as the gateway forwards them: llama.cpp's server (sse-starlette)
+    # interleaves ": ping - <time>" comment lines with the data events.
+    url = gateway.deployment.stream_url
+    with (
+        httpx.Client(auth=gateway.auth, timeout=60) as raw,
+        raw.stream(
+            "POST",
+            url,
+            json=body,
+            headers={"route": "/v1/completions", "accept": "text/event-stream"},
+        ) as response,
+    ):
+        assert response.status_code == 200
+        raw_text = response.read().decode()
+    assert ": ping" in raw_text, "the stream carried no ping comment"
+    raw_pieces = [
+        json.loads(line[len("data: ") :])["choices"][0]["text"]
+        for line in raw_text.splitlines()
+        if line.startswith("data: {")
+    ]
+
+    # The same request through the SDK: comments are skipped, the text is intact.
+    text, finish = _completion_text(
+        client.completions.create(
+            prompt=body["prompt"], max_tokens=400, temperature=0, stream=True
+        )
+    )
+    assert text == "".join(raw_pieces)
+    assert finish in ("stop", "length")
