@@ -665,3 +665,29 @@ def test_break_and_with_close_the_connection(
     with client.completions.create(prompt="x", stream=True) as stream2:
         next(stream2)
     assert second.closed and second.sent < 1000
+
+
+def test_state_hint_names_the_lifecycle_state(
+    httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odsc_llm import control_plane
+
+    looked_up: list[str] = []
+
+    def fake_state(deployment: odsc_llm.Deployment, auth: Any) -> str:
+        looked_up.append(deployment.ocid)
+        return "INACTIVE"
+
+    monkeypatch.setattr(control_plane, "deployment_state", fake_state)
+    quiet = odsc_llm.Client(ENDPOINT, auth=httpx.Auth(), max_retries=0)
+    httpx_mock.add_response(status_code=404, json={"code": "NotAuthorizedOrNotFound"})
+    with pytest.raises(odsc_llm.NotFoundError) as info:
+        quiet.completions.create(prompt="x")
+    assert "INACTIVE" not in str(info.value) and looked_up == []  # no extra call unless asked
+
+    hinted = odsc_llm.Client(ENDPOINT, auth=httpx.Auth(), max_retries=0, state_hint=True)
+    httpx_mock.add_response(status_code=404, json={"code": "NotAuthorizedOrNotFound"})
+    with pytest.raises(odsc_llm.NotFoundError, match="The deployment is INACTIVE"):
+        hinted.completions.create(prompt="x")
+    assert hinted.deployment_state() == "INACTIVE"
+    assert len(looked_up) == 2
