@@ -145,7 +145,7 @@ class BatchSummary:
     latency_p50: float | None
     latency_p95: float | None
     latency_p99: float | None
-    #: Sum of ``usage.total_tokens`` over the results that report it (``None`` if none do).
+    #: Sum of ``usage.total_tokens`` over this run's results (``None`` if none report it).
     total_tokens: int | None = None
 
     def __str__(self) -> str:
@@ -440,7 +440,7 @@ async def run_batch(
         latency_p50=_percentile(latencies, 50),
         latency_p95=_percentile(latencies, 95),
         latency_p99=_percentile(latencies, 99),
-        total_tokens=_total_tokens(s for s in slots if s.error is None),
+        total_tokens=_total_tokens(s for s in slots if s.error is None and not s.resumed),
     )
     return BatchResult(slots, summary)
 

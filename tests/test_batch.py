@@ -97,6 +97,7 @@ async def test_resume_skips_done_items_and_returns_stored_results(tmp_path: Path
     second = await run_batch(again, range(6), resume_file=path, concurrency=2)
     assert sorted(again.calls) == [1, 4]  # only the failed ones are sent again
     assert second.summary.resumed == 4 and second.summary.ok == 6
+    assert second.summary.total_tokens == 6  # this run's two items only, not the resumed
     assert [item.resumed for item in second] == [True, False, True, True, False, True]
     assert [r["value"] for r in second.results if r is not None] == [0, 2, 4, 6, 8, 10]
 

@@ -1,0 +1,71 @@
+"""A resumable batch job: many prompts, bounded concurrency, a JSONL file of done items.
+
+    pip install 'odsc-llm[batch]'
+    python examples/batch_job.py prompts.txt --deployment <URL or OCID> --resume done.jsonl
+    python examples/batch_job.py --local --count 200      # against the local emulator
+
+Kill it half-way and run it again with the same --resume file: the prompts already
+answered are not sent again. Per-item retries follow --max-retries; items that still
+fail are listed at the end (and sent again on the next run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
+
+import odsc_llm
+
+
+@contextlib.contextmanager
+def client_for(args: argparse.Namespace) -> Iterator[odsc_llm.Client]:
+    if args.local:
+        from odsc_llm.testing import LocalDeployment
+
+        with LocalDeployment() as local:
+            yield odsc_llm.Client(local.deployment, auth=local.auth, max_retries=args.max_retries)
+    else:
+        # auth=None: odsc_llm.auth.default() (resource principal in jobs, else ~/.oci/config)
+        yield odsc_llm.Client(args.deployment, max_retries=args.max_retries)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("prompts", nargs="?", help="a text file, one prompt per line")
+    parser.add_argument("--deployment", help="deployment URL or OCID")
+    parser.add_argument("--local", action="store_true", help="use the local emulator")
+    parser.add_argument("--count", type=int, default=100, help="prompts to make up (--local)")
+    parser.add_argument("--resume", default=None, help="JSONL file of done items")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--max-retries", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=200)
+    args = parser.parse_args()
+
+    if args.prompts:
+        with open(args.prompts, encoding="utf-8") as handle:
+            prompts = [line.strip() for line in handle if line.strip()]
+    elif args.local:
+        prompts = [f"Summarise item {i} in one line." for i in range(args.count)]
+    else:
+        parser.error("give a prompts file (and --deployment), or --local")
+    if not args.local and not args.deployment:
+        parser.error("--deployment is required unless --local")
+
+    with client_for(args) as client:
+        result = client.completions.batch(
+            prompts,
+            concurrency=args.concurrency,
+            resume_file=args.resume,
+            progress=True,
+            max_tokens=args.max_tokens,
+        )
+    print(result.summary)
+    for item in result.errors[:20]:
+        print(f"  item {item.id}: {item.error.type}: {item.error.message}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
