@@ -208,15 +208,19 @@ class OCIAuth(httpx.Auth):
             io_due = _token_io_due(
                 signer, half_life="OkeWorkloadIdentityResourcePrincipalSigner" in names
             )
+        fast_pre_sign: Callable[[], object] | None = None  # io_due() said: nothing due
         if blocking is True:
             io_due = _always
-        elif blocking is False:
+        elif blocking is False:  # the caller says nothing blocks: the full path, on the loop
             io_due = _never
+            sign_fast = sign_call
+            fast_pre_sign = pre_sign
 
         self._wanted = _headers_wanted(signer)
         self._sign_call = sign_call
         self._sign_fast = sign_fast
         self._pre_sign = pre_sign
+        self._fast_pre_sign = fast_pre_sign
         self._io_due = io_due
         self._refresh: Callable[[], object] | None = (
             refresh if refresh is not None else default_refresh
@@ -275,6 +279,8 @@ class OCIAuth(httpx.Auth):
                     self._pre_sign()
                 self._sign_call(stand_in)
             else:
+                if self._fast_pre_sign is not None:
+                    self._fast_pre_sign()
                 self._sign_fast(stand_in)
         except AuthError:
             raise

@@ -393,3 +393,89 @@ def test_repr_is_safe(oci_token_signer: Any) -> None:
 def test_not_a_signer() -> None:
     with pytest.raises(AuthError, match="oci signer"):
         OCIAuth("not a signer")
+
+
+class _FakeFederationClient:
+    """Stands in for oci's X509FederationClient (instance principals) without a network."""
+
+    def __init__(self, key: Any) -> None:
+        import types
+
+        from oci.auth.security_token_container import SecurityTokenContainer
+
+        self._container = SecurityTokenContainer
+        self.session_key_supplier = types.SimpleNamespace(
+            get_key_pair=lambda: {"private": key, "public": key.public_key()}
+        )
+        self.security_token = SecurityTokenContainer(None, oci_make_token())
+        self.refresh_threads: list[int] = []
+
+    def get_security_token(self) -> str:
+        if not self.security_token.valid_with_jitter():
+            return self.refresh_security_token()
+        return str(self.security_token.security_token)
+
+    def refresh_security_token(self) -> str:  # the blocking call to the auth service
+        import threading
+
+        self.refresh_threads.append(threading.get_ident())
+        n = len(self.refresh_threads)
+        self.security_token = self._container(None, oci_make_token(n=n))
+        return str(self.security_token.security_token)
+
+
+def _key_id(request: httpx.Request) -> str:
+    return request.headers["authorization"].split('keyId="', 1)[1].split('"', 1)[0]
+
+
+def test_federation_signer_401_refresh(oci_rsa_key: Any) -> None:
+    import oci
+
+    client = _FakeFederationClient(oci_rsa_key)
+    signer = oci.auth.signers.X509FederationClientBasedSecurityTokenSigner(client)
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(_key_id(request))
+        return httpx.Response(401 if len(seen) == 1 else 200)
+
+    with httpx.Client(transport=httpx.MockTransport(handler), auth=from_signer(signer)) as c:
+        assert c.get(URL).status_code == 200
+    assert len(client.refresh_threads) == 1
+    assert seen[0] != seen[1] and seen[1] == f"ST${client.security_token.security_token}"
+
+
+async def test_federation_signer_async_refresh_off_loop(oci_rsa_key: Any) -> None:
+    import threading
+
+    import oci
+    from oci.auth.security_token_container import SecurityTokenContainer
+
+    loop_thread = threading.get_ident()
+    client = _FakeFederationClient(oci_rsa_key)
+    signer = oci.auth.signers.X509FederationClientBasedSecurityTokenSigner(client)
+    transport = httpx.MockTransport(lambda r: httpx.Response(200))
+    async with httpx.AsyncClient(transport=transport, auth=from_signer(signer)) as c:
+        await c.get(URL)  # valid token: signed on the loop, no refresh
+        assert client.refresh_threads == []
+        # the token now expires within oci's 60 s jitter: the next signing refreshes
+        client.security_token = SecurityTokenContainer(None, oci_make_token(exp_in=30))
+        await c.get(URL)
+    assert len(client.refresh_threads) == 1
+    assert client.refresh_threads[0] != loop_thread
+
+
+async def test_blocking_false_runs_pre_sign_refresh_on_loop(oci_rsa_key: Any) -> None:
+    """blocking=False: the caller vouches nothing blocks; the token still gets refreshed."""
+    import threading
+
+    import oci
+    from oci.auth.security_token_container import SecurityTokenContainer
+
+    client = _FakeFederationClient(oci_rsa_key)
+    client.security_token = SecurityTokenContainer(None, oci_make_token(exp_in=30))
+    signer = oci.auth.signers.X509FederationClientBasedSecurityTokenSigner(client)
+    transport = httpx.MockTransport(lambda r: httpx.Response(200))
+    async with httpx.AsyncClient(transport=transport, auth=OCIAuth(signer, blocking=False)) as c:
+        await c.get(URL)
+    assert client.refresh_threads == [threading.get_ident()]

@@ -613,3 +613,33 @@ def test_no_secret_in_messages_reprs_or_logs(
     blob = "\n".join(texts)
     assert "api_key" in blob and "expired" in blob  # the texts are the real ones
     _assert_clean(blob, secrets)
+
+
+async def test_resource_principal_async_refresh_off_loop(
+    oci_rp_env: Path, oci_make_token: Any
+) -> None:
+    claims = {"res_tenant": "ocid1.tenancy.oc1..t", "res_compartment": "c"}
+    signer = oauth.resource_principal().signer
+    real = signer.get_security_token
+    threads: list[int] = []
+
+    def spy() -> Any:
+        threads.append(threading.get_ident())
+        return real()
+
+    signer.get_security_token = spy
+    auth = oauth.from_signer(signer)
+    loop_thread = threading.get_ident()
+    seen: list[str] = []
+    transport = httpx.MockTransport(lambda r: (seen.append(_key_id(r)), httpx.Response(200))[1])
+    async with httpx.AsyncClient(transport=transport, auth=auth) as client:
+        await client.get(URL)  # valid token: on the loop, no refresh check needed
+        assert threads == []
+        # the token in use now expires within 30 s; a fresh one waits in the file
+        oci_rp_env.write_text(oci_make_token(exp_in=30, **claims))
+        signer.refresh_security_token()
+        fresh = oci_make_token(exp_in=3000, **claims)
+        oci_rp_env.write_text(fresh)
+        await client.get(URL)
+    assert threads and loop_thread not in threads
+    assert seen[-1] == f"ST${fresh}"
