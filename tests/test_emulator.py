@@ -725,3 +725,43 @@ def test_gateway_with_upstream_down_is_503() -> None:
 def test_upstream_must_be_a_url() -> None:
     with pytest.raises(ValueError, match="http"):
         LocalDeployment(upstream="localhost:8000")
+
+
+# ---- python -m odsc_llm.testing ----------------------------------------------------------
+
+
+def test_module_cli_serves_until_terminated(tmp_path: Any) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    import odsc_llm
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "odsc_llm.testing", "--port", "0", "--config-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        for line in proc.stdout:
+            banner += line
+            if "Ctrl-C" in line:
+                break
+        match = re.search(r"URL:\s+(\S+)", banner)
+        assert match, banner
+        assert f"export OCI_CONFIG_FILE={tmp_path / 'config'}" in banner
+        auth = odsc_llm.auth.api_key(config_file=str(tmp_path / "config"))
+        with odsc_llm.Client(deployment=match[1], auth=auth) as client:
+            assert client.completions.create(prompt="cli").choices[0].text == "You said: cli"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0
+        assert "Stopping." in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

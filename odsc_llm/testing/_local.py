@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -428,13 +429,25 @@ def serve_forever(
     local = LocalDeployment(
         token_delay=token_delay, upstream=upstream, host=host, port=port, ocid=ocid
     )
-    with local:
-        say(startup_banner(local, local.write_oci_config(folder)))
-        try:
-            while local._thread is not None and local._thread.is_alive():
-                local._thread.join(0.5)
-        except KeyboardInterrupt:
-            say("\nStopping.\n")
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (docker stop, CI) stops it as cleanly as Ctrl-C does.
+        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        with local:
+            say(startup_banner(local, local.write_oci_config(folder)))
+            try:
+                while local._thread is not None and local._thread.is_alive():
+                    local._thread.join(0.5)
+            except KeyboardInterrupt:
+                say("\nStopping.\n")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def startup_banner(local: LocalDeployment, config: Path) -> str:
