@@ -38,8 +38,12 @@ if TYPE_CHECKING:
     from . import errors as errors
     from . import shapes as shapes
     from . import types as types
+    from ._batch import BatchError as BatchError
+    from ._batch import BatchItem as BatchItem
+    from ._batch import BatchResult as BatchResult
     from ._client import AsyncClient as AsyncClient
     from ._client import Client as Client
+    from ._response import APIResponse as APIResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
     from .control_plane import DeploymentInfo as DeploymentInfo
@@ -55,6 +59,10 @@ _LAZY: dict[str, str] = {
     "DeploymentInfo": ".control_plane",
     "list_deployments": ".control_plane",
     "LogRecord": ".control_plane",
+    "BatchResult": "._batch",
+    "BatchItem": "._batch",
+    "BatchError": "._batch",
+    "APIResponse": "._response",
     "openai_client": ".integrations.openai",
     "async_openai_client": ".integrations.openai",
 }

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator, Generator, Iterator
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TextIO, TypeVar, cast
 
 import httpx
 from httpx_sse import EventSource
@@ -190,6 +191,19 @@ class Stream(Generic[ChunkT]):
             if piece:
                 yield piece
 
+    def print(self, *, end: str = "\n", file: TextIO | None = None) -> str:
+        """Write the text to ``file`` (stdout) as it arrives, flushing each piece (Jupyter
+        shows it live); returns the whole text."""
+        out = sys.stdout if file is None else file
+        pieces = []
+        for piece in self.text():
+            out.write(piece)
+            out.flush()
+            pieces.append(piece)
+        out.write(end)
+        out.flush()
+        return "".join(pieces)
+
     def until_done(self) -> Stream[ChunkT]:
         """Read the stream to its end (raising on failure); returns self."""
         for _ in self:
@@ -280,6 +294,19 @@ class AsyncStream(Generic[ChunkT]):
             piece = _chunk_text(chunk)
             if piece:
                 yield piece
+
+    async def print(self, *, end: str = "\n", file: TextIO | None = None) -> str:
+        """Write the text to ``file`` (stdout) as it arrives, flushing each piece (Jupyter
+        shows it live); returns the whole text."""
+        out = sys.stdout if file is None else file
+        pieces = []
+        async for piece in self.text():
+            out.write(piece)
+            out.flush()
+            pieces.append(piece)
+        out.write(end)
+        out.flush()
+        return "".join(pieces)
 
     async def until_done(self) -> AsyncStream[ChunkT]:
         """Read the stream to its end (raising on failure); returns self."""

@@ -691,3 +691,19 @@ def test_state_hint_names_the_lifecycle_state(
         hinted.completions.create(prompt="x")
     assert hinted.deployment_state() == "INACTIVE"
     assert len(looked_up) == 2
+
+
+def test_notebook_reprs_and_stream_print(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+    import io
+
+    httpx_mock.add_response(json=COMPLETION, headers={"opc-request-id": "nb-rid"})
+    card = client.completions.create(prompt="x")._repr_html_()
+    assert "Hello!" in card and "nb-rid" in card and "stop" in card
+    httpx_mock.add_response(
+        headers=SSE_HEADERS, content=sse(completion_chunk("<b>"), completion_chunk("!", "stop"))
+    )
+    out = io.StringIO()
+    text = client.completions.create(prompt="x", stream=True).print(file=out)
+    assert text == "<b>!" and out.getvalue() == "<b>!\n"
+    assert odsc_llm.BatchResult.__name__ == "BatchResult"
+    assert odsc_llm.APIResponse.__name__ == "APIResponse"

@@ -31,6 +31,23 @@ class ResponseType(BaseType):
     #: The ``opc-request-id`` of the HTTP answer this object came from (quote it to support).
     request_id: str | None = Field(default=None, exclude=True, repr=False)
 
+    def _repr_html_(self) -> str:
+        """A compact card for notebooks: the text (if any), finish reason, usage, request id."""
+        import html
+
+        rows = []
+        text = getattr(self, "text", None)
+        if isinstance(text, str):
+            rows.append(f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>")
+        choices = getattr(self, "choices", None)
+        if choices:
+            rows.append(f"finish_reason: <code>{html.escape(str(choices[0].finish_reason))}</code>")
+        usage = getattr(self, "usage", None)
+        if usage is not None:
+            rows.append(f"usage: {html.escape(repr(usage))}")
+        rows.append(f"request_id: <code>{html.escape(str(self.request_id))}</code>")
+        return f"<div><b>{type(self).__name__}</b><br>" + "<br>".join(rows) + "</div>"
+
     def _set_request_id(self, request_id: str | None) -> None:
         # Straight into __dict__: no validation, and it stays out of model_fields_set.
         self.__dict__["request_id"] = request_id
