@@ -318,6 +318,7 @@ class OCIAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
+        request.read()  # requires_request_body: the body is hashed and signed
         generation = self._sign(request)
         response = yield request
         if response.status_code == 401 and self._refresh is not None:
@@ -329,6 +330,7 @@ class OCIAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await request.aread()  # requires_request_body: the body is hashed and signed
         if self._io_due():
             generation = await anyio.to_thread.run_sync(self._sign, request)
         else:

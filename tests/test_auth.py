@@ -479,3 +479,49 @@ async def test_blocking_false_runs_pre_sign_refresh_on_loop(oci_rsa_key: Any) ->
     async with httpx.AsyncClient(transport=transport, auth=OCIAuth(signer, blocking=False)) as c:
         await c.get(URL)
     assert client.refresh_threads == [threading.get_ident()]
+
+
+def test_streamed_body_is_signed_with_its_length(oci_fixed_date: None, oci_api_signer: Any) -> None:
+    received: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200)
+
+    auth = OCIAuth(oci_api_signer)
+    with httpx.Client(transport=httpx.MockTransport(handler), auth=auth) as client:
+        client.post(
+            URL + "/predict",
+            content=iter([b'{"a":', b"1}"]),
+            headers={"content-type": "application/json"},
+        )
+    sent = received[0]
+    assert "transfer-encoding" not in sent.headers
+    theirs = _sign_with_requests(
+        oci_api_signer, "POST", URL + "/predict", b'{"a":1}', {"content-type": "application/json"}
+    )
+    for name in SIGNED_HEADERS:
+        assert sent.headers.get(name) == theirs.get(name), name
+
+
+async def test_async_streamed_body_is_signed(oci_fixed_date: None, oci_api_signer: Any) -> None:
+    received: list[httpx.Request] = []
+
+    async def chunks() -> Any:
+        yield b'{"a":'
+        yield b"1}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200)
+
+    auth = OCIAuth(oci_api_signer)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), auth=auth) as client:
+        await client.post(
+            URL + "/predict", content=chunks(), headers={"content-type": "application/json"}
+        )
+    theirs = _sign_with_requests(
+        oci_api_signer, "POST", URL + "/predict", b'{"a":1}', {"content-type": "application/json"}
+    )
+    for name in SIGNED_HEADERS:
+        assert received[0].headers.get(name) == theirs.get(name), name
