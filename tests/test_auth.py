@@ -525,3 +525,29 @@ async def test_async_streamed_body_is_signed(oci_fixed_date: None, oci_api_signe
     )
     for name in SIGNED_HEADERS:
         assert received[0].headers.get(name) == theirs.get(name), name
+
+
+@pytest.mark.parametrize("kind", ["api_key", "security_token"])
+def test_golden_provider_signers(
+    oci_fixed_date: None,
+    kind: str,
+    oci_write_config: Any,
+    oci_api_key_profile: dict[str, str],
+    tmp_path: Any,
+) -> None:
+    """The signers the providers build sign like oci's, through httpx and through requests."""
+    from odsc_llm import auth as oauth
+
+    if kind == "api_key":
+        path = oci_write_config({"DEFAULT": oci_api_key_profile})
+        auth = oauth.api_key(config_file=str(path))
+    else:
+        token_file = tmp_path / "token"
+        token_file.write_text(oci_make_token())
+        profile = {
+            "key_file": oci_api_key_profile["key_file"],
+            "security_token_file": str(token_file),
+        }
+        auth = oauth.security_token(config_file=str(oci_write_config({"DEFAULT": profile})))
+    for case in CASES:
+        _compare(auth, auth.signer, case)
