@@ -318,21 +318,36 @@ class FileSecurityTokenSigner(oci.auth.signers.SecurityTokenSigner):  # type: ig
         )
 
     def _check_files(self, force: bool = False) -> None:
+        """Reload the token (and key) if their files changed; check expiry; warn once.
+
+        ``force`` (after a 401) re-reads the token file even if it looks unchanged and
+        lets a broken file fail. Otherwise a file that cannot be read right now (being
+        rewritten) is skipped while the token in memory is still valid.
+        """
         with self._files_lock:
+            if not force and not self._odsc_reload_due():
+                return  # another thread just looked
             self._next_check = time.monotonic() + self._check_interval
             token_stamp = self._stamp(self._token_file)
             key_stamp = self._stamp(self._key_file)
             token_changed = force or token_stamp != self._token_stamp
             key_changed = key_stamp != self._key_stamp
             if token_changed or key_changed:
-                token = self._read_token() if token_changed else self._token
-                key = self.private_key
+                try:
+                    token = self._read_token() if token_changed else self._token
+                    key = self.private_key
+                    if key_changed:
+                        key = _load_key(
+                            self._key_file, self._pass_phrase, self._config_file, self._profile
+                        )
+                    self._accept_token(token)
+                except AuthError as exc:
+                    if force or (self._exp is not None and time.time() >= self._exp):
+                        raise
+                    logger.warning("Keeping the current session token for now: %s", exc)
+                    return
                 if key_changed:
-                    key = _load_key(
-                        self._key_file, self._pass_phrase, self._config_file, self._profile
-                    )
                     self._key_stamp = key_stamp
-                self._accept_token(token)
                 self._install(token, key)
                 logger.debug("Reloaded the session token of profile [%s]", self._profile)
             else:

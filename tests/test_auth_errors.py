@@ -643,3 +643,22 @@ async def test_resource_principal_async_refresh_off_loop(
         await client.get(URL)
     assert threads and loop_thread not in threads
     assert seen[-1] == f"ST${fresh}"
+
+
+def test_token_file_briefly_gone_keeps_valid_token(
+    oci_write_config: WriteConfig,
+    oci_key_file: Path,
+    tmp_path: Path,
+    oci_make_token: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token = oci_make_token()
+    profile = _session_profile(tmp_path, oci_key_file, token)
+    auth = oauth.security_token(config_file=str(oci_write_config({"DEFAULT": profile})))
+    Path(profile["security_token_file"]).unlink()  # e.g. being rewritten
+    auth.signer._next_check = 0.0
+    with caplog.at_level(logging.WARNING):
+        assert _key_id(_signed(auth)) == f"ST${token}"  # still valid: keep it
+    assert "Keeping the current session token" in caplog.text and token not in caplog.text
+    with pytest.raises(AuthError, match="does not exist"):
+        auth.signer.refresh_security_token()  # after a 401: a missing file is an error
