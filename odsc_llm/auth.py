@@ -151,11 +151,13 @@ class OCIAuth(httpx.Auth):
         refresh: called once after a ``401`` answer, before the request is signed and
             sent again (once). Defaults to the signer's ``refresh_security_token`` when
             it has one; API-key signers have nothing to refresh.
-        blocking: whether signing may do blocking I/O (token refresh). When true, the
-            async flow signs in a worker thread. ``None`` (the default) decides from the
+        blocking: whether signing may do blocking I/O (token refresh). ``True``: the
+            async flow always signs in a worker thread. ``False``: it always signs on the
+            event loop (refreshes included). ``None`` (the default) decides from the
             signer: plain key signing is CPU-only and stays on the event loop; token
             signers go to a thread only when their token is due for a refresh; unknown
-            signers always go to a thread.
+            signers always go to a thread. The sync flow always signs in the caller's
+            thread; a refresh after a ``401`` always runs in a worker thread in async code.
 
     Each send is signed afresh (a retry gets a new ``date``). A caller-supplied
     ``Authorization`` header is refused with :class:`~odsc_llm.AuthError`.
