@@ -27,9 +27,8 @@ import os
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any
+from typing import Any, TypeVar
 
-import anyio.to_thread
 import httpx
 
 from ._errors import AuthError
@@ -46,6 +45,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("odsc_llm.auth")
+_T = TypeVar("_T")
 
 DEFAULT_CONFIG_FILE = "~/.oci/config"
 DEFAULT_PROFILE = "DEFAULT"
@@ -131,6 +131,13 @@ def _headers_wanted(signer: Any) -> frozenset[str] | None:
         names.update(str(h).lower() for h in signed)
     names.discard("(request-target)")
     return frozenset(names | _OCI_TOUCHED_HEADERS)
+
+
+async def _in_worker_thread(fn: Callable[..., _T], *args: Any) -> _T:
+    """Run blocking ``fn(*args)`` in a worker thread (asyncio or trio, via anyio)."""
+    from anyio import to_thread  # lazy: only token refreshes and unknown signers need it
+
+    return await to_thread.run_sync(fn, *args)
 
 
 def _always() -> bool:
@@ -334,14 +341,14 @@ class OCIAuth(httpx.Auth):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         await request.aread()  # requires_request_body: the body is hashed and signed
         if self._io_due():
-            generation = await anyio.to_thread.run_sync(self._sign, request)
+            generation = await _in_worker_thread(self._sign, request)
         else:
             generation = self._sign(request, may_block=False)
         response = yield request
         if response.status_code == 401 and self._refresh is not None:
             logger.debug("401 from %s: refreshing credentials and re-sending once", request.url)
-            await anyio.to_thread.run_sync(self._refresh_after_401, generation)
-            await anyio.to_thread.run_sync(self._sign, request)
+            await _in_worker_thread(self._refresh_after_401, generation)
+            await _in_worker_thread(self._sign, request)
             yield request
 
 
