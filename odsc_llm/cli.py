@@ -21,7 +21,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._errors import APIError, AuthError, InvalidDeploymentError, OdscLLMError
@@ -150,7 +151,10 @@ def _connection_options() -> argparse.ArgumentParser:
         help="OCI config file (default: $OCI_CONFIG_FILE or ~/.oci/config)",
     )
     group.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="timeout of each attempt (default: 60)"
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="timeout of each attempt (default: 10 s to connect, 600 s per read)",
     )
     group.add_argument(
         "--max-retries", type=int, metavar="N", help="retries of transient failures (default: 2)"
@@ -262,25 +266,86 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_info, parser=p)
 
     p = sub.add_parser(
+        "logs",
+        parents=[conn],
+        help="recent log records of a deployment (--follow to tail)",
+        description="Print the deployment's recent predict (model server) or access log "
+        "records, oldest first, from OCI Logging; --follow keeps printing new ones.",
+    )
+    _add_deployment_positional(p)
+    p.add_argument("--kind", choices=("predict", "access"), default="predict", help="which log")
+    p.add_argument("--limit", type=int, default=100, metavar="N", help="most records (100)")
+    p.add_argument(
+        "--since",
+        type=_parse_since,
+        metavar="AGE|TIME",
+        help="start from this long ago (30m, 2h, 1d) or this ISO time (default: 1h ago)",
+    )
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
+    p.add_argument(
+        "--poll-interval", type=float, default=5.0, metavar="SECONDS", help="with --follow (5)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON lines")
+    p.set_defaults(handler=_cmd_logs, parser=p)
+
+    p = sub.add_parser(
+        "shapes",
+        help="GPU shapes, and which ones a model fits",
+        description="List the GPU shapes of model deployments; with --params, estimate "
+        "the GPU memory a model needs and show which shapes it fits (a rule of thumb: "
+        "see odsc_llm.shapes).",
+    )
+    p.add_argument(
+        "--params", type=float, metavar="BILLIONS", help="model size in billions of parameters"
+    )
+    p.add_argument(
+        "--dtype",
+        default="bfloat16",
+        help="weights dtype: bfloat16, float16, fp8, int8, awq, gptq, int4... (bfloat16)",
+    )
+    p.add_argument(
+        "--context-tokens", type=int, metavar="N", help="context length per sequence (4096)"
+    )
+    p.add_argument("--concurrency", type=int, metavar="N", help="sequences served at once (1)")
+    p.add_argument("--kv-cache-dtype", metavar="DTYPE", help="auto or fp8 (auto)")
+    p.add_argument(
+        "--gpu-memory-utilization",
+        type=float,
+        metavar="FRACTION",
+        help="share of GPU memory the server may use (0.9)",
+    )
+    p.add_argument(
+        "--shape", action="append", metavar="NAME", help="only this shape (repeat for several)"
+    )
+    p.set_defaults(handler=_cmd_shapes, parser=p)
+
+    p = sub.add_parser(
         "serve-local",
         help="run the local deployment emulator in the foreground",
         description="Run a local stand-in for a model deployment (odsc_llm.testing) until "
-        "Ctrl-C, and print the URL and credentials to use with it.",
+        "Ctrl-C. It writes an OCI config file for its own key pair (profiles DEFAULT = API "
+        "key, SESSION = security token) and prints its URL and how to use both.",
     )
     p.add_argument(
         "--upstream",
         metavar="URL",
-        help="forward requests to this OpenAI-compatible server (e.g. llama.cpp, vLLM) "
-        "instead of answering with the built-in deterministic model",
+        help="gateway mode: check signatures, then forward to this OpenAI-compatible "
+        "server (llama.cpp, vLLM), e.g. http://127.0.0.1:8000",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=0, help="port to listen on (default: any free)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (8080; 0 picks a free one)")
     p.add_argument(
         "--token-delay",
         type=float,
         metavar="SECONDS",
-        default=0.0,
-        help="delay between streamed tokens",
+        default=0.02,
+        help="delay between streamed tokens (0.02)",
+    )
+    p.add_argument("--ocid", help="the deployment OCID to answer to (default: a new one)")
+    p.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="where to write the OCI config and key (default: a new temporary directory)",
     )
     p.set_defaults(handler=_cmd_serve_local, parser=p)
 
@@ -320,25 +385,32 @@ def _shift_positionals(
 
 
 def _make_auth(args: argparse.Namespace) -> httpx.Auth:
+    """The auth the options ask for; without any, :func:`odsc_llm.auth.default`.
+
+    ``--profile``/``--config-file`` without ``--auth`` choose like ``default()`` does
+    for a config profile: security token when it has ``security_token_file``, else API key.
+    """
     from . import auth as oci_auth
 
     kind: str | None = args.auth
-    kwargs: dict[str, Any] = {}
-    if args.profile:
-        kwargs["profile"] = args.profile
-    if args.config_file:
-        kwargs["config_file"] = args.config_file
-    if kind is None:
-        if kwargs:
-            return oci_auth.from_config(**kwargs)
-        return oci_auth.default()
-    if kind == "api_key":
-        return oci_auth.api_key(**kwargs)
-    if kind == "security_token":
-        return oci_auth.security_token(**kwargs)
     if kind == "resource_principal":
         return oci_auth.resource_principal()
-    return oci_auth.instance_principal()
+    if kind == "instance_principal":
+        return oci_auth.instance_principal()
+    if kind is None and not (args.profile or args.config_file):
+        return oci_auth.default()
+    config_file = (
+        args.config_file or os.environ.get("OCI_CONFIG_FILE") or oci_auth.DEFAULT_CONFIG_FILE
+    )
+    profile = args.profile or os.environ.get("OCI_CLI_PROFILE") or oci_auth.DEFAULT_PROFILE
+    if kind is None:
+        from ._auth_signing import expand, load_profile
+
+        config = load_profile(expand(config_file), profile)
+        kind = "security_token" if config.get("security_token_file") else "api_key"
+    if kind == "security_token":
+        return oci_auth.security_token(profile=profile, config_file=config_file)
+    return oci_auth.api_key(profile=profile, config_file=config_file)
 
 
 def _make_client(args: argparse.Namespace, deployment: Deployment) -> Client:
@@ -634,16 +706,92 @@ def _cmd_info(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _parse_since(text: str) -> datetime | timedelta:
+    """``30m``/``2h``/``1d``/``90s`` as a timedelta, or an ISO 8601 time."""
+    value = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if value[-1:].lower() in units:
+        try:
+            return timedelta(seconds=float(value[:-1]) * units[value[-1].lower()])
+        except ValueError:
+            pass
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an age (30m, 2h, 1d) nor an ISO time (2025-01-31T12:00Z)"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _cmd_logs(args: argparse.Namespace, out: _Output) -> int:
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    deployment = _resolve_deployment(args.deployment)
+    auth = _make_auth(args)
+    records: Iterable[Any] = deployment.logs(
+        auth,
+        kind=args.kind,
+        since=args.since,
+        limit=args.limit,
+        follow=args.follow,
+        poll_interval=args.poll_interval,
+    )
+    for record in records:
+        out.line(record.model_dump_json() if args.json else str(record))
+    return EXIT_OK
+
+
+def _cmd_shapes(args: argparse.Namespace, out: _Output) -> int:
+    from . import shapes
+
+    options: dict[str, Any] = {"dtype": args.dtype}
+    for name in ("context_tokens", "concurrency", "kv_cache_dtype", "gpu_memory_utilization"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    try:
+        out.line(shapes.format_table(args.shape, params_billion=args.params, **options))
+        if args.params is not None:
+            fitting = shapes.recommend_shapes(args.params, shapes=args.shape, **options)
+            if fitting:
+                out.line(f"\nSmallest shape that fits: {fitting[0].name}")
+            else:
+                out.line(
+                    "\nNo listed shape fits: try a quantized --dtype (fp8, awq), a shorter "
+                    "--context-tokens, or a lower --concurrency."
+                )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
 def _cmd_serve_local(args: argparse.Namespace, out: _Output) -> int:
     from .testing import serve
 
-    serve(
-        host=args.host,
-        port=args.port,
-        upstream=args.upstream,
-        token_delay=args.token_delay,
-        announce=out.write,
-    )
+    def announce(text: str) -> None:
+        marker = "\nPress Ctrl-C"
+        if marker in text:
+            cli_hint = (
+                "\nOr from the command line (after the two exports above):\n"
+                f'  {_PROG} complete "hello"\n'
+                f"  {_PROG} chat\n"
+            )
+            text = text.replace(marker, cli_hint + marker, 1)
+        out.write(text)
+
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            upstream=args.upstream,
+            token_delay=args.token_delay,
+            ocid=args.ocid,
+            config_dir=args.config_dir,
+            announce=announce,
+        )
+    except ValueError as exc:  # a bad --upstream or --token-delay
+        raise UsageError(str(exc)) from None
     return EXIT_OK
 
 
