@@ -628,3 +628,30 @@ def test_serve_local_prints_url_and_credentials(tmp_path: Path) -> None:
             proc.communicate()
     assert proc.returncode == 0
     assert b"Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX terminals")
+def test_chat_prompts_on_stderr_only_for_a_terminal(emu: Emulator) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "odsc_llm", "chat", emu.url, "--config-file", emu.config],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(),
+            cwd=ROOT,
+        )
+        os.close(slave)
+        slave = -1
+        os.write(master, b"hi\n\x04")  # a line, then Ctrl-D (end of input)
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert out == b"You said: hi\n"
+    assert err.count(b"> ") == 2  # before the message, and before the end of input
