@@ -17,6 +17,7 @@ fast; the client, ``oci`` and the emulator load inside the subcommand that needs
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -84,12 +85,20 @@ def _err(message: str) -> None:
 
 
 class _Meter:
-    """Time to first token and tokens/s of one answer, for ``--verbose``."""
+    """Request id, time to first token and tokens/s of one answer, for ``--verbose``.
 
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
+    For a stream, the rate is that of generation: the tokens after the first, over the
+    time since the first arrived. For a whole answer, all tokens over the whole call.
+    """
+
+    def __init__(self, *, streamed: bool, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.streamed = streamed
+        self._clock = clock
+        self.start = clock()
         self.first: float | None = None
+        self.end: float | None = None
         self.tokens = 0
+        #: ``usage.completion_tokens`` when the server reported it (preferred).
         self.usage_tokens: int | None = None
         self.request_id: str | None = None
 
@@ -97,20 +106,32 @@ class _Meter:
         if not text:
             return
         if self.first is None:
-            self.first = time.perf_counter()
+            self.first = self._clock()
         self.tokens += 1
 
-    def report(self) -> None:
-        end = time.perf_counter()
-        parts = [f"request id: {self.request_id or '-'}"]
-        if self.first is not None:
-            parts.append(f"time to first token: {self.first - self.start:.3f} s")
+    def done(self) -> None:
+        self.end = self._clock()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from the request to the end of the answer (or now)."""
+        return (self.end if self.end is not None else self._clock()) - self.start
+
+    def summary(self) -> str:
+        end = self.end if self.end is not None else self._clock()
         tokens = self.usage_tokens if self.usage_tokens is not None else self.tokens
-        since = self.first if self.first is not None else self.start
-        elapsed = end - since
-        rate = f"{(tokens - 1) / elapsed:.1f} tokens/s" if elapsed > 0 and tokens > 1 else "-"
+        parts = [f"request id: {self.request_id or '-'}"]
+        if self.streamed and self.first is not None:
+            parts.append(f"time to first token: {self.first - self.start:.3f} s")
+            count, elapsed = tokens - 1, end - self.first
+        else:
+            count, elapsed = tokens, end - self.start
+        rate = f"{count / elapsed:.1f} tokens/s" if elapsed > 0 and count > 0 else "- tokens/s"
         parts.append(f"{tokens} tokens in {end - self.start:.3f} s ({rate})")
-        _err("; ".join(parts))
+        return "; ".join(parts)
+
+    def report(self) -> None:
+        _err(self.summary())
 
 
 # --------------------------------------------------------------------------- parser
@@ -489,6 +510,7 @@ def _consume_stream(
                 else:
                     out.write(text)
                 pieces.append(text)
+            meter.done()
     finally:
         out.end_line()
     return "".join(pieces)
@@ -518,51 +540,25 @@ def _chat_message_text(response: Any) -> str:
 # --------------------------------------------------------------------------- commands
 
 
-def _cmd_complete(args: argparse.Namespace, out: _Output) -> int:
-    prompt: str = args.prompt
-    if prompt == "-":
-        prompt = sys.stdin.read()
-    deployment = _resolve_deployment(args.deployment)
-    client = _make_client(args, deployment)
-    kwargs = _generation_kwargs(args)
-    meter = _Meter()
-    with client:
-        if args.stream:
-            stream = client.completions.create(prompt=prompt, stream=True, **kwargs)
-            _consume_stream(stream, out, text_of=_completion_text, as_json=args.json, meter=meter)
-        else:
-            completion = client.completions.create(prompt=prompt, **kwargs)
-            meter.request_id = _request_id(completion)
-            text = _completion_text(completion)
-            meter.token(text)
-            meter.usage_tokens = _usage_tokens(completion)
-            if args.json:
-                out.line(_dump(completion))
-            else:
-                out.write(text)
-                out.end_line()
-    if args.verbose:
-        meter.report()
-    return EXIT_OK
-
-
-def _chat_turn(
-    client: Client,
+def _answer(
     args: argparse.Namespace,
-    messages: list[dict[str, str]],
     out: _Output,
+    create: Callable[..., Any],
+    *,
+    chunk_text: Callable[[Any], str],
+    whole_text: Callable[[Any], str],
 ) -> str:
+    """Ask for one answer (streamed or whole), print it, and return its text."""
     kwargs = _generation_kwargs(args)
-    meter = _Meter()
+    meter = _Meter(streamed=args.stream)
     if args.stream:
-        stream = client.chat.completions.create(messages=messages, stream=True, **kwargs)
-        text = _consume_stream(
-            stream, out, text_of=_chat_delta_text, as_json=args.json, meter=meter
-        )
+        stream = create(stream=True, **kwargs)
+        text = _consume_stream(stream, out, text_of=chunk_text, as_json=args.json, meter=meter)
     else:
-        response = client.chat.completions.create(messages=messages, **kwargs)
+        response = create(**kwargs)
+        meter.done()
         meter.request_id = _request_id(response)
-        text = _chat_message_text(response)
+        text = whole_text(response)
         meter.token(text)
         meter.usage_tokens = _usage_tokens(response)
         if args.json:
@@ -573,6 +569,37 @@ def _chat_turn(
     if args.verbose:
         meter.report()
     return text
+
+
+def _cmd_complete(args: argparse.Namespace, out: _Output) -> int:
+    prompt: str = args.prompt
+    if prompt == "-":
+        prompt = sys.stdin.read()
+    deployment = _resolve_deployment(args.deployment)
+    with _make_client(args, deployment) as client:
+        _answer(
+            args,
+            out,
+            functools.partial(client.completions.create, prompt=prompt),
+            chunk_text=_completion_text,
+            whole_text=_completion_text,
+        )
+    return EXIT_OK
+
+
+def _chat_turn(
+    client: Client,
+    args: argparse.Namespace,
+    messages: list[dict[str, str]],
+    out: _Output,
+) -> str:
+    return _answer(
+        args,
+        out,
+        functools.partial(client.chat.completions.create, messages=messages),
+        chunk_text=_chat_delta_text,
+        whole_text=_chat_message_text,
+    )
 
 
 def _read_lines(prompt: str | None) -> Iterator[str]:
@@ -634,9 +661,10 @@ def _cmd_embed(args: argparse.Namespace, out: _Output) -> int:
     deployment = _resolve_deployment(deployment_arg)
     client = _make_client(args, deployment)
     kwargs: dict[str, Any] = {"model": args.model} if args.model else {}
-    meter = _Meter()
+    meter = _Meter(streamed=False)
     with client:
         response = client.embeddings.create(input=texts, **kwargs)
+    meter.done()
     meter.request_id = _request_id(response)
     if args.json:
         out.line(_dump(response))
@@ -644,7 +672,7 @@ def _cmd_embed(args: argparse.Namespace, out: _Output) -> int:
         data = sorted(response.data, key=lambda item: item.index)
         out.line(json.dumps([list(item.embedding) for item in data]))
     if args.verbose:
-        _err(f"request id: {meter.request_id or '-'}")
+        _err(f"request id: {meter.request_id or '-'}; {len(texts)} texts in {meter.elapsed:.3f} s")
     return EXIT_OK
 
 

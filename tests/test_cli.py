@@ -197,6 +197,23 @@ def test_output_tracks_open_line() -> None:
     assert buffer.getvalue() == "tok\nx\n"
 
 
+def test_meter_rates() -> None:
+    ticks = iter([10.0, 10.5, 12.5])  # start, first token, end
+    meter = cli._Meter(streamed=True, clock=lambda: next(ticks))
+    meter.request_id = "rid"
+    for text in ("a", "", "b", "c"):  # 3 tokens: 2 after the first, in 2 s
+        meter.token(text)
+    meter.done()
+    assert meter.summary() == (
+        "request id: rid; time to first token: 0.500 s; 3 tokens in 2.500 s (1.0 tokens/s)"
+    )
+    ticks = iter([0.0, 2.0])
+    whole = cli._Meter(streamed=False, clock=lambda: next(ticks))
+    whole.usage_tokens = 10
+    whole.done()
+    assert whole.summary() == "request id: -; 10 tokens in 2.000 s (5.0 tokens/s)"
+
+
 def test_help_is_fast_and_does_not_import_oci() -> None:
     code = (
         "import sys; from odsc_llm import cli; cli.build_parser().format_help(); "
