@@ -547,6 +547,7 @@ class _FakeUpstream:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, dict[str, str], bytes]] = []
+        self.disconnects: list[str] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -579,6 +580,21 @@ class _FakeUpstream:
                 }
             )
             await send({"type": "http.response.body", "body": out})
+            return
+        if payload.get("prompt") == "hold":
+            # One chunk, then nothing until the client goes away (a long generation).
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")],
+                }
+            )
+            await send(
+                {"type": "http.response.body", "body": b'data: {"x":1}\n\n', "more_body": True}
+            )
+            message = await asyncio.wait_for(receive(), 30)
+            self.disconnects.append(message["type"])
             return
         if payload.get("stream"):
             await send(
@@ -629,6 +645,7 @@ def upstream() -> Iterator[tuple[str, _FakeUpstream]]:
 def gateway(upstream: tuple[str, _FakeUpstream]) -> Iterator[tuple[LocalDeployment, _FakeUpstream]]:
     url, app = upstream
     app.seen.clear()
+    app.disconnects.clear()
     with LocalDeployment(upstream=url) as local:
         yield local, app
 
@@ -707,6 +724,22 @@ def test_gateway_passes_upstream_errors_and_faults(
     assert r.json()["error"]["message"] == "bad prompt"
     assert r.headers["opc-request-id"]
     assert len(app.seen) == 1
+
+
+def test_gateway_closes_upstream_when_the_client_leaves(
+    gateway: tuple[LocalDeployment, _FakeUpstream],
+) -> None:
+    local, app = gateway
+    with httpx.Client(auth=local.auth) as http:
+        body = {"prompt": "hold", "stream": True}
+        with http.stream("POST", local.deployment.stream_url, json=body) as r:
+            assert next(r.iter_raw()) == b'data: {"x":1}\n\n'
+        # The upstream sends nothing more, so only the gateway's watch on the client's
+        # connection can notice; it must then close the upstream request.
+        deadline = time.monotonic() + 10
+        while not app.disconnects and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert app.disconnects == ["http.disconnect"]
 
 
 def test_gateway_with_upstream_down_is_503() -> None:

@@ -505,6 +505,44 @@ class EmulatorApp:
         buffer: bool,
         fault: Fault | None,
     ) -> None:
+        """Forward, and stop at once (closing the upstream request) if the client leaves.
+
+        Without the watcher a client that goes away would be noticed only when the
+        upstream sends its next bytes, which can be seconds away (a long prefill).
+        """
+        forward = asyncio.ensure_future(
+            self._forward_once(
+                scope, receive, send, record, request_id, route, body, headers, buffer, fault
+            )
+        )
+        watcher = asyncio.ensure_future(self._until_disconnect(receive))
+        try:
+            await asyncio.wait({forward, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watcher.cancel()
+            if not forward.done():
+                forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forward
+
+    @staticmethod
+    async def _until_disconnect(receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    async def _forward_once(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        record: RecordedRequest,
+        request_id: str,
+        route: str,
+        body: bytes,
+        headers: dict[str, str],
+        buffer: bool,
+        fault: Fault | None,
+    ) -> None:
         import httpx
 
         assert self.state.upstream is not None
