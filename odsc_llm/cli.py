@@ -699,9 +699,14 @@ def _print_mapping(out: _Output, data: dict[str, Any], as_json: bool) -> None:
         return
     width = max((len(k) for k in data), default=0)
     for key, value in data.items():
-        if value is None or value == "" or value == []:
+        if value is None or value == "" or value == [] or value == {}:
             continue
-        shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+        if isinstance(value, dict):
+            shown: object = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            shown = ", ".join(map(str, value))
+        else:
+            shown = value
         out.line(f"{key + ':':<{width + 1}} {shown}")
 
 

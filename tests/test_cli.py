@@ -319,6 +319,7 @@ def test_info_asks_the_control_plane(
             model_name="Mistral-7B-Instruct",
             endpoint=self.endpoint,
             predict_log_id="ocid1.log.oc1..p",
+            freeform_tags={"OCI_AQUA": "active", "aqua_model_name": "Mistral-7B-Instruct"},
         )
 
     monkeypatch.setattr(Deployment, "fetch", fake_fetch)
@@ -328,6 +329,7 @@ def test_info_asks_the_control_plane(
     for expected in ("state", "ACTIVE", "VM.GPU.A10.2", "Mistral-7B-Instruct", "p", URL):
         assert expected in out
     assert "stream_url" in out
+    assert "freeform_tags:        OCI_AQUA=active, aqua_model_name=Mistral-7B-Instruct" in out
     assert cli.main(["info", URL, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["state"] == "ACTIVE" and data["predict_url"] == URL + "/predict"
@@ -435,6 +437,12 @@ def test_complete_no_stream_and_options(emu: Emulator) -> None:
     body = emu.last_body()
     assert body["max_tokens"] == 2 and body["temperature"] == 0.2 and body["top_p"] == 0.5
     assert body["stop"] == "zzz" and not body.get("stream")
+
+
+def test_complete_prompt_from_stdin(emu: Emulator) -> None:
+    result = emu.run("complete", "-", "--no-stream", input="from\nstdin\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "You said: from stdin\n"
 
 
 def test_complete_json_stream_is_json_lines(emu: Emulator) -> None:
