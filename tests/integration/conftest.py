@@ -118,6 +118,7 @@ class LlamaServer:
     model: Path
     log_path: Path
     proc: subprocess.Popen[bytes]
+    n_ctx: int = N_CTX
     version: str = field(default="")
 
     def log(self) -> str:
@@ -175,7 +176,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         "False",
     ]
     with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
+        # Unbuffered: the tests read the server's log (e.g. its disconnect messages).
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=env)
     server = LlamaServer(
         url=f"http://127.0.0.1:{port}",
         model=model,
