@@ -573,6 +573,8 @@ def _answer(
 
 def _cmd_complete(args: argparse.Namespace, out: _Output) -> int:
     prompt: str = args.prompt
+    if args.deployment is None and _looks_like_deployment(prompt):
+        raise UsageError("the PROMPT is missing after the deployment (quote the prompt)")
     if prompt == "-":
         prompt = sys.stdin.read()
     deployment = _resolve_deployment(args.deployment)
@@ -657,6 +659,8 @@ def _cmd_chat(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_embed(args: argparse.Namespace, out: _Output) -> int:
+    if args.deployment is None and _looks_like_deployment(args.texts[0]):
+        raise UsageError("the TEXT to embed is missing after the deployment")
     deployment_arg, texts = _shift_positionals(args.deployment, list(args.texts), may_shift=True)
     deployment = _resolve_deployment(deployment_arg)
     client = _make_client(args, deployment)

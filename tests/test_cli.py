@@ -87,6 +87,16 @@ def test_deployment_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli._resolve_deployment(other).region == "eu-frankfurt-1"
 
 
+@pytest.mark.parametrize("command", ["complete", "embed"])
+def test_deployment_without_text_is_a_usage_error(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, URL])
+    assert info.value.code == 2
+    assert "missing after the deployment" in capsys.readouterr().err
+
+
 def test_missing_deployment_is_a_usage_error() -> None:
     with pytest.raises(cli.UsageError, match=cli.ENV_DEPLOYMENT):
         cli._resolve_deployment(None)
