@@ -19,6 +19,7 @@ BUILD_TIMEOUT_S="${ODSC_LLM_BUILD_TIMEOUT_S:-780}"
 CACHE="${ODSC_LLM_WHEEL_CACHE:-$HOME/.cache/odsc_llm-wheels}"
 
 PY="python"
+echo "== real-model tier setup (llama-cpp-python $LLAMA_CPP_VERSION, SmolLM2-135M-Instruct)"
 say() { echo "real_model_setup: $*"; }
 skip() {
     say "SKIPPED: $*"

@@ -27,7 +27,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -62,6 +62,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.real_model)
+
+
+#: What the tier did, for the closing summary: set by the ``llama_server`` fixture.
+_STATUS: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line saying whether the real-model tier ran, and against what (or why not)."""
+    if _STATUS:
+        terminalreporter.write_line(f"real-model tier: {_STATUS[-1]}")
 
 
 def find_model() -> Path | None:
@@ -104,6 +114,11 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def _skip(reason: str) -> NoReturn:
+    _STATUS.append(f"SKIPPED: {reason}")
+    pytest.skip(reason)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -143,7 +158,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     """llama-cpp-python's OpenAI-compatible server with the real model, on 127.0.0.1."""
     reason = unavailable_reason()
     if reason:
-        pytest.skip(reason)
+        _skip(reason)
     model = find_model()
     assert model is not None
     port = _free_port()
@@ -190,7 +205,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
             if proc.poll() is not None:
-                pytest.skip(
+                _skip(
                     f"the llama.cpp server exited with code {proc.returncode} at start:\n"
                     f"{server.log_tail()}"
                 )
@@ -198,11 +213,15 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
                 if httpx.get(f"{server.url}/v1/models", timeout=2.0).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                pytest.skip(
+                _skip(
                     f"the llama.cpp server did not answer within {STARTUP_TIMEOUT_S:.0f} s:\n"
                     f"{server.log_tail()}"
                 )
             time.sleep(0.2)
+        _STATUS.append(
+            f"llama-cpp-python {server.version} serving {model.name} (n_ctx={N_CTX}) "
+            f"at {server.url}, behind LocalDeployment(upstream=...)"
+        )
         yield server
     finally:
         _stop(proc)
