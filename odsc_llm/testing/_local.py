@@ -132,6 +132,7 @@ class LocalDeployment:
         self._port: int | None = None
         self._auth: _auth.OCIAuth | None = None
         self._st_auth: _auth.OCIAuth | None = None
+        self._deployment: Deployment | None = None
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -242,7 +243,9 @@ class LocalDeployment:
     @property
     def deployment(self) -> Deployment:
         """An :class:`odsc_llm.Deployment` pointing at this server."""
-        return Deployment.from_url(self.url)
+        if self._deployment is None or self._deployment.endpoint != self.url:
+            self._deployment = Deployment.from_url(self.url)
+        return self._deployment
 
     @property
     def private_key_pem(self) -> bytes:
