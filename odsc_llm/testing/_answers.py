@@ -341,6 +341,10 @@ def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
         choice["finish_reason"] = finish
         if finish is not None or plan.kind == "completions":
             choice["stop_reason"] = stop
+        if plan.kind == "completions":
+            # vLLM dumps completion chunks with every field (usage: null); chat chunks
+            # with only the fields set.
+            return {**head, "choices": [choice], "usage": None}
         return {**head, "choices": [choice]}
 
     if plan.kind == "chat":
@@ -369,7 +373,8 @@ def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
                 True,
             )
     if plan.include_usage:
-        yield {**head, "choices": [], "usage": plan.usage()}, False
+        usage = {k: v for k, v in plan.usage().items() if v is not None}
+        yield {**head, "choices": [], "usage": usage}, False
 
 
 def embeddings_answer(body: dict[str, Any], dim: int) -> dict[str, Any]:
