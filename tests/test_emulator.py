@@ -475,6 +475,16 @@ def test_request_log(local: LocalDeployment, http: httpx.Client) -> None:
     assert local.requests == []
 
 
+def test_request_log_is_bounded() -> None:
+    with LocalDeployment(verify_signatures=False, request_log_size=2) as local:
+        for prompt in ("a", "b", "c"):
+            httpx.post(local.deployment.predict_url, json={"prompt": prompt})
+        assert [r.json()["prompt"] for r in local.requests] == ["b", "c"]
+    with LocalDeployment(verify_signatures=False, request_log_size=0) as local:
+        assert httpx.post(local.deployment.predict_url, json={"prompt": "x"}).status_code == 200
+        assert local.requests == []
+
+
 def test_connections_use_tcp_nodelay(local: LocalDeployment, http: httpx.Client) -> None:
     http.post(local.deployment.predict_url, json={"prompt": "x"})
     transports = list(local.state.transports.values())

@@ -77,6 +77,9 @@ class LocalDeployment:
     deterministically (see ``odsc_llm.testing.reply_text``), streams like vLLM with
     ``token_delay`` seconds between tokens, and can be told to fail (``local.faults``).
 
+    ``local.requests`` keeps the last ``request_log_size`` requests (bodies included; 0
+    keeps none, for long load tests).
+
     With ``upstream="http://127.0.0.1:8000"`` it is a gateway instead: it verifies
     signatures the same way, then forwards each request to the upstream server's
     ``/v1/...`` path and streams the answer back unchanged.
@@ -92,6 +95,7 @@ class LocalDeployment:
         ocid: str | None = None,
         verify_signatures: bool = True,
         embedding_dim: int = DEFAULT_EMBEDDING_DIM,
+        request_log_size: int = 10_000,
         startup_timeout: float = 15.0,
     ) -> None:
         if token_delay < 0:
@@ -123,6 +127,7 @@ class LocalDeployment:
             verify_signatures=verify_signatures,
             upstream=upstream,
             embedding_dim=embedding_dim,
+            max_log=request_log_size,
         )
         self._initial_token_delay = token_delay
         self._thread: threading.Thread | None = None
@@ -386,7 +391,7 @@ class LocalDeployment:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """A copy of the requests received so far, oldest first (the last 10,000)."""
+        """A copy of the requests received so far, oldest first (the last ``request_log_size``)."""
         with self.state.lock:
             return list(self.state.requests)
 

@@ -78,6 +78,8 @@ class EmulatorState:
     peak_streams: int = 0
 
     def record(self, request: RecordedRequest) -> None:
+        if self.max_log <= 0:
+            return
         with self.lock:
             self.requests.append(request)
             if len(self.requests) > self.max_log:
