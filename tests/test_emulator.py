@@ -765,6 +765,13 @@ def test_gateway_with_upstream_down_is_503() -> None:
     assert r.json()["code"] == "ServiceUnavailable"
 
 
+def test_busy_port_is_a_clear_error(local: LocalDeployment) -> None:
+    from odsc_llm import OdscLLMError
+
+    with pytest.raises(OdscLLMError, match="is the port free"):
+        LocalDeployment(port=local.port).start()
+
+
 def test_upstream_must_be_a_url() -> None:
     with pytest.raises(ValueError, match="http"):
         LocalDeployment(upstream="localhost:8000")

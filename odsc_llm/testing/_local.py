@@ -176,10 +176,11 @@ class LocalDeployment:
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                reason = f": {self._error!r}" if self._error else ""
+                error = self._error
+                reason = "" if error is None or isinstance(error, SystemExit) else f" ({error!r})"
                 raise OdscLLMError(
                     f"The local emulator did not start on {self.host}:{self._requested_port}"
-                    f"{reason}. Is the port free?"
+                    f"{reason}: is the port free? Pass port=0 to pick a free one."
                 )
             started.wait(0.005)
         sockets = self._server.servers[0].sockets
