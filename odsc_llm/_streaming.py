@@ -268,8 +268,14 @@ class AsyncStream(Generic[ChunkT]):
             await response.aclose()
 
     async def __aiter__(self) -> AsyncIterator[ChunkT]:
-        async for chunk in self._iterator:
-            yield chunk
+        # `break` drops this wrapper generator; the event loop's async-generator finalizer
+        # then closes it, and the `finally` releases the connection (the inner generator
+        # is still referenced by the stream, so nothing else would close it).
+        try:
+            async for chunk in self._iterator:
+                yield chunk
+        finally:
+            await self.aclose()
 
     async def __anext__(self) -> ChunkT:
         return await self._iterator.__anext__()

@@ -192,3 +192,18 @@ def test_sync_client_works_inside_a_running_loop(httpx_mock: HTTPXMock) -> None:
             return client.completions.create(prompt="x").choices[0].text
 
     assert asyncio.run(inside()) == "Hello!"
+
+
+async def test_async_break_releases_the_connection(
+    aclient: odsc_llm.AsyncClient, httpx_mock: HTTPXMock
+) -> None:
+    tracked = AsyncTrackingStream()
+    httpx_mock.add_response(headers=SSE_HEADERS, stream=tracked)
+    stream = await aclient.completions.create(prompt="x", stream=True)
+    async for _ in stream:
+        break
+    for _ in range(20):  # the loop's async-generator finalizer runs on a later tick
+        if tracked.closed:
+            break
+        await asyncio.sleep(0.01)
+    assert tracked.closed and stream.response.is_closed
