@@ -237,6 +237,20 @@ def test_token_delay_spaces_the_tokens(local: LocalDeployment, http: httpx.Clien
     assert sum(gaps) >= 3 * 0.05
 
 
+def test_server_stops_a_stream_the_client_closed(
+    local: LocalDeployment, http: httpx.Client
+) -> None:
+    local.token_delay = 0.1  # 200 tokens: 20 s, longer than the deadline below
+    body = {"prompt": " ".join(["word"] * 200), "max_tokens": 200, "stream": True}
+    with http.stream("POST", local.deployment.stream_url, json=body) as r:
+        next(r.iter_raw())
+        assert local.active_streams == 1
+    deadline = time.monotonic() + 10
+    while local.active_streams and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert local.active_streams == 0
+
+
 def test_non_streaming_request_on_stream_endpoint_is_409(
     local: LocalDeployment, http: httpx.Client
 ) -> None:
