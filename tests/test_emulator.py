@@ -547,8 +547,9 @@ def test_holds_500_concurrent_streams() -> None:
         assert peak_seen == [count]
         return results
 
-    # 7 tokens with 0.5 s between them: every stream stays open 3 s after its first event.
-    with LocalDeployment(verify_signatures=False, token_delay=0.5) as local:
+    # 7 tokens, 0.75 s apart: every stream stays open 4.5 s after its first event, ample
+    # time for all 500 to connect (about 0.5 s here) while the first are still open.
+    with LocalDeployment(verify_signatures=False, token_delay=0.75) as local:
         results = asyncio.run(run(local))
         assert local.peak_streams == count
     assert results == [7] * count
