@@ -63,7 +63,9 @@ def main() -> int:
         )
     print(result.summary)
     for item in result.errors[:20]:
-        print(f"  item {item.id}: {item.error.type}: {item.error.message}", file=sys.stderr)
+        error = item.error
+        if error is not None:  # always set on an item in result.errors
+            print(f"  item {item.id}: {error.type}: {error.message}", file=sys.stderr)
     return 0 if result.ok else 1
 
 
