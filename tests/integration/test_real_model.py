@@ -305,7 +305,7 @@ def test_stream_closed_early_releases_connection(
     assert c.choices[0].finish_reason == "length"
 
 
-@pytest.mark.parametrize("how", ["async with", "aclose"])
+@pytest.mark.parametrize("how", ["break", "async with", "aclose"])
 async def test_async_stream_closed_early_releases_connection(
     aclient: odsc_llm.AsyncClient, gateway: Gateway, how: str
 ) -> None:
@@ -314,7 +314,16 @@ async def test_async_stream_closed_early_releases_connection(
     stream = await aclient.completions.create(
         prompt="Write a very long essay about the sea.", stream=True, **_LONG_ANSWER
     )
-    if how == "async with":
+    if how == "break":
+        # The usual pattern: the stream is dropped after the loop; the event loop's
+        # async-generator finalizer closes it.
+        i = 0
+        async for _chunk in stream:
+            i += 1
+            if i == 3:
+                break
+        del stream
+    elif how == "async with":
         async with stream:
             await stream.__anext__()
         assert stream.response.is_closed
