@@ -36,6 +36,8 @@ from ._streaming import AsyncStream, Stream
 from ._version import __version__
 from .deployment import Deployment
 from .types._base import ResponseType
+from .types.chat import ChatCompletionChunk
+from .types.completion import Completion
 
 if TYPE_CHECKING:
     from .resources.chat import AsyncChat, Chat
@@ -446,7 +448,7 @@ class Client(_BaseClient):
         route: str,
         body: Mapping[str, Any],
         cast_to: type[ModelT],
-        chunk_type: type[ResponseType] | None,
+        chunk_type: type[Completion] | type[ChatCompletionChunk] | None,
         options: Mapping[str, Any],
         raw: bool = False,
     ) -> Any:
@@ -583,7 +585,7 @@ class AsyncClient(_BaseClient):
         route: str,
         body: Mapping[str, Any],
         cast_to: type[ModelT],
-        chunk_type: type[ResponseType] | None,
+        chunk_type: type[Completion] | type[ChatCompletionChunk] | None,
         options: Mapping[str, Any],
         raw: bool = False,
     ) -> Any:

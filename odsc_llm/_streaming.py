@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Generic, TextIO, TypeVar, cast
 
 import httpx
@@ -36,7 +36,7 @@ from .types.completion import Completion, CompletionChoice, CompletionLogprobs
 
 __all__ = ["AsyncStream", "Stream", "accumulate"]
 
-ChunkT = TypeVar("ChunkT", bound=ResponseType)
+ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
 
 _DONE = "[DONE]"
 
@@ -62,7 +62,7 @@ class _EventHandler(Generic[ChunkT]):
 
     def chunks(self) -> list[ChunkT]:
         """The chunks yielded so far, parsed again from their text."""
-        validate = self.cast_to.model_validate_json
+        validate = cast("Callable[[str], ChunkT]", self.cast_to.model_validate_json)
         return [validate(data) for data in self.events]
 
     def error(self, message: str, body: object | None = None) -> StreamError:
@@ -107,6 +107,22 @@ class _EventHandler(Generic[ChunkT]):
             parsed,
         )
 
+    def check_finished(self, started: set[int], finished: set[int]) -> None:
+        """At ``[DONE]``: every choice must have ended with a ``finish_reason``.
+
+        A server that cuts a stream short may still send ``[DONE]`` (llama.cpp does when a
+        new request interrupts it): without a finish reason the answer is incomplete.
+        """
+        if not started:
+            raise self.error("The stream ended ('data: [DONE]') without any answer")
+        unfinished = sorted(started - finished)
+        if unfinished:
+            raise self.error(
+                "The stream ended ('data: [DONE]') before choice(s) "
+                f"{', '.join(map(str, unfinished))} had a finish_reason: the answer is "
+                "incomplete (the server cut the generation short)"
+            )
+
     def end_error(self) -> StreamError:
         return self.error(
             "The stream ended without 'data: [DONE]': the answer is incomplete "
@@ -142,12 +158,15 @@ class Stream(Generic[ChunkT]):
                 raise handler.not_sse_error(media, response.read())
             try:
                 # The hot loop: locals and no method calls beyond parsing (chunks/s matter).
-                validate = handler.cast_to.model_validate_json
+                validate = cast("Callable[[str], ChunkT]", handler.cast_to.model_validate_json)
                 remember = handler.events.append
                 request_id = handler.request_id
+                started: set[int] = set()  # choice indexes seen, and those that finished
+                finished: set[int] = set()
                 for sse in EventSource(response).iter_sse():
                     data = sse.data
                     if data == _DONE:
+                        handler.check_finished(started, finished)
                         handler.done = True
                         return
                     if sse.event == "error":
@@ -158,6 +177,10 @@ class Stream(Generic[ChunkT]):
                         raise handler.bad_chunk(data, exc) from None
                     chunk.__dict__["request_id"] = request_id  # see ResponseType
                     remember(data)
+                    for choice in chunk.choices:
+                        started.add(choice.index)
+                        if choice.finish_reason is not None:
+                            finished.add(choice.index)
                     yield chunk
             except httpx.TransportError as exc:  # includes httpx_sse.SSEError
                 raise handler.transport_error(exc) from exc
@@ -241,12 +264,15 @@ class AsyncStream(Generic[ChunkT]):
                 raise handler.not_sse_error(media, await response.aread())
             events = EventSource(response).aiter_sse()
             try:
-                validate = handler.cast_to.model_validate_json
+                validate = cast("Callable[[str], ChunkT]", handler.cast_to.model_validate_json)
                 remember = handler.events.append
                 request_id = handler.request_id
+                started: set[int] = set()  # choice indexes seen, and those that finished
+                finished: set[int] = set()
                 async for sse in events:
                     data = sse.data
                     if data == _DONE:
+                        handler.check_finished(started, finished)
                         handler.done = True
                         return
                     if sse.event == "error":
@@ -257,6 +283,10 @@ class AsyncStream(Generic[ChunkT]):
                         raise handler.bad_chunk(data, exc) from None
                     chunk.__dict__["request_id"] = request_id  # see ResponseType
                     remember(data)
+                    for choice in chunk.choices:
+                        started.add(choice.index)
+                        if choice.finish_reason is not None:
+                            finished.add(choice.index)
                     yield chunk
             except httpx.TransportError as exc:  # includes httpx_sse.SSEError
                 raise handler.transport_error(exc) from exc

@@ -707,3 +707,34 @@ def test_notebook_reprs_and_stream_print(client: odsc_llm.Client, httpx_mock: HT
     assert text == "<b>!" and out.getvalue() == "<b>!\n"
     assert odsc_llm.BatchResult.__name__ == "BatchResult"
     assert odsc_llm.APIResponse.__name__ == "APIResponse"
+
+
+def test_done_without_finish_reason_is_an_error(
+    client: odsc_llm.Client, httpx_mock: HTTPXMock
+) -> None:
+    """llama.cpp sends [DONE] after cutting a generation short, with no finish_reason."""
+    httpx_mock.add_response(headers=SSE_HEADERS, content=sse(completion_chunk("Hel")))
+    with pytest.raises(odsc_llm.StreamError, match="finish_reason") as info:
+        list(client.completions.create(prompt="x", stream=True))
+    assert info.value.partial_text == "Hel"
+
+
+def test_done_with_no_answer_at_all_is_an_error(
+    client: odsc_llm.Client, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(headers=SSE_HEADERS, content=sse())
+    with pytest.raises(odsc_llm.StreamError, match="without any answer"):
+        list(client.completions.create(prompt="x", stream=True))
+
+
+def test_every_choice_must_finish(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+    first = completion_chunk("a", "stop")
+    second = completion_chunk("b")
+    second["choices"][0]["index"] = 1
+    httpx_mock.add_response(headers=SSE_HEADERS, content=sse(first, second))
+    with pytest.raises(odsc_llm.StreamError, match=r"choice\(s\) 1 had"):
+        list(client.completions.create(prompt="x", n=2, stream=True))
+    second["choices"][0]["finish_reason"] = "length"
+    httpx_mock.add_response(headers=SSE_HEADERS, content=sse(first, second))
+    final = client.completions.create(prompt="x", n=2, stream=True).get_final_completion()
+    assert [c.text for c in final.choices] == ["a", "b"]
