@@ -557,7 +557,14 @@ class EmulatorApp:
         client = self._client()
         request = client.build_request("POST", url, content=body, headers=forward_headers)
         try:
-            response = await client.send(request, stream=True)
+            try:
+                response = await client.send(request, stream=True)
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+                # A pooled keep-alive connection the upstream had already reset (llama.cpp
+                # does after a failed stream): send once more on a fresh connection, as a
+                # real gateway would, before any byte of an answer was seen.
+                request = client.build_request("POST", url, content=body, headers=forward_headers)
+                response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
             record.status = 503
             _log.warning("upstream %s failed: %s", url, exc)
