@@ -268,6 +268,13 @@ def _history_row(res: Results) -> str:
     fan = _rcell(
         _ratio((fo.get("odsc_llm") or {}).get("wall"), (fo.get("floor") or {}).get("wall"))
     )
+    growth = (fo.get("odsc_llm") or {}).get("growth_mb")
+    tt = f.get("ttft", {}).get("ttft", {})
+    ttft = (
+        f"{tt['odsc_llm']['median'] - tt['floor']['median']:+.2f} ms"
+        if "odsc_llm" in tt and "floor" in tt
+        else "–"
+    )
     m = res.meta
     cells = [
         m["date"],
@@ -276,7 +283,9 @@ def _history_row(res: Results) -> str:
         r("per_request", "wall", "odsc_llm", "floor"),
         r("stream", "rate", "odsc_llm", "openai"),
         r("stream", "rate", "odsc_llm", "floor"),
+        ttft,
         fan,
+        "–" if not growth else f"{growth['median']:.0f} MB",
         r("imports", "time", "odsc_llm_pkg", "ref"),
     ]
     return "| " + " | ".join(cells) + " |"
@@ -291,7 +300,9 @@ def write_markdown(res: Results, path: str, chart_name: str) -> None:
         match = re.search(re.escape(HISTORY_START) + r"\n(.*?)" + re.escape(HISTORY_END), old, re.S)
         if match:
             history = [ln for ln in match.group(1).splitlines() if ln.startswith("| 20")]
-    history.append(_history_row(res))
+    row = _history_row(res)
+    if row not in history:  # re-rendering the same run does not add it twice
+        history.append(row)
     m = res.meta
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     lines = [
@@ -302,7 +313,9 @@ def write_markdown(res: Results, path: str, chart_name: str) -> None:
         f"{m['loadavg_start']} (the machine was shared: absolute numbers are noisy, the "
         f"ratios measured side by side are what count). Whole run: {m.get('elapsed_s', '?')} s.",
         "",
-        f"Versions: {versions}.",
+        f"Versions: {versions}; odsc_llm from {m.get('odsc_llm_source', '?')}"
+        + (f" (run label: {m['label']})" if m.get("label") else "")
+        + ".",
         "",
         "Contenders (each written the way its own documentation shows; see "
         "`benchmarks/contenders.py`):",
@@ -319,6 +332,25 @@ def write_markdown(res: Results, path: str, chart_name: str) -> None:
         "",
         f"![Cost relative to the floor]({chart_name})",
         "",
+        "How to read it:",
+        "",
+        "- Per-request cost is judged on the client's own CPU time (`time.process_time`): "
+        "wall time adds the server's work and, on a shared machine, scheduling delays. "
+        "The docs' `requests.post` opens a new connection per call (no `Session`), as the "
+        "docs show.",
+        "- The docs' stream loop (`response.iter_lines()` + `json.loads`) is faster than "
+        "the floor because it is not an SSE parser: it splits bytes on newlines and "
+        "ignores `event:` fields, multi-line `data:`, comments and error events. The "
+        "floor for streams is `httpx-sse` + `json.loads` (DESIGN), whose cost is mostly "
+        "httpx/h11 handling one HTTP chunk per event.",
+        "- Fan-out: each async contender runs in a process of its own (so peak RSS is "
+        "its own; it includes imports); RSS growth is the peak minus the RSS just before "
+        "the 1,000 streams start. The floor's pool holds 1,000 connections; the peers "
+        "keep their defaults (oracle-ads: httpx's 100).",
+        "- Import time is measured in a fresh interpreter after one warm-up run (so "
+        "`.pyc` files exist); the target compares `import odsc_llm` with "
+        "`import httpx, pydantic` (which does not load pydantic's model machinery).",
+        "",
         "## Figures",
         "",
         *figure_tables(res),
@@ -332,10 +364,14 @@ def write_markdown(res: Results, path: str, chart_name: str) -> None:
     lines += [
         "## History (odsc_llm's ratios, one row per recorded run)",
         "",
+        "Each run written to this file adds a row; its label (`--label`) says which "
+        "odsc_llm code it measured.",
+        "",
         HISTORY_START,
         "| date | label | per-request CPU × floor | per-request wall × floor | stream × openai "
-        "| stream × floor | fan-out × floor | import × httpx+pydantic |",
-        "|---|---|---|---|---|---|---|---|",
+        "| stream × floor | first token vs floor | fan-out × floor | fan-out RSS growth "
+        "| import × httpx+pydantic |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *history,
         HISTORY_END,
         "",
@@ -407,12 +443,15 @@ def write_chart(res: Results, path: str) -> str | None:
                         va="center", fontsize=7)  # fmt: skip
     ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
+    finite = [v for values in series.values() for v in values if v]
+    if finite:
+        ax.set_xlim(min(0.8, min(finite) * 0.8), max(finite) * 1.8)
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names)
     ax.invert_yaxis()
     ax.set_xlabel("cost relative to the floor (log scale; 1.0 = floor, lower is better)")
     ax.set_title(f"odsc_llm benchmarks, {res.meta['date']}, {res.meta['nproc']} cores")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

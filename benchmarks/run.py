@@ -13,6 +13,7 @@ import gc
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -312,19 +313,44 @@ def _versions(classes: list[type[Contender]]) -> dict[str, str]:
     return out
 
 
+def _odsc_source() -> str:
+    """Where odsc_llm was imported from, and its git commit when it is a checkout."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("odsc_llm")
+    if spec is None or not spec.origin:
+        return "not installed"
+    where = os.path.dirname(os.path.dirname(spec.origin))
+    try:
+        git = ["git", "-C", where]
+        rev = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--", "odsc_llm"],
+            capture_output=True, text=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        if rev and changed:
+            rev += " + uncommitted changes in odsc_llm/"
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return f"{where} ({rev})" if rev else where
+
+
 def _meta(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
     try:
         load = os.getloadavg()
     except OSError:
         load = (float("nan"),) * 3
     return {
+        "odsc_llm_source": _odsc_source(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "nproc": os.cpu_count(),
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "loadavg_start": [round(x, 2) for x in load],
-        "command": "python -m benchmarks.run " + " ".join(args.argv),
+        "command": shlex.join(["python", "-m", "benchmarks.run", *args.argv]),
         "quick": args.quick,
         "sizes": asdict(sizes),
         "label": args.label,
