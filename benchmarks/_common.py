@@ -117,9 +117,12 @@ class FloorSigner:
 
     def __init__(self, pem: str, key_id: str) -> None:
         from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-        self._key = serialization.load_pem_private_key(pem.encode(), password=None)
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise TypeError("OCI API keys are RSA keys")
+        self._key = key
         self._padding = padding.PKCS1v15()
         self._hash = hashes.SHA256()
         self._template = (
@@ -140,7 +143,7 @@ class FloorSigner:
             f"date: {date}\n(request-target): {method.lower()} {path}\nhost: {parts.netloc}\n"
             f"content-length: {length}\ncontent-type: application/json\nx-content-sha256: {sha}"
         )
-        signature = self._key.sign(signing_string.encode(), self._padding, self._hash)  # type: ignore[union-attr,call-arg]
+        signature = self._key.sign(signing_string.encode(), self._padding, self._hash)
         return {
             "date": date,
             "host": parts.netloc,

@@ -184,12 +184,14 @@ class OdscLLM(Contender):
         )
 
     def complete(self) -> str:
-        c = self._client.completions.create(prompt=PROMPT, max_tokens=16, **_SAMPLING)
+        c = self._client.completions.create(
+            prompt=PROMPT, max_tokens=16, temperature=0.7, top_p=0.8
+        )
         return str(c.choices[0].text)
 
     def stream(self, n: int) -> Iterator[str]:
         with self._client.completions.create(
-            prompt=PROMPT, max_tokens=n, stream=True, **_SAMPLING
+            prompt=PROMPT, max_tokens=n, stream=True, temperature=0.7, top_p=0.8
         ) as stream:
             for chunk in stream:
                 yield chunk.choices[0].text
@@ -210,7 +212,7 @@ class AsyncOdscLLM(OdscLLM):
     async def astream_count(self, n: int) -> int:
         count = 0
         stream = await self._aclient.completions.create(
-            prompt=PROMPT, max_tokens=n, stream=True, **_SAMPLING
+            prompt=PROMPT, max_tokens=n, stream=True, temperature=0.7, top_p=0.8
         )
         async with stream:
             async for chunk in stream:
@@ -375,13 +377,13 @@ class OpenAIOci(Contender):
 
     def complete(self) -> str:
         c = self._client.completions.create(
-            model="odsc-llm", prompt=PROMPT, max_tokens=16, **_SAMPLING
+            model="odsc-llm", prompt=PROMPT, max_tokens=16, temperature=0.7, top_p=0.8
         )
         return str(c.choices[0].text)
 
     def stream(self, n: int) -> Iterator[str]:
         with self._sclient.completions.create(
-            model="odsc-llm", prompt=PROMPT, max_tokens=n, stream=True, **_SAMPLING
+            model="odsc-llm", prompt=PROMPT, max_tokens=n, stream=True, temperature=0.7, top_p=0.8
         ) as stream:
             for chunk in stream:
                 yield chunk.choices[0].text
@@ -403,7 +405,7 @@ class AsyncOpenAIOci(OpenAIOci):
     async def astream_count(self, n: int) -> int:
         count = 0
         stream = await self._aclient.completions.create(
-            model="odsc-llm", prompt=PROMPT, max_tokens=n, stream=True, **_SAMPLING
+            model="odsc-llm", prompt=PROMPT, max_tokens=n, stream=True, temperature=0.7, top_p=0.8
         )
         async with stream:
             async for chunk in stream:

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     identity = Identity.create()
     try:
         with running_server(max_seconds=600) as server:
-            client = BY_KEY[args.contender](server, identity)  # type: ignore[call-arg]
+            client = BY_KEY[args.contender](server, identity)
             for _ in range(50):
                 client.complete()  # type: ignore[attr-defined]
             profiler = Profiler(interval=args.interval)
