@@ -31,10 +31,10 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._version import __version__
-from .deployment import Deployment
 
 if TYPE_CHECKING:
     from . import auth as auth
+    from . import deployment as deployment
     from . import errors as errors
     from . import shapes as shapes
     from . import types as types
@@ -49,9 +49,13 @@ if TYPE_CHECKING:
     from .control_plane import DeploymentInfo as DeploymentInfo
     from .control_plane import LogRecord as LogRecord
     from .control_plane import list_deployments as list_deployments
+    from .deployment import Deployment as Deployment
 
 # name -> module that defines it; loaded on first attribute access (PEP 562).
+# Deployment too: it is a pydantic model, and building the first one imports pydantic's
+# model machinery (~50 ms, more than httpx), which `import odsc_llm` should not pay.
 _LAZY: dict[str, str] = {
+    "Deployment": ".deployment",
     "Client": "._client",
     "AsyncClient": "._client",
     "Stream": "._streaming",
@@ -66,7 +70,16 @@ _LAZY: dict[str, str] = {
     "openai_client": ".integrations.openai",
     "async_openai_client": ".integrations.openai",
 }
-_SUBMODULES = {"auth", "errors", "shapes", "types", "testing", "control_plane", "integrations"}
+_SUBMODULES = {
+    "auth",
+    "control_plane",
+    "deployment",
+    "errors",
+    "integrations",
+    "shapes",
+    "testing",
+    "types",
+}
 
 __all__ = [
     "APIConnectionError",

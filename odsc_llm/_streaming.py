@@ -39,6 +39,9 @@ __all__ = ["AsyncStream", "Stream", "accumulate"]
 ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
 
 _DONE = "[DONE]"
+# After [DONE], read at most this many more events before giving up on reusing the
+# connection (a server that keeps talking gets its connection closed, as before).
+_MAX_EVENTS_AFTER_DONE = 16
 
 # Strong references to fire-and-forget close tasks, so they are not collected mid-way.
 _background_tasks: set[asyncio.Task[None]] = set()
@@ -163,11 +166,21 @@ class Stream(Generic[ChunkT]):
                 request_id = handler.request_id
                 started: set[int] = set()  # choice indexes seen, and those that finished
                 finished: set[int] = set()
-                for sse in EventSource(response).iter_sse():
+                events = EventSource(response).iter_sse()
+                for sse in events:
                     data = sse.data
                     if data == _DONE:
                         handler.check_finished(started, finished)
                         handler.done = True
+                        # Read the rest of the body (normally just the last, empty HTTP
+                        # chunk) so the connection goes back to the pool instead of being
+                        # closed: the next call then skips a new TCP + TLS handshake.
+                        try:
+                            for extra, _ in enumerate(events):
+                                if extra >= _MAX_EVENTS_AFTER_DONE:
+                                    break
+                        except httpx.TransportError:
+                            pass  # the answer is complete; only the reuse is lost
                         return
                     if sse.event == "error":
                         raise handler.event_error(data)
@@ -274,6 +287,15 @@ class AsyncStream(Generic[ChunkT]):
                     if data == _DONE:
                         handler.check_finished(started, finished)
                         handler.done = True
+                        # As in Stream: drain the (empty) rest so the connection is reused.
+                        extra = 0
+                        try:
+                            async for _ in events:
+                                extra += 1
+                                if extra >= _MAX_EVENTS_AFTER_DONE:
+                                    break
+                        except httpx.TransportError:
+                            pass  # the answer is complete; only the reuse is lost
                         return
                     if sse.event == "error":
                         raise handler.event_error(data)

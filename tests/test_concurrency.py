@@ -67,3 +67,25 @@ async def test_creating_and_dropping_clients_leaks_no_sockets(local: LocalDeploy
         gc.collect()
         await asyncio.sleep(0.05)
     assert _open_fds() - before <= 2
+
+
+def test_streams_leave_their_connection_for_reuse(local: LocalDeployment) -> None:
+    """Reading to [DONE] must leave the connection in the pool: against a deployment each
+    new connection is a TCP + TLS handshake to the region."""
+    with odsc_llm.Client(local.deployment, auth=local.auth) as client:
+        for i in range(5):
+            assert "".join(client.completions.create(prompt=f"p{i}", stream=True).text())
+        client.completions.create(prompt="plain")
+        connections = client._http._transport._pool.connections  # type: ignore[attr-defined]
+    assert len(connections) == 1
+
+
+async def test_async_streams_leave_their_connection_for_reuse(local: LocalDeployment) -> None:
+    async with odsc_llm.AsyncClient(local.deployment, auth=local.auth) as client:
+        for i in range(5):
+            stream = await client.chat.completions.create(
+                messages=[{"role": "user", "content": f"p{i}"}], stream=True
+            )
+            assert (await stream.get_final_completion()).choices[0].finish_reason
+        connections = client._http._transport._pool.connections  # type: ignore[attr-defined]
+    assert len(connections) == 1
