@@ -32,7 +32,7 @@ from ._errors import (
 )
 from ._response import APIResponse
 from ._retry import is_retryable, retry_kwargs
-from ._streaming import AsyncStream, Stream
+from ._streaming import AsyncStream, Stream, close_soon
 from ._version import __version__
 from .deployment import Deployment
 from .types._base import ResponseType
@@ -50,9 +50,6 @@ log = logging.getLogger("odsc_llm")
 
 ModelT = TypeVar("ModelT", bound=ResponseType)
 
-# Strong references to fire-and-forget close tasks, so they are not collected mid-way.
-_background_tasks: set[asyncio.Task[None]] = set()
-
 
 class _NotGiven:
     """Marks an argument left out (``None`` means "no timeout" and must stay distinct)."""
@@ -64,6 +61,8 @@ class _NotGiven:
 NOT_GIVEN: Any = _NotGiven()
 
 TimeoutTypes = float | httpx.Timeout | None
+
+_USER_AGENT = {"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__version__}"}
 
 
 def _to_timeout(value: TimeoutTypes) -> httpx.Timeout | None:
@@ -335,6 +334,26 @@ class _BaseClient:
         result._set_request_id(response.headers.get("opc-request-id"))
         return result
 
+    def _result(
+        self,
+        response: httpx.Response,
+        cast_to: type[ModelT],
+        chunk_type: type[Completion] | type[ChatCompletionChunk] | None,
+        stream_cls: type[Stream[Any]] | type[AsyncStream[Any]],
+        raw: bool,
+    ) -> Any:
+        """The typed answer (or stream) of a response; wrapped in an APIResponse if raw."""
+        if chunk_type is not None:
+
+            def parse() -> Any:
+                return stream_cls(response, chunk_type)
+        else:
+
+            def parse() -> Any:
+                return self._parse(response, cast_to)
+
+        return APIResponse(response, parse) if raw else parse()
+
     @staticmethod
     def _hint_state(error: APIStatusError, state: str | None) -> APIStatusError:
         if state:
@@ -386,7 +405,7 @@ class Client(_BaseClient):
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             limits=C.DEFAULT_LIMITS,
-            headers={"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__version__}"},
+            headers=_USER_AGENT,
             follow_redirects=False,
         )
         from .resources.chat import Chat
@@ -452,20 +471,8 @@ class Client(_BaseClient):
         options: Mapping[str, Any],
         raw: bool = False,
     ) -> Any:
-        call = self._options(options)
-        stream = chunk_type is not None
-        response = self._send(route, body, stream, call)
-        if stream:
-            assert chunk_type is not None
-
-            def parse() -> Any:
-                return Stream(response, chunk_type)
-        else:
-
-            def parse() -> Any:
-                return self._parse(response, cast_to)
-
-        return APIResponse(response, parse) if raw else parse()
+        response = self._send(route, body, chunk_type is not None, self._options(options))
+        return self._result(response, cast_to, chunk_type, Stream, raw)
 
     def deployment_state(self) -> str:
         """Ask the control plane for the deployment's lifecycle state (e.g. ``ACTIVE``)."""
@@ -523,7 +530,7 @@ class AsyncClient(_BaseClient):
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
             limits=C.DEFAULT_LIMITS,
-            headers={"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__version__}"},
+            headers=_USER_AGENT,
             follow_redirects=False,
         )
         from .resources.chat import AsyncChat
@@ -589,20 +596,8 @@ class AsyncClient(_BaseClient):
         options: Mapping[str, Any],
         raw: bool = False,
     ) -> Any:
-        call = self._options(options)
-        stream = chunk_type is not None
-        response = await self._send(route, body, stream, call)
-        if stream:
-            assert chunk_type is not None
-
-            def parse() -> Any:
-                return AsyncStream(response, chunk_type)
-        else:
-
-            def parse() -> Any:
-                return self._parse(response, cast_to)
-
-        return APIResponse(response, parse) if raw else parse()
+        response = await self._send(route, body, chunk_type is not None, self._options(options))
+        return self._result(response, cast_to, chunk_type, AsyncStream, raw)
 
     async def deployment_state(self) -> str:
         """Ask the control plane for the deployment's lifecycle state, off the event loop."""
@@ -628,13 +623,7 @@ class AsyncClient(_BaseClient):
         http = getattr(self, "_http", None)
         if http is None or not getattr(self, "_owns_http", False) or http.is_closed:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if not loop.is_closed():
-            _background_tasks.add(task := loop.create_task(http.aclose()))
-            task.add_done_callback(_background_tasks.discard)
+        close_soon(http.aclose)
 
     def __repr__(self) -> str:
         return (

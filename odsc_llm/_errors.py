@@ -21,6 +21,7 @@ import httpx
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthError",
@@ -104,11 +105,26 @@ class APIError(OdscLLMError):
         return self.message
 
 
-class APIStatusError(APIError):
-    """The deployment answered with a 4xx or 5xx status."""
+class _ResponseError(APIError):
+    """An error about an answer that arrived: keeps the response and its status."""
 
     response: httpx.Response
     status_code: int
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
+        super().__init__(
+            message,
+            request=response.request if _has_request(response) else None,
+            request_id=response.headers.get("opc-request-id"),
+            body=body,
+        )
+        self.response = response
+        self.status_code = response.status_code
+
+
+class APIStatusError(_ResponseError):
+    """The deployment answered with a 4xx or 5xx status."""
+
     #: The OCI error code (``NotAuthorizedOrNotFound``, ``TooManyRequests``...) when given.
     code: str | None
 
@@ -120,15 +136,12 @@ class APIStatusError(APIError):
         body: object | None = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(
-            message,
-            request=response.request if _has_request(response) else None,
-            request_id=response.headers.get("opc-request-id"),
-            body=body,
-        )
-        self.response = response
-        self.status_code = response.status_code
+        super().__init__(message, response=response, body=body)
         self.code = code
+
+
+class APIResponseValidationError(_ResponseError):
+    """A 2xx answer whose body is not the expected JSON shape."""
 
 
 class BadRequestError(APIStatusError):
@@ -347,23 +360,6 @@ def make_status_error(response: httpx.Response, body: bytes | None = None) -> AP
     if error_class is None:
         error_class = InternalServerError if status >= 500 else APIStatusError
     return error_class(" ".join(parts), response=response, body=_decode_body(raw), code=code)
-
-
-class APIResponseValidationError(APIError):
-    """A 2xx answer whose body is not the expected JSON shape."""
-
-    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
-        super().__init__(
-            message,
-            request=response.request if _has_request(response) else None,
-            request_id=response.headers.get("opc-request-id"),
-            body=body,
-        )
-        self.response = response
-        self.status_code = response.status_code
-
-
-__all__ += ["APIResponseValidationError"]
 
 
 class DeploymentWaitTimeout(DeploymentStateError):

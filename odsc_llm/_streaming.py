@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from typing import Any, Generic, TextIO, TypeVar, cast
 
 import httpx
@@ -382,13 +382,19 @@ class AsyncStream(Generic[ChunkT]):
         # running loop rather than leaving it checked out of the pool.
         if self._closed or self.response.is_closed:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if not loop.is_closed():
-            _background_tasks.add(task := loop.create_task(self.response.aclose()))
-            task.add_done_callback(_background_tasks.discard)
+        close_soon(self.response.aclose)
+
+
+def close_soon(closer: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``closer()`` on the running event loop, if any (for ``__del__``, which can't await)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if not loop.is_closed():
+        task = loop.create_task(closer())
+        _background_tasks.add(task)
+        task.add_done_callback(_background_tasks.discard)
 
 
 def _chunk_text(chunk: ResponseType) -> str | None:
