@@ -14,9 +14,10 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # httpx loads with the clients, not with `import odsc_llm`
+    import httpx
 
 __all__ = [
     "APIConnectionError",

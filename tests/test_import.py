@@ -16,3 +16,19 @@ def test_import_does_not_import_oci() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.split() == ["False", "False"], result.stdout + result.stderr
+
+
+def test_bare_import_loads_neither_httpx_nor_pydantic() -> None:
+    """The pytest plugin entry point imports the package in every pytest run of a project
+    that has odsc_llm installed: the bare import must cost next to nothing."""
+    code = (
+        "import sys, odsc_llm\n"
+        "heavy = [m for m in ('httpx', 'pydantic', 'oci', 'uvicorn') if m in sys.modules]\n"
+        "print(heavy)\n"
+        "odsc_llm.Client, odsc_llm.Deployment, odsc_llm.NotFoundError\n"
+        "print('httpx' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "True"], result.stdout + result.stderr
