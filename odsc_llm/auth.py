@@ -140,6 +140,10 @@ async def _in_worker_thread(fn: Callable[..., _T], *args: Any) -> _T:
     return await to_thread.run_sync(fn, *args)
 
 
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _always() -> bool:
     return True
 
@@ -158,6 +162,8 @@ class OCIAuth(httpx.Auth):
         refresh: called once after a ``401`` answer, before the request is signed and
             sent again (once). Defaults to the signer's ``refresh_security_token`` when
             it has one; API-key signers have nothing to refresh.
+        region: the region of these credentials (default: the signer's ``region``, if any);
+            providers that read a config profile set it from the profile.
         blocking: whether signing may do blocking I/O (token refresh). ``True``: the
             async flow always signs in a worker thread. ``False``: it always signs on the
             event loop (refreshes included). ``None`` (the default) decides from the
@@ -178,8 +184,10 @@ class OCIAuth(httpx.Auth):
         *,
         refresh: Callable[[], object] | None = None,
         blocking: bool | None = None,
+        region: str | None = None,
     ) -> None:
         if isinstance(signer, OCIAuth):
+            region = region or signer.region
             signer = signer.signer
         if not callable(signer):
             raise AuthError(
@@ -188,6 +196,9 @@ class OCIAuth(httpx.Auth):
             )
         #: The underlying oci signer; pass it as ``signer=`` to oci service clients.
         self.signer: Any = signer
+        #: The home region of these credentials (the config profile's ``region``, or the
+        #: principal's), used by control-plane calls that are not tied to a deployment.
+        self.region: str | None = region or _str_or_none(getattr(signer, "region", None))
         self._description = f"signer={type(signer).__name__}"
         self._refresh_lock = threading.Lock()
         self._refresh_generation = 0
@@ -381,7 +392,8 @@ def api_key(profile: str = DEFAULT_PROFILE, config_file: str = DEFAULT_CONFIG_FI
     path = _auth_signing.expand(config_file)
     config = _auth_signing.load_profile(path, profile)
     signer = _auth_signing.api_key_signer(config, path, profile)
-    return _describe(OCIAuth(signer), f"api_key, profile={profile!r}, config_file={path!r}")
+    auth = OCIAuth(signer, region=_str_or_none(config.get("region")))
+    return _describe(auth, f"api_key, profile={profile!r}, config_file={path!r}")
 
 
 def security_token(
@@ -399,7 +411,8 @@ def security_token(
     path = _auth_signing.expand(config_file)
     config = _auth_signing.load_profile(path, profile)
     signer = _auth_signing.session_token_signer(config, path, profile)
-    return _describe(OCIAuth(signer), f"security_token, profile={profile!r}, config_file={path!r}")
+    auth = OCIAuth(signer, region=_str_or_none(config.get("region")))
+    return _describe(auth, f"security_token, profile={profile!r}, config_file={path!r}")
 
 
 def resource_principal() -> OCIAuth:

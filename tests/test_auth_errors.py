@@ -101,6 +101,7 @@ def test_api_key_signs(
     assert type(auth.signer).__name__ == "Signer"
     assert _key_id(_signed(auth)) == "/".join(oci_ids)
     assert "api_key" in repr(auth) and "DEFAULT" in repr(auth)
+    assert auth.region == "us-ashburn-1"  # the profile's region, for control-plane calls
 
 
 def test_api_key_other_profile_and_tilde(
@@ -239,6 +240,11 @@ def test_security_token_signs_without_user(
     assert _key_id(_signed(auth)) == f"ST${token}"
     assert token not in repr(auth) and token not in repr(auth.signer)
     assert isinstance(auth.signer, __import__("oci").auth.signers.SecurityTokenSigner)
+    profile = _session_profile(tmp_path, oci_key_file, token)
+    path = oci_write_config({"DEFAULT": {**profile, "region": "eu-frankfurt-1"}})
+    assert oauth.security_token(config_file=str(path)).region == "eu-frankfurt-1"
+    assert oauth.from_signer(auth.signer).region is None  # a bare signer knows no region
+    assert oauth.OCIAuth(auth.signer, region="uk-london-1").region == "uk-london-1"
 
 
 @pytest.mark.parametrize("content", [None, "", "  \n"], ids=["missing", "empty", "blank"])
