@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +86,11 @@ def oci_api_key_profile(oci_key_file: Path) -> dict[str, str]:
         "key_file": str(oci_key_file),
         "region": "us-ashburn-1",
     }
+
+
+@pytest.fixture
+def emulator(request: pytest.FixtureRequest) -> Any:
+    """The package's own ``odsc_llm_local`` fixture (reset before and after each test),
+    skipped with the reason when the ``testing`` extra's server is not installed."""
+    pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
+    return request.getfixturevalue("odsc_llm_local")

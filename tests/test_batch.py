@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,21 +198,6 @@ async def test_run_sync_propagates_errors_inside_a_loop() -> None:
 
 
 # ---- client.completions.batch / chat.completions.batch against the emulator ------------
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[Any]:
-    pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
-    from odsc_llm.testing import LocalDeployment
-
-    with LocalDeployment() as deployment:
-        yield deployment
-
-
-@pytest.fixture
-def emulator(local: Any) -> Any:
-    local.reset()
-    return local
 
 
 async def test_async_completions_batch(emulator: Any) -> None:

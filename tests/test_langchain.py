@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 pytest.importorskip(
@@ -17,18 +15,6 @@ from langchain_openai import ChatOpenAI
 
 from odsc_llm.integrations.langchain import chat_model
 from odsc_llm.testing import LocalDeployment
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalDeployment]:
-    with LocalDeployment() as deployment:
-        yield deployment
-
-
-@pytest.fixture
-def emulator(local: LocalDeployment) -> LocalDeployment:
-    local.reset()
-    return local
 
 
 def _paths(local: LocalDeployment) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -28,18 +27,6 @@ pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 from odsc_llm.testing import LocalDeployment  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "hi there"}]
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalDeployment]:
-    with LocalDeployment() as deployment:
-        yield deployment
-
-
-@pytest.fixture
-def emulator(local: LocalDeployment) -> LocalDeployment:
-    local.reset()
-    return local
 
 
 def _paths(local: LocalDeployment) -> list[str]:

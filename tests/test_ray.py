@@ -21,19 +21,12 @@ pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 from odsc_llm.testing import LocalDeployment
 
 
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalDeployment]:
-    with LocalDeployment() as deployment:
-        yield deployment
-
-
-def test_predictor_without_ray(local: LocalDeployment) -> None:
-    local.reset()
+def test_predictor_without_ray(emulator: LocalDeployment) -> None:
     predictor = DeploymentPredictor(
-        local.deployment, auth=lambda: local.auth, concurrency=2, max_tokens=30
+        emulator.deployment, auth=lambda: emulator.auth, concurrency=2, max_tokens=30
     )
     try:
-        local.faults.push(status=400, message="nope")
+        emulator.faults.push(status=400, message="nope")
         out = predictor({"prompt": ["a", "b", "c"], "row": [1, 2, 3]})
         assert out["row"] == [1, 2, 3]
         answers = out["answer"]
@@ -44,14 +37,14 @@ def test_predictor_without_ray(local: LocalDeployment) -> None:
             for a, e in zip(answers, errors, strict=True)
         )
         chat = DeploymentPredictor(
-            local.deployment, auth=local.auth, chat=True, system_prompt="Be brief."
+            emulator.deployment, auth=emulator.auth, chat=True, system_prompt="Be brief."
         )
         assert chat({"prompt": ["hi"]})["answer"] == ["You said: hi"]
         assert "chat=True" in repr(chat)
         chat.close()
     finally:
         predictor.close()
-    assert all(r.headers["authorization"].startswith("Signature ") for r in local.requests)
+    assert all(r.headers["authorization"].startswith("Signature ") for r in emulator.requests)
 
 
 @pytest.fixture(scope="module")
@@ -68,18 +61,17 @@ def ray_cluster() -> Iterator[Any]:
 
 
 def test_map_batches_on_a_local_ray_cluster(
-    ray_cluster: Any, local: LocalDeployment, tmp_path: Path
+    ray_cluster: Any, emulator: LocalDeployment, tmp_path: Path
 ) -> None:
-    local.reset()
     # Workers are other processes: they get an auth *factory* and build their own signer.
-    config = local.write_oci_config(tmp_path)
+    config = emulator.write_oci_config(tmp_path)
     auth_factory = functools.partial(odsc_llm.auth.api_key, config_file=str(config))
     prompts = [f"question {i}" for i in range(24)]
     ds = ray_cluster.data.from_items([{"id": i, "prompt": p} for i, p in enumerate(prompts)])
     answered = ds.map_batches(
         DeploymentPredictor,
         fn_constructor_kwargs={
-            "deployment": local.url,
+            "deployment": emulator.url,
             "auth": auth_factory,
             "concurrency": 4,
             "max_tokens": 40,
@@ -91,5 +83,5 @@ def test_map_batches_on_a_local_ray_cluster(
     rows = sorted(answered.take_all(), key=lambda row: row["id"])
     assert [row["answer"] for row in rows] == [f"You said: {p}" for p in prompts]
     assert all(row["answer_error"] is None for row in rows)
-    assert len(local.requests) == 24
-    assert all(r.status == 200 for r in local.requests)
+    assert len(emulator.requests) == 24
+    assert all(r.status == 200 for r in emulator.requests)
