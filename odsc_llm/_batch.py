@@ -546,14 +546,13 @@ def _async_twin(client: Client) -> AsyncClient:
     """An AsyncClient with the sync client's deployment, auth and settings."""
     from ._client import AsyncClient
 
-    headers = {k: v for k, v in client._plain_headers.items() if k != "accept"}
     return AsyncClient(
         client.deployment,
         auth=client.auth,
         max_retries=client.max_retries,
         timeout=client.timeout,
         total_timeout=client.total_timeout,
-        default_headers=headers,
+        default_headers=client.default_headers,
         stream_endpoint=client.stream_endpoint,
         state_hint=client.state_hint,
     )

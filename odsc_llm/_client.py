@@ -231,7 +231,9 @@ class _BaseClient:
             if stream_endpoint == C.DEFAULT_STREAM_ENDPOINT
             else self.deployment.predict_url
         )
-        base = {"content-type": "application/json", **dict(default_headers or {})}
+        #: The caller's own default headers, as given (for twins such as the sync batch's).
+        self.default_headers: dict[str, str] = dict(default_headers or {})
+        base = {"content-type": "application/json", **self.default_headers}
         for name in base:
             if name.lower() == "authorization":
                 raise ValueError(

@@ -281,3 +281,13 @@ async def test_sync_chat_batch_inside_a_running_loop(emulator: Any) -> None:
     client = odsc_llm.Client(emulator.deployment, auth=emulator.auth)
     result = client.chat.completions.batch([[{"role": "user", "content": "hey"}]] * 3)
     assert [c.choices[0].message.content for c in result.results if c] == ["You said: hey"] * 3
+
+
+def test_sync_batch_keeps_the_clients_default_headers(emulator: Any) -> None:
+    client = odsc_llm.Client(
+        emulator.deployment, auth=emulator.auth, default_headers={"x-team": "search"}
+    )
+    result = client.completions.batch(["a", "b"], max_tokens=3)
+    assert result.ok
+    assert [r.headers.get("x-team") for r in emulator.requests] == ["search", "search"]
+    assert all(r.headers["accept"] == "application/json" for r in emulator.requests)
