@@ -546,16 +546,7 @@ def _async_twin(client: Client) -> AsyncClient:
     """An AsyncClient with the sync client's deployment, auth and settings."""
     from ._client import AsyncClient
 
-    return AsyncClient(
-        client.deployment,
-        auth=client.auth,
-        max_retries=client.max_retries,
-        timeout=client.timeout,
-        total_timeout=client.total_timeout,
-        default_headers=client.default_headers,
-        stream_endpoint=client.stream_endpoint,
-        state_hint=client.state_hint,
-    )
+    return AsyncClient(**client._settings())
 
 
 def batch_from_sync(

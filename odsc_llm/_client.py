@@ -202,10 +202,10 @@ class _BaseClient:
                     "or set the ODSC_LLM_DEPLOYMENT environment variable."
                 )
         self.deployment = Deployment.coerce(deployment)
-        if auth is None:
-            from . import auth as auth_module  # lazy: loading credentials imports oci
+        if auth is None or not isinstance(auth, httpx.Auth):
+            from .auth import resolve  # lazy: loading credentials imports oci
 
-            auth = auth_module.default()
+            auth = resolve(auth)
         self.auth = auth
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0, not {max_retries!r}")
@@ -245,6 +245,19 @@ class _BaseClient:
             "accept": "text/event-stream",
             "enable-streaming": "true",
             **base,
+        }
+
+    def _settings(self) -> dict[str, Any]:
+        """The constructor arguments this client was built with (for copies and twins)."""
+        return {
+            "deployment": self.deployment,
+            "auth": self.auth,
+            "max_retries": self.max_retries,
+            "timeout": self.timeout,
+            "total_timeout": self.total_timeout,
+            "default_headers": self.default_headers,
+            "stream_endpoint": self.stream_endpoint,
+            "state_hint": self.state_hint,
         }
 
     # -- request side -------------------------------------------------------------------
@@ -418,6 +431,19 @@ class Client(_BaseClient):
         self.chat = Chat(self)
         self.embeddings = Embeddings(self)
 
+    def copy(self, **overrides: Any) -> Client:
+        """A new client with this one's settings, ``overrides`` applied (any constructor
+        argument). It shares this client's connection pool (closing it leaves the pool
+        open) unless ``http_client`` is overridden."""
+        settings = {**self._settings(), "http_client": self._http, "_sleep": self._sleep}
+        settings.update(overrides)
+        twin = Client(**settings)
+        twin._owns_http = "http_client" in overrides and overrides["http_client"] is None
+        return twin
+
+    #: ``client.with_options(timeout=5).completions.create(...)``: the same as :meth:`copy`.
+    with_options = copy
+
     def _send_once(
         self, route: str, content: bytes, stream: bool, options: _CallOptions
     ) -> httpx.Response:
@@ -542,6 +568,19 @@ class AsyncClient(_BaseClient):
         self.completions = AsyncCompletions(self)
         self.chat = AsyncChat(self)
         self.embeddings = AsyncEmbeddings(self)
+
+    def copy(self, **overrides: Any) -> AsyncClient:
+        """A new client with this one's settings, ``overrides`` applied (any constructor
+        argument). It shares this client's connection pool (closing it leaves the pool
+        open) unless ``http_client`` is overridden."""
+        settings = {**self._settings(), "http_client": self._http, "_sleep": self._sleep}
+        settings.update(overrides)
+        twin = AsyncClient(**settings)
+        twin._owns_http = "http_client" in overrides and overrides["http_client"] is None
+        return twin
+
+    #: ``client.with_options(timeout=5).completions.create(...)``: the same as :meth:`copy`.
+    with_options = copy
 
     async def _send_once(
         self, route: str, content: bytes, stream: bool, options: _CallOptions

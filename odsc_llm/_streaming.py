@@ -21,20 +21,12 @@ import httpx
 from httpx_sse import EventSource
 from pydantic import ValidationError
 
+from ._accumulate import accumulate, chunk_text, partial_text
 from ._errors import StreamError, extract_error_message
-from .types._base import ResponseType
-from .types.chat import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatCompletionMessage,
-    ChatCompletionMessageToolCall,
-    Choice,
-    ChoiceLogprobs,
-    Function,
-)
-from .types.completion import Completion, CompletionChoice, CompletionLogprobs
+from .types.chat import ChatCompletion, ChatCompletionChunk
+from .types.completion import Completion
 
-__all__ = ["AsyncStream", "Stream", "accumulate"]
+__all__ = ["AsyncStream", "Stream"]
 
 ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
 
@@ -69,7 +61,7 @@ class _EventHandler(Generic[ChunkT]):
         return [validate(data) for data in self.events]
 
     def error(self, message: str, body: object | None = None) -> StreamError:
-        partial = _partial_text(self.chunks())
+        partial = partial_text(self.chunks())
         return StreamError(
             f"{message} (opc-request-id: {self.request_id or '-'}; "
             f"{len(self.events)} chunks received before the failure)",
@@ -223,7 +215,7 @@ class Stream(Generic[ChunkT]):
     def text(self) -> Iterator[str]:
         """The new text of each chunk (choice 0), skipping chunks without any."""
         for chunk in self:
-            piece = _chunk_text(chunk)
+            piece = chunk_text(chunk)
             if piece:
                 yield piece
 
@@ -349,7 +341,7 @@ class AsyncStream(Generic[ChunkT]):
     async def text(self) -> AsyncIterator[str]:
         """The new text of each chunk (choice 0), skipping chunks without any."""
         async for chunk in self:
-            piece = _chunk_text(chunk)
+            piece = chunk_text(chunk)
             if piece:
                 yield piece
 
@@ -395,136 +387,3 @@ def close_soon(closer: Callable[[], Coroutine[Any, Any, None]]) -> None:
         task = loop.create_task(closer())
         _background_tasks.add(task)
         task.add_done_callback(_background_tasks.discard)
-
-
-def _chunk_text(chunk: ResponseType) -> str | None:
-    if isinstance(chunk, ChatCompletionChunk):
-        return chunk.choices[0].delta.content if chunk.choices else None
-    if isinstance(chunk, Completion):
-        return chunk.choices[0].text if chunk.choices else None
-    return None
-
-
-def _partial_text(chunks: list[Any]) -> str:
-    return "".join(piece for piece in map(_chunk_text, chunks) if piece)
-
-
-def accumulate(chunks: list[Any], request_id: str | None = None) -> Completion | ChatCompletion:
-    """Join stream chunks into the answer the non-streaming call would have given."""
-    if chunks and isinstance(chunks[0], ChatCompletionChunk):
-        result: Completion | ChatCompletion = _accumulate_chat(chunks)
-    else:
-        result = _accumulate_completion(chunks)
-    result._set_request_id(request_id)
-    return result
-
-
-def _accumulate_completion(chunks: list[Completion]) -> Completion:
-    texts: dict[int, list[str]] = {}
-    finals: dict[int, CompletionChoice] = {}
-    logprobs: dict[int, CompletionLogprobs] = {}
-    head: Completion | None = None
-    usage = None
-    for chunk in chunks:
-        head = head or chunk
-        usage = chunk.usage or usage
-        for choice in chunk.choices:
-            texts.setdefault(choice.index, []).append(choice.text)
-            if choice.finish_reason is not None or choice.index not in finals:
-                finals[choice.index] = choice
-            if choice.logprobs is not None:
-                acc = logprobs.setdefault(choice.index, CompletionLogprobs())
-                for field in ("text_offset", "token_logprobs", "tokens", "top_logprobs"):
-                    piece = getattr(choice.logprobs, field)
-                    if piece is not None:
-                        setattr(acc, field, (getattr(acc, field) or []) + list(piece))
-    choices = [
-        CompletionChoice(
-            index=index,
-            text="".join(texts[index]),
-            logprobs=logprobs.get(index),
-            finish_reason=finals[index].finish_reason,
-            stop_reason=finals[index].stop_reason,
-        )
-        for index in sorted(texts)
-    ]
-    return Completion(
-        id=head.id if head else "",
-        created=head.created if head else 0,
-        model=head.model if head else "",
-        choices=choices,
-        usage=usage,
-    )
-
-
-def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
-    contents: dict[int, list[str]] = {}
-    reasoning: dict[int, list[str]] = {}
-    roles: dict[int, str] = {}
-    finish: dict[int, tuple[str | None, int | str | None]] = {}
-    calls: dict[int, dict[int, dict[str, Any]]] = {}
-    logprob_items: dict[int, list[Any]] = {}
-    usage = None
-    for chunk in chunks:
-        usage = chunk.usage or usage
-        for choice in chunk.choices:
-            index = choice.index
-            delta = choice.delta
-            contents.setdefault(index, [])
-            if delta.role:
-                roles[index] = delta.role
-            if delta.content:
-                contents[index].append(delta.content)
-            if delta.reasoning_content:
-                reasoning.setdefault(index, []).append(delta.reasoning_content)
-            for call in delta.tool_calls or ():
-                acc = calls.setdefault(index, {}).setdefault(
-                    call.index, {"id": "", "type": "function", "name": "", "arguments": ""}
-                )
-                if call.id:
-                    acc["id"] = call.id
-                if call.type:
-                    acc["type"] = call.type
-                if call.function is not None:
-                    acc["name"] += call.function.name or ""
-                    acc["arguments"] += call.function.arguments or ""
-            if choice.logprobs is not None and choice.logprobs.content:
-                logprob_items.setdefault(index, []).extend(choice.logprobs.content)
-            if choice.finish_reason is not None:
-                finish[index] = (choice.finish_reason, choice.stop_reason)
-    choices = []
-    for index in sorted(contents):
-        tool_calls = [
-            ChatCompletionMessageToolCall(
-                id=acc["id"],
-                type=acc["type"],
-                function=Function(name=acc["name"], arguments=acc["arguments"]),
-            )
-            for _, acc in sorted(calls.get(index, {}).items())
-        ]
-        message = ChatCompletionMessage(
-            role=roles.get(index, "assistant"),
-            content="".join(contents[index]) if contents[index] or not tool_calls else None,
-            reasoning_content="".join(reasoning[index]) if index in reasoning else None,
-            tool_calls=tool_calls or None,
-        )
-        finish_reason, stop_reason = finish.get(index, (None, None))
-        choices.append(
-            Choice(
-                index=index,
-                message=message,
-                logprobs=ChoiceLogprobs(content=logprob_items[index])
-                if index in logprob_items
-                else None,
-                finish_reason=finish_reason,
-                stop_reason=stop_reason,
-            )
-        )
-    head = chunks[0] if chunks else None
-    return ChatCompletion(
-        id=head.id if head else "",
-        created=head.created if head else 0,
-        model=head.model if head else "",
-        choices=choices,
-        usage=usage,
-    )

@@ -40,6 +40,7 @@ __all__ = [
     "from_signer",
     "instance_principal",
     "oke_workload_identity",
+    "resolve",
     "resource_principal",
     "security_token",
 ]
@@ -492,4 +493,25 @@ def default() -> OCIAuth:
         "`oci session authenticate` (session token), or set OCI_CONFIG_FILE / "
         "OCI_CLI_PROFILE; on an OCI instance use odsc_llm.auth.instance_principal(), in OKE "
         "odsc_llm.auth.oke_workload_identity()."
+    )
+
+
+def resolve(auth: Any = None) -> httpx.Auth:
+    """The one place where "an auth, a raw oci signer, or nothing" becomes an ``httpx.Auth``.
+
+    ``None`` gives :func:`default`; an :class:`OCIAuth` or any other ``httpx.Auth`` is
+    returned as is; an oci signer object (anything callable or with
+    ``do_request_sign``) is wrapped by :func:`from_signer`. The clients, the control plane
+    and the integrations all resolve their ``auth`` argument here.
+    """
+    if auth is None:
+        return default()
+    if isinstance(auth, httpx.Auth):
+        return auth
+    if callable(auth) or hasattr(auth, "do_request_sign"):
+        return from_signer(auth)
+    raise AuthError(
+        "auth must be an odsc_llm.auth.OCIAuth (odsc_llm.auth.api_key(), .security_token(), "
+        ".resource_principal(), .instance_principal(), or .from_signer(signer) for an oci "
+        f"signer object), or None for odsc_llm.auth.default(); got {type(auth).__name__}."
     )

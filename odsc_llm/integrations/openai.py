@@ -80,20 +80,11 @@ def base_url(deployment: Deployment | str) -> str:
 
 
 def _resolve_auth(auth: httpx.Auth | None) -> httpx.Auth:
-    if auth is None:
-        from .. import auth as auth_module
-
-        default_auth: httpx.Auth = auth_module.default()
-        return default_auth
     if isinstance(auth, DeploymentAuth):
         return auth._auth
-    if not isinstance(auth, httpx.Auth):
-        raise AuthError(
-            f"auth must be an odsc_llm.auth.OCIAuth (an httpx.Auth), not {type(auth).__name__}. "
-            "Build one with odsc_llm.auth.api_key(), .security_token(), .resource_principal(), "
-            ".instance_principal(), or .from_signer(signer) for an oci signer object."
-        )
-    return auth
+    from ..auth import resolve
+
+    return resolve(auth)
 
 
 def _check_stream_endpoint(stream_endpoint: str) -> None:
