@@ -32,12 +32,14 @@ __all__ = [
     "DeploymentStateError",
     "InternalServerError",
     "InvalidDeploymentError",
+    "InvalidRequestError",
     "NotFoundError",
     "OdscLLMError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTooLargeError",
     "StreamError",
+    "StreamTimeoutError",
     "UnprocessableEntityError",
     "extract_error_message",
     "make_status_error",
@@ -213,9 +215,26 @@ class StreamError(APIError):
         request_id: str | None = None,
         body: object | None = None,
         partial_text: str = "",
+        before_first_event: bool = False,
     ) -> None:
         super().__init__(message, request=request, request_id=request_id, body=body)
         self.partial_text = partial_text
+        #: True when the stream failed before its first event (connection broken, timed
+        #: out, or ended with nothing): the request may be sent again. False once any
+        #: event arrived, and for answers the server meant (error events, bad chunks).
+        self.before_first_event = before_first_event
+
+
+class StreamTimeoutError(StreamError):
+    """A stream stalled: no first event before ``total_timeout``, or no content event
+    within ``stream_idle_timeout`` of the previous one (SSE comments do not count)."""
+
+
+class InvalidRequestError(OdscLLMError, ValueError, TypeError):
+    """A call's arguments cannot be sent (NaN, a lone surrogate, a prompt item that is not
+    a string or token id, a header with CR/LF...). Raised before anything is sent, never
+    retried; the message names the parameter and the fix. Both a ``ValueError`` and a
+    ``TypeError``, so either ``except`` catches it."""
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
