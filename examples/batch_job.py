@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 
@@ -35,7 +36,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prompts", nargs="?", help="a text file, one prompt per line")
     parser.add_argument("--deployment", help="deployment URL or OCID")
-    parser.add_argument("--local", action="store_true", help="use the local emulator")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        default=os.environ.get("ODSC_LLM_LOCAL") == "1",
+        help="use the local emulator (also: ODSC_LLM_LOCAL=1)",
+    )
     parser.add_argument("--count", type=int, default=100, help="prompts to make up (--local)")
     parser.add_argument("--resume", default=None, help="JSONL file of done items")
     parser.add_argument("--concurrency", type=int, default=32)

@@ -22,8 +22,12 @@ import odsc_llm
 
 
 @contextlib.contextmanager
-def deployment_and_config() -> Iterator[tuple[str, str, str]]:
-    """(deployment URL, config file, profile): the local emulator's, or the real ones."""
+def deployment_and_config() -> Iterator[tuple[str, str | None, str | None]]:
+    """(deployment URL, config file, profile): the local emulator's, or the real ones.
+
+    For a real deployment both are None: the provider then reads OCI_CONFIG_FILE and
+    OCI_CLI_PROFILE (else ~/.oci/config and its default profile), as the oci CLI does.
+    """
     if "--local" in sys.argv or os.environ.get("ODSC_LLM_LOCAL") == "1":
         from odsc_llm.testing import LocalDeployment
 
@@ -33,7 +37,7 @@ def deployment_and_config() -> Iterator[tuple[str, str, str]]:
     url = os.environ.get("ODSC_LLM_DEPLOYMENT")
     if not url:
         sys.exit("Set ODSC_LLM_DEPLOYMENT to your deployment's URL, or pass --local.")
-    yield url, "~/.oci/config", os.environ.get("OCI_CLI_PROFILE", "DEFAULT")
+    yield url, None, None
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     pip install 'odsc-llm[openai]'
     python examples/openai_dropin.py https://modeldeployment.<region>.oci.customer-oci.com/<ocid>
-    python examples/openai_dropin.py --local      # against the local emulator
+    python examples/openai_dropin.py --local      # against the local emulator (or ODSC_LLM_LOCAL=1)
 
 Credentials come from odsc_llm.auth.default() (resource principal in notebook sessions
 and jobs, else ~/.oci/config).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Iterator
 
 import odsc_llm
@@ -30,11 +31,21 @@ def target(args: argparse.Namespace) -> Iterator[tuple[object, object]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("deployment", nargs="?", help="deployment URL or OCID")
-    parser.add_argument("--local", action="store_true", help="use the local emulator")
+    parser.add_argument(
+        "deployment",
+        nargs="?",
+        default=os.environ.get("ODSC_LLM_DEPLOYMENT"),
+        help="deployment URL or OCID (default: $ODSC_LLM_DEPLOYMENT)",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        default=os.environ.get("ODSC_LLM_LOCAL") == "1",
+        help="use the local emulator (also: ODSC_LLM_LOCAL=1)",
+    )
     args = parser.parse_args()
     if not args.local and not args.deployment:
-        parser.error("give a deployment URL or OCID, or --local")
+        parser.error("give a deployment URL or OCID (or set ODSC_LLM_DEPLOYMENT), or --local")
 
     with target(args) as (deployment, auth):
         client = odsc_llm.openai_client(deployment, auth=auth)  # an openai.OpenAI

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -41,7 +42,12 @@ def target(args: argparse.Namespace) -> Iterator[tuple[str, Callable[[], Any]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployment", help="deployment URL or OCID")
-    parser.add_argument("--local", action="store_true", help="local Ray + emulator")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        default=os.environ.get("ODSC_LLM_LOCAL") == "1",
+        help="local Ray + emulator (also: ODSC_LLM_LOCAL=1)",
+    )
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="Ray actors")
     parser.add_argument("--concurrency", type=int, default=8, help="requests per actor")

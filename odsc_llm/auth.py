@@ -25,18 +25,20 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, TypeVar
 
 import httpx
 
 from ._errors import AuthError
+from ._signers import always_due, headers_wanted, never_due, signing_plan
 
 __all__ = [
     "OCIAuth",
     "api_key",
+    "config_location",
     "default",
+    "from_config",
     "from_signer",
     "instance_principal",
     "oke_workload_identity",
@@ -50,20 +52,16 @@ _T = TypeVar("_T")
 
 DEFAULT_CONFIG_FILE = "~/.oci/config"
 DEFAULT_PROFILE = "DEFAULT"
+#: The environment variables the oci CLI reads, and so do the providers here.
+ENV_CONFIG_FILE = "OCI_CONFIG_FILE"
+ENV_PROFILE = "OCI_CLI_PROFILE"
 
 # oci fills these only when missing: drop them before every (re-)signing.
 _STALE_SIGNING_HEADERS = frozenset({"date", "authorization", "x-content-sha256"})
-# Headers oci's inject_missing_headers reads or writes besides the signed ones.
-_OCI_TOUCHED_HEADERS = frozenset({"host", "content-type", "content-length", "transfer-encoding"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Marks a request this auth signed, so a re-send is not mistaken for a caller's
 # own Authorization header.
 _SIGNED_EXTENSION = "odsc_llm.signed"
-# Token signers go to a worker thread this long before oci would refresh the token,
-# so the (blocking) refresh never starts on the event loop.
-_REFRESH_MARGIN_SECONDS = 5.0
-# oci refreshes a principal's token this long before its expiry (SecurityTokenContainer).
-_OCI_EXPIRY_JITTER_SECONDS = 60.0
 
 
 class _SigningRequest:
@@ -89,51 +87,6 @@ class _SigningRequest:
         return f"<_SigningRequest {self.method} {self.url}>"
 
 
-def _mro_names(obj: object) -> set[str]:
-    return {cls.__name__ for cls in type(obj).__mro__}
-
-
-def _token_io_due(signer: Any, half_life: bool) -> Callable[[], bool]:
-    """A cheap, CPU-only test: would the signer's token refresh (blocking I/O) now?"""
-
-    def due() -> bool:
-        try:
-            claims = signer.security_token.jwt
-            exp = float(claims["exp"])
-            if half_life:
-                threshold = exp - (exp - float(claims["iat"])) / 2
-            else:
-                threshold = exp - _OCI_EXPIRY_JITTER_SECONDS
-        except Exception:
-            return True  # unknown: assume it may block
-        return time.time() >= threshold - _REFRESH_MARGIN_SECONDS
-
-    return due
-
-
-def _federation_io_due(signer: Any) -> Callable[[], bool]:
-    def due() -> bool:
-        try:
-            exp = float(signer.federation_client.security_token.jwt["exp"])
-        except Exception:
-            return True
-        return time.time() >= exp - _OCI_EXPIRY_JITTER_SECONDS - _REFRESH_MARGIN_SECONDS
-
-    return due
-
-
-def _headers_wanted(signer: Any) -> frozenset[str] | None:
-    """The request headers an oci signer reads (None: unknown signer, pass them all)."""
-    names: set[str] = set()
-    for attr in ("_basic_signer", "_body_signer"):
-        signed = getattr(getattr(signer, attr, None), "headers", None)
-        if not isinstance(signed, (list, tuple)):
-            return None
-        names.update(str(h).lower() for h in signed)
-    names.discard("(request-target)")
-    return frozenset(names | _OCI_TOUCHED_HEADERS)
-
-
 async def _in_worker_thread(fn: Callable[..., _T], *args: Any) -> _T:
     """Run blocking ``fn(*args)`` in a worker thread (asyncio or trio, via anyio)."""
     from anyio import to_thread  # lazy: only token refreshes and unknown signers need it
@@ -143,14 +96,6 @@ async def _in_worker_thread(fn: Callable[..., _T], *args: Any) -> _T:
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _always() -> bool:
-    return True
-
-
-def _never() -> bool:
-    return False
 
 
 class OCIAuth(httpx.Auth):
@@ -206,45 +151,24 @@ class OCIAuth(httpx.Auth):
 
         # How to sign: `_sign_call` may do I/O (refresh); `_sign_fast` never does and is
         # used on the event loop when `_io_due()` says no refresh is due.
-        sign_call: Callable[[Any], object] = signer
-        sign_fast: Callable[[Any], object] = signer
-        pre_sign: Callable[[], object] | None = None
-        io_due: Callable[[], bool] = _always
-        default_refresh = getattr(signer, "refresh_security_token", None)
-
-        names = _mro_names(signer)
-        exact = type(signer).__name__
-        if hasattr(signer, "_odsc_reload_due"):  # our self-reloading session-token signer
-            io_due = signer._odsc_reload_due
-            sign_fast = signer._odsc_sign_without_reload
-        elif exact in ("Signer", "SecurityTokenSigner", "KeyPairSigner") and (
-            "AbstractBaseSigner" in names
-        ):
-            io_due = _never  # an in-memory key: CPU only
-        elif "X509FederationClientBasedSecurityTokenSigner" in names:
-            io_due = _federation_io_due(signer)  # refreshes inside __call__
-        elif callable(getattr(signer, "get_security_token", None)):
-            # Resource principal family: refresh (if near expiry) before signing.
-            pre_sign = signer.get_security_token
-            io_due = _token_io_due(
-                signer, half_life="OkeWorkloadIdentityResourcePrincipalSigner" in names
-            )
+        plan = signing_plan(signer)
+        io_due, sign_fast, pre_sign = plan.io_due, plan.sign_fast, plan.pre_sign
         fast_pre_sign: Callable[[], object] | None = None  # io_due() said: nothing due
         if blocking is True:
-            io_due = _always
+            io_due = always_due
         elif blocking is False:  # the caller says nothing blocks: the full path, on the loop
-            io_due = _never
-            sign_fast = sign_call
+            io_due = never_due
+            sign_fast = signer
             fast_pre_sign = pre_sign
 
-        self._wanted = _headers_wanted(signer)
-        self._sign_call = sign_call
+        self._wanted = headers_wanted(signer)
+        self._sign_call: Callable[[Any], object] = signer
         self._sign_fast = sign_fast
         self._pre_sign = pre_sign
         self._fast_pre_sign = fast_pre_sign
         self._io_due = io_due
         self._refresh: Callable[[], object] | None = (
-            refresh if refresh is not None else default_refresh
+            refresh if refresh is not None else getattr(signer, "refresh_security_token", None)
         )
 
     def __repr__(self) -> str:
@@ -379,41 +303,67 @@ def from_signer(signer: Any) -> OCIAuth:
     return OCIAuth(signer)
 
 
-def api_key(profile: str = DEFAULT_PROFILE, config_file: str = DEFAULT_CONFIG_FILE) -> OCIAuth:
+def config_location(profile: str | None = None, config_file: str | None = None) -> tuple[str, str]:
+    """(config file path, profile) as the oci CLI chooses them.
+
+    An argument left out (``None``) comes from ``OCI_CONFIG_FILE`` / ``OCI_CLI_PROFILE``,
+    else the defaults ``~/.oci/config`` / ``DEFAULT``. The path is expanded and absolute.
+    """
+    file = config_file or os.environ.get(ENV_CONFIG_FILE) or DEFAULT_CONFIG_FILE
+    chosen = profile or os.environ.get(ENV_PROFILE) or DEFAULT_PROFILE
+    return os.path.abspath(os.path.expanduser(os.fspath(file))), chosen
+
+
+def api_key(profile: str | None = None, config_file: str | None = None) -> OCIAuth:
     """API-key signing from a profile of an OCI config file (``oci setup config``).
 
-    The profile needs ``tenancy``, ``user``, ``fingerprint`` and ``key_file`` (plus
-    ``pass_phrase`` when the key is encrypted).
+    ``profile`` defaults to ``OCI_CLI_PROFILE`` (else ``DEFAULT``) and ``config_file`` to
+    ``OCI_CONFIG_FILE`` (else ``~/.oci/config``), as with the oci CLI. The profile needs
+    ``tenancy``, ``user``, ``fingerprint`` and ``key_file`` (plus ``pass_phrase`` when the
+    key is encrypted).
 
     Raises:
         AuthError: the config file, the profile or the key file is missing or unusable.
     """
-    from . import _auth_signing
+    from . import _credentials
 
-    path = _auth_signing.expand(config_file)
-    config = _auth_signing.load_profile(path, profile)
-    signer = _auth_signing.api_key_signer(config, path, profile)
+    path, profile = config_location(profile, config_file)
+    config = _credentials.load_profile(path, profile)
+    signer = _credentials.api_key_signer(config, path, profile)
     auth = OCIAuth(signer, region=_str_or_none(config.get("region")))
     return _describe(auth, f"api_key, profile={profile!r}, config_file={path!r}")
 
 
-def security_token(
-    profile: str = DEFAULT_PROFILE, config_file: str = DEFAULT_CONFIG_FILE
-) -> OCIAuth:
+def security_token(profile: str | None = None, config_file: str | None = None) -> OCIAuth:
     """Session-token signing from a profile made by ``oci session authenticate``.
 
-    Reads the profile's ``security_token_file`` and ``key_file`` (no ``user`` needed).
-    The token file is re-read when it changes on disk (e.g. after
-    ``oci session refresh``); a warning is logged once when the token is about to
-    expire, and an expired token raises :class:`~odsc_llm.AuthError` at once.
+    ``profile`` and ``config_file`` default as for :func:`api_key` (the environment, then
+    ``DEFAULT`` / ``~/.oci/config``). Reads the profile's ``security_token_file`` and
+    ``key_file`` (no ``user`` needed). The token file is re-read when it changes on disk
+    (e.g. after ``oci session refresh``); a warning is logged once when the token is
+    about to expire, and an expired token raises :class:`~odsc_llm.AuthError` at once.
     """
-    from . import _auth_signing
+    from . import _credentials
 
-    path = _auth_signing.expand(config_file)
-    config = _auth_signing.load_profile(path, profile)
-    signer = _auth_signing.session_token_signer(config, path, profile)
+    path, profile = config_location(profile, config_file)
+    config = _credentials.load_profile(path, profile)
+    signer = _credentials.session_token_signer(config, path, profile)
     auth = OCIAuth(signer, region=_str_or_none(config.get("region")))
     return _describe(auth, f"security_token, profile={profile!r}, config_file={path!r}")
+
+
+def from_config(profile: str | None = None, config_file: str | None = None) -> OCIAuth:
+    """The config profile's own kind: :func:`security_token` when the profile has
+    ``security_token_file``, else :func:`api_key` (defaults as for :func:`api_key`)."""
+    from . import _credentials
+
+    path, profile = config_location(profile, config_file)
+    config = _credentials.load_profile(path, profile)
+    if config.get("security_token_file"):
+        logger.debug("session token, profile %s of %s", profile, path)
+        return security_token(profile, path)
+    logger.debug("API key, profile %s of %s", profile, path)
+    return api_key(profile, path)
 
 
 def resource_principal() -> OCIAuth:
@@ -422,9 +372,9 @@ def resource_principal() -> OCIAuth:
     Uses ``oci.auth.signers.get_resource_principals_signer()``, which reads
     ``OCI_RESOURCE_PRINCIPAL_VERSION`` and the variables that go with it.
     """
-    from . import _auth_signing
+    from . import _credentials
 
-    signer = _auth_signing.resource_principal_signer()
+    signer = _credentials.resource_principal_signer()
     version = os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION")
     return _describe(OCIAuth(signer), f"resource_principal, version={version!r}")
 
@@ -435,9 +385,9 @@ def instance_principal(**kwargs: Any) -> OCIAuth:
     Contacts the instance metadata service now; ``kwargs`` go to
     ``oci.auth.signers.InstancePrincipalsSecurityTokenSigner``.
     """
-    from . import _auth_signing
+    from . import _credentials
 
-    signer = _auth_signing.instance_principal_signer(**kwargs)
+    signer = _credentials.instance_principal_signer(**kwargs)
     return _describe(OCIAuth(signer), "instance_principal")
 
 
@@ -447,9 +397,9 @@ def oke_workload_identity(**kwargs: Any) -> OCIAuth:
     ``kwargs`` go to
     ``oci.auth.signers.get_oke_workload_identity_resource_principal_signer``.
     """
-    from . import _auth_signing
+    from . import _credentials
 
-    signer = _auth_signing.oke_workload_identity_signer(**kwargs)
+    signer = _credentials.oke_workload_identity_signer(**kwargs)
     return _describe(OCIAuth(signer), "oke_workload_identity")
 
 
@@ -470,19 +420,10 @@ def default() -> OCIAuth:
         )
         return resource_principal()
 
-    from_env = os.environ.get("OCI_CONFIG_FILE")
-    config_file = from_env or DEFAULT_CONFIG_FILE
-    profile = os.environ.get("OCI_CLI_PROFILE") or DEFAULT_PROFILE
-    path = os.path.abspath(os.path.expanduser(config_file))
+    from_env = os.environ.get(ENV_CONFIG_FILE)
+    path, profile = config_location()
     if os.path.isfile(path):
-        from . import _auth_signing
-
-        config = _auth_signing.load_profile(path, profile)
-        if config.get("security_token_file"):
-            logger.debug("auth.default(): session token, profile %s of %s", profile, path)
-            return security_token(profile, path)
-        logger.debug("auth.default(): API key, profile %s of %s", profile, path)
-        return api_key(profile, path)
+        return from_config(profile, path)
 
     source = "from OCI_CONFIG_FILE" if from_env else "the default location"
     raise AuthError(

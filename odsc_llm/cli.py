@@ -425,7 +425,7 @@ def _make_auth(args: argparse.Namespace) -> httpx.Auth:
     )
     profile = args.profile or os.environ.get("OCI_CLI_PROFILE") or oci_auth.DEFAULT_PROFILE
     if kind is None:
-        from ._auth_signing import expand, load_profile
+        from ._credentials import expand, load_profile
 
         config = load_profile(expand(config_file), profile)
         kind = "security_token" if config.get("security_token_file") else "api_key"
