@@ -33,7 +33,12 @@ from ._errors import (
 from ._response import APIResponse
 from ._retry import is_retryable, retry_kwargs
 from ._streaming import AsyncStream, Stream, close_soon
-from ._validation import validate_headers, validate_max_retries, validate_timeout
+from ._validation import (
+    validate_headers,
+    validate_max_retries,
+    validate_seconds,
+    validate_timeout,
+)
 from ._version import __version__
 from .deployment import Deployment
 from .types._base import ResponseType
@@ -213,10 +218,8 @@ class _BaseClient:
         self.timeout = C.DEFAULT_TIMEOUT if timeout is NOT_GIVEN else _to_timeout(timeout)
         if total_timeout is NOT_GIVEN:
             self.total_timeout = _longest(self.timeout)
-        elif total_timeout is None or total_timeout > 0:
-            self.total_timeout = total_timeout
         else:
-            raise ValueError(f"total_timeout must be > 0 seconds or None, not {total_timeout!r}")
+            self.total_timeout = validate_seconds(total_timeout, "total_timeout")
         if stream_endpoint not in C.STREAM_ENDPOINTS:
             raise ValueError(
                 f"stream_endpoint must be one of {C.STREAM_ENDPOINTS}, not {stream_endpoint!r}"
