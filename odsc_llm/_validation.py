@@ -25,6 +25,7 @@ __all__ = [
     "validate_max_retries",
     "validate_message",
     "validate_options",
+    "validate_params",
     "validate_prompt",
     "validate_seconds",
     "validate_timeout",
@@ -159,6 +160,16 @@ def validate_body(value: object, name: str) -> None:
     for problem in _problems(value, name):
         raise InvalidRequestError(problem)
     raise InvalidRequestError(f"{name} cannot be encoded as JSON.")
+
+
+def validate_params(body: Mapping[str, Any]) -> None:
+    """:func:`validate_body` for each field of a request body, named by its key."""
+    try:
+        json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError, RecursionError) as exc:
+        for name, value in body.items():
+            validate_body(value, name)  # says which field is at fault
+        raise InvalidRequestError(f"The request body cannot be encoded as JSON: {exc}") from exc
 
 
 def validate_extra_body(extra_body: object) -> None:

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from .._constants import DEFAULT_MODEL
 from .._errors import InvalidRequestError
 from .._validation import (
-    validate_body,
     validate_message,
     validate_options,
+    validate_params,
     validate_prompt,
 )
 from ..types.params import RequestOptions
@@ -59,8 +59,7 @@ def split_params(
         elif value is not None:
             body[name] = value
     validate_options(options)
-    for name, value in body.items():
-        validate_body(value, name)
+    validate_params(body)
     if stream:
         body["stream"] = True
     extra_body = options.get("extra_body")
