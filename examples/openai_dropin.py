@@ -19,7 +19,9 @@ import odsc_llm
 
 
 @contextlib.contextmanager
-def target(args: argparse.Namespace) -> Iterator[tuple[object, object]]:
+def target(
+    args: argparse.Namespace,
+) -> Iterator[tuple[odsc_llm.Deployment | str, odsc_llm.auth.OCIAuth | None]]:
     if args.local:
         from odsc_llm.testing import LocalDeployment
 

@@ -2,41 +2,29 @@
 
 ``import odsc_llm`` stays fast: ``oci`` is imported only when credentials are loaded
 or the control plane is called, and the heavier parts load on first use.
+
+The public surface is one list, ``_LAZY`` below (with the error classes of
+``odsc_llm.errors`` and the submodules): it drives ``__all__`` and the lazy
+``__getattr__``; the ``TYPE_CHECKING`` imports repeat it for type checkers, and
+``tests/test_exported_members.py`` checks that they agree. To export a name, add it to
+``_LAZY`` and to the imports under ``TYPE_CHECKING``.
 """
 
-from __future__ import annotations
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from ._errors import *  # noqa: F403 - the error classes: light, loaded eagerly
+from ._errors import __all__ as _ERROR_NAMES
+from ._lazy import attach as _attach
+from ._version import __version__ as __version__
 
-from ._errors import (
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    AuthError,
-    BadRequestError,
-    ConflictError,
-    DeploymentStateError,
-    InternalServerError,
-    InvalidDeploymentError,
-    NotFoundError,
-    OdscLLMError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestTooLargeError,
-    StreamError,
-    UnprocessableEntityError,
-)
-from ._version import __version__
-
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from . import auth as auth
+    from . import control_plane as control_plane
     from . import deployment as deployment
     from . import errors as errors
+    from . import integrations as integrations
     from . import shapes as shapes
+    from . import testing as testing
     from . import types as types
     from ._batch import BatchError as BatchError
     from ._batch import BatchItem as BatchItem
@@ -50,27 +38,29 @@ if TYPE_CHECKING:
     from .control_plane import LogRecord as LogRecord
     from .control_plane import list_deployments as list_deployments
     from .deployment import Deployment as Deployment
+    from .integrations.openai import async_openai_client as async_openai_client
+    from .integrations.openai import openai_client as openai_client
 
 # name -> module that defines it; loaded on first attribute access (PEP 562).
 # Deployment too: it is a pydantic model, and building the first one imports pydantic's
 # model machinery (~50 ms, more than httpx), which `import odsc_llm` should not pay.
 _LAZY: dict[str, str] = {
-    "Deployment": ".deployment",
-    "Client": "._client",
-    "AsyncClient": "._client",
-    "Stream": "._streaming",
-    "AsyncStream": "._streaming",
-    "DeploymentInfo": ".control_plane",
-    "list_deployments": ".control_plane",
-    "LogRecord": ".control_plane",
-    "BatchResult": "._batch",
-    "BatchItem": "._batch",
-    "BatchError": "._batch",
     "APIResponse": "._response",
-    "openai_client": ".integrations.openai",
+    "AsyncClient": "._client",
+    "AsyncStream": "._streaming",
+    "BatchError": "._batch",
+    "BatchItem": "._batch",
+    "BatchResult": "._batch",
+    "Client": "._client",
+    "Deployment": ".deployment",
+    "DeploymentInfo": ".control_plane",
+    "LogRecord": ".control_plane",
+    "Stream": "._streaming",
     "async_openai_client": ".integrations.openai",
+    "list_deployments": ".control_plane",
+    "openai_client": ".integrations.openai",
 }
-_SUBMODULES = {
+_SUBMODULES = (
     "auth",
     "control_plane",
     "deployment",
@@ -79,50 +69,9 @@ _SUBMODULES = {
     "shapes",
     "testing",
     "types",
-}
+)
 
-__all__ = [
-    "APIConnectionError",
-    "APIError",
-    "APIResponseValidationError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AsyncClient",
-    "AsyncStream",
-    "AuthError",
-    "AuthenticationError",
-    "BadRequestError",
-    "Client",
-    "ConflictError",
-    "Deployment",
-    "DeploymentStateError",
-    "InternalServerError",
-    "InvalidDeploymentError",
-    "NotFoundError",
-    "OdscLLMError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RequestTooLargeError",
-    "Stream",
-    "StreamError",
-    "UnprocessableEntityError",
-    "__version__",
-    "auth",
-    "errors",
-    "shapes",
-    "types",
-]
+__all__ = sorted([*_ERROR_NAMES, *_LAZY, *_SUBMODULES, "__version__"])
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'odsc_llm' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__) | set(_LAZY) | _SUBMODULES)
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _attach(__name__, _LAZY, _SUBMODULES)

@@ -33,6 +33,12 @@ from ._errors import (
 from ._response import APIResponse
 from ._retry import is_retryable, retry_kwargs
 from ._streaming import AsyncStream, Stream, close_soon
+from ._validation import (
+    validate_headers,
+    validate_max_retries,
+    validate_seconds,
+    validate_timeout,
+)
 from ._version import __version__
 from .deployment import Deployment
 from .types._base import ResponseType
@@ -66,6 +72,7 @@ _USER_AGENT = {"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__vers
 
 
 def _to_timeout(value: TimeoutTypes) -> httpx.Timeout | None:
+    validate_timeout(value)
     if value is None:
         return None
     if isinstance(value, httpx.Timeout):
@@ -207,16 +214,12 @@ class _BaseClient:
 
             auth = resolve(auth)
         self.auth = auth
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ValueError(f"max_retries must be an integer >= 0, not {max_retries!r}")
-        self.max_retries = max_retries
+        self.max_retries = validate_max_retries(max_retries)
         self.timeout = C.DEFAULT_TIMEOUT if timeout is NOT_GIVEN else _to_timeout(timeout)
         if total_timeout is NOT_GIVEN:
             self.total_timeout = _longest(self.timeout)
-        elif total_timeout is None or total_timeout > 0:
-            self.total_timeout = total_timeout
         else:
-            raise ValueError(f"total_timeout must be > 0 seconds or None, not {total_timeout!r}")
+            self.total_timeout = validate_seconds(total_timeout, "total_timeout")
         if stream_endpoint not in C.STREAM_ENDPOINTS:
             raise ValueError(
                 f"stream_endpoint must be one of {C.STREAM_ENDPOINTS}, not {stream_endpoint!r}"
@@ -231,6 +234,7 @@ class _BaseClient:
             if stream_endpoint == C.DEFAULT_STREAM_ENDPOINT
             else self.deployment.predict_url
         )
+        validate_headers(default_headers, name="default_headers")
         #: The caller's own default headers, as given (for twins such as the sync batch's).
         self.default_headers: dict[str, str] = dict(default_headers or {})
         base = {"content-type": "application/json", **self.default_headers}
@@ -265,9 +269,7 @@ class _BaseClient:
     def _options(self, options: Mapping[str, Any]) -> _CallOptions:
         timeout = options.get("timeout", NOT_GIVEN)
         total = options.get("total_timeout", NOT_GIVEN)
-        max_retries = options.get("max_retries", self.max_retries)
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        max_retries = validate_max_retries(options.get("max_retries", self.max_retries))
         resolved = self.timeout if timeout is NOT_GIVEN else _to_timeout(timeout)
         if total is NOT_GIVEN:
             total = self.total_timeout if timeout is NOT_GIVEN else _longest(resolved)

@@ -34,3 +34,6 @@ ROUTE_EMBEDDINGS = "/v1/embeddings"
 
 STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
+
+#: The environment variable a client reads its deployment from when none is given.
+ENV_DEPLOYMENT = "ODSC_LLM_DEPLOYMENT"

@@ -1,20 +1,49 @@
 """The exception hierarchy of odsc_llm.
 
-Every exception the package raises on purpose derives from :class:`OdscLLMError`.
-Errors tied to an HTTP exchange carry ``request_id`` (the ``opc-request-id``
-response header) so a user can quote it to Oracle support.
+Every exception the package raises on purpose derives from :class:`OdscLLMError`::
 
-Secrets never appear here: messages are built from response bodies, status codes,
-file names and profile names, never from keys, pass phrases, tokens or the
-``Authorization`` header.
+    OdscLLMError
+    ├── AuthError                    credentials could not be loaded or used
+    ├── InvalidDeploymentError       (also ValueError) a URL or OCID not understood
+    ├── InvalidRequestError          (also ValueError, TypeError) bad call arguments
+    ├── RequestTooLargeError         (also ValueError) body over 10 MB, not sent
+    ├── DeploymentStateError         FAILED, DELETED, or not ACTIVE in time
+    │   └── DeploymentWaitTimeout
+    ├── ControlPlaneError            a Data Science / Logging API call failed
+    └── APIError                     tied to one request to a model deployment
+        ├── APIStatusError           a 3xx, 4xx or 5xx answer
+        │   ├── BadRequestError            400
+        │   ├── AuthenticationError        401
+        │   ├── PermissionDeniedError      403
+        │   ├── NotFoundError              404
+        │   ├── ConflictError              409
+        │   ├── UnprocessableEntityError   422
+        │   ├── RateLimitError             429
+        │   └── InternalServerError        5xx
+        ├── APIResponseValidationError     a 2xx answer of the wrong shape
+        ├── APIConnectionError       the request did not get an answer
+        │   └── APITimeoutError
+        └── StreamError              a streamed answer broke
+            └── StreamTimeoutError
+
+Errors tied to an HTTP exchange carry ``request_id`` (the ``opc-request-id`` response
+header) so a user can quote it to Oracle support. Secrets never appear here: messages are
+built from response bodies, status codes, file names and profile names, never from keys,
+pass phrases, tokens or the ``Authorization`` header.
+
+The classes come first; the helpers that build an :class:`APIStatusError` from an answer
+(``make_status_error``, ``extract_error_message``) follow and are internal.
 """
 
 from __future__ import annotations
 
-import html
 import json
-import re
+import warnings
 from typing import TYPE_CHECKING, Any
+
+from ._error_text import HINTS, RATE_LIMIT_HINTS, ErrorFields, RateLimitKind, error_fields
+from ._error_text import extract_error_message as extract_error_message
+from ._error_text import rate_limit_kind as rate_limit_kind
 
 if TYPE_CHECKING:  # httpx loads with the clients, not with `import odsc_llm`
     import httpx
@@ -29,7 +58,9 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ControlPlaneError",
     "DeploymentStateError",
+    "DeploymentWaitTimeout",
     "InternalServerError",
     "InvalidDeploymentError",
     "InvalidRequestError",
@@ -41,12 +72,7 @@ __all__ = [
     "StreamError",
     "StreamTimeoutError",
     "UnprocessableEntityError",
-    "extract_error_message",
-    "make_status_error",
 ]
-
-# Longest error text we put into a message; bodies can be whole HTML pages.
-_MAX_MESSAGE_CHARS = 500
 
 
 class OdscLLMError(Exception):
@@ -59,6 +85,13 @@ class AuthError(OdscLLMError):
 
 class InvalidDeploymentError(OdscLLMError, ValueError):
     """A deployment URL or OCID could not be understood."""
+
+
+class InvalidRequestError(OdscLLMError, ValueError, TypeError):
+    """A call's arguments cannot be sent (NaN, a lone surrogate, a prompt item that is not
+    a string or token id, a header with CR/LF...). Raised before anything is sent, never
+    retried; the message names the parameter and the fix. Both a ``ValueError`` and a
+    ``TypeError``, so either ``except`` catches it."""
 
 
 class RequestTooLargeError(OdscLLMError, ValueError):
@@ -80,6 +113,43 @@ class DeploymentStateError(OdscLLMError):
         self.state = state
         self.lifecycle_details = lifecycle_details
         self.log_lines = list(log_lines or [])
+
+
+class DeploymentWaitTimeout(DeploymentStateError):
+    """``wait_until_active`` ran out of time before the deployment became ACTIVE."""
+
+
+class ControlPlaneError(OdscLLMError):
+    """A control-plane call (Data Science or Logging Search API, through ``oci``) failed.
+
+    ``status_code`` and ``code`` are the service's HTTP status and error code
+    (``NotAuthorizedOrNotFound``...), ``request_id`` its ``opc-request-id``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        operation: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        if status is not None:
+            warnings.warn(_STATUS_DEPRECATED, DeprecationWarning, stacklevel=2)
+            status_code = status if status_code is None else status_code
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.operation = operation
+
+    @property
+    def status(self) -> int | None:
+        """Deprecated alias of :attr:`status_code` (removed in the next release)."""
+        warnings.warn(_STATUS_DEPRECATED, DeprecationWarning, stacklevel=2)
+        return self.status_code
 
 
 class APIError(OdscLLMError):
@@ -126,10 +196,17 @@ class _ResponseError(APIError):
 
 
 class APIStatusError(_ResponseError):
-    """The deployment answered with a 4xx or 5xx status."""
+    """The deployment answered with a status that is not a success (3xx, 4xx or 5xx).
 
-    #: The OCI error code (``NotAuthorizedOrNotFound``, ``TooManyRequests``...) when given.
-    code: str | None
+    ``code``, ``type`` and ``param`` are the error body's fields as the server sent them
+    (OCI: ``code`` such as ``"NotAuthorizedOrNotFound"``; vLLM: ``code`` such as ``400``,
+    ``type`` such as ``"BadRequestError"``, ``param`` the offending parameter). When the
+    body has a ``type`` but no ``code``, ``code`` is the ``type``.
+    """
+
+    code: int | str | None
+    type: str | None
+    param: str | None
 
     def __init__(
         self,
@@ -137,10 +214,14 @@ class APIStatusError(_ResponseError):
         *,
         response: httpx.Response,
         body: object | None = None,
-        code: str | None = None,
+        code: int | str | None = None,
+        type: str | None = None,  # the server's field name
+        param: str | None = None,
     ) -> None:
         super().__init__(message, response=response, body=body)
         self.code = code
+        self.type = type
+        self.param = param
 
 
 class APIResponseValidationError(_ResponseError):
@@ -172,7 +253,25 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests (OCI allows about 150 requests/s per tenancy)."""
+    """429: too many requests. ``limit`` says which limit, when the service said so:
+    ``"bandwidth"`` (the deployment's load balancer bandwidth), ``"tenancy_rate"`` (the
+    tenancy's requests per second, about 150), or ``None`` (not said)."""
+
+    limit: RateLimitKind | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object | None = None,
+        code: int | str | None = None,
+        type: str | None = None,  # the server's field name
+        param: str | None = None,
+        limit: RateLimitKind | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body, code=code, type=type, param=param)
+        self.limit = limit
 
 
 class InternalServerError(APIStatusError):
@@ -230,12 +329,9 @@ class StreamTimeoutError(StreamError):
     within ``stream_idle_timeout`` of the previous one (SSE comments do not count)."""
 
 
-class InvalidRequestError(OdscLLMError, ValueError, TypeError):
-    """A call's arguments cannot be sent (NaN, a lone surrogate, a prompt item that is not
-    a string or token id, a header with CR/LF...). Raised before anything is sent, never
-    retried; the message names the parameter and the fix. Both a ``ValueError`` and a
-    ``TypeError``, so either ``except`` catches it."""
+# -- building an APIStatusError from an answer (internal) ------------------------------
 
+_STATUS_DEPRECATED = "ControlPlaneError.status is deprecated: use status_code."
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -247,41 +343,6 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     429: RateLimitError,
 }
 
-_HINTS: dict[int, str] = {
-    401: (
-        "The request signature was not accepted. Check that this machine's clock is within "
-        "5 minutes of real time, and, for a session token, that it has not expired "
-        "(`oci session refresh --profile <profile>`, or `oci session authenticate`)."
-    ),
-    403: "The principal is not allowed to call this deployment: check the IAM policies.",
-    404: (
-        "Either no deployment exists at this URL (check the OCID and region), or your "
-        "principal is not allowed to use it (an IAM policy must allow "
-        "DATA_SCIENCE_MODEL_DEPLOYMENT_PREDICT on it); OCI does not say which. vLLM also "
-        "answers 404 to a model name other than 'odsc-llm'."
-    ),
-    409: (
-        "The deployment is in a state that cannot serve this request; "
-        "ExternalServerIncorrectState means the model server did not stream on the "
-        "streaming endpoint (pass stream_endpoint='predict' or check the container)."
-    ),
-    413: "The request body is over the 10 MB limit of model deployments.",
-    429: (
-        "Too many requests: OCI allows about 150 requests/s per tenancy. "
-        "Lower the concurrency or let the client retry (max_retries)."
-    ),
-    500: (
-        "The service or model server failed. /predict answers 500 after 60 s: "
-        "use stream=True for long answers."
-    ),
-    503: "The model server is unavailable (starting, scaling, overloaded or failed).",
-}
-
-_TAG_RE = re.compile(r"<[^>]+>")
-_SPACE_RE = re.compile(r"\s+")
-_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_SCRIPT_RE = re.compile(r"<(script|style)[^>]*>.*?</\1>", re.IGNORECASE | re.DOTALL)
-
 
 def _has_request(response: httpx.Response) -> bool:
     try:
@@ -291,69 +352,6 @@ def _has_request(response: httpx.Response) -> bool:
     return True
 
 
-def _clip(text: str) -> str:
-    text = _SPACE_RE.sub(" ", text).strip()
-    if len(text) > _MAX_MESSAGE_CHARS:
-        text = text[: _MAX_MESSAGE_CHARS - 3] + "..."
-    return text
-
-
-def _message_from_json(data: Any) -> tuple[str | None, str | None]:
-    """(message, code) from the JSON error shapes of OCI, vLLM, llama.cpp and FastAPI."""
-    if not isinstance(data, dict):
-        return None, None
-    # vLLM >= 0.10.1 and llama.cpp: {"error": {"message", "type", "param", "code"}}
-    err = data.get("error")
-    if isinstance(err, dict) and err.get("message") is not None:
-        code = err.get("code") if err.get("code") is not None else err.get("type")
-        return str(err["message"]), None if code is None else str(code)
-    if isinstance(err, str) and err:
-        return err, None
-    # OCI: {"code": "NotAuthorizedOrNotFound", "message": "..."}
-    # old vLLM: {"object": "error", "message": "...", "type": "...", "code": 400}
-    if data.get("message") is not None:
-        code = data.get("code")
-        if code is None and isinstance(data.get("type"), str):
-            code = data["type"]
-        return str(data["message"]), None if code is None else str(code)
-    # FastAPI validation errors: {"detail": ...}
-    if "detail" in data:
-        detail = data["detail"]
-        return (detail if isinstance(detail, str) else json.dumps(detail)), None
-    return None, None
-
-
-def extract_error_message(body: bytes | str, content_type: str = "") -> tuple[str, str | None]:
-    """A readable one-line message (and the error code if any) from an error body.
-
-    Understands OCI JSON (``{"code", "message"}``), vLLM's old and new JSON shapes,
-    llama.cpp and FastAPI errors, and HTML pages from gateways; falls back to the text.
-    """
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    stripped = text.strip()
-    if not stripped:
-        return "(empty response body)", None
-    if stripped[:1] in "{[":
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            pass
-        else:
-            message, code = _message_from_json(data)
-            if message is not None:
-                return _clip(message), code
-            return _clip(stripped), None
-    if "html" in content_type.lower() or stripped[:1] == "<":
-        title_match = _TITLE_RE.search(stripped)
-        title = html.unescape(_TAG_RE.sub(" ", title_match.group(1))) if title_match else ""
-        page = _TITLE_RE.sub(" ", _SCRIPT_RE.sub(" ", stripped))
-        page_text = _clip(html.unescape(_TAG_RE.sub(" ", page)))
-        if title and page_text.startswith(_clip(title)):
-            return page_text, None
-        return _clip(f"{title}: {page_text}" if title else page_text), None
-    return _clip(stripped), None
-
-
 def _decode_body(body: bytes) -> object:
     try:
         return json.loads(body)
@@ -361,52 +359,51 @@ def _decode_body(body: bytes) -> object:
         return body.decode("utf-8", "replace")
 
 
+def _read_so_far(response: httpx.Response) -> bytes:
+    """The body if it was read, else nothing: never read (a stream) from here."""
+    import httpx  # loaded already: a response exists
+
+    try:
+        return response.content
+    except httpx.ResponseNotRead:
+        return b""
+
+
 def make_status_error(response: httpx.Response, body: bytes | None = None) -> APIStatusError:
-    """The typed error for a non-2xx response whose body has been read (or is given)."""
-    raw = response.content if body is None else body
-    readable, code = extract_error_message(raw, response.headers.get("content-type", ""))
+    """The typed error for a 3xx, 4xx or 5xx answer, from ``body`` if given (e.g. the
+    first 64 KB the client read) or else from what was read of the response; it never
+    reads the response itself."""
+    raw = _read_so_far(response) if body is None else body
     status = response.status_code
+    if 300 <= status < 400:
+        location = response.headers.get("location") or "(no Location header)"
+        fields = ErrorFields(
+            f"redirected to {location}: model deployments do not redirect; check the endpoint"
+        )
+    else:
+        fields = error_fields(raw, response.headers.get("content-type", ""))
     request_id = response.headers.get("opc-request-id")
-    reason = response.reason_phrase or ""
-    parts = [f"{status} {reason}".strip() + f": {readable}"]
+    parts = [f"{status} {response.reason_phrase or ''}".strip() + f": {fields.message}"]
     if request_id:
         parts.append(f"(opc-request-id: {request_id})")
-    hint = _HINTS.get(status) or (_HINTS[500] if status >= 500 else None)
-    if status == 503:
-        hint = _HINTS[503]
+    extra: dict[str, Any] = {}
+    if status == 429:
+        limit = rate_limit_kind(fields.message)
+        extra["limit"] = limit
+        hint: str | None = RATE_LIMIT_HINTS[limit]
+    else:
+        hint = HINTS.get(status) or (HINTS[500] if status >= 500 else None)
     if hint:
         parts.append(f"Hint: {hint}")
     error_class = _STATUS_CLASSES.get(status)
     if error_class is None:
         error_class = InternalServerError if status >= 500 else APIStatusError
-    return error_class(" ".join(parts), response=response, body=_decode_body(raw), code=code)
-
-
-class DeploymentWaitTimeout(DeploymentStateError):
-    """``wait_until_active`` ran out of time before the deployment became ACTIVE."""
-
-
-class ControlPlaneError(OdscLLMError):
-    """A control-plane call (Data Science or Logging Search API, through ``oci``) failed.
-
-    ``status`` and ``code`` are the service's HTTP status and error code
-    (``NotAuthorizedOrNotFound``...), ``request_id`` its ``opc-request-id``.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        request_id: str | None = None,
-        operation: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.request_id = request_id
-        self.operation = operation
-
-
-__all__ += ["ControlPlaneError", "DeploymentWaitTimeout"]
+    return error_class(
+        " ".join(parts),
+        response=response,
+        body=_decode_body(raw),
+        code=fields.code,
+        type=fields.type,
+        param=fields.param,
+        **extra,
+    )

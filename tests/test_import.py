@@ -32,3 +32,19 @@ def test_bare_import_loads_neither_httpx_nor_pydantic() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.split("\n")[:2] == ["[]", "True"], result.stdout + result.stderr
+
+
+def test_errors_testing_and_dir_stay_light() -> None:
+    """The error classes, ``dir()`` and the testing package's names list load nothing heavy
+    (the lazy loader imports a module only when one of its names is used)."""
+    code = (
+        "import sys, odsc_llm, odsc_llm.errors, odsc_llm.testing\n"
+        "dir(odsc_llm), dir(odsc_llm.testing), odsc_llm.__all__, odsc_llm.testing.__all__\n"
+        "odsc_llm.InvalidRequestError, odsc_llm.RateLimitError, odsc_llm.errors.StreamError\n"
+        "heavy = [m for m in ('httpx', 'pydantic', 'oci', 'uvicorn') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split("\n")[0] == "[]", result.stdout + result.stderr

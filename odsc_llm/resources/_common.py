@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .._constants import DEFAULT_MODEL
+from .._errors import InvalidRequestError
+from .._validation import (
+    validate_message,
+    validate_options,
+    validate_params,
+    validate_prompt,
+)
 from ..types.params import RequestOptions
 
 if TYPE_CHECKING:
@@ -16,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncAPIResource", "SyncAPIResource", "split_params"]
 
 _OPTION_KEYS = frozenset(RequestOptions.__optional_keys__)
+# Required arguments that are prompts: a string, strings or token ids.
+_PROMPT_KEYS = frozenset({"prompt", "input"})
 
 
 def split_params(
@@ -25,18 +34,23 @@ def split_params(
     allowed: frozenset[str],
     stream: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(JSON body, call options) from a ``create`` call's arguments.
+    """(JSON body, call options) from a ``create`` call's arguments, all checked.
 
     ``None`` values are left out of the body; unknown names are a TypeError naming
-    ``extra_body`` as the place for server-specific parameters.
+    ``extra_body`` as the place for server-specific parameters. Anything that cannot be
+    sent (NaN, a lone surrogate, a bad prompt item, a header with CR/LF, ``extra_body``
+    setting ``stream``...) is an :class:`~odsc_llm.InvalidRequestError`, raised here,
+    before anything is encoded or sent.
     """
     unknown = params.keys() - allowed
     if unknown:
         names = ", ".join(sorted(unknown))
-        raise TypeError(
+        raise InvalidRequestError(
             f"{method}() got unexpected keyword argument(s): {names}. Pass server-specific "
             f"parameters in extra_body={{...}}."
         )
+    for name in _PROMPT_KEYS & required.keys():
+        validate_prompt(required[name], name)
     body: dict[str, Any] = {"model": DEFAULT_MODEL, **required}
     options: dict[str, Any] = {}
     for name, value in params.items():
@@ -44,6 +58,8 @@ def split_params(
             options[name] = value
         elif value is not None:
             body[name] = value
+    validate_options(options)
+    validate_params(body)
     if stream:
         body["stream"] = True
     extra_body = options.get("extra_body")
@@ -53,18 +69,21 @@ def split_params(
 
 
 def as_messages(messages: Iterable[Any]) -> list[Any]:
-    """Messages as JSON-ready dicts (pydantic messages from earlier answers are welcome)."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Iterable):
-        raise TypeError(
+    """Messages as JSON-ready dicts, each checked (pydantic messages from earlier answers
+    are welcome as they are)."""
+    if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Iterable):
+        raise InvalidRequestError(
             "messages must be a list of {'role': ..., 'content': ...} dicts, "
             f"not {type(messages).__name__}."
         )
     out = [
-        m.model_dump(mode="json", exclude_none=True) if isinstance(m, BaseModel) else m
-        for m in messages
+        m.model_dump(mode="json", exclude_none=True)
+        if isinstance(m, BaseModel)
+        else validate_message(m, index)
+        for index, m in enumerate(messages)
     ]
     if not out:
-        raise ValueError("messages must not be empty.")
+        raise InvalidRequestError("messages must not be empty: pass at least one message.")
     return out
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from typing_extensions import Unpack
 
 from .._constants import ROUTE_COMPLETIONS
+from .._errors import InvalidRequestError
 from .._response import APIResponse
 from .._streaming import AsyncStream, Stream
 from ..types.completion import Completion
@@ -27,7 +28,7 @@ def _prepare(
     prompt: Prompt, stream: bool, params: CompletionCreateParams
 ) -> tuple[dict[str, Any], dict[str, Any], type[Completion] | None]:
     if not isinstance(prompt, (str, list)):
-        raise TypeError(
+        raise InvalidRequestError(
             f"prompt must be a string or a list of strings/token ids, not {type(prompt).__name__}."
         )
     body, options = split_params("completions.create", {"prompt": prompt}, params, _ALLOWED, stream)

@@ -7,6 +7,7 @@ from typing import Any
 from typing_extensions import Unpack
 
 from .._constants import ROUTE_EMBEDDINGS
+from .._errors import InvalidRequestError
 from .._response import APIResponse
 from ..types.embedding import CreateEmbeddingResponse
 from ..types.params import EmbeddingCreateParams
@@ -22,7 +23,9 @@ def _prepare(
     value: EmbeddingInput, params: EmbeddingCreateParams
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(value, (str, list)) or (isinstance(value, list) and not value):
-        raise TypeError("input must be a string or a non-empty list of strings/token ids.")
+        raise InvalidRequestError(
+            "input must be a string or a non-empty list of strings/token ids."
+        )
     return split_params("embeddings.create", {"input": value}, params, _ALLOWED, False)
 
 

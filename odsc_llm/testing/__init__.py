@@ -10,14 +10,15 @@
 
 Needs the ``testing`` extra (``pip install 'odsc-llm[testing]'``) for its server.
 Names load on first use, so importing this package (or its pytest plugin) is cheap.
+To export a name, add it to ``_LAZY`` and to the imports under ``TYPE_CHECKING``
+(``tests/test_exported_members.py`` checks that they agree).
 """
 
-from __future__ import annotations
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from .._lazy import attach as _attach
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from ._answers import MODEL_NAME as MODEL_NAME
     from ._answers import embed as embed
     from ._answers import reply_text as reply_text
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from ._verify import SignatureVerificationError as SignatureVerificationError
     from ._verify import verify_request as verify_request
 
+# name -> module that defines it; loaded on first attribute access (PEP 562).
 _LAZY: dict[str, str] = {
     "LocalDeployment": "._local",
     "serve_forever": "._local",
@@ -50,14 +52,5 @@ _LAZY: dict[str, str] = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'odsc_llm.testing' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__))
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _attach(__name__, _LAZY)

@@ -1,7 +1,9 @@
 """Request parameters, as TypedDicts: what ``create(...)`` accepts besides the required ones.
 
 Every field is optional and omitted from the request body unless given. Parameters the
-server knows but these do not list go in ``extra_body`` (e.g. vLLM's ``guided_json``).
+server knows but these do not list go in ``extra_body`` (e.g. vLLM's ``structured_outputs``).
+Values are checked before anything is sent: NaN, ±Infinity and lone surrogates are refused
+anywhere, as are headers with CR or LF (:class:`~odsc_llm.InvalidRequestError`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class StreamOptions(TypedDict, total=False):
 class RequestOptions(TypedDict, total=False):
     """Options of one call that are not part of the model's parameters."""
 
-    #: Extra JSON fields merged into the body (vLLM extras such as ``guided_json``).
+    #: Extra JSON fields merged into the body (vLLM extras such as ``top_k`` or
+    #: ``structured_outputs``); ``stream`` is not one of them (pass ``stream=``).
     extra_body: Mapping[str, object]
     #: Extra HTTP headers for this call.
     extra_headers: Mapping[str, str]
@@ -42,6 +45,9 @@ class RequestOptions(TypedDict, total=False):
     total_timeout: float | None
     #: This call's retry count (overrides the client's ``max_retries``).
     max_retries: int
+    #: Seconds allowed between two content events of a stream, after the first one (SSE
+    #: comments do not count); ``None`` for no limit. Default: the client's.
+    stream_idle_timeout: float | None
 
 
 class _SamplingParams(RequestOptions, total=False):
