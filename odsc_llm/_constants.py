@@ -34,3 +34,12 @@ ROUTE_EMBEDDINGS = "/v1/embeddings"
 
 STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
+
+#: Environment variable naming the deployment when the code (or command line) does not.
+ENV_DEPLOYMENT = "ODSC_LLM_DEPLOYMENT"
+
+#: `odsc-llm serve-local` / `python -m odsc_llm.testing`: where the emulator listens,
+#: and the delay between its streamed tokens.
+LOCAL_HOST = "127.0.0.1"
+LOCAL_PORT = 8080
+LOCAL_TOKEN_DELAY = 0.02
