@@ -38,10 +38,12 @@ PRINCIPALS = ("resource_principal", "instance_principal", "oke_workload_identity
 _PATH_SUFFIXES = ("predict", "predictWithResponseStream")
 
 
-def deployment_rule() -> str:
+def deployment_rule(*, has_text: bool = True) -> str:
     """The rule of the module docstring, for the commands' ``--help``."""
     from .._constants import ENV_DEPLOYMENT
 
+    if not has_text:
+        return f"The deployment: -d/--deployment, else DEPLOYMENT, else ${ENV_DEPLOYMENT}."
     return (
         f"Where the deployment comes from: -d/--deployment; else ${ENV_DEPLOYMENT}, and "
         "then every positional is text (a prompt that looks like a URL stays a prompt); "
@@ -49,10 +51,11 @@ def deployment_rule() -> str:
     )
 
 
-def add_deployment_positional(parser: argparse.ArgumentParser) -> None:
+def add_deployment_positional(parser: argparse.ArgumentParser, *, has_text: bool = True) -> None:
+    """The optional DEPLOYMENT positional, and the rule in the command's help."""
     from .._constants import ENV_DEPLOYMENT
 
-    parser.epilog = deployment_rule()
+    parser.epilog = deployment_rule(has_text=has_text)
     parser.add_argument(
         "deployment",
         nargs="?",

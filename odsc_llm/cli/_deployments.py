@@ -26,7 +26,7 @@ def add_info(p: argparse.ArgumentParser) -> None:
         "plane; with --local-only (or for a local emulator) only what its URL or OCID says "
         "(ocid, region, endpoint, predict and stream URLs)."
     )
-    _connect.add_deployment_positional(p)
+    _connect.add_deployment_positional(p, has_text=False)
     p.add_argument(
         "--local-only", action="store_true", help="do not ask the control plane; parse only"
     )
@@ -41,7 +41,7 @@ def add_logs(p: argparse.ArgumentParser) -> None:
         "Print the deployment's recent predict (model server) or access log records, "
         "oldest first, from OCI Logging; --follow keeps printing new ones."
     )
-    _connect.add_deployment_positional(p)
+    _connect.add_deployment_positional(p, has_text=False)
     p.add_argument(
         "--kind", choices=("predict", "access"), default="predict", help="which log (%(default)s)"
     )
