@@ -19,37 +19,11 @@ import pytest
 from odsc_llm import cli
 from odsc_llm._constants import ENV_DEPLOYMENT
 from odsc_llm.cli import _base, _connect, _deployments, _generate, _messages
+from tests.cli_support import OCID, ROOT, TIMEOUT, URL, run_cli
+from tests.cli_support import cli_env as _env
 
 if TYPE_CHECKING:
     from odsc_llm.testing import LocalDeployment
-
-ROOT = Path(__file__).resolve().parents[1]
-OCID = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaaexample"
-URL = f"https://modeldeployment.us-ashburn-1.oci.customer-oci.com/{OCID}"
-TIMEOUT = 30  # bound of every subprocess, in seconds
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ODSC_LLM_", "OCI_"))}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
-def run_cli(
-    *args: str, input: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m odsc_llm ARGS`` in a subprocess, bounded by TIMEOUT."""
-    return subprocess.run(
-        [sys.executable, "-m", "odsc_llm", *args],
-        input=input if input is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=env if env is not None else _env(),
-        cwd=ROOT,
-    )
 
 
 # ------------------------------------------------------------------ argument parsing

@@ -66,12 +66,17 @@ def _builder(spec: str) -> Builder:
     return found
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(*commands: str) -> argparse.ArgumentParser:
     """The argument parser of ``odsc-llm`` (exposed for tests and documentation).
 
-    With ``command``, only that command's options are built (the others are listed
-    without theirs): what :func:`main` does, so ``--help`` imports nothing heavy.
+    With ``commands``, only those commands get their options (the others are listed
+    without theirs): :func:`main` builds just the command it runs, so ``--help``
+    imports nothing heavy. Without, every command is built.
     """
+    return _parser(set(commands or _COMMANDS))
+
+
+def _parser(wanted: set[str]) -> Parser:
     from .._version import __version__
 
     parser = Parser(
@@ -86,7 +91,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     connection: Parser | None = None
     for name, (help_text, networked, spec) in _COMMANDS.items():
-        if command is not None and name != command:
+        if name not in wanted:
             sub.add_parser(name, help=help_text)
             continue
         parents: list[Parser] = []
@@ -162,5 +167,6 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``odsc-llm`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_of(words))
+    command = _command_of(words)
+    parser = _parser({command} if command else set())
     return run(parser, parser.parse_args(words))

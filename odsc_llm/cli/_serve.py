@@ -86,11 +86,16 @@ def _cmd_serve_local(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def standalone_parser(prog: str) -> Parser:
+    """The parser of ``python -m odsc_llm.testing``: ``serve-local``'s, under its own name."""
+    parser = Parser(prog=prog, description=SERVE_DESCRIPTION)
+    add_serve_local(parser)
+    return parser
+
+
 def standalone_main(argv: Sequence[str] | None, prog: str) -> int:
     """``python -m odsc_llm.testing``: the same options and errors as ``serve-local``."""
     from . import run
 
-    parser = Parser(prog=prog, description=SERVE_DESCRIPTION)
-    add_serve_options(parser)
-    parser.set_defaults(handler=_cmd_serve_local)
+    parser = standalone_parser(prog)
     return run(parser, parser.parse_args(argv))
