@@ -35,3 +35,15 @@ def run_cli(
         env=env if env is not None else cli_env(),
         cwd=ROOT,
     )
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE`` in a subprocess with :func:`cli_env`, bounded by TIMEOUT."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=cli_env(),
+        cwd=ROOT,
+    )

@@ -19,7 +19,7 @@ import pytest
 from odsc_llm import cli
 from odsc_llm._constants import ENV_DEPLOYMENT
 from odsc_llm.cli import _base, _connect, _deployments, _generate, _messages
-from tests.cli_support import OCID, ROOT, TIMEOUT, URL, run_cli
+from tests.cli_support import OCID, ROOT, TIMEOUT, URL, run_cli, run_python
 from tests.cli_support import cli_env as _env
 
 if TYPE_CHECKING:
@@ -206,14 +206,7 @@ def test_help_is_fast_and_does_not_import_oci() -> None:
         "print(sorted(m for m in ('oci', 'odsc_llm._client', 'odsc_llm.testing') "
         "if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=_env(),
-        cwd=ROOT,
-    )
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 

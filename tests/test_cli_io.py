@@ -19,7 +19,7 @@ import pytest
 
 from odsc_llm import cli
 from odsc_llm._constants import ENV_DEPLOYMENT
-from tests.cli_support import OCID, ROOT, TIMEOUT, URL, cli_env, run_cli
+from tests.cli_support import OCID, ROOT, TIMEOUT, URL, cli_env, run_cli, run_python
 
 if TYPE_CHECKING:
     from odsc_llm.testing import LocalDeployment
@@ -92,15 +92,18 @@ def test_help_says_how_stdin_is_decoded() -> None:
 # ------------------------------------------------------------------------ stdout
 
 
+def _against(local: LocalDeployment, config: str, command: tuple[str, ...]) -> list[str]:
+    """The command line of ``command``, aimed at ``local`` unless it needs no deployment."""
+    name, *rest = command
+    return [name] if name == "shapes" else [name, local.url, *rest, "--config-file", config]
+
+
 @posix_only
 @pytest.mark.parametrize("command", [("shapes",), ("complete", "hello"), ("info", "--json")])
 def test_closed_stdout_is_one_line_and_exit_1(
     odsc_llm_local: LocalDeployment, config: str, command: tuple[str, ...]
 ) -> None:
-    name, *rest = command
-    argv = (
-        [name] if name == "shapes" else [name, odsc_llm_local.url, *rest, "--config-file", config]
-    )
+    argv = _against(odsc_llm_local, config, command)
     result = run_bytes(*argv, stdout=None, preexec_fn=lambda: os.close(1))
     assert result.returncode == 1
     assert "standard output is closed" in _one_error_line(result.stderr)
@@ -115,10 +118,7 @@ def test_closed_stdout_is_one_line_and_exit_1(
 def test_full_disk_is_one_line_and_exit_1(
     odsc_llm_local: LocalDeployment, config: str, command: tuple[str, ...]
 ) -> None:
-    name, *rest = command
-    argv = (
-        [name] if name == "shapes" else [name, odsc_llm_local.url, *rest, "--config-file", config]
-    )
+    argv = _against(odsc_llm_local, config, command)
     with open("/dev/full", "wb") as full:
         result = run_bytes(*argv, stdout=full)
     assert result.returncode == 1
@@ -313,14 +313,7 @@ def test_top_level_help_imports_nothing_heavy() -> None:
         "print(sorted(m for m in ('httpx', 'pydantic', 'oci') if m in sys.modules), "
         "file=sys.stderr)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=cli_env(),
-        cwd=ROOT,
-    )
+    result = run_python(code)
     assert "shapes" in result.stdout and "serve-local" in result.stdout
     assert result.stderr.strip() == "[]"
 
@@ -336,3 +329,33 @@ def test_shapes_shows_the_notes_instead_of_a_bare_yes(capsys: pytest.CaptureFixt
         assert note in out
     assert cli.main(["shapes", "--shape", "VM.GPU2.1"]) == 0
     assert "below vLLM's minimum 7.0" in capsys.readouterr().out
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from odsc_llm.cli import _shapes
+
+    def broken(args: object, out: object) -> int:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(_shapes, "_cmd_shapes", broken)
+    assert cli.main(["shapes"]) == 1
+    err = capsys.readouterr().err
+    assert err == "odsc-llm: internal error, please report it: RuntimeError: boom second line\n"
+
+
+def test_output_reports_a_failed_write_once() -> None:
+    import io
+
+    from odsc_llm.cli._base import Output, OutputError
+
+    class Full(io.StringIO):
+        def flush(self) -> None:
+            raise OSError(28, "No space left on device")
+
+    out = Output(Full())
+    with pytest.raises(OutputError, match="No space left on device"):
+        out.write("text")
+    out.write("more")  # nothing raised again: a `finally` closing the line stays quiet
+    out.end_line()
