@@ -359,3 +359,11 @@ def test_output_reports_a_failed_write_once() -> None:
         out.write("text")
     out.write("more")  # nothing raised again: a `finally` closing the line stays quiet
     out.end_line()
+
+
+@pytest.mark.parametrize("since", ["0m", "-5m", "nanh", "1e400d"])
+def test_logs_since_must_be_a_positive_age(since: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["logs", OCID, f"--since={since}"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -89,9 +89,13 @@ def parse_since(text: str) -> datetime | timedelta:
     unit = value[-1:].lower()
     if unit in _AGE_UNITS:
         try:
-            return timedelta(seconds=float(value[:-1]) * _AGE_UNITS[unit])
-        except ValueError:
+            age = timedelta(seconds=float(value[:-1]) * _AGE_UNITS[unit])
+        except (ValueError, OverflowError):
             pass
+        else:
+            if age <= timedelta(0):
+                raise argparse.ArgumentTypeError(f"{text!r}: the age must be positive")
+            return age
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
