@@ -37,3 +37,9 @@ DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
 
 #: The environment variable a client reads its deployment from when none is given.
 ENV_DEPLOYMENT = "ODSC_LLM_DEPLOYMENT"
+
+#: `odsc-llm serve-local` / `python -m odsc_llm.testing`: where the emulator listens,
+#: and the delay between its streamed tokens.
+LOCAL_HOST = "127.0.0.1"
+LOCAL_PORT = 8080
+LOCAL_TOKEN_DELAY = 0.02

@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from .types.shapes import FitResult, GPUShape, MemoryEstimate
 
 __all__ = [
     "DTYPE_BYTES",
@@ -39,19 +39,62 @@ __all__ = [
     "get_shape",
     "list_shapes",
     "recommend_shapes",
+    "shape_notes",
 ]
 
+# --------------------------------------------------------------------------- constants
+# Every number of the estimates and of the shape table lives here; the rest of the
+# module (and the CLI's help texts) read them.
+
+#: The GPU shapes AI Quick Actions offers: (name, GPU model, GPUs per instance,
+#: GB per GPU, CUDA compute capability).
+SHAPE_TABLE: tuple[tuple[str, str, int, float, float], ...] = (
+    ("VM.GPU2.1", "P100", 1, 16, 6.0),
+    ("VM.GPU3.1", "V100", 1, 16, 7.0),
+    ("VM.GPU.A10.1", "A10", 1, 24, 8.6),
+    ("BM.GPU2.2", "P100", 2, 16, 6.0),
+    ("VM.GPU3.2", "V100", 2, 16, 7.0),
+    ("VM.GPU.A10.2", "A10", 2, 24, 8.6),
+    ("VM.GPU3.4", "V100", 4, 16, 7.0),
+    ("BM.GPU.A10.4", "A10", 4, 24, 8.6),
+    ("BM.GPU3.8", "V100", 8, 16, 7.0),
+    ("BM.GPU.L40S.4", "L40S", 4, 48, 8.9),
+    ("BM.GPU.L40S-NC.4", "L40S", 4, 48, 8.9),
+    ("BM.GPU4.8", "A100", 8, 40, 8.0),
+    ("BM.GPU.A100-v2.8", "A100", 8, 80, 8.0),
+    ("BM.GPU.H100.8", "H100", 8, 80, 9.0),
+    ("BM.GPU.H200.8", "H200", 8, 141, 9.0),
+)
+
+#: Default weights dtype of the estimates.
+DEFAULT_DTYPE = "bfloat16"
+#: Default KV-cache dtype (``auto``: the model's 16-bit dtype).
+DEFAULT_KV_CACHE_DTYPE = "auto"
 #: Default context length (prompt + answer tokens) per sequence in the estimates.
 DEFAULT_CONTEXT_TOKENS = 4096
+#: Default number of sequences served at once.
+DEFAULT_CONCURRENCY = 1
 #: Fraction of GPU memory the model server may use (vLLM's ``--gpu-memory-utilization``).
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
+
 #: Overhead on top of weights and KV cache: a share of the weights (activations,
 #: CUDA graphs, fragmentation) plus a fixed amount (CUDA context, runtime).
 OVERHEAD_FRACTION = 0.10
 OVERHEAD_FIXED_GB = 1.0
-# KV cache bytes per token of an 8B Llama-3-style model (32 layers x 8 KV heads x
-# 128 dims x K and V x 2 bytes); other sizes scale with sqrt(params / 8B).
-_KV_BYTES_PER_TOKEN_8B_16BIT = 2 * 32 * 8 * 128 * 2
+
+#: The KV-cache rule of thumb without architecture numbers: a Llama-3-8B-style model
+#: (32 layers x 8 KV heads x 128 dims, grouped-query attention); other sizes scale with
+#: sqrt(params / 8B).
+KV_REFERENCE_PARAMS_BILLION = 8.0
+KV_REFERENCE_LAYERS = 32
+KV_REFERENCE_KV_HEADS = 8
+KV_REFERENCE_HEAD_DIM = 128
+
+#: CUDA compute capabilities that decide the notes: vLLM's minimum, bfloat16, native FP8.
+VLLM_MIN_COMPUTE_CAPABILITY = 7.0
+BFLOAT16_MIN_COMPUTE_CAPABILITY = 8.0
+NATIVE_FP8_MIN_COMPUTE_CAPABILITY = 8.9
+
 _GB = 1e9
 
 # Weight bytes per parameter, by the names users and model servers use.
@@ -65,67 +108,18 @@ _DTYPE_GROUPS: dict[float, tuple[str, ...]] = {
 DTYPE_BYTES: Mapping[str, float] = MappingProxyType(
     {name: size for size, names in _DTYPE_GROUPS.items() for name in names}
 )
-_KV_DTYPE_BYTES: Mapping[str, float] = MappingProxyType(
+#: KV-cache dtype name -> bytes per element.
+KV_CACHE_DTYPE_BYTES: Mapping[str, float] = MappingProxyType(
     {"auto": 2.0, "bfloat16": 2.0, "float16": 2.0, "fp8": 1.0, "fp8_e4m3": 1.0, "fp8_e5m2": 1.0}
 )
-
-
-class GPUShape(BaseModel):
-    """One compute shape: its name and GPUs."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    #: The OCI shape name, e.g. ``VM.GPU.A10.1``.
-    name: str
-    #: The GPU model, e.g. ``A10``, ``A100``, ``H100``.
-    gpu_model: str
-    #: GPUs per instance.
-    gpu_count: int
-    #: Memory of each GPU, in GB.
-    gpu_memory_gb: float
-    #: CUDA compute capability (8.0+ has bfloat16, 8.9+ native FP8, vLLM needs 7.0+).
-    compute_capability: float
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def total_gpu_memory_gb(self) -> float:
-        """All GPUs' memory together, in GB (a model is split across them)."""
-        return self.gpu_count * self.gpu_memory_gb
-
-    def __str__(self) -> str:
-        return (
-            f"{self.name} ({self.gpu_count} x {self.gpu_model} {self.gpu_memory_gb:g} GB = "
-            f"{self.total_gpu_memory_gb:g} GB)"
-        )
-
-
-def _shape(name: str, gpu: str, count: int, memory: float, capability: float) -> GPUShape:
-    return GPUShape(
-        name=name,
-        gpu_model=gpu,
-        gpu_count=count,
-        gpu_memory_gb=memory,
-        compute_capability=capability,
-    )
-
-
-_ALL_SHAPES = (
-    _shape("VM.GPU2.1", "P100", 1, 16, 6.0),
-    _shape("VM.GPU3.1", "V100", 1, 16, 7.0),
-    _shape("VM.GPU.A10.1", "A10", 1, 24, 8.6),
-    _shape("BM.GPU2.2", "P100", 2, 16, 6.0),
-    _shape("VM.GPU3.2", "V100", 2, 16, 7.0),
-    _shape("VM.GPU.A10.2", "A10", 2, 24, 8.6),
-    _shape("VM.GPU3.4", "V100", 4, 16, 7.0),
-    _shape("BM.GPU.A10.4", "A10", 4, 24, 8.6),
-    _shape("BM.GPU3.8", "V100", 8, 16, 7.0),
-    _shape("BM.GPU.L40S.4", "L40S", 4, 48, 8.9),
-    _shape("BM.GPU.L40S-NC.4", "L40S", 4, 48, 8.9),
-    _shape("BM.GPU4.8", "A100", 8, 40, 8.0),
-    _shape("BM.GPU.A100-v2.8", "A100", 8, 80, 8.0),
-    _shape("BM.GPU.H100.8", "H100", 8, 80, 9.0),
-    _shape("BM.GPU.H200.8", "H200", 8, 141, 9.0),
+# K and V elements per token of the reference model (times the KV dtype's bytes).
+_KV_REFERENCE_ELEMENTS_PER_TOKEN = (
+    2 * KV_REFERENCE_LAYERS * KV_REFERENCE_KV_HEADS * KV_REFERENCE_HEAD_DIM
 )
+
+
+_SHAPE_FIELDS = ("name", "gpu_model", "gpu_count", "gpu_memory_gb", "compute_capability")
+_ALL_SHAPES = tuple(GPUShape(**dict(zip(_SHAPE_FIELDS, row, strict=True))) for row in SHAPE_TABLE)
 
 #: The GPU shapes AI Quick Actions offers, by name (read-only).
 SHAPES: Mapping[str, GPUShape] = MappingProxyType({s.name: s for s in _ALL_SHAPES})
@@ -156,55 +150,6 @@ def get_shape(name: str | GPUShape) -> GPUShape:
     )
 
 
-class MemoryEstimate(BaseModel):
-    """The GPU memory a model needs, broken down (all sizes in GB = 10⁹ bytes)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    params_billion: float
-    dtype: str
-    bytes_per_param: float
-    context_tokens: int
-    concurrency: int
-    #: Model weights: parameters x bytes per parameter.
-    weights_gb: float
-    #: KV cache for ``concurrency`` sequences of ``context_tokens`` tokens each.
-    kv_cache_gb: float
-    #: Activations, CUDA graphs and runtime.
-    overhead_gb: float
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def total_gb(self) -> float:
-        """Weights + KV cache + overhead."""
-        return self.weights_gb + self.kv_cache_gb + self.overhead_gb
-
-    def __str__(self) -> str:
-        return (
-            f"{self.params_billion:g}B params in {self.dtype}: ~{self.total_gb:.1f} GB "
-            f"(weights {self.weights_gb:.1f} + KV cache {self.kv_cache_gb:.1f} for "
-            f"{self.concurrency} x {self.context_tokens} tokens + overhead {self.overhead_gb:.1f})"
-        )
-
-
-class FitResult(BaseModel):
-    """Whether a model fits a shape; ``reason`` says why not (``None`` when it fits)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ok: bool
-    shape: GPUShape
-    estimate: MemoryEstimate
-    #: GPU memory the model server may use: total x ``gpu_memory_utilization``.
-    usable_gb: float
-    reason: str | None = None
-    #: Caveats that do not decide the fit (e.g. no bfloat16 on V100).
-    notes: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-
 def _bytes_per_param(dtype: str) -> float:
     key = str(dtype).strip().lower().replace("-", "_")
     if key in DTYPE_BYTES:
@@ -224,11 +169,11 @@ def _check_positive(name: str, value: float) -> None:
 
 def estimate_memory(
     params_billion: float,
-    dtype: str = "bfloat16",
+    dtype: str = DEFAULT_DTYPE,
     *,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    concurrency: int = 1,
-    kv_cache_dtype: str = "auto",
+    concurrency: int = DEFAULT_CONCURRENCY,
+    kv_cache_dtype: str = DEFAULT_KV_CACHE_DTYPE,
     num_layers: int | None = None,
     num_kv_heads: int | None = None,
     head_dim: int | None = None,
@@ -256,11 +201,11 @@ def estimate_memory(
     _check_positive("concurrency", concurrency)
     bytes_per_param = _bytes_per_param(dtype)
     kv_key = str(kv_cache_dtype).strip().lower().replace("-", "_")
-    if kv_key not in _KV_DTYPE_BYTES:
+    if kv_key not in KV_CACHE_DTYPE_BYTES:
         raise ValueError(
-            f"Unknown kv_cache_dtype {kv_cache_dtype!r}. Valid: {', '.join(_KV_DTYPE_BYTES)}."
+            f"Unknown kv_cache_dtype {kv_cache_dtype!r}. Valid: {', '.join(KV_CACHE_DTYPE_BYTES)}."
         )
-    kv_bytes = _KV_DTYPE_BYTES[kv_key]
+    kv_bytes = KV_CACHE_DTYPE_BYTES[kv_key]
     if num_layers is not None and num_kv_heads is not None and head_dim is not None:
         _check_positive("num_layers", num_layers)
         _check_positive("num_kv_heads", num_kv_heads)
@@ -269,9 +214,8 @@ def estimate_memory(
     elif (num_layers, num_kv_heads, head_dim) != (None, None, None):
         raise ValueError("Pass all of num_layers, num_kv_heads and head_dim, or none of them.")
     else:
-        kv_per_token = (
-            _KV_BYTES_PER_TOKEN_8B_16BIT * math.sqrt(params_billion / 8.0) * kv_bytes / 2.0
-        )
+        scale = math.sqrt(params_billion / KV_REFERENCE_PARAMS_BILLION)
+        kv_per_token = _KV_REFERENCE_ELEMENTS_PER_TOKEN * scale * kv_bytes
     weights_gb = params_billion * 1e9 * bytes_per_param / _GB
     kv_cache_gb = kv_per_token * context_tokens * concurrency / _GB
     overhead_gb = OVERHEAD_FRACTION * weights_gb + OVERHEAD_FIXED_GB
@@ -289,11 +233,11 @@ def estimate_memory(
 
 def estimate_memory_gb(
     params_billion: float,
-    dtype: str = "bfloat16",
+    dtype: str = DEFAULT_DTYPE,
     *,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    concurrency: int = 1,
-    kv_cache_dtype: str = "auto",
+    concurrency: int = DEFAULT_CONCURRENCY,
+    kv_cache_dtype: str = DEFAULT_KV_CACHE_DTYPE,
     num_layers: int | None = None,
     num_kv_heads: int | None = None,
     head_dim: int | None = None,
@@ -311,19 +255,26 @@ def estimate_memory_gb(
     ).total_gb
 
 
-def _notes(shape: GPUShape, dtype: str) -> tuple[str, ...]:
+def shape_notes(shape: str | GPUShape, dtype: str = DEFAULT_DTYPE) -> tuple[str, ...]:
+    """Caveats of serving ``dtype`` weights on ``shape`` that do not decide the fit.
+
+    vLLM's minimum compute capability, no bfloat16 before Ampere, no native FP8 before
+    Ada/Hopper: what :func:`fits` puts in ``notes`` and ``odsc-llm shapes`` prints.
+    """
+    gpu_shape = get_shape(shape)
+    gpu, capability = gpu_shape.gpu_model, gpu_shape.compute_capability
     key = dtype.strip().lower().replace("-", "_")
     notes: list[str] = []
-    if shape.compute_capability < 7.0:
+    if capability < VLLM_MIN_COMPUTE_CAPABILITY:
         notes.append(
-            f"{shape.gpu_model} (compute capability {shape.compute_capability:g}) is below "
-            "vLLM's minimum 7.0: use a llama.cpp container on this shape."
+            f"{gpu} (compute capability {capability:g}) is below vLLM's minimum "
+            f"{VLLM_MIN_COMPUTE_CAPABILITY:.1f}: use a llama.cpp container on this shape."
         )
-    if key in ("bfloat16", "bf16") and shape.compute_capability < 8.0:
-        notes.append(f"{shape.gpu_model} has no bfloat16: the server will run float16.")
-    if key.startswith("fp8") and shape.compute_capability < 8.9:
+    if key in ("bfloat16", "bf16") and capability < BFLOAT16_MIN_COMPUTE_CAPABILITY:
+        notes.append(f"{gpu} has no bfloat16: the server will run float16.")
+    if key.startswith("fp8") and capability < NATIVE_FP8_MIN_COMPUTE_CAPABILITY:
         notes.append(
-            f"{shape.gpu_model} has no native FP8: expect weight-only FP8 (slower), "
+            f"{gpu} has no native FP8: expect weight-only FP8 (slower), "
             "or no FP8 support at all before Ampere."
         )
     return tuple(notes)
@@ -332,12 +283,12 @@ def _notes(shape: GPUShape, dtype: str) -> tuple[str, ...]:
 def fits(
     shape: str | GPUShape,
     params_billion: float,
-    dtype: str = "bfloat16",
+    dtype: str = DEFAULT_DTYPE,
     *,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    concurrency: int = 1,
+    concurrency: int = DEFAULT_CONCURRENCY,
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
-    kv_cache_dtype: str = "auto",
+    kv_cache_dtype: str = DEFAULT_KV_CACHE_DTYPE,
     num_layers: int | None = None,
     num_kv_heads: int | None = None,
     head_dim: int | None = None,
@@ -388,18 +339,18 @@ def fits(
         estimate=estimate,
         usable_gb=usable,
         reason=reason,
-        notes=_notes(gpu_shape, dtype),
+        notes=shape_notes(gpu_shape, dtype),
     )
 
 
 def recommend_shapes(
     params_billion: float,
-    dtype: str = "bfloat16",
+    dtype: str = DEFAULT_DTYPE,
     *,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    concurrency: int = 1,
+    concurrency: int = DEFAULT_CONCURRENCY,
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
-    kv_cache_dtype: str = "auto",
+    kv_cache_dtype: str = DEFAULT_KV_CACHE_DTYPE,
     shapes: Iterable[str | GPUShape] | None = None,
 ) -> list[GPUShape]:
     """The shapes (all known ones, or ``shapes``) the model fits, smallest first.
@@ -428,16 +379,18 @@ def format_table(
     shapes: Iterable[str | GPUShape] | None = None,
     *,
     params_billion: float | None = None,
-    dtype: str = "bfloat16",
+    dtype: str = DEFAULT_DTYPE,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    concurrency: int = 1,
+    concurrency: int = DEFAULT_CONCURRENCY,
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
-    kv_cache_dtype: str = "auto",
+    kv_cache_dtype: str = DEFAULT_KV_CACHE_DTYPE,
 ) -> str:
     """A plain-text table of shapes (smallest first), for terminals and the CLI.
 
     With ``params_billion`` it starts with the memory estimate and adds a "fits" column
-    (``yes``, or ``no`` with the GB missing).
+    (``yes``, or ``no`` with the GB missing). When a listed shape has caveats for
+    ``dtype`` (:func:`shape_notes`), a "notes" column refers to them by number and they
+    are listed under the table.
     """
     rows_shapes = sorted(
         list_shapes() if shapes is None else [get_shape(s) for s in shapes], key=_size_key
@@ -445,15 +398,11 @@ def format_table(
     header = ["SHAPE", "GPU", "GPUS", "GB/GPU", "TOTAL GB"]
     rows: list[list[str]] = []
     lines: list[str] = []
+    footnotes: list[str] = []  # numbered in order of first appearance
+    sizing = {"context_tokens": context_tokens, "concurrency": concurrency}
     if params_billion is not None:
         header.append("FITS")
-        estimate = estimate_memory(
-            params_billion,
-            dtype,
-            context_tokens=context_tokens,
-            concurrency=concurrency,
-            kv_cache_dtype=kv_cache_dtype,
-        )
+        estimate = estimate_memory(params_billion, dtype, **sizing, kv_cache_dtype=kv_cache_dtype)
         lines.append(f"Estimate: {estimate}")
         lines.append(f"Usable GPU memory: {gpu_memory_utilization:.0%} of each shape's total.")
         lines.append("")
@@ -470,14 +419,23 @@ def format_table(
                 shape,
                 params_billion,
                 dtype,
-                context_tokens=context_tokens,
-                concurrency=concurrency,
+                **sizing,
                 gpu_memory_utilization=gpu_memory_utilization,
                 kv_cache_dtype=kv_cache_dtype,
             )
             short = result.estimate.total_gb - result.usable_gb
             row.append("yes" if result.ok else f"no (-{short:.1f} GB)")
+        refs: list[str] = []
+        for note in shape_notes(shape, dtype):
+            if note not in footnotes:
+                footnotes.append(note)
+            refs.append(str(footnotes.index(note) + 1))
+        row.append(", ".join(refs))
         rows.append(row)
+    if footnotes:
+        header.append("NOTES")
+    else:
+        rows = [row[:-1] for row in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     numeric = {2, 3, 4}
 
@@ -490,4 +448,7 @@ def format_table(
 
     lines.append(render(header))
     lines.extend(render(r) for r in rows)
+    if footnotes:
+        lines.append("")
+        lines.extend(f"{number}. {note}" for number, note in enumerate(footnotes, 1))
     return "\n".join(lines)

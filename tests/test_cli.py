@@ -17,37 +17,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from odsc_llm import cli
+from odsc_llm._constants import ENV_DEPLOYMENT
+from odsc_llm.cli import _base, _connect, _deployments, _generate, _messages
+from tests.cli_support import OCID, ROOT, TIMEOUT, URL, run_cli, run_python
+from tests.cli_support import cli_env as _env
 
 if TYPE_CHECKING:
     from odsc_llm.testing import LocalDeployment
-
-ROOT = Path(__file__).resolve().parents[1]
-OCID = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaaexample"
-URL = f"https://modeldeployment.us-ashburn-1.oci.customer-oci.com/{OCID}"
-TIMEOUT = 30  # bound of every subprocess, in seconds
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ODSC_LLM_", "OCI_"))}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
-def run_cli(
-    *args: str, input: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m odsc_llm ARGS`` in a subprocess, bounded by TIMEOUT."""
-    return subprocess.run(
-        [sys.executable, "-m", "odsc_llm", *args],
-        input=input if input is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=env if env is not None else _env(),
-        cwd=ROOT,
-    )
 
 
 # ------------------------------------------------------------------ argument parsing
@@ -55,7 +31,7 @@ def run_cli(
 
 @pytest.fixture(autouse=True)
 def _no_env_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(cli.ENV_DEPLOYMENT, raising=False)
+    monkeypatch.delenv(ENV_DEPLOYMENT, raising=False)
 
 
 def test_complete_parses_deployment_prompt_and_options() -> None:
@@ -63,7 +39,7 @@ def test_complete_parses_deployment_prompt_and_options() -> None:
     args = cli.build_parser().parse_args(["complete", URL, "hello there", *argv.split()])
     assert (args.deployment, args.prompt) == (URL, "hello there")
     assert args.stream is False and args.json is True
-    assert cli._generation_kwargs(args) == {
+    assert _generate.generation_kwargs(args) == {
         "max_tokens": 5,
         "temperature": 0.5,
         "top_p": 0.9,
@@ -75,16 +51,16 @@ def test_complete_defaults_stream_and_passes_only_given_options() -> None:
     args = cli.build_parser().parse_args(["complete", "just a prompt", "--stop", "x"])
     assert args.deployment is None and args.prompt == "just a prompt"
     assert args.stream is True and args.json is False
-    assert cli._generation_kwargs(args) == {"stop": "x"}
+    assert _generate.generation_kwargs(args) == {"stop": "x"}
 
 
 def test_deployment_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(cli.ENV_DEPLOYMENT, URL)
-    dep = cli._resolve_deployment(None)
+    monkeypatch.setenv(ENV_DEPLOYMENT, URL)
+    dep = _connect.resolve_deployment(None)
     assert dep.ocid == OCID and dep.region == "us-ashburn-1"
     # An explicit deployment wins over the environment.
     other = URL.replace("us-ashburn-1", "eu-frankfurt-1")
-    assert cli._resolve_deployment(other).region == "eu-frankfurt-1"
+    assert _connect.resolve_deployment(other).region == "eu-frankfurt-1"
 
 
 @pytest.mark.parametrize("command", ["complete", "embed"])
@@ -98,8 +74,8 @@ def test_deployment_without_text_is_a_usage_error(
 
 
 def test_missing_deployment_is_a_usage_error() -> None:
-    with pytest.raises(cli.UsageError, match=cli.ENV_DEPLOYMENT):
-        cli._resolve_deployment(None)
+    with pytest.raises(_base.UsageError, match=ENV_DEPLOYMENT):
+        _connect.resolve_deployment(None)
 
 
 def test_chat_single_positional_is_the_deployment_or_the_message(
@@ -107,12 +83,12 @@ def test_chat_single_positional_is_the_deployment_or_the_message(
 ) -> None:
     parser = cli.build_parser()
     args = parser.parse_args(["chat", URL])
-    assert cli._shift_positionals(args.deployment, [], may_shift=True) == (URL, [])
+    assert _connect.split_positionals(args.deployment, []) == (URL, [])
     args = parser.parse_args(["chat", "hello"])
     # Without $ODSC_LLM_DEPLOYMENT, a lone value is taken as the deployment (and fails).
-    assert cli._shift_positionals(args.deployment, [], may_shift=True) == ("hello", [])
-    monkeypatch.setenv(cli.ENV_DEPLOYMENT, URL)
-    assert cli._shift_positionals(args.deployment, [], may_shift=True) == (None, ["hello"])
+    assert _connect.split_positionals(args.deployment, []) == ("hello", [])
+    monkeypatch.setenv(ENV_DEPLOYMENT, URL)
+    assert _connect.split_positionals(args.deployment, []) == (None, ["hello"])
     args = parser.parse_args(["chat", OCID, "hi", "--system", "be brief"])
     assert (args.deployment, args.message, args.system) == (OCID, "hi", "be brief")
 
@@ -120,15 +96,15 @@ def test_chat_single_positional_is_the_deployment_or_the_message(
 def test_embed_texts_with_and_without_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
     parser = cli.build_parser()
     args = parser.parse_args(["embed", OCID, "a", "b"])
-    assert cli._shift_positionals(args.deployment, args.texts, may_shift=True) == (
+    assert _connect.split_positionals(args.deployment, args.texts) == (
         OCID,
         ["a", "b"],
     )
     args = parser.parse_args(["embed", "only"])
     assert (args.deployment, args.texts) == (None, ["only"])
-    monkeypatch.setenv(cli.ENV_DEPLOYMENT, URL)
+    monkeypatch.setenv(ENV_DEPLOYMENT, URL)
     args = parser.parse_args(["embed", "a", "b"])
-    assert cli._shift_positionals(args.deployment, args.texts, may_shift=True) == (
+    assert _connect.split_positionals(args.deployment, args.texts) == (
         None,
         ["a", "b"],
     )
@@ -184,8 +160,8 @@ def test_bad_deployment_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]
 def test_report_error_appends_request_id_once(capsys: pytest.CaptureFixture[str]) -> None:
     from odsc_llm import StreamError
 
-    cli._report_error(StreamError("stream cut\nbefore [DONE]", request_id="rid-1"))
-    cli._report_error(StreamError("failed (opc-request-id: rid-2)", request_id="rid-2"))
+    _messages.report_error(StreamError("stream cut\nbefore [DONE]", request_id="rid-1"))
+    _messages.report_error(StreamError("failed (opc-request-id: rid-2)", request_id="rid-2"))
     lines = capsys.readouterr().err.splitlines()
     assert lines == [
         "odsc-llm: error: stream cut before [DONE] (opc-request-id: rid-1)",
@@ -197,7 +173,7 @@ def test_output_tracks_open_line() -> None:
     import io
 
     buffer = io.StringIO()
-    out = cli._Output(buffer)
+    out = _base.Output(buffer)
     out.end_line()
     out.write("tok")
     out.write("")
@@ -209,7 +185,7 @@ def test_output_tracks_open_line() -> None:
 
 def test_meter_rates() -> None:
     ticks = iter([10.0, 10.5, 12.5])  # start, first token, end
-    meter = cli._Meter(streamed=True, clock=lambda: next(ticks))
+    meter = _base.Meter(streamed=True, clock=lambda: next(ticks))
     meter.request_id = "rid"
     for text in ("a", "", "b", "c"):  # 3 tokens: 2 after the first, in 2 s
         meter.token(text)
@@ -218,7 +194,7 @@ def test_meter_rates() -> None:
         "request id: rid; time to first token: 0.500 s; 3 tokens in 2.500 s (1.0 tokens/s)"
     )
     ticks = iter([0.0, 2.0])
-    whole = cli._Meter(streamed=False, clock=lambda: next(ticks))
+    whole = _base.Meter(streamed=False, clock=lambda: next(ticks))
     whole.usage_tokens = 10
     whole.done()
     assert whole.summary() == "request id: -; 10 tokens in 2.000 s (5.0 tokens/s)"
@@ -230,14 +206,7 @@ def test_help_is_fast_and_does_not_import_oci() -> None:
         "print(sorted(m for m in ('oci', 'odsc_llm._client', 'odsc_llm.testing') "
         "if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=_env(),
-        cwd=ROOT,
-    )
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -259,7 +228,7 @@ def test_subprocess_bad_deployment_exits_2() -> None:
 def test_subprocess_missing_deployment_exits_2() -> None:
     result = run_cli("complete", "hello")
     assert result.returncode == 2
-    assert cli.ENV_DEPLOYMENT in result.stderr
+    assert ENV_DEPLOYMENT in result.stderr
 
 
 # ------------------------------------------------------------- in-process, faked oci
@@ -282,7 +251,7 @@ def test_logs_passes_options_and_prints_records(
         return [LogRecord(time=when, level="ERROR", message="CUDA out of memory")]
 
     monkeypatch.setattr(Deployment, "logs", fake_logs)
-    monkeypatch.setattr(cli, "_make_auth", lambda args: sentinel)
+    monkeypatch.setattr(_connect, "make_auth", lambda args: sentinel)
     argv = ["logs", OCID, "--kind", "access", "--limit", "5", "--since", "30m"]
     assert cli.main(argv) == 0
     assert capsys.readouterr().out == "2025-01-31 12:00:05 ERROR    CUDA out of memory\n"
@@ -306,7 +275,9 @@ def test_logs_since_accepts_iso_time_and_rejects_nonsense(
 ) -> None:
     from datetime import datetime, timezone
 
-    assert cli._parse_since("2025-01-31T12:00Z") == datetime(2025, 1, 31, 12, tzinfo=timezone.utc)
+    assert _deployments.parse_since("2025-01-31T12:00Z") == datetime(
+        2025, 1, 31, 12, tzinfo=timezone.utc
+    )
     with pytest.raises(SystemExit) as info:
         cli.main(["logs", OCID, "--since", "yesterday"])
     assert info.value.code == 2
@@ -333,7 +304,7 @@ def test_info_asks_the_control_plane(
         )
 
     monkeypatch.setattr(Deployment, "fetch", fake_fetch)
-    monkeypatch.setattr(cli, "_make_auth", lambda args: None)
+    monkeypatch.setattr(_connect, "make_auth", lambda args: None)
     assert cli.main(["info", URL]) == 0
     out = capsys.readouterr().out
     for expected in ("state", "ACTIVE", "VM.GPU.A10.2", "Mistral-7B-Instruct", "p", URL):
@@ -359,7 +330,7 @@ def test_info_control_plane_error_exits_1(
         )
 
     monkeypatch.setattr(Deployment, "fetch", failing_fetch)
-    monkeypatch.setattr(cli, "_make_auth", lambda args: None)
+    monkeypatch.setattr(_connect, "make_auth", lambda args: None)
     assert cli.main(["info", OCID]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "404" in err and "r-9" in err
@@ -483,7 +454,7 @@ def test_verbose_reports_request_id_and_speed(emu: Emulator) -> None:
 
 
 def test_deployment_and_credentials_from_environment(emu: Emulator) -> None:
-    env = _env(**{cli.ENV_DEPLOYMENT: emu.url, "OCI_CONFIG_FILE": emu.config})
+    env = _env(**{ENV_DEPLOYMENT: emu.url, "OCI_CONFIG_FILE": emu.config})
     result = run_cli("complete", "from env", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "You said: from env\n"
@@ -650,7 +621,7 @@ def test_serve_local_prints_url_and_credentials(tmp_path: Path) -> None:
         assert url_match, banner
         assert f"export OCI_CONFIG_FILE={tmp_path / 'config'}" in banner
         assert "odsc-llm complete" in banner
-        env = _env(**{cli.ENV_DEPLOYMENT: url_match.group(1)})
+        env = _env(**{ENV_DEPLOYMENT: url_match.group(1)})
         env["OCI_CONFIG_FILE"] = str(tmp_path / "config")
         result = run_cli("complete", "through serve-local", "--no-stream", env=env)
         assert result.returncode == 0, result.stderr

@@ -154,17 +154,57 @@ def test_recommend_shapes_smallest_first() -> None:
 
 def test_format_table() -> None:
     plain = shapes.format_table()
-    lines = plain.splitlines()
-    assert lines[0].split() == ["SHAPE", "GPU", "GPUS", "GB/GPU", "TOTAL", "GB"]
+    lines = plain.split("\n\n")[0].splitlines()  # the table; the notes follow it
+    # (the NOTES column is new: the P100 and V100 shapes have caveats for bfloat16)
+    assert lines[0].split() == ["SHAPE", "GPU", "GPUS", "GB/GPU", "TOTAL", "GB", "NOTES"]
     assert len(lines) == 1 + len(shapes.SHAPES)
     assert any(line.split()[:5] == ["BM.GPU.H200.8", "H200", "8", "141", "1128"] for line in lines)
 
     table = shapes.format_table(params_billion=7)
     assert table.startswith("Estimate: 7B params in bfloat16: ~16.9 GB")
-    rows = {line.split()[0]: line for line in table.splitlines()[3:]}
-    assert rows["SHAPE"].rstrip().endswith("FITS")
+    rows = {line.split()[0]: line for line in table.splitlines()[3:] if line}
+    assert rows["SHAPE"].split()[-2:] == ["FITS", "NOTES"]
     assert rows["VM.GPU.A10.1"].rstrip().endswith("yes")
     assert "no (-2.5 GB)" in rows["VM.GPU3.1"]
 
     subset = shapes.format_table(["VM.GPU.A10.2", "VM.GPU.A10.1"])
     assert [line.split()[0] for line in subset.splitlines()[1:]] == ["VM.GPU.A10.1", "VM.GPU.A10.2"]
+
+
+def test_table_shows_the_notes_fits_knows() -> None:
+    """P100 and V100 rows refer to the caveats of fits() instead of a bare "yes"."""
+    table = shapes.format_table(params_billion=1)
+    body, notes = table.split("\n\n")[1:]
+    rows = {line.split()[0]: line for line in body.splitlines()}
+    numbered = dict(line.split(". ", 1) for line in notes.splitlines())
+    for name in ("VM.GPU2.1", "VM.GPU3.1", "BM.GPU3.8"):
+        result = shapes.fits(name, 1)
+        assert result.ok and result.notes
+        refs = rows[name].split("yes", 1)[1].strip().split(", ")
+        assert [numbered[ref] for ref in refs] == list(result.notes)
+    assert rows["VM.GPU.A10.1"].rstrip().endswith("yes")  # no caveat: no reference
+    assert any("below vLLM's minimum 7.0" in note for note in numbered.values())
+    assert any("V100 has no bfloat16" in note for note in numbered.values())
+    # Notes follow the dtype: float16 has no bfloat16 caveat; fp8 has its own.
+    assert "bfloat16" not in shapes.format_table(["VM.GPU3.1"], dtype="float16")
+    assert "native FP8" in shapes.format_table(["VM.GPU.A10.1"], dtype="fp8")
+    assert shapes.shape_notes("VM.GPU.A10.1") == ()
+
+
+def test_defaults_come_from_the_constants_block() -> None:
+    import inspect
+
+    for function in (shapes.estimate_memory, shapes.fits, shapes.format_table):
+        parameters = inspect.signature(function).parameters
+        assert parameters["dtype"].default == shapes.DEFAULT_DTYPE
+        assert parameters["context_tokens"].default == shapes.DEFAULT_CONTEXT_TOKENS
+        assert parameters["concurrency"].default == shapes.DEFAULT_CONCURRENCY
+        assert parameters["kv_cache_dtype"].default == shapes.DEFAULT_KV_CACHE_DTYPE
+    assert [s.name for s in shapes.list_shapes()] == sorted(
+        (row[0] for row in shapes.SHAPE_TABLE),
+        key=lambda name: (
+            shapes.SHAPES[name].total_gpu_memory_gb,
+            shapes.SHAPES[name].gpu_count,
+            name,
+        ),
+    )

@@ -1,0 +1,172 @@
+"""The ``odsc-llm`` command: talk to a model deployment from a terminal.
+
+``oci raw-request`` cannot stream; this can::
+
+    odsc-llm complete https://modeldeployment.../ocid1.datasciencemodeldeployment... "Hi"
+    odsc-llm chat  ocid1.datasciencemodeldeployment.oc1.iad.xxx
+    odsc-llm serve-local          # a local emulator to try it all without OCI
+
+Exit status: 0 success, 1 API or authentication error, or stdout that cannot be written
+(one line on stderr, with the HTTP status and the ``opc-request-id`` when there is one),
+2 usage error (including a deployment URL or OCID that cannot be understood), 130
+interrupted (Ctrl-C). No traceback, ever.
+
+Only the standard library is imported at start-up, so ``odsc-llm --help`` stays fast:
+each command's options are built only when that command runs (their defaults come from
+modules that import httpx or pydantic), and the client, ``oci`` and the emulator load
+inside the command that needs them.
+
+Modules: ``_base`` (parser, output, exit codes), ``_messages`` (library advice -> CLI
+advice), ``_connect`` (deployment, auth, client), one module per command group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from ._base import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    PROG,
+    Output,
+    OutputError,
+    Parser,
+    UsageError,
+    err,
+)
+from ._connect import PRINCIPALS
+from ._messages import for_cli, report_error
+
+__all__ = ["build_parser", "main", "run"]
+
+Builder = Callable[[argparse.ArgumentParser], None]
+
+# name -> (one-line help, goes on the network, "module:function" that adds its options)
+_COMMANDS: dict[str, tuple[str, bool, str]] = {
+    "complete": ("complete a prompt (streams by default)", True, "_generate:add_complete"),
+    "chat": ("chat: one message, or a conversation on stdin", True, "_generate:add_chat"),
+    "embed": ("embed texts; prints the vectors as JSON", True, "_generate:add_embed"),
+    "info": ("what the control plane says of a deployment", True, "_deployments:add_info"),
+    "logs": ("recent log records of a deployment (-f to tail)", True, "_deployments:add_logs"),
+    "shapes": ("GPU shapes, and which ones a model fits", False, "_shapes:add_shapes"),
+    "serve-local": ("run the local deployment emulator", False, "_serve:add_serve_local"),
+}
+
+
+def _builder(spec: str) -> Builder:
+    import importlib
+
+    module, function = spec.split(":")
+    found: Builder = getattr(importlib.import_module(f".{module}", __name__), function)
+    return found
+
+
+def build_parser(*commands: str) -> argparse.ArgumentParser:
+    """The argument parser of ``odsc-llm`` (exposed for tests and documentation).
+
+    With ``commands``, only those commands get their options (the others are listed
+    without theirs): :func:`main` builds just the command it runs, so ``--help``
+    imports nothing heavy. Without, every command is built.
+    """
+    return _parser(set(commands or _COMMANDS))
+
+
+def _parser(wanted: set[str]) -> Parser:
+    from .._version import __version__
+
+    parser = Parser(
+        prog=PROG,
+        description="Call LLMs served by OCI Data Science Model Deployments: stream "
+        "completions and chats, embed text, inspect a deployment, or run a local emulator.",
+        epilog="DEPLOYMENT is a URL or an OCID; 'odsc-llm COMMAND --help' says where else "
+        "it can come from. Exit status: 0 ok, 1 API, auth or output error, 2 usage error, "
+        "130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    connection: Parser | None = None
+    for name, (help_text, networked, spec) in _COMMANDS.items():
+        if name not in wanted:
+            sub.add_parser(name, help=help_text)
+            continue
+        parents: list[Parser] = []
+        if networked:
+            from ._connect import connection_options
+
+            connection = connection or connection_options()
+            parents.append(connection)
+        p = sub.add_parser(name, help=help_text, parents=parents, description=help_text)
+        _builder(spec)(p)
+        p.set_defaults(parser=p)
+    return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    # The top level has no option that takes a value: the first word is the command.
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in _COMMANDS else None
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null, so Python's flush at exit does not fail a second time."""
+    if sys.stdout is None:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the command ``args`` names; every failure becomes an exit status and one line."""
+    from .._errors import InvalidDeploymentError, OdscLLMError
+
+    handler: Callable[[argparse.Namespace, Output], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        if sys.stderr is not None:
+            parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    command_parser: argparse.ArgumentParser = getattr(args, "parser", parser)
+    if getattr(args, "auth", None) in PRINCIPALS and (args.profile or args.config_file):
+        command_parser.error(f"--profile and --config-file do not apply to --auth {args.auth}")
+    if sys.stdout is None:  # started with stdout closed (>&-)
+        err("error: standard output is closed: nowhere to print to")
+        return EXIT_ERROR
+    out = Output(sys.stdout)
+    try:
+        return handler(args, out)
+    except UsageError as exc:
+        command_parser.error(for_cli(str(exc)))  # one line, exits 2
+    except InvalidDeploymentError as exc:
+        err(f"error: {for_cli(str(exc))}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        with contextlib.suppress(OutputError, OSError):
+            out.end_line()
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly.
+        _silence_stdout()
+        return EXIT_ERROR
+    except OutputError as exc:  # a full disk (>/dev/full), an I/O error
+        err(f"error: {exc}")
+        _silence_stdout()
+        return EXIT_ERROR
+    except OdscLLMError as exc:
+        report_error(exc)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: still one line, never a traceback
+        err(f"internal error, please report it: {type(exc).__name__}: {for_cli(str(exc))}")
+        return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``odsc-llm`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(words)
+    parser = _parser({command} if command else set())
+    return run(parser, parser.parse_args(words))

@@ -1,0 +1,226 @@
+"""Which deployment, which credentials, which client: the options every network command has.
+
+Where the deployment comes from (also in ``odsc-llm --help``):
+
+1. ``-d/--deployment`` when given;
+2. else ``$ODSC_LLM_DEPLOYMENT`` when set, and then every positional is text (a prompt
+   that looks like a URL stays a prompt);
+3. else the first positional.
+
+``--`` ends the options, for a text that starts with ``-``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ._base import Parser, UsageError, int_at_least, number_in
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .._client import Client
+    from ..deployment import Deployment
+
+AUTH_CHOICES = (
+    "api_key",
+    "security_token",
+    "resource_principal",
+    "instance_principal",
+    "oke_workload_identity",
+)
+#: Auth methods that take no config file or profile.
+PRINCIPALS = ("resource_principal", "instance_principal", "oke_workload_identity")
+# What may follow the OCID in a deployment URL (Deployment.from_url strips them).
+_PATH_SUFFIXES = ("predict", "predictWithResponseStream")
+
+
+def deployment_rule(*, has_text: bool = True) -> str:
+    """The rule of the module docstring, for the commands' ``--help``."""
+    from .._constants import ENV_DEPLOYMENT
+
+    if not has_text:
+        return f"The deployment: -d/--deployment, else DEPLOYMENT, else ${ENV_DEPLOYMENT}."
+    return (
+        f"Where the deployment comes from: -d/--deployment; else ${ENV_DEPLOYMENT}, and "
+        "then every positional is text (a prompt that looks like a URL stays a prompt); "
+        "else the first positional. '--' ends the options (for a text that starts with '-')."
+    )
+
+
+def add_deployment_positional(parser: argparse.ArgumentParser, *, has_text: bool = True) -> None:
+    """The optional DEPLOYMENT positional, and the rule in the command's help."""
+    from .._constants import ENV_DEPLOYMENT
+
+    parser.epilog = deployment_rule(has_text=has_text)
+    parser.add_argument(
+        "deployment",
+        nargs="?",
+        metavar="DEPLOYMENT",
+        help=f"deployment URL or OCID, when neither -d nor ${ENV_DEPLOYMENT} gives it",
+    )
+
+
+def connection_options() -> Parser:
+    """Deployment, auth and transport options shared by the commands that go on the network."""
+    from .. import _constants as C
+
+    parent = Parser(add_help=False)
+    where = parent.add_argument_group("deployment")
+    where.add_argument(
+        "-d",
+        "--deployment",
+        dest="deployment_flag",
+        metavar="DEPLOYMENT",
+        help=f"deployment URL or OCID (default: ${C.ENV_DEPLOYMENT}); every positional is "
+        "then text",
+    )
+    where.add_argument(
+        "--region", help="the deployment's region, when its OCID or URL does not tell it"
+    )
+    where.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="allow a plain http:// URL to a host that is not loopback",
+    )
+    group = parent.add_argument_group("authentication and connection")
+    group.add_argument(
+        "--auth",
+        choices=AUTH_CHOICES,
+        metavar="METHOD",
+        help="how to sign requests: " + ", ".join(AUTH_CHOICES) + " (default: resource "
+        "principal in notebooks and jobs, else the config file profile)",
+    )
+    group.add_argument(
+        "--profile", help="OCI config profile (default: $OCI_CLI_PROFILE or DEFAULT)"
+    )
+    group.add_argument(
+        "--config-file",
+        metavar="PATH",
+        help="OCI config file (default: $OCI_CONFIG_FILE or ~/.oci/config)",
+    )
+    timeout = C.DEFAULT_TIMEOUT
+    group.add_argument(
+        "--timeout",
+        type=number_in(0, low_open=True),
+        metavar="SECONDS",
+        help=f"timeout of each attempt (default: {timeout.connect:g} s to connect, "
+        f"{timeout.read:g} s per read)",
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int_at_least(0),
+        metavar="N",
+        help=f"retries of transient failures (default: {C.DEFAULT_MAX_RETRIES})",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print the request id, time to first token and tokens/s on stderr",
+    )
+    return parent
+
+
+def looks_like_deployment(text: str) -> bool:
+    return text.strip().startswith(("ocid1.", "https://", "http://"))
+
+
+def env_deployment() -> str | None:
+    from .._constants import ENV_DEPLOYMENT
+
+    value = os.environ.get(ENV_DEPLOYMENT, "").strip()
+    return value or None
+
+
+def split_positionals(
+    deployment: str | None, rest: list[str], *, flag: str | None = None
+) -> tuple[str | None, list[str]]:
+    """(the deployment given on the command line, the texts), by the module's rule.
+
+    ``deployment`` is what argparse put in the DEPLOYMENT positional: with ``-d`` given
+    or ``$ODSC_LLM_DEPLOYMENT`` set, it is the first text instead.
+    """
+    if flag is not None or env_deployment():
+        return flag, ([deployment] if deployment is not None else []) + rest
+    return deployment, rest
+
+
+def _check_path_suffix(url: str) -> None:
+    """A typo after the OCID (``.../predit``) gets its own message, not "no OCID".
+
+    Here rather than in ``Deployment.from_url``, whose message is about the OCID.
+    """
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    for index, segment in enumerate(segments):
+        if segment.startswith("ocid1.") and index < len(segments) - 1:
+            suffix = "/" + "/".join(segments[index + 1 :])
+            if suffix.lstrip("/") not in _PATH_SUFFIXES:
+                raise UsageError(
+                    f"unknown path suffix `{suffix}` in the deployment URL: expected "
+                    "`/predict` or nothing after the OCID"
+                )
+            return
+
+
+def resolve_deployment(
+    value: str | None, *, region: str | None = None, allow_insecure: bool = False
+) -> Deployment:
+    """The Deployment of ``value`` (a URL or OCID), else of ``$ODSC_LLM_DEPLOYMENT``."""
+    from .._constants import ENV_DEPLOYMENT
+    from ..deployment import Deployment
+
+    text = (value or env_deployment() or "").strip()
+    if not text:
+        raise UsageError(
+            f"no deployment given: pass a deployment URL or OCID (or -d), or set ${ENV_DEPLOYMENT}"
+        )
+    if text.startswith("ocid1."):
+        return Deployment.from_ocid(text, region=region)
+    _check_path_suffix(text)
+    return Deployment.from_url(text, region=region, allow_insecure=allow_insecure)
+
+
+def deployment_of(args: argparse.Namespace, value: str | None) -> Deployment:
+    """:func:`resolve_deployment` with the ``--region``/``--allow-insecure`` options."""
+    return resolve_deployment(value, region=args.region, allow_insecure=args.allow_insecure)
+
+
+def make_auth(args: argparse.Namespace) -> httpx.Auth:
+    """The auth the options ask for; without any, ``auth.resolve(None)`` (``auth.default()``).
+
+    ``--profile``/``--config-file`` without ``--auth`` choose like ``default()`` does
+    for a config profile: security token when it has ``security_token_file``, else API key.
+    """
+    from .. import auth as oci_auth
+
+    kind: str | None = args.auth
+    if kind in PRINCIPALS:
+        provider = getattr(oci_auth, kind)
+        result: httpx.Auth = provider()
+        return result
+    if kind is None and not (args.profile or args.config_file):
+        return oci_auth.resolve(None)
+    # Left-out --profile/--config-file come from OCI_CLI_PROFILE/OCI_CONFIG_FILE.
+    if kind == "security_token":
+        return oci_auth.security_token(profile=args.profile, config_file=args.config_file)
+    if kind == "api_key":
+        return oci_auth.api_key(profile=args.profile, config_file=args.config_file)
+    return oci_auth.from_config(profile=args.profile, config_file=args.config_file)
+
+
+def make_client(args: argparse.Namespace, deployment: Deployment) -> Client:
+    """The one client of a command: the constructor, given only the options set."""
+    from .._client import Client
+
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    if getattr(args, "stream_endpoint", None) is not None:
+        options["stream_endpoint"] = args.stream_endpoint
+    return Client(deployment, auth=make_auth(args), **options)

@@ -1,0 +1,101 @@
+"""``serve-local``: the emulator in the foreground; its options are also
+``python -m odsc_llm.testing``'s (one parser, :func:`add_serve_options`)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._base import EXIT_OK, PROG, Output, Parser, UsageError, int_at_least, number_in
+
+SERVE_DESCRIPTION = (
+    "Run a local stand-in for a model deployment (odsc_llm.testing) until Ctrl-C: it checks "
+    "OCI request signatures and answers like vLLM (or forwards to --upstream). It writes an "
+    "OCI config file for its own key pair (profiles DEFAULT = API key, SESSION = security "
+    "token) and prints its URL and how to use both."
+)
+
+
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """The emulator's options, with their defaults from ``odsc_llm._constants``."""
+    from .. import _constants as C
+
+    p.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="gateway mode: check signatures, then forward to this OpenAI-compatible "
+        "server (llama.cpp, vLLM), e.g. http://127.0.0.1:8000",
+    )
+    p.add_argument("--host", default=C.LOCAL_HOST, help="address to listen on (%(default)s)")
+    p.add_argument(
+        "--port",
+        type=int_at_least(0),
+        default=C.LOCAL_PORT,
+        help="port (%(default)s; 0 picks a free one)",
+    )
+    p.add_argument(
+        "--token-delay",
+        type=number_in(0),
+        metavar="SECONDS",
+        default=C.LOCAL_TOKEN_DELAY,
+        help="delay between streamed tokens (%(default)s)",
+    )
+    p.add_argument("--ocid", help="the deployment OCID to answer to (default: a new one)")
+    p.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="where to write the OCI config and key (default: a new temporary directory)",
+    )
+
+
+def serve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``odsc_llm.testing.serve`` from :func:`add_serve_options`."""
+    names = ("host", "port", "upstream", "token_delay", "ocid", "config_dir")
+    return {name: getattr(args, name) for name in names}
+
+
+def add_serve_local(p: argparse.ArgumentParser) -> None:
+    p.description = SERVE_DESCRIPTION
+    add_serve_options(p)
+    p.set_defaults(handler=_cmd_serve_local)
+
+
+def _with_cli_hint(write: Callable[[str], None]) -> Callable[[str], None]:
+    def announce(text: str) -> None:
+        marker = "\nPress Ctrl-C"
+        if marker in text:
+            cli_hint = (
+                "\nOr from the command line (after the two exports above):\n"
+                f'  {PROG} complete "hello"\n'
+                f"  {PROG} chat\n"
+            )
+            text = text.replace(marker, cli_hint + marker, 1)
+        write(text)
+
+    return announce
+
+
+def _cmd_serve_local(args: argparse.Namespace, out: Output) -> int:
+    from ..testing import serve
+
+    try:
+        serve(**serve_options(args), announce=_with_cli_hint(out.write))
+    except ValueError as exc:  # a bad --upstream or --ocid
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def standalone_parser(prog: str) -> Parser:
+    """The parser of ``python -m odsc_llm.testing``: ``serve-local``'s, under its own name."""
+    parser = Parser(prog=prog, description=SERVE_DESCRIPTION)
+    add_serve_local(parser)
+    return parser
+
+
+def standalone_main(argv: Sequence[str] | None, prog: str) -> int:
+    """``python -m odsc_llm.testing``: the same options and errors as ``serve-local``."""
+    from . import run
+
+    parser = standalone_parser(prog)
+    return run(parser, parser.parse_args(argv))
