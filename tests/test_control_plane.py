@@ -12,7 +12,6 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import oci
@@ -21,6 +20,7 @@ import pytest
 import odsc_llm
 from odsc_llm import control_plane as cp
 from odsc_llm.control_plane import DeploymentInfo, LogRecord
+from odsc_llm.control_plane._clients import _service_config
 from odsc_llm.errors import (
     AuthError,
     ControlPlaneError,
@@ -41,8 +41,8 @@ DEP = odsc_llm.Deployment.from_url(ENDPOINT)
 
 # Real oci clients, used only to deserialize JSON bodies into oci model objects.
 _DESERIALIZERS = {
-    "data_science": oci.data_science.DataScienceClient(cp._service_config(REGION), signer=object()),
-    "log_search": oci.loggingsearch.LogSearchClient(cp._service_config(REGION), signer=object()),
+    "data_science": oci.data_science.DataScienceClient(_service_config(REGION), signer=object()),
+    "log_search": oci.loggingsearch.LogSearchClient(_service_config(REGION), signer=object()),
 }
 
 
@@ -204,8 +204,18 @@ class Factory:
         return self.clients[service]
 
 
-SIGNER = object()
-AUTH = SimpleNamespace(signer=SIGNER)  # stands in for odsc_llm.auth.OCIAuth
+class FakeSigner:
+    """Stands in for an oci signer (the fakes never sign); ``region`` like a principal's."""
+
+    def __init__(self, region: str | None = None) -> None:
+        self.region = region
+
+    def __call__(self, request: Any) -> Any:
+        return request
+
+
+SIGNER = FakeSigner()
+AUTH = odsc_llm.auth.from_signer(SIGNER)
 
 
 def no_sleep(seconds: float) -> None:
@@ -299,7 +309,7 @@ def test_deployment_state_and_hint() -> None:
 def test_deployment_methods_delegate(monkeypatch: pytest.MonkeyPatch) -> None:
     search = FakeLogSearch([([log_result("INFO ready", datetime.now(timezone.utc))], None)])
     factory = Factory(FakeDataScience([md_body()]), search)
-    monkeypatch.setattr(cp, "default_client_factory", factory)
+    monkeypatch.setattr(cp._clients, "default_client_factory", factory)
     assert DEP.fetch(AUTH).state == "ACTIVE"
     assert DEP.wait_until_active(AUTH, timeout=5).is_active
     records = DEP.logs(AUTH, limit=3)
@@ -349,7 +359,7 @@ def test_list_deployments_region_from_signer_or_env(monkeypatch: pytest.MonkeyPa
     ds = FakeDataScience()
     ds.list_pages = [([], None), ([], None)]
     factory = Factory(ds)
-    rp_auth = SimpleNamespace(signer=SimpleNamespace(region="ap-tokyo-1"))
+    rp_auth = odsc_llm.auth.from_signer(FakeSigner(region="ap-tokyo-1"))
     assert cp.list_deployments(COMPARTMENT, rp_auth, client_factory=factory) == []
     assert factory.calls[-1][1] == "ap-tokyo-1"
     monkeypatch.setenv("OCI_REGION", "sa-saopaulo-1")
@@ -615,10 +625,9 @@ def test_logs_follow_yields_new_records_once() -> None:
         ]
     )
     factory = Factory(FakeDataScience([md_body()]), search)
-    stream = cp.logs(
+    stream = cp.follow_logs(
         DEP,
         AUTH,
-        follow=True,
         poll_interval=2,
         client_factory=factory,
         sleep=sleep,
@@ -655,9 +664,7 @@ async def test_async_twins() -> None:
         DEP, AUTH, poll_interval=7, client_factory=factory, sleep=fake_sleep
     )
     assert info.is_active and slept == []
-    stream = await cp.alogs(
-        DEP, AUTH, follow=True, poll_interval=3, client_factory=factory, sleep=fake_sleep
-    )
+    stream = cp.afollow_logs(DEP, AUTH, poll_interval=3, client_factory=factory, sleep=fake_sleep)
     got = []
     async for record in stream:
         got.append(record.message)
