@@ -133,6 +133,7 @@ class ControlPlane:
     _ids: Iterator[int] = field(default_factory=itertools.count)
     time_created: datetime = field(default_factory=lambda: _millis(time.time()))
     neighbours: list[_Neighbour] = field(default_factory=list)
+    _startup: list[_LogLine] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.neighbours = [
@@ -144,6 +145,15 @@ class ControlPlane:
         start = time.time()
         for offset, line in enumerate(_STARTUP_LOG):
             self.add_log_line(line, when=start + offset / 1000)
+        self._startup = list(self._log)
+
+    def reset(self) -> None:
+        """Back to ACTIVE, no script or details, and only the start-up lines in the log."""
+        with self.lock:
+            self._state = "ACTIVE"
+            self._script = []
+            self.lifecycle_details = None
+            self._log = list(self._startup)
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -262,7 +272,9 @@ class ControlPlane:
             records = self._access_records(requests())
         else:
             return 404, oci_error_body(404), []
-        records.sort(key=lambda item: item[0], reverse=True)  # "sort by datetime desc"
+        # "sort by datetime desc"; equal times newest-added first (the sort is stable)
+        records.reverse()
+        records.sort(key=lambda item: item[0], reverse=True)
         found = [record for when, record in records if start <= when < end]
         status, results, extra = _page(found, query, SEARCH_PAGE_SIZE)
         summary = {"resultCount": len(results), "fieldCount": 0}

@@ -406,11 +406,13 @@ class LocalDeployment(ControlPlaneMixin):
             self._emulator.requests.clear()
 
     def reset(self) -> None:
-        """Clear faults and recorded requests, and restore the initial token delay."""
+        """Clear faults and recorded requests, restore the initial token delay, and set the
+        control plane back to ACTIVE with only the model server's start-up log."""
         self.faults.clear()
         self.clear_requests()
         self._emulator.token_delay = self._initial_token_delay
         self._emulator.peak_streams = self._emulator.active_streams
+        self.control_plane.reset()  # cp helper: ACTIVE, no script, start-up log only
 
 
 def serve_forever(
