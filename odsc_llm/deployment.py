@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from typing_extensions import Self, Unpack
 
 from ._errors import InvalidDeploymentError
@@ -165,6 +165,11 @@ class Deployment(BaseModel):
             return super().model_copy(deep=deep)
         return self.model_validate({**self.model_dump(), **update})
 
+    @field_validator("control_plane_endpoint")
+    @classmethod
+    def _without_trailing_slash(cls, value: str | None) -> str | None:
+        return value.strip().rstrip("/") if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _refuse_plain_http(self) -> Self:
         check_endpoint(self.endpoint, "the endpoint", allow_insecure=self.allow_insecure)
@@ -182,7 +187,7 @@ class Deployment(BaseModel):
         endpoints: ``control_plane_endpoint`` if set, else ``scheme://host:port`` of a
         loopback endpoint (the local emulator serves its own control plane)."""
         if self.control_plane_endpoint is not None:
-            return self.control_plane_endpoint.rstrip("/")
+            return self.control_plane_endpoint
         parts = urlsplit(self.endpoint)
         if parts.hostname and _is_loopback(parts.hostname):
             return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"

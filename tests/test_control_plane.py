@@ -1,5 +1,11 @@
 """Control plane: fetch, list, wait, logs, against fake oci clients.
 
+The end-to-end tests (real oci clients over HTTP, against the emulator's control plane)
+are in ``test_control_plane_emulator.py``. These fakes stay for what the emulator does
+not do: service errors it cannot produce (a 400 from Logging Search), the exact request
+details (query string, time windows, page tokens), and an injected clock, so timeouts
+and follow windows are checked to the second without waiting.
+
 The fakes stand at the oci clients' Python boundary (``get_model_deployment``,
 ``list_model_deployments``, ``search_logs``) and answer with real oci model objects,
 deserialized by oci itself from JSON bodies shaped like the real API's.
@@ -284,36 +290,12 @@ def test_bad_auth_is_a_typed_error() -> None:
     assert factory.calls == []
 
 
-def test_service_error_becomes_control_plane_error() -> None:
-    ds = FakeDataScience([md_body()])
-    ds.error = service_error(404, "NotAuthorizedOrNotFound", "Authorization failed or not found")
-    with pytest.raises(ControlPlaneError) as caught:
-        cp.fetch(DEP, AUTH, client_factory=Factory(ds))
-    err = caught.value
-    assert (err.status, err.code, err.request_id) == (404, "NotAuthorizedOrNotFound", "req-404")
-    assert err.operation == "GetModelDeployment"
-    text = str(err)
-    assert MD_OCID in text and "Authorization failed or not found" in text
-    assert "does not exist" in text and "read data-science-model-deployments" in text
-    assert isinstance(err.__cause__, oci.exceptions.ServiceError)
-
-
 def test_deployment_state_and_hint() -> None:
     factory = Factory(FakeDataScience([md_body("CREATING")]))
     assert cp.deployment_state(DEP, AUTH, client_factory=factory) == "CREATING"
     hint = cp.state_hint("CREATING")
     assert "CREATING" in hint and "wait_until_active" in hint
     assert "capacity" in cp.state_hint("FAILED", "Out of host capacity")
-
-
-def test_deployment_methods_delegate(monkeypatch: pytest.MonkeyPatch) -> None:
-    search = FakeLogSearch([([log_result("INFO ready", datetime.now(timezone.utc))], None)])
-    factory = Factory(FakeDataScience([md_body()]), search)
-    monkeypatch.setattr(cp._clients, "default_client_factory", factory)
-    assert DEP.fetch(AUTH).state == "ACTIVE"
-    assert DEP.wait_until_active(AUTH, timeout=5).is_active
-    records = DEP.logs(AUTH, limit=3)
-    assert [r.message for r in records] == ["INFO ready"]
 
 
 def test_info_repr_and_html_are_readable() -> None:

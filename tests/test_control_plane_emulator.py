@@ -170,7 +170,9 @@ def test_fetch_unknown_ocid_is_404_through_oci(twin: Twin, local: LocalDeploymen
         "GetModelDeployment",
     )
     assert err.request_id and err.request_id == local.requests[-1].request_id
-    assert "does not exist" in str(err) and "nosuchdeployment" in str(err)
+    text = str(err)
+    assert "nosuchdeployment" in text and "Authorization failed or requested resource" in text
+    assert "does not exist" in text and "read data-science-model-deployments" in text
     assert isinstance(err.__cause__, oci.exceptions.ServiceError)
 
 
@@ -189,6 +191,7 @@ def test_deployment_methods_delegate(local: LocalDeployment) -> None:
     assert dep.fetch(local.auth).state == "ACTIVE"
     assert dep.wait_until_active(local.auth, timeout=5).is_active
     records = dep.logs(local.auth, limit=3)
+    assert len(records) == 3
     assert [r.message for r in records][-1] == "INFO:     Application startup complete."
 
 

@@ -37,6 +37,7 @@ from ..control_plane._constants import (
     LIFECYCLE_STATES,
     LOG_SEARCH_API_PATH,
 )
+from ._control_plane_bodies import log_record, model_deployment
 from ._faults import RecordedRequest, oci_error_body
 from ._verify import PublicKeyLike, SignatureVerificationError, verify_request
 
@@ -71,10 +72,6 @@ def handles(path: str) -> bool:
 
 def _ocid(kind: str) -> str:
     return f"ocid1.{kind}.oc1.iad.local{secrets.token_hex(10)}"
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -286,7 +283,7 @@ class ControlPlane:
         with self.lock:
             lines = list(self._log)
         return [
-            (line.time, self._record(line.time, {"message": line.message}, line.id, "predict"))
+            (line.time, log_record(self, line.time, {"message": line.message}, line.id, "predict"))
             for line in lines
         ]
 
@@ -306,100 +303,22 @@ class ControlPlane:
             }
             stamp = _millis(request.time)
             rid = f"access-{index}-{request.request_id}"
-            records.append((stamp, self._record(stamp, data, rid, "access")))
+            records.append((stamp, log_record(self, stamp, data, rid, "access")))
         return records
 
-    def _record(self, when: datetime, data: dict[str, Any], rid: str, kind: str) -> dict[str, Any]:
-        log_id = self.predict_log_id if kind == "predict" else self.access_log_id
-        content = {
-            "data": data,
-            "id": rid,
-            "oracle": {
-                "compartmentid": self.compartment_id,
-                "ingestedtime": _iso(when),
-                "loggroupid": self.log_group_id,
-                "logid": log_id,
-                "tenantid": "ocid1.tenancy.oc1..local",
-            },
-            "source": self.ocid,
-            "specversion": "1.0",
-            "subject": "",
-            "time": _iso(when),
-            "type": f"com.oraclecloud.datascience.modeldeployment.{kind}",
-        }
-        return {"data": {"datetime": int(when.timestamp() * 1000), "logContent": content}}
-
     def _own_body(self, host: str, state: str) -> dict[str, Any]:
-        body = self._md_body(
-            self.ocid, self.display_name, state, self.shape, host, aqua=True, logs=True
+        body = model_deployment(
+            self, self.ocid, self.display_name, state, self.shape, host, aqua=True, logs=True
         )
         if self.lifecycle_details is not None:
             body["lifecycleDetails"] = self.lifecycle_details
         return body
 
     def _neighbour_body(self, host: str, other: _Neighbour) -> dict[str, Any]:
-        return self._md_body(
+        return model_deployment(self,
             other.ocid, other.name, other.state, other.shape, host,
             aqua=other.aqua, logs=other.logs, model_name=other.model_name,
         )  # fmt: skip
-
-    def _md_body(
-        self,
-        ocid: str,
-        name: str,
-        state: str,
-        shape: str,
-        host: str,
-        *,
-        aqua: bool,
-        logs: bool,
-        model_name: str | None = None,
-    ) -> dict[str, Any]:
-        """A ModelDeployment as the Data Science API sends it (camelCase)."""
-        body: dict[str, Any] = {
-            "id": ocid,
-            "timeCreated": _iso(self.time_created),
-            "displayName": name,
-            "description": "Emulated by odsc_llm.testing.LocalDeployment",
-            "projectId": self.project_id,
-            "createdBy": "ocid1.user.oc1..local",
-            "compartmentId": self.compartment_id,
-            "modelDeploymentConfigurationDetails": {
-                "deploymentType": "SINGLE_MODEL",
-                "modelConfigurationDetails": {
-                    "modelId": self.model_id,
-                    "instanceConfiguration": {"instanceShapeName": shape},
-                    "scalingPolicy": {
-                        "policyType": "FIXED_SIZE",
-                        "instanceCount": self.instance_count,
-                    },
-                    "bandwidthMbps": 10,
-                },
-                "environmentConfigurationDetails": {
-                    "environmentConfigurationType": "OCIR_CONTAINER",
-                    "image": "dsmc://odsc-vllm-serving:local",
-                    "serverPort": 8080,
-                    "healthCheckPort": 8080,
-                },
-            },
-            "modelDeploymentUrl": f"http://{host}/{ocid}",
-            "lifecycleState": state,
-            "freeformTags": {},
-            "definedTags": {},
-        }
-        if aqua:
-            model = model_name or self.model_name
-            body["freeformTags"] = {
-                "OCI_AQUA": "active",
-                "aqua_service_model": f"{self.model_id}#{model}",
-                "aqua_model_name": model,
-            }
-        if logs:
-            body["categoryLogDetails"] = {
-                "access": {"logId": self.access_log_id, "logGroupId": self.log_group_id},
-                "predict": {"logId": self.predict_log_id, "logGroupId": self.log_group_id},
-            }
-        return body
 
 
 def _check_state(value: str) -> None:
