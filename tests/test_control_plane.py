@@ -718,3 +718,19 @@ def test_search_times_have_millisecond_precision() -> None:
     details = search.calls[0]["details"]
     assert details.time_start == datetime(2025, 3, 1, 11, 55, 0, 123000, tzinfo=timezone.utc)
     assert details.time_end == datetime(2025, 3, 1, 12, 0, 0, 124000, tzinfo=timezone.utc)
+
+
+def test_everything_importable_before_the_split_still_is() -> None:
+    before = [
+        "ACTIVE", "FAILURE_STATES", "LIFECYCLE_STATES", "AuthArg", "ClientFactory",
+        "DeploymentInfo", "LogKind", "LogRecord", "adeployment_state", "afetch",
+        "alist_deployments", "alogs", "await_until_active", "default_client_factory",
+        "deployment_state", "fetch", "list_deployments", "logs", "state_hint",
+        "wait_until_active", "DEFAULT_WAIT_TIMEOUT", "DEFAULT_POLL_INTERVAL",
+        "DEFAULT_LOG_LIMIT", "DEFAULT_LOG_SINCE", "DEFAULT_FOLLOW_INTERVAL",
+    ]  # fmt: skip
+    for name in before:
+        assert getattr(cp, name) is not None, name
+    new = ["follow_logs", "afollow_logs", "LogOptions", "FollowOptions", "FOLLOW_LOOKBACK"]
+    assert set(before + new) <= set(cp.__all__)
+    assert cp.DEFAULT_LOG_SINCE.total_seconds() == 24 * 3600  # the CLI's --since help shows it
