@@ -343,7 +343,7 @@ def test_follow_logs_checks_its_arguments_before_any_call(local: LocalDeployment
     with pytest.raises(ValueError, match="limit"):
         cp.afollow_logs(local.deployment, local.auth, limit=0)
     with pytest.raises(ValueError, match="kind"):
-        local.deployment.follow_logs(local.auth, kind="stdout")  # type: ignore[typeddict-item]
+        local.deployment.follow_logs(local.auth, kind="stdout")  # type: ignore[arg-type]
     assert len(local.requests) == before
 
 
