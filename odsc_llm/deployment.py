@@ -395,11 +395,28 @@ class Deployment(BaseModel):
 
         return control_plane.follow_logs(self, auth, **options)
 
-    async def alogs(self, auth: Any = None, **options: Unpack[LogOptions]) -> list[LogRecord]:
-        """Async :meth:`logs`."""
-        from . import control_plane
+    async def alogs(
+        self,
+        auth: Any = None,
+        *,
+        follow: bool = False,
+        poll_interval: float | None = None,
+        **options: Unpack[LogOptions],
+    ) -> list[LogRecord]:
+        """Async :meth:`logs`. ``follow=True`` is deprecated: use :meth:`afollow_logs`."""
+        from . import control_plane as cp
 
-        return await control_plane.alogs(self, auth, **options)
+        if follow:  # deprecated: one release, then afollow_logs() only
+            warnings.warn(
+                "Deployment.alogs(follow=True) is deprecated and will be removed in the next "
+                "release: use Deployment.afollow_logs(), which returns an async iterator.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            interval = cp.DEFAULT_FOLLOW_INTERVAL if poll_interval is None else poll_interval
+            follower = cp.afollow_logs(self, auth, poll_interval=interval, **options)
+            return follower  # type: ignore[return-value]
+        return await cp.alogs(self, auth, **options)
 
     def afollow_logs(
         self, auth: Any = None, **options: Unpack[FollowOptions]

@@ -334,6 +334,10 @@ async def test_alogs_follow_true_is_deprecated(local: LocalDeployment) -> None:
     first = await asyncio.wait_for(records.__anext__(), BOUND)
     assert isinstance(first, LogRecord)
     await records.aclose()
+    with pytest.warns(DeprecationWarning, match=r"Deployment.afollow_logs\(\)"):
+        from_method: Any = await local.deployment.alogs(local.auth, follow=True, poll_interval=1)
+    assert isinstance(await asyncio.wait_for(from_method.__anext__(), BOUND), LogRecord)
+    await from_method.aclose()
 
 
 def test_follow_logs_checks_its_arguments_before_any_call(local: LocalDeployment) -> None:
