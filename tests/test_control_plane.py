@@ -237,65 +237,11 @@ def service_error(status: int, code: str, message: str) -> oci.exceptions.Servic
 # -- fetch ---------------------------------------------------------------------------------
 
 
-def test_fetch_maps_the_real_api_fields() -> None:
-    factory = Factory(FakeDataScience([md_body("FAILED", "Model server failed to start")]))
-    info = cp.fetch(DEP, AUTH, client_factory=factory)
-    assert factory.calls == [("data_science", REGION, SIGNER)]
-    assert factory.ds.get_calls == [MD_OCID]
-    assert info.ocid == MD_OCID
-    assert info.region == REGION
-    assert info.display_name == "mistral-7b-md"
-    assert info.state == info.lifecycle_state == "FAILED"
-    assert info.lifecycle_details == "Model server failed to start"
-    assert info.compartment_id == COMPARTMENT
-    assert info.project_id == PROJECT
-    assert info.shape == "VM.GPU.A10.2"
-    assert info.instance_count == 1
-    assert info.model_id == MODEL
-    assert info.model_name == "Mistral-7B-Instruct-v0.3"
-    assert info.is_aqua is True
-    assert info.time_created == datetime(2025, 3, 1, 10, 15, 30, 123000, tzinfo=timezone.utc)
-    assert info.endpoint == ENDPOINT
-    assert info.predict_log_id == PREDICT_LOG
-    assert info.access_log_id == ACCESS_LOG
-    assert info.predict_log_group_id == info.access_log_group_id == LOG_GROUP
-    assert info.log_ids("predict") == (LOG_GROUP, PREDICT_LOG)
-    assert info.is_active is False
-    assert info.deployment == DEP
-
-
-def test_fetch_accepts_ocid_string_and_raw_signer() -> None:
-    def raw_signer(request: Any) -> Any:  # oci signers are callables
-        return request
-
-    factory = Factory(FakeDataScience([md_body()]))
-    info = cp.fetch(MD_OCID, raw_signer, client_factory=factory)
-    assert info.is_active
-    assert factory.calls[0] == ("data_science", REGION, raw_signer)
-
-
-def test_fetch_without_auth_uses_auth_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    import odsc_llm.auth
-
-    monkeypatch.setattr(odsc_llm.auth, "default", lambda: AUTH)
-    factory = Factory(FakeDataScience([md_body()]))
-    cp.fetch(DEP, client_factory=factory)
-    assert factory.calls[0][2] is SIGNER
-
-
 def test_bad_auth_is_a_typed_error() -> None:
     factory = Factory(FakeDataScience([md_body()]))
     with pytest.raises(AuthError, match="OCIAuth"):
         cp.fetch(DEP, "my-password", client_factory=factory)
     assert factory.calls == []
-
-
-def test_deployment_state_and_hint() -> None:
-    factory = Factory(FakeDataScience([md_body("CREATING")]))
-    assert cp.deployment_state(DEP, AUTH, client_factory=factory) == "CREATING"
-    hint = cp.state_hint("CREATING")
-    assert "CREATING" in hint and "wait_until_active" in hint
-    assert "capacity" in cp.state_hint("FAILED", "Out of host capacity")
 
 
 def test_info_repr_and_html_are_readable() -> None:
@@ -308,45 +254,6 @@ def test_info_repr_and_html_are_readable() -> None:
 
 
 # -- list ----------------------------------------------------------------------------------
-
-
-def test_list_deployments_follows_pages_and_keeps_aqua_ones() -> None:
-    ds = FakeDataScience()
-    other = md_body(ocid=MD_OCID + "2", name="sklearn", aqua=False, logs=False)
-    ds.list_pages = [
-        ([md_body(), other], "page-2"),
-        ([md_body(ocid=MD_OCID + "3", name="llama")], None),
-    ]
-    factory = Factory(ds)
-    infos = cp.list_deployments(COMPARTMENT, AUTH, region="eu-frankfurt-1", client_factory=factory)
-    assert [i.display_name for i in infos] == ["mistral-7b-md", "llama"]
-    assert all(isinstance(i, DeploymentInfo) and i.region == "eu-frankfurt-1" for i in infos)
-    assert [c.get("page") for c in ds.list_calls] == [None, "page-2"]
-    assert factory.calls == [("data_science", "eu-frankfurt-1", SIGNER)]
-
-    ds.list_calls.clear()
-    everything = cp.list_deployments(
-        COMPARTMENT,
-        AUTH,
-        aqua_only=False,
-        region=REGION,
-        lifecycle_state="ACTIVE",
-        client_factory=factory,
-    )
-    assert len(everything) == 3 and everything[1].shape == "VM.GPU.A10.2"
-    assert ds.list_calls[0]["lifecycle_state"] == "ACTIVE"
-
-
-def test_list_deployments_region_from_signer_or_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    ds = FakeDataScience()
-    ds.list_pages = [([], None), ([], None)]
-    factory = Factory(ds)
-    rp_auth = odsc_llm.auth.from_signer(FakeSigner(region="ap-tokyo-1"))
-    assert cp.list_deployments(COMPARTMENT, rp_auth, client_factory=factory) == []
-    assert factory.calls[-1][1] == "ap-tokyo-1"
-    monkeypatch.setenv("OCI_REGION", "sa-saopaulo-1")
-    cp.list_deployments(COMPARTMENT, AUTH, client_factory=factory)
-    assert factory.calls[-1][1] == "sa-saopaulo-1"
 
 
 def test_list_deployments_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -382,26 +289,6 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-def test_wait_creating_then_active() -> None:
-    ds = FakeDataScience([md_body("CREATING"), md_body("CREATING"), md_body("ACTIVE")])
-    fake = FakeTime()
-    seen: list[str] = []
-    info = cp.wait_until_active(
-        DEP,
-        AUTH,
-        timeout=600,
-        poll_interval=20,
-        callback=lambda i: seen.append(i.state),
-        client_factory=Factory(ds),
-        sleep=fake.sleep,
-        clock=fake.clock,
-    )
-    assert info.is_active
-    assert seen == ["CREATING", "CREATING", "ACTIVE"]
-    assert fake.sleeps == [20, 20]
-    assert len(ds.get_calls) == 3
 
 
 def test_wait_failed_raises_with_details_and_log_lines() -> None:
@@ -457,41 +344,6 @@ def test_wait_failed_without_predict_log() -> None:
     ds = FakeDataScience([md_body("DELETED", logs=False)])
     with pytest.raises(DeploymentStateError, match="no predict log is configured"):
         cp.wait_until_active(DEP, AUTH, client_factory=Factory(ds), sleep=no_sleep)
-
-
-def test_wait_timeout() -> None:
-    ds = FakeDataScience([md_body("CREATING", "Provisioning compute")])
-    search = FakeLogSearch([([log_result("INFO starting", datetime.now(timezone.utc))], None)])
-    fake = FakeTime()
-    with pytest.raises(DeploymentWaitTimeout) as caught:
-        cp.wait_until_active(
-            DEP,
-            AUTH,
-            timeout=50,
-            poll_interval=20,
-            client_factory=Factory(ds, search),
-            sleep=fake.sleep,
-            clock=fake.clock,
-        )
-    err = caught.value
-    assert isinstance(err, DeploymentStateError)
-    assert err.state == "CREATING" and err.lifecycle_details == "Provisioning compute"
-    assert fake.sleeps == [20, 20, 10]  # the last sleep stops at the deadline
-    assert "still CREATING after 50 s" in str(err) and "INFO starting" in str(err)
-
-
-def test_wait_inactive_gets_one_grace_poll() -> None:
-    ds = FakeDataScience([md_body("INACTIVE"), md_body("UPDATING"), md_body("ACTIVE")])
-    fake = FakeTime()
-    info = cp.wait_until_active(
-        DEP, AUTH, client_factory=Factory(ds), sleep=fake.sleep, clock=fake.clock
-    )
-    assert info.is_active
-    ds = FakeDataScience([md_body("INACTIVE"), md_body("INACTIVE")])
-    with pytest.raises(DeploymentStateError, match="activate it"):
-        cp.wait_until_active(
-            DEP, AUTH, client_factory=Factory(ds), sleep=fake.sleep, clock=fake.clock
-        )
 
 
 def test_wait_rejects_bad_arguments() -> None:

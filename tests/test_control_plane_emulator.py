@@ -151,6 +151,14 @@ def test_fetch_through_the_real_oci_client(twin: Twin, local: LocalDeployment) -
     assert info.endpoint == local.url and info.deployment == local.deployment
     assert info.log_ids("predict") is not None and info.log_ids("access") is not None
     assert twin("deployment_state", local.deployment, local.auth) == "ACTIVE"
+    plane = local.control_plane
+    assert info.lifecycle_state == "ACTIVE" and info.lifecycle_details is None
+    assert info.display_name == "odsc-llm-local" and info.project_id == plane.project_id
+    assert info.model_id == plane.model_id and info.time_created == plane.time_created
+    assert info.predict_log_id == plane.predict_log_id
+    assert info.access_log_id == plane.access_log_id
+    assert info.predict_log_group_id == info.access_log_group_id == plane.log_group_id
+    assert info.log_ids("predict") == (plane.log_group_id, plane.predict_log_id)
     request = local.requests[0]
     assert (request.method, request.status) == ("GET", 200)
     assert request.headers["authorization"].startswith("Signature ")
@@ -178,12 +186,37 @@ def test_fetch_unknown_ocid_is_404_through_oci(twin: Twin, local: LocalDeploymen
 
 def test_bad_signature_is_401_through_oci(twin: Twin, local: LocalDeployment) -> None:
     with pytest.raises(ControlPlaneError) as caught:
-        twin("fetch", local.deployment, _other_key_signer(local))
+        twin("fetch", local.deployment, _other_key_signer(local))  # a raw oci signer
     err = caught.value
     assert (err.status, err.code) == (401, "NotAuthenticated")
     assert "not authenticated" in str(err)
     assert isinstance(err.__cause__, oci.exceptions.ServiceError)
     assert local.requests[-1].status == 401
+
+
+def test_fetch_accepts_a_url_string_and_a_raw_signer(local: LocalDeployment) -> None:
+    local.state = "FAILED"
+    local.lifecycle_details = "Model server failed to start"
+    info = cp.fetch(local.url + "/predict", local.signer())
+    assert info.state == info.lifecycle_state == "FAILED" and not info.is_active
+    assert info.lifecycle_details == "Model server failed to start"
+
+
+def test_fetch_without_auth_uses_auth_default(
+    local: LocalDeployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import odsc_llm.auth
+
+    monkeypatch.setattr(odsc_llm.auth, "default", lambda: local.auth)
+    assert cp.fetch(local.deployment).is_active
+
+
+def test_deployment_state_and_hint(local: LocalDeployment) -> None:
+    local.state = "CREATING"
+    assert cp.deployment_state(local.deployment, local.auth) == "CREATING"
+    hint = cp.state_hint("CREATING")
+    assert "CREATING" in hint and "wait_until_active" in hint
+    assert "capacity" in cp.state_hint("FAILED", "Out of host capacity")
 
 
 def test_deployment_methods_delegate(local: LocalDeployment) -> None:
@@ -222,6 +255,74 @@ def test_wait_follows_the_lifecycle_script(twin: Twin, local: LocalDeployment) -
     assert time.monotonic() - started < BOUND
     assert local.state == "ACTIVE"  # the last state sticks
     assert twin("fetch", local.deployment, local.auth).state == "ACTIVE"
+
+
+class FakeTime:
+    """An injected clock: the polls are real HTTP calls, the sleeps take no time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _gets(local: LocalDeployment) -> int:
+    return sum(r.path.startswith("/20190101/modelDeployments/") for r in local.requests)
+
+
+def test_wait_sleeps_poll_interval_between_polls(local: LocalDeployment) -> None:
+    local.lifecycle_script(["CREATING", "CREATING", "ACTIVE"])
+    fake = FakeTime()
+    seen: list[str] = []
+    info = cp.wait_until_active(
+        local.deployment,
+        local.auth,
+        timeout=600,
+        poll_interval=20,
+        callback=lambda i: seen.append(i.state),
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+    assert info.is_active
+    assert seen == ["CREATING", "CREATING", "ACTIVE"]
+    assert fake.sleeps == [20, 20]
+    assert _gets(local) == 3
+
+
+def test_wait_timeout_stops_at_the_deadline(local: LocalDeployment) -> None:
+    local.state = "CREATING"
+    local.lifecycle_details = "Provisioning compute"
+    fake = FakeTime()
+    with pytest.raises(DeploymentWaitTimeout) as caught:
+        cp.wait_until_active(
+            local.deployment,
+            local.auth,
+            timeout=50,
+            poll_interval=20,
+            sleep=fake.sleep,
+            clock=fake.clock,
+        )
+    err = caught.value
+    assert isinstance(err, DeploymentStateError)
+    assert err.state == "CREATING" and err.lifecycle_details == "Provisioning compute"
+    assert fake.sleeps == [20, 20, 10]  # the last sleep stops at the deadline
+    assert "still CREATING after 50 s" in str(err) and "Application startup complete" in str(err)
+
+
+def test_wait_inactive_gets_one_grace_poll(local: LocalDeployment) -> None:
+    fake = FakeTime()
+    local.lifecycle_script(["INACTIVE", "UPDATING", "ACTIVE"])
+    info = cp.wait_until_active(local.deployment, local.auth, sleep=fake.sleep, clock=fake.clock)
+    assert info.is_active
+    local.state = "INACTIVE"
+    with pytest.raises(DeploymentStateError, match="activate it"):
+        cp.wait_until_active(local.deployment, local.auth, sleep=fake.sleep, clock=fake.clock)
 
 
 def test_wait_failed_carries_details_and_model_server_errors(
@@ -358,6 +459,7 @@ def test_list_deployments_pages_and_filters(twin: Twin, local: LocalDeployment) 
     kw: dict[str, Any] = {"region": REGION, "control_plane_endpoint": local.base_url}
     everything = twin("list_deployments", local.compartment_id, local.auth, aqua_only=False, **kw)
     assert len(everything) == 3 > LIST_PAGE_SIZE
+    assert all(isinstance(i, DeploymentInfo) and i.region == REGION for i in everything)
     pages = [r.path for r in local.requests if r.path.startswith("/20190101/modelDeployments?")]
     assert len(pages) == 2 and "page=" in pages[1]
     assert everything[0].ocid == local.ocid and everything[0].shape == "VM.GPU.A10.1"
@@ -370,6 +472,21 @@ def test_list_deployments_pages_and_filters(twin: Twin, local: LocalDeployment) 
     assert [i.display_name for i in creating] == ["llama-local"]
     neighbour = odsc_llm.Deployment.from_url(aqua[1].endpoint or "")
     assert neighbour.fetch(local.auth).state == "CREATING"
+
+
+def test_list_deployments_region_from_the_signer_or_env(
+    local: LocalDeployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OCI_REGION", raising=False)
+    monkeypatch.delenv("OCI_RESOURCE_PRINCIPAL_REGION", raising=False)
+    signer = local.signer()
+    signer.region = "ap-tokyo-1"  # as resource and instance principal signers carry it
+    where = {"control_plane_endpoint": local.base_url}
+    infos = cp.list_deployments(local.compartment_id, signer, **where)
+    assert {i.region for i in infos} == {"ap-tokyo-1"}
+    monkeypatch.setenv("OCI_REGION", "sa-saopaulo-1")
+    infos = cp.list_deployments(local.compartment_id, local.auth, **where)
+    assert {i.region for i in infos} == {"sa-saopaulo-1"}
 
 
 def test_list_deployments_of_an_unknown_compartment_is_404(
