@@ -237,6 +237,17 @@ def service_error(status: int, code: str, message: str) -> oci.exceptions.Servic
 # -- fetch ---------------------------------------------------------------------------------
 
 
+def test_fetch_accepts_ocid_string_and_raw_signer() -> None:
+    # A bare OCID goes to the region's public endpoint: a fake client stands in for it.
+    def raw_signer(request: Any) -> Any:  # oci signers are callables
+        return request
+
+    factory = Factory(FakeDataScience([md_body()]))
+    info = cp.fetch(MD_OCID, raw_signer, client_factory=factory)
+    assert info.is_active
+    assert factory.calls[0] == ("data_science", REGION, raw_signer)
+
+
 def test_bad_auth_is_a_typed_error() -> None:
     factory = Factory(FakeDataScience([md_body()]))
     with pytest.raises(AuthError, match="OCIAuth"):
