@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, overload
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from typing_extensions import Self, Unpack
 
 from ._errors import InvalidDeploymentError
 
 if TYPE_CHECKING:
-    from .control_plane import DeploymentInfo, LogRecord
+    # Only for annotations: the control plane imports this module, never the reverse.
+    from .control_plane import DeploymentInfo, FollowOptions, LogOptions, LogRecord
 
 __all__ = ["Deployment"]
 
@@ -78,10 +80,44 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _insecure_refusal(host: str, what: str) -> InvalidDeploymentError:
+    return InvalidDeploymentError(
+        f"Refusing plain http:// for {host!r} ({what}): requests would be sent unencrypted. "
+        "Use https://, or pass allow_insecure=True if you really mean it."
+    )
+
+
+def check_endpoint(url: str, what: str, *, allow_insecure: bool = False) -> str:
+    """``url`` without a trailing ``/``, if it is http(s) with a host, and plain http only
+    to loopback or with ``allow_insecure``; else :class:`InvalidDeploymentError`."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidDeploymentError(f"{what} is empty: expected an https:// URL.")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidDeploymentError(
+            f"{what} {url!r} is not an http(s) URL: expected 'https://<host>[:port]'."
+        )
+    if parts.scheme == "http" and not (allow_insecure or _is_loopback(parts.hostname)):
+        raise _insecure_refusal(parts.hostname, what)
+    return url.strip().rstrip("/")
+
+
+def _typed(exc: ValidationError) -> Exception:
+    """Our own InvalidDeploymentError out of pydantic's wrapping, else the ValidationError."""
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, InvalidDeploymentError):
+            return cause
+    return exc
+
+
 class Deployment(BaseModel):
     """A model deployment's address.
 
     Build one with :meth:`from_url` or :meth:`from_ocid`; neither touches the network.
+    However it is made (those, the constructor, ``model_validate`` or
+    ``model_copy(update=...)``), plain ``http://`` is refused unless the host is loopback
+    or ``allow_insecure=True``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -92,6 +128,70 @@ class Deployment(BaseModel):
     region: str
     #: The base URL, ``https://modeldeployment.<region>.oci.customer-oci.com/<ocid>``.
     endpoint: str
+    #: Whether plain ``http://`` to a host that is not loopback was allowed.
+    allow_insecure: bool = False
+    #: Where the control-plane calls go (``scheme://host[:port]``) instead of the region's
+    #: public Data Science and Logging Search endpoints (see :attr:`control_plane_url`).
+    control_plane_endpoint: str | None = None
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _typed(exc) from None
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """pydantic's ``model_validate``, raising the same typed errors as the constructor."""
+        try:
+            return super().model_validate(
+                obj, strict=strict, from_attributes=from_attributes, context=context, **kwargs
+            )
+        except ValidationError as exc:
+            raise _typed(exc) from None
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update`` it is validated as a new Deployment (pydantic's own
+        ``model_copy`` skips validation, which would let ``http://`` in)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        return self.model_validate({**self.model_dump(), **update})
+
+    @field_validator("control_plane_endpoint")
+    @classmethod
+    def _without_trailing_slash(cls, value: str | None) -> str | None:
+        return value.strip().rstrip("/") if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _refuse_plain_http(self) -> Self:
+        check_endpoint(self.endpoint, "the endpoint", allow_insecure=self.allow_insecure)
+        if self.control_plane_endpoint is not None:
+            check_endpoint(
+                self.control_plane_endpoint,
+                "control_plane_endpoint",
+                allow_insecure=self.allow_insecure,
+            )
+        return self
+
+    @property
+    def control_plane_url(self) -> str | None:
+        """Where this deployment's control-plane calls go, or None for the region's public
+        endpoints: ``control_plane_endpoint`` if set, else ``scheme://host:port`` of a
+        loopback endpoint (the local emulator serves its own control plane)."""
+        if self.control_plane_endpoint is not None:
+            return self.control_plane_endpoint
+        parts = urlsplit(self.endpoint)
+        if parts.hostname and _is_loopback(parts.hostname):
+            return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+        return None
 
     @property
     def predict_url(self) -> str:
@@ -105,13 +205,19 @@ class Deployment(BaseModel):
 
     @classmethod
     def from_url(
-        cls, url: str, *, region: str | None = None, allow_insecure: bool = False
+        cls,
+        url: str,
+        *,
+        region: str | None = None,
+        allow_insecure: bool = False,
+        control_plane_endpoint: str | None = None,
     ) -> Deployment:
         """Parse a deployment URL, with or without ``/predict`` or ``/predictWithResponseStream``.
 
         Any realm domain is accepted. The region comes from the host
         (``modeldeployment.<region>.oci...``), else from ``region``, else from the OCID.
         Plain ``http://`` is refused unless the host is loopback or ``allow_insecure=True``.
+        ``control_plane_endpoint``: see :attr:`control_plane_url`.
         """
         if not isinstance(url, str) or not url.strip():
             raise InvalidDeploymentError("The deployment URL is empty.")
@@ -122,11 +228,9 @@ class Deployment(BaseModel):
                 "'https://modeldeployment.<region>.oci.customer-oci.com/<deployment-ocid>'."
             )
         host = parts.hostname
-        if parts.scheme == "http" and not (allow_insecure or _is_loopback(host)):
-            raise InvalidDeploymentError(
-                f"Refusing plain http:// for {host!r}: requests would be sent unencrypted. "
-                "Use https://, or pass allow_insecure=True if you really mean it."
-            )
+        insecure = parts.scheme == "http" and not _is_loopback(host)
+        if insecure and not allow_insecure:
+            raise _insecure_refusal(host, "the deployment URL")
         path = parts.path.rstrip("/")
         for suffix in _PATH_SUFFIXES:
             if path.endswith(suffix):
@@ -147,14 +251,24 @@ class Deployment(BaseModel):
             region = _region_from_key(match["region"], ocid)
         netloc = parts.netloc.rsplit("@", 1)[-1]  # never keep user:password@
         endpoint = f"{parts.scheme}://{netloc}{path}"
-        return cls(ocid=ocid, region=region, endpoint=endpoint)
+        return cls(
+            ocid=ocid,
+            region=region,
+            endpoint=endpoint,
+            # kept only when needed, so equal addresses make equal values
+            allow_insecure=insecure,
+            control_plane_endpoint=control_plane_endpoint,
+        )
 
     @classmethod
-    def from_ocid(cls, ocid: str, region: str | None = None) -> Deployment:
+    def from_ocid(
+        cls, ocid: str, region: str | None = None, *, control_plane_endpoint: str | None = None
+    ) -> Deployment:
         """Build the public endpoint of a deployment from its OCID.
 
         The region comes from the OCID's region key (``iad`` -> ``us-ashburn-1``, using
-        oci's region table) unless ``region`` is given.
+        oci's region table) unless ``region`` is given. ``control_plane_endpoint``: see
+        :attr:`control_plane_url`.
         """
         if not isinstance(ocid, str):
             raise InvalidDeploymentError(f"Expected an OCID string, got {type(ocid).__name__}.")
@@ -164,7 +278,12 @@ class Deployment(BaseModel):
             region = _region_from_key(match["region"], ocid)
         domain = _domain_for_realm(match["realm"])
         endpoint = f"https://modeldeployment.{region}.{domain}/{ocid}"
-        return cls(ocid=ocid, region=region, endpoint=endpoint)
+        return cls(
+            ocid=ocid,
+            region=region,
+            endpoint=endpoint,
+            control_plane_endpoint=control_plane_endpoint,
+        )
 
     @classmethod
     def coerce(cls, value: Deployment | str) -> Deployment:
@@ -180,8 +299,9 @@ class Deployment(BaseModel):
             f"deployment must be a Deployment, a URL or an OCID string, not {type(value).__name__}."
         )
 
-    # -- control plane (odsc_llm.control_plane; oci is imported on first call) ------------
-    # ``auth``: an odsc_llm.auth.OCIAuth, an oci signer, or None for auth.default().
+    # -- control plane: thin delegates to odsc_llm.control_plane (imported on first call,
+    # and oci with it). ``auth``: an odsc_llm.auth.OCIAuth, an oci signer, or None for
+    # auth.default().
 
     def fetch(self, auth: Any = None) -> DeploymentInfo:
         """What the control plane says of this deployment: state, shape, model, log ids."""
@@ -199,153 +319,121 @@ class Deployment(BaseModel):
         self,
         auth: Any = None,
         *,
-        timeout: float = 1800.0,
-        poll_interval: float = 15.0,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
         callback: Callable[[DeploymentInfo], object] | None = None,
     ) -> DeploymentInfo:
         """Poll until ACTIVE; :class:`~odsc_llm.DeploymentStateError` on FAILED, DELETED
         or timeout, with the lifecycle details and the last log lines.
 
-        See :func:`odsc_llm.control_plane.wait_until_active`.
+        ``timeout`` and ``poll_interval`` default to
+        ``odsc_llm.control_plane.DEFAULT_WAIT_TIMEOUT`` (30 min) and
+        ``DEFAULT_POLL_INTERVAL`` (15 s). See
+        :func:`odsc_llm.control_plane.wait_until_active`.
         """
-        from . import control_plane
+        from . import control_plane as cp
 
-        return control_plane.wait_until_active(
-            self, auth, timeout=timeout, poll_interval=poll_interval, callback=callback
+        return cp.wait_until_active(
+            self,
+            auth,
+            timeout=cp.DEFAULT_WAIT_TIMEOUT if timeout is None else timeout,
+            poll_interval=cp.DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval,
+            callback=callback,
         )
 
     async def await_until_active(
         self,
         auth: Any = None,
         *,
-        timeout: float = 1800.0,
-        poll_interval: float = 15.0,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
         callback: Callable[[DeploymentInfo], object] | None = None,
     ) -> DeploymentInfo:
         """Async :meth:`wait_until_active`."""
-        from . import control_plane
+        from . import control_plane as cp
 
-        return await control_plane.await_until_active(
-            self, auth, timeout=timeout, poll_interval=poll_interval, callback=callback
+        return await cp.await_until_active(
+            self,
+            auth,
+            timeout=cp.DEFAULT_WAIT_TIMEOUT if timeout is None else timeout,
+            poll_interval=cp.DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval,
+            callback=callback,
         )
 
-    @overload
-    def logs(
-        self,
-        auth: Any = ...,
-        *,
-        kind: Literal["predict", "access"] = ...,
-        since: datetime | timedelta | None = ...,
-        limit: int = ...,
-        follow: Literal[False] = ...,
-        poll_interval: float = ...,
-    ) -> list[LogRecord]: ...
-    @overload
-    def logs(
-        self,
-        auth: Any = ...,
-        *,
-        kind: Literal["predict", "access"] = ...,
-        since: datetime | timedelta | None = ...,
-        limit: int = ...,
-        follow: Literal[True],
-        poll_interval: float = ...,
-    ) -> Iterator[LogRecord]: ...
-    @overload
-    def logs(
-        self,
-        auth: Any = ...,
-        *,
-        kind: Literal["predict", "access"] = ...,
-        since: datetime | timedelta | None = ...,
-        limit: int = ...,
-        follow: bool,
-        poll_interval: float = ...,
-    ) -> list[LogRecord] | Iterator[LogRecord]: ...
     def logs(
         self,
         auth: Any = None,
         *,
-        kind: Literal["predict", "access"] = "predict",
-        since: datetime | timedelta | None = None,
-        limit: int = 100,
         follow: bool = False,
-        poll_interval: float = 5.0,
-    ) -> list[LogRecord] | Iterator[LogRecord]:
-        """Recent log records (oldest first); ``follow=True`` keeps yielding new ones.
+        poll_interval: float | None = None,
+        **options: Unpack[LogOptions],
+    ) -> list[LogRecord]:
+        """Recent log records, oldest first: ``kind``, ``since``, ``limit`` as in
+        :func:`odsc_llm.control_plane.logs`.
 
-        See :func:`odsc_llm.control_plane.logs`.
+        ``follow=True`` (and ``poll_interval``) is deprecated: use :meth:`follow_logs`.
         """
+        from . import control_plane as cp
+
+        if follow:  # deprecated: one release, then follow_logs() only
+            warnings.warn(
+                "Deployment.logs(follow=True) is deprecated and will be removed in the next "
+                "release: use Deployment.follow_logs(), which returns an iterator of records.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            interval = cp.DEFAULT_FOLLOW_INTERVAL if poll_interval is None else poll_interval
+            follower = cp.follow_logs(self, auth, poll_interval=interval, **options)
+            return follower  # type: ignore[return-value]
+        return cp.logs(self, auth, **options)
+
+    def follow_logs(
+        self, auth: Any = None, **options: Unpack[FollowOptions]
+    ) -> Iterator[LogRecord]:
+        """Follow the log like ``tail -f``: see :func:`odsc_llm.control_plane.follow_logs`."""
         from . import control_plane
 
-        return control_plane.logs(
-            self,
-            auth,
-            kind=kind,
-            since=since,
-            limit=limit,
-            follow=follow,
-            poll_interval=poll_interval,
-        )
+        return control_plane.follow_logs(self, auth, **options)
 
-    @overload
-    async def alogs(
-        self,
-        auth: Any = ...,
-        *,
-        kind: Literal["predict", "access"] = ...,
-        since: datetime | timedelta | None = ...,
-        limit: int = ...,
-        follow: Literal[False] = ...,
-        poll_interval: float = ...,
-    ) -> list[LogRecord]: ...
-    @overload
-    async def alogs(
-        self,
-        auth: Any = ...,
-        *,
-        kind: Literal["predict", "access"] = ...,
-        since: datetime | timedelta | None = ...,
-        limit: int = ...,
-        follow: Literal[True],
-        poll_interval: float = ...,
-    ) -> AsyncIterator[LogRecord]: ...
-    @overload
-    async def alogs(
-        self,
-        auth: Any = ...,
-        *,
-        kind: Literal["predict", "access"] = ...,
-        since: datetime | timedelta | None = ...,
-        limit: int = ...,
-        follow: bool,
-        poll_interval: float = ...,
-    ) -> list[LogRecord] | AsyncIterator[LogRecord]: ...
     async def alogs(
         self,
         auth: Any = None,
         *,
-        kind: Literal["predict", "access"] = "predict",
-        since: datetime | timedelta | None = None,
-        limit: int = 100,
         follow: bool = False,
-        poll_interval: float = 5.0,
-    ) -> list[LogRecord] | AsyncIterator[LogRecord]:
-        """Async :meth:`logs`; with ``follow=True`` an async iterator."""
+        poll_interval: float | None = None,
+        **options: Unpack[LogOptions],
+    ) -> list[LogRecord]:
+        """Async :meth:`logs`. ``follow=True`` is deprecated: use :meth:`afollow_logs`."""
+        from . import control_plane as cp
+
+        if follow:  # deprecated: one release, then afollow_logs() only
+            warnings.warn(
+                "Deployment.alogs(follow=True) is deprecated and will be removed in the next "
+                "release: use Deployment.afollow_logs(), which returns an async iterator.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            interval = cp.DEFAULT_FOLLOW_INTERVAL if poll_interval is None else poll_interval
+            follower = cp.afollow_logs(self, auth, poll_interval=interval, **options)
+            return follower  # type: ignore[return-value]
+        return await cp.alogs(self, auth, **options)
+
+    def afollow_logs(
+        self, auth: Any = None, **options: Unpack[FollowOptions]
+    ) -> AsyncIterator[LogRecord]:
+        """Async :meth:`follow_logs`: ``async for record in dep.afollow_logs(): ...``."""
         from . import control_plane
 
-        return await control_plane.alogs(
-            self,
-            auth,
-            kind=kind,
-            since=since,
-            limit=limit,
-            follow=follow,
-            poll_interval=poll_interval,
-        )
+        return control_plane.afollow_logs(self, auth, **options)
 
     def __repr__(self) -> str:
-        return f"Deployment(ocid={self.ocid!r}, region={self.region!r}, endpoint={self.endpoint!r})"
+        extra = ""
+        if self.control_plane_endpoint is not None:
+            extra = f", control_plane_endpoint={self.control_plane_endpoint!r}"
+        return (
+            f"Deployment(ocid={self.ocid!r}, region={self.region!r}, "
+            f"endpoint={self.endpoint!r}{extra})"
+        )
 
     def _repr_html_(self) -> str:
         import html as _html

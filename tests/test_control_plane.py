@@ -1,5 +1,11 @@
 """Control plane: fetch, list, wait, logs, against fake oci clients.
 
+The end-to-end tests (real oci clients over HTTP, against the emulator's control plane)
+are in ``test_control_plane_emulator.py``. These fakes stay for what the emulator does
+not do: service errors it cannot produce (a 400 from Logging Search), the exact request
+details (query string, time windows, page tokens), and an injected clock, so timeouts
+and follow windows are checked to the second without waiting.
+
 The fakes stand at the oci clients' Python boundary (``get_model_deployment``,
 ``list_model_deployments``, ``search_logs``) and answer with real oci model objects,
 deserialized by oci itself from JSON bodies shaped like the real API's.
@@ -12,7 +18,6 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import oci
@@ -21,6 +26,7 @@ import pytest
 import odsc_llm
 from odsc_llm import control_plane as cp
 from odsc_llm.control_plane import DeploymentInfo, LogRecord
+from odsc_llm.control_plane._clients import _service_config
 from odsc_llm.errors import (
     AuthError,
     ControlPlaneError,
@@ -41,8 +47,8 @@ DEP = odsc_llm.Deployment.from_url(ENDPOINT)
 
 # Real oci clients, used only to deserialize JSON bodies into oci model objects.
 _DESERIALIZERS = {
-    "data_science": oci.data_science.DataScienceClient(cp._service_config(REGION), signer=object()),
-    "log_search": oci.loggingsearch.LogSearchClient(cp._service_config(REGION), signer=object()),
+    "data_science": oci.data_science.DataScienceClient(_service_config(REGION), signer=object()),
+    "log_search": oci.loggingsearch.LogSearchClient(_service_config(REGION), signer=object()),
 }
 
 
@@ -204,8 +210,18 @@ class Factory:
         return self.clients[service]
 
 
-SIGNER = object()
-AUTH = SimpleNamespace(signer=SIGNER)  # stands in for odsc_llm.auth.OCIAuth
+class FakeSigner:
+    """Stands in for an oci signer (the fakes never sign); ``region`` like a principal's."""
+
+    def __init__(self, region: str | None = None) -> None:
+        self.region = region
+
+    def __call__(self, request: Any) -> Any:
+        return request
+
+
+SIGNER = FakeSigner()
+AUTH = odsc_llm.auth.from_signer(SIGNER)
 
 
 def no_sleep(seconds: float) -> None:
@@ -221,34 +237,8 @@ def service_error(status: int, code: str, message: str) -> oci.exceptions.Servic
 # -- fetch ---------------------------------------------------------------------------------
 
 
-def test_fetch_maps_the_real_api_fields() -> None:
-    factory = Factory(FakeDataScience([md_body("FAILED", "Model server failed to start")]))
-    info = cp.fetch(DEP, AUTH, client_factory=factory)
-    assert factory.calls == [("data_science", REGION, SIGNER)]
-    assert factory.ds.get_calls == [MD_OCID]
-    assert info.ocid == MD_OCID
-    assert info.region == REGION
-    assert info.display_name == "mistral-7b-md"
-    assert info.state == info.lifecycle_state == "FAILED"
-    assert info.lifecycle_details == "Model server failed to start"
-    assert info.compartment_id == COMPARTMENT
-    assert info.project_id == PROJECT
-    assert info.shape == "VM.GPU.A10.2"
-    assert info.instance_count == 1
-    assert info.model_id == MODEL
-    assert info.model_name == "Mistral-7B-Instruct-v0.3"
-    assert info.is_aqua is True
-    assert info.time_created == datetime(2025, 3, 1, 10, 15, 30, 123000, tzinfo=timezone.utc)
-    assert info.endpoint == ENDPOINT
-    assert info.predict_log_id == PREDICT_LOG
-    assert info.access_log_id == ACCESS_LOG
-    assert info.predict_log_group_id == info.access_log_group_id == LOG_GROUP
-    assert info.log_ids("predict") == (LOG_GROUP, PREDICT_LOG)
-    assert info.is_active is False
-    assert info.deployment == DEP
-
-
 def test_fetch_accepts_ocid_string_and_raw_signer() -> None:
+    # A bare OCID goes to the region's public endpoint: a fake client stands in for it.
     def raw_signer(request: Any) -> Any:  # oci signers are callables
         return request
 
@@ -258,52 +248,11 @@ def test_fetch_accepts_ocid_string_and_raw_signer() -> None:
     assert factory.calls[0] == ("data_science", REGION, raw_signer)
 
 
-def test_fetch_without_auth_uses_auth_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    import odsc_llm.auth
-
-    monkeypatch.setattr(odsc_llm.auth, "default", lambda: AUTH)
-    factory = Factory(FakeDataScience([md_body()]))
-    cp.fetch(DEP, client_factory=factory)
-    assert factory.calls[0][2] is SIGNER
-
-
 def test_bad_auth_is_a_typed_error() -> None:
     factory = Factory(FakeDataScience([md_body()]))
     with pytest.raises(AuthError, match="OCIAuth"):
         cp.fetch(DEP, "my-password", client_factory=factory)
     assert factory.calls == []
-
-
-def test_service_error_becomes_control_plane_error() -> None:
-    ds = FakeDataScience([md_body()])
-    ds.error = service_error(404, "NotAuthorizedOrNotFound", "Authorization failed or not found")
-    with pytest.raises(ControlPlaneError) as caught:
-        cp.fetch(DEP, AUTH, client_factory=Factory(ds))
-    err = caught.value
-    assert (err.status, err.code, err.request_id) == (404, "NotAuthorizedOrNotFound", "req-404")
-    assert err.operation == "GetModelDeployment"
-    text = str(err)
-    assert MD_OCID in text and "Authorization failed or not found" in text
-    assert "does not exist" in text and "read data-science-model-deployments" in text
-    assert isinstance(err.__cause__, oci.exceptions.ServiceError)
-
-
-def test_deployment_state_and_hint() -> None:
-    factory = Factory(FakeDataScience([md_body("CREATING")]))
-    assert cp.deployment_state(DEP, AUTH, client_factory=factory) == "CREATING"
-    hint = cp.state_hint("CREATING")
-    assert "CREATING" in hint and "wait_until_active" in hint
-    assert "capacity" in cp.state_hint("FAILED", "Out of host capacity")
-
-
-def test_deployment_methods_delegate(monkeypatch: pytest.MonkeyPatch) -> None:
-    search = FakeLogSearch([([log_result("INFO ready", datetime.now(timezone.utc))], None)])
-    factory = Factory(FakeDataScience([md_body()]), search)
-    monkeypatch.setattr(cp, "default_client_factory", factory)
-    assert DEP.fetch(AUTH).state == "ACTIVE"
-    assert DEP.wait_until_active(AUTH, timeout=5).is_active
-    records = DEP.logs(AUTH, limit=3)
-    assert [r.message for r in records] == ["INFO ready"]
 
 
 def test_info_repr_and_html_are_readable() -> None:
@@ -316,45 +265,6 @@ def test_info_repr_and_html_are_readable() -> None:
 
 
 # -- list ----------------------------------------------------------------------------------
-
-
-def test_list_deployments_follows_pages_and_keeps_aqua_ones() -> None:
-    ds = FakeDataScience()
-    other = md_body(ocid=MD_OCID + "2", name="sklearn", aqua=False, logs=False)
-    ds.list_pages = [
-        ([md_body(), other], "page-2"),
-        ([md_body(ocid=MD_OCID + "3", name="llama")], None),
-    ]
-    factory = Factory(ds)
-    infos = cp.list_deployments(COMPARTMENT, AUTH, region="eu-frankfurt-1", client_factory=factory)
-    assert [i.display_name for i in infos] == ["mistral-7b-md", "llama"]
-    assert all(isinstance(i, DeploymentInfo) and i.region == "eu-frankfurt-1" for i in infos)
-    assert [c.get("page") for c in ds.list_calls] == [None, "page-2"]
-    assert factory.calls == [("data_science", "eu-frankfurt-1", SIGNER)]
-
-    ds.list_calls.clear()
-    everything = cp.list_deployments(
-        COMPARTMENT,
-        AUTH,
-        aqua_only=False,
-        region=REGION,
-        lifecycle_state="ACTIVE",
-        client_factory=factory,
-    )
-    assert len(everything) == 3 and everything[1].shape == "VM.GPU.A10.2"
-    assert ds.list_calls[0]["lifecycle_state"] == "ACTIVE"
-
-
-def test_list_deployments_region_from_signer_or_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    ds = FakeDataScience()
-    ds.list_pages = [([], None), ([], None)]
-    factory = Factory(ds)
-    rp_auth = SimpleNamespace(signer=SimpleNamespace(region="ap-tokyo-1"))
-    assert cp.list_deployments(COMPARTMENT, rp_auth, client_factory=factory) == []
-    assert factory.calls[-1][1] == "ap-tokyo-1"
-    monkeypatch.setenv("OCI_REGION", "sa-saopaulo-1")
-    cp.list_deployments(COMPARTMENT, AUTH, client_factory=factory)
-    assert factory.calls[-1][1] == "sa-saopaulo-1"
 
 
 def test_list_deployments_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -390,26 +300,6 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-def test_wait_creating_then_active() -> None:
-    ds = FakeDataScience([md_body("CREATING"), md_body("CREATING"), md_body("ACTIVE")])
-    fake = FakeTime()
-    seen: list[str] = []
-    info = cp.wait_until_active(
-        DEP,
-        AUTH,
-        timeout=600,
-        poll_interval=20,
-        callback=lambda i: seen.append(i.state),
-        client_factory=Factory(ds),
-        sleep=fake.sleep,
-        clock=fake.clock,
-    )
-    assert info.is_active
-    assert seen == ["CREATING", "CREATING", "ACTIVE"]
-    assert fake.sleeps == [20, 20]
-    assert len(ds.get_calls) == 3
 
 
 def test_wait_failed_raises_with_details_and_log_lines() -> None:
@@ -465,41 +355,6 @@ def test_wait_failed_without_predict_log() -> None:
     ds = FakeDataScience([md_body("DELETED", logs=False)])
     with pytest.raises(DeploymentStateError, match="no predict log is configured"):
         cp.wait_until_active(DEP, AUTH, client_factory=Factory(ds), sleep=no_sleep)
-
-
-def test_wait_timeout() -> None:
-    ds = FakeDataScience([md_body("CREATING", "Provisioning compute")])
-    search = FakeLogSearch([([log_result("INFO starting", datetime.now(timezone.utc))], None)])
-    fake = FakeTime()
-    with pytest.raises(DeploymentWaitTimeout) as caught:
-        cp.wait_until_active(
-            DEP,
-            AUTH,
-            timeout=50,
-            poll_interval=20,
-            client_factory=Factory(ds, search),
-            sleep=fake.sleep,
-            clock=fake.clock,
-        )
-    err = caught.value
-    assert isinstance(err, DeploymentStateError)
-    assert err.state == "CREATING" and err.lifecycle_details == "Provisioning compute"
-    assert fake.sleeps == [20, 20, 10]  # the last sleep stops at the deadline
-    assert "still CREATING after 50 s" in str(err) and "INFO starting" in str(err)
-
-
-def test_wait_inactive_gets_one_grace_poll() -> None:
-    ds = FakeDataScience([md_body("INACTIVE"), md_body("UPDATING"), md_body("ACTIVE")])
-    fake = FakeTime()
-    info = cp.wait_until_active(
-        DEP, AUTH, client_factory=Factory(ds), sleep=fake.sleep, clock=fake.clock
-    )
-    assert info.is_active
-    ds = FakeDataScience([md_body("INACTIVE"), md_body("INACTIVE")])
-    with pytest.raises(DeploymentStateError, match="activate it"):
-        cp.wait_until_active(
-            DEP, AUTH, client_factory=Factory(ds), sleep=fake.sleep, clock=fake.clock
-        )
 
 
 def test_wait_rejects_bad_arguments() -> None:
@@ -615,10 +470,9 @@ def test_logs_follow_yields_new_records_once() -> None:
         ]
     )
     factory = Factory(FakeDataScience([md_body()]), search)
-    stream = cp.logs(
+    stream = cp.follow_logs(
         DEP,
         AUTH,
-        follow=True,
         poll_interval=2,
         client_factory=factory,
         sleep=sleep,
@@ -655,9 +509,7 @@ async def test_async_twins() -> None:
         DEP, AUTH, poll_interval=7, client_factory=factory, sleep=fake_sleep
     )
     assert info.is_active and slept == []
-    stream = await cp.alogs(
-        DEP, AUTH, follow=True, poll_interval=3, client_factory=factory, sleep=fake_sleep
-    )
+    stream = cp.afollow_logs(DEP, AUTH, poll_interval=3, client_factory=factory, sleep=fake_sleep)
     got = []
     async for record in stream:
         got.append(record.message)
@@ -729,3 +581,19 @@ def test_search_times_have_millisecond_precision() -> None:
     details = search.calls[0]["details"]
     assert details.time_start == datetime(2025, 3, 1, 11, 55, 0, 123000, tzinfo=timezone.utc)
     assert details.time_end == datetime(2025, 3, 1, 12, 0, 0, 124000, tzinfo=timezone.utc)
+
+
+def test_everything_importable_before_the_split_still_is() -> None:
+    before = [
+        "ACTIVE", "FAILURE_STATES", "LIFECYCLE_STATES", "AuthArg", "ClientFactory",
+        "DeploymentInfo", "LogKind", "LogRecord", "adeployment_state", "afetch",
+        "alist_deployments", "alogs", "await_until_active", "default_client_factory",
+        "deployment_state", "fetch", "list_deployments", "logs", "state_hint",
+        "wait_until_active", "DEFAULT_WAIT_TIMEOUT", "DEFAULT_POLL_INTERVAL",
+        "DEFAULT_LOG_LIMIT", "DEFAULT_LOG_SINCE", "DEFAULT_FOLLOW_INTERVAL",
+    ]  # fmt: skip
+    for name in before:
+        assert getattr(cp, name) is not None, name
+    new = ["follow_logs", "afollow_logs", "LogOptions", "FollowOptions", "FOLLOW_LOOKBACK"]
+    assert set(before + new) <= set(cp.__all__)
+    assert cp.DEFAULT_LOG_SINCE.total_seconds() == 24 * 3600  # the CLI's --since help shows it

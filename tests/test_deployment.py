@@ -103,3 +103,77 @@ def test_immutable_and_readable() -> None:
     assert OCID in dep._repr_html_()
     assert Deployment.coerce(dep) is dep
     assert Deployment.coerce(OCID) == dep
+
+
+# -- however it is made, a Deployment refuses plain http (issue 12 point 8) ------------------
+
+INSECURE = f"http://10.0.0.5/{OCID}"
+FIELDS = {"ocid": OCID, "region": "us-ashburn-1"}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda **kw: Deployment(**kw), id="constructor"),
+        pytest.param(lambda **kw: Deployment.model_validate(kw), id="model_validate"),
+        pytest.param(
+            lambda **kw: Deployment.model_validate_json(
+                Deployment.from_url(ENDPOINT).model_dump_json()
+            ).model_copy(update=kw),
+            id="model_copy",
+        ),
+    ],
+)
+def test_plain_http_is_refused_by_every_way_of_making_one(make: object) -> None:
+    build = make  # type: ignore[assignment]
+    with pytest.raises(InvalidDeploymentError, match="allow_insecure") as caught:
+        build(**FIELDS, endpoint=INSECURE)  # type: ignore[operator]
+    assert "10.0.0.5" in str(caught.value)
+    with pytest.raises(InvalidDeploymentError, match="control_plane_endpoint"):
+        build(**FIELDS, endpoint=ENDPOINT, control_plane_endpoint="http://10.0.0.6")  # type: ignore[operator]
+    loopback = build(**FIELDS, endpoint=f"http://127.0.0.1:8080/{OCID}")  # type: ignore[operator]
+    assert loopback.endpoint.startswith("http://127.0.0.1:8080/")
+    allowed = build(**FIELDS, endpoint=INSECURE, allow_insecure=True)  # type: ignore[operator]
+    assert allowed.endpoint == INSECURE and allowed.allow_insecure is True
+
+
+def test_model_copy_validates_its_update_and_keeps_the_value_frozen() -> None:
+    dep = Deployment.from_url(ENDPOINT)
+    assert dep.model_copy() == dep
+    moved = dep.model_copy(update={"region": "eu-frankfurt-1"})
+    assert moved.region == "eu-frankfurt-1" and moved.endpoint == dep.endpoint
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        dep.model_copy(update={"typo": 1})
+    with pytest.raises(InvalidDeploymentError, match="not an http"):
+        dep.model_copy(update={"endpoint": "ftp://x/" + OCID})
+    insecure = Deployment.from_url(INSECURE, allow_insecure=True)
+    assert insecure.model_copy(update={"endpoint": f"http://10.0.0.7/{OCID}"}).allow_insecure
+
+
+def test_from_url_keeps_allow_insecure_only_where_needed() -> None:
+    assert Deployment.from_url(ENDPOINT, allow_insecure=True) == Deployment.from_url(ENDPOINT)
+    assert Deployment.from_url(INSECURE, allow_insecure=True).allow_insecure is True
+
+
+def test_control_plane_url() -> None:
+    assert Deployment.from_url(ENDPOINT).control_plane_url is None
+    local = Deployment.from_url(f"http://127.0.0.1:8080/{OCID}/predict")
+    assert local.control_plane_url == "http://127.0.0.1:8080"
+    assert Deployment.from_url(f"http://[::1]:9/{OCID}").control_plane_url == "http://[::1]:9"
+    explicit = Deployment.from_ocid(OCID, control_plane_endpoint="https://proxy.example:8443/")
+    assert explicit.control_plane_url == "https://proxy.example:8443"
+    assert "control_plane_endpoint='https://proxy.example:8443'" in repr(explicit)
+    assert "control_plane_endpoint" not in repr(Deployment.from_ocid(OCID))
+
+
+def test_deployment_does_not_import_the_control_plane() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, odsc_llm.deployment as d;"
+        "d.Deployment.from_url('https://modeldeployment.us-ashburn-1.oci.customer-oci.com/"
+        f"{OCID}');"
+        "assert 'odsc_llm.control_plane' not in sys.modules, 'imported at module level'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -501,7 +501,7 @@ def test_request_log_is_bounded() -> None:
 
 def test_connections_use_tcp_nodelay(local: LocalDeployment, http: httpx.Client) -> None:
     http.post(local.deployment.predict_url, json={"prompt": "x"})
-    transports = list(local.state.transports.values())
+    transports = list(local._emulator.transports.values())
     assert transports
     for transport in transports:
         sock = transport.get_extra_info("socket")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,8 @@ class RecordedRequest:
     fault: Fault | None = field(default=None)
     #: The ``opc-request-id`` the answer carried.
     request_id: str | None = None
+    #: When it arrived (``time.time()``): the emulator's access log (cp helper).
+    time: float = field(default_factory=time.time)
 
     def json(self) -> Any:
         """The body parsed as JSON."""

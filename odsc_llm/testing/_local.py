@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .._errors import OdscLLMError
 from ..deployment import Deployment
 from ._answers import DEFAULT_EMBEDDING_DIM
+from ._control_plane import ControlPlane, ControlPlaneMixin
 from ._faults import Faults, RecordedRequest
 from ._server import EmulatorApp, EmulatorState, make_protocol_class
 from ._verify import PublicKeyLike
@@ -62,7 +63,7 @@ def _fake_session_token(subject: str, lifetime: float = 24 * 3600) -> str:
     )
 
 
-class LocalDeployment:
+class LocalDeployment(ControlPlaneMixin):
     """A local model deployment: a real HTTP server that speaks the deployment protocol.
 
     ::
@@ -120,7 +121,7 @@ class LocalDeployment:
         #: The API key's keyId, ``tenancy/user/fingerprint``.
         self.key_id = f"{self.tenancy}/{self.user}/{self.fingerprint}"
         self.security_token = _fake_session_token(self.user)
-        self.state = EmulatorState(
+        self._emulator = EmulatorState(
             ocid=self.ocid,
             public_keys={self.key_id: public_key, f"ST${self.security_token}": public_key},
             token_delay=token_delay,
@@ -129,6 +130,9 @@ class LocalDeployment:
             embedding_dim=embedding_dim,
             max_log=request_log_size,
         )
+        # cp helper: the control plane on the same port (local.state, lifecycle_script...)
+        self.control_plane = ControlPlane(ocid=self.ocid)
+        self._emulator.control_plane = self.control_plane
         self._initial_token_delay = token_delay
         self._thread: threading.Thread | None = None
         self._server: Any = None
@@ -152,10 +156,10 @@ class LocalDeployment:
                 "The local emulator needs uvicorn: pip install 'odsc-llm[testing]'."
             ) from None
         config = uvicorn.Config(
-            EmulatorApp(self.state),
+            EmulatorApp(self._emulator),
             host=self.host,
             port=self._requested_port,
-            http=make_protocol_class(self.state),
+            http=make_protocol_class(self._emulator),
             lifespan="on",
             log_config=None,
             log_level="warning",
@@ -223,7 +227,7 @@ class LocalDeployment:
         self.stop()
 
     def __repr__(self) -> str:
-        mode = f", upstream={self.state.upstream!r}" if self.state.upstream else ""
+        mode = f", upstream={self._emulator.upstream!r}" if self._emulator.upstream else ""
         where = self.url if self._port else "not started"
         return f"LocalDeployment({where}{mode})"
 
@@ -265,11 +269,11 @@ class LocalDeployment:
     @property
     def public_keys(self) -> dict[str, PublicKeyLike]:
         """keyId -> public key of every key the server accepts (a live dict)."""
-        return self.state.public_keys
+        return self._emulator.public_keys
 
     def add_public_key(self, key_id: str, public_key: PublicKeyLike) -> None:
         """Also accept signatures by ``key_id`` (``tenancy/user/fingerprint`` or ``ST$token``)."""
-        self.state.public_keys[key_id] = public_key
+        self._emulator.public_keys[key_id] = public_key
 
     def signer(self) -> Any:
         """A new ``oci.signer.Signer`` for this deployment's API key."""
@@ -362,51 +366,53 @@ class LocalDeployment:
     @property
     def faults(self) -> Faults:
         """The fault queue: ``local.faults.push(status=429, retry_after=1, count=2)``."""
-        return self.state.faults
+        return self._emulator.faults
 
     @property
     def token_delay(self) -> float:
         """Seconds between streamed tokens (settable)."""
-        return self.state.token_delay
+        return self._emulator.token_delay
 
     @token_delay.setter
     def token_delay(self, value: float) -> None:
         if value < 0:
             raise ValueError(f"token_delay must be >= 0 seconds, got {value}.")
-        self.state.token_delay = value
+        self._emulator.token_delay = value
 
     @property
     def upstream(self) -> str | None:
         """The upstream server in gateway mode, else ``None``."""
-        return self.state.upstream
+        return self._emulator.upstream
 
     @property
     def active_streams(self) -> int:
         """How many streamed answers are being sent right now."""
-        return self.state.active_streams
+        return self._emulator.active_streams
 
     @property
     def peak_streams(self) -> int:
         """The most streamed answers sent at once since start (or :meth:`reset`)."""
-        return self.state.peak_streams
+        return self._emulator.peak_streams
 
     @property
     def requests(self) -> list[RecordedRequest]:
         """A copy of the requests received so far, oldest first (the last ``request_log_size``)."""
-        with self.state.lock:
-            return list(self.state.requests)
+        with self._emulator.lock:
+            return list(self._emulator.requests)
 
     def clear_requests(self) -> None:
         """Forget the recorded requests."""
-        with self.state.lock:
-            self.state.requests.clear()
+        with self._emulator.lock:
+            self._emulator.requests.clear()
 
     def reset(self) -> None:
-        """Clear faults and recorded requests, and restore the initial token delay."""
+        """Clear faults and recorded requests, restore the initial token delay, and set the
+        control plane back to ACTIVE with only the model server's start-up log."""
         self.faults.clear()
         self.clear_requests()
-        self.state.token_delay = self._initial_token_delay
-        self.state.peak_streams = self.state.active_streams
+        self._emulator.token_delay = self._initial_token_delay
+        self._emulator.peak_streams = self._emulator.active_streams
+        self.control_plane.reset()  # cp helper: ACTIVE, no script, start-up log only
 
 
 def serve_forever(

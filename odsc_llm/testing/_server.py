@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import _answers
+from . import _answers, _control_plane
 from ._faults import Fault, Faults, RecordedRequest, html_error_page, oci_error_body
 from ._verify import PublicKeyLike, SignatureVerificationError, verify_request
 
@@ -76,6 +76,8 @@ class EmulatorState:
     #: Streams being answered right now, and the most at once (event-loop thread only).
     active_streams: int = 0
     peak_streams: int = 0
+    #: The control plane (``_control_plane.ControlPlane``; set by LocalDeployment).
+    control_plane: Any = None
 
     def record(self, request: RecordedRequest) -> None:
         if self.max_log <= 0:
@@ -244,6 +246,17 @@ class EmulatorApp:
             await error(413, oci_error_body(413, message="The request body is over 10 MB."))
             return
         record.body = body
+
+        # -- control plane (cp helper): the Data Science and Logging Search APIs, with the
+        # same signature checks; before faults; oci's GETs carry no content-length.
+        if state.control_plane is not None and _control_plane.handles(scope["path"]):
+            status, obj, extra = state.control_plane.answer(
+                method, target, headers, body, public_keys=state.public_keys,
+                verify=state.verify_signatures, requests=lambda: list(state.requests),
+            )  # fmt: skip
+            await error(status, obj, extra)
+            return
+        # -- end control plane
 
         match = _PATH_RE.match(scope["path"])
         if match is None:

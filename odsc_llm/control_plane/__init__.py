@@ -1,0 +1,97 @@
+"""The control plane: what OCI says about a deployment, waiting for it, and its logs.
+
+Everything here goes through the ``oci`` SDK's own clients
+(``oci.data_science.DataScienceClient`` and ``oci.loggingsearch.LogSearchClient``),
+built for the deployment's region with the signer of an :class:`odsc_llm.auth.OCIAuth`.
+``oci`` is imported on first use, never when this package is imported.
+
+.. code-block:: python
+
+    import odsc_llm
+
+    dep = odsc_llm.Deployment.from_ocid("ocid1.datasciencemodeldeployment.oc1.iad.xxx")
+    info = dep.fetch()                      # DeploymentInfo: state, shape, model, log ids
+    dep.wait_until_active(timeout=1800)     # DeploymentStateError on FAILED / timeout
+    for record in dep.logs(kind="predict", limit=50):
+        print(record)
+    for record in dep.follow_logs():        # like tail -f, until you stop iterating
+        print(record)
+    odsc_llm.list_deployments("ocid1.compartment.oc1..xxx", region="us-ashburn-1")
+
+Where the calls go: the region's public endpoints, except for a deployment whose URL is
+on loopback (the local emulator ``odsc_llm.testing.LocalDeployment``), whose control
+plane is its own ``scheme://host:port``, and a deployment with an explicit
+``control_plane_endpoint`` (see :attr:`odsc_llm.Deployment.control_plane_url`).
+
+The async twins (``afetch``, ``await_until_active``, ``alogs``, ``afollow_logs``...)
+run the blocking ``oci`` calls in a worker thread, never on the event loop.
+
+Testing: every function takes ``client_factory`` (``(service, region, signer) -> client``)
+to substitute fake ``oci`` clients; ``sleep``, ``clock`` and ``now`` are injectable too.
+
+Layout: ``_constants`` (defaults and service limits), ``_clients`` (the oci client
+factory and error wrapping), ``_info`` (``DeploymentInfo``), ``_fetch`` (fetch, list),
+``_wait`` (waiting), ``_records`` and ``_logs`` (log records, search and follow).
+"""
+
+from __future__ import annotations
+
+from ._clients import AuthArg, ClientFactory, default_client_factory
+from ._constants import (
+    ACTIVE,
+    DEFAULT_FOLLOW_INTERVAL,
+    DEFAULT_LOG_KIND,
+    DEFAULT_LOG_LIMIT,
+    DEFAULT_LOG_SINCE,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+    FAILURE_STATES,
+    FOLLOW_LOOKBACK,
+    LIFECYCLE_STATES,
+)
+from ._fetch import (
+    adeployment_state,
+    afetch,
+    alist_deployments,
+    deployment_state,
+    fetch,
+    list_deployments,
+)
+from ._info import DeploymentInfo, LogKind, state_hint
+from ._logs import FollowOptions, LogOptions, afollow_logs, alogs, follow_logs, logs
+from ._records import LogRecord
+from ._wait import await_until_active, wait_until_active
+
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_FOLLOW_INTERVAL",
+    "DEFAULT_LOG_KIND",
+    "DEFAULT_LOG_LIMIT",
+    "DEFAULT_LOG_SINCE",
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_WAIT_TIMEOUT",
+    "FAILURE_STATES",
+    "FOLLOW_LOOKBACK",
+    "LIFECYCLE_STATES",
+    "AuthArg",
+    "ClientFactory",
+    "DeploymentInfo",
+    "FollowOptions",
+    "LogKind",
+    "LogOptions",
+    "LogRecord",
+    "adeployment_state",
+    "afetch",
+    "afollow_logs",
+    "alist_deployments",
+    "alogs",
+    "await_until_active",
+    "default_client_factory",
+    "deployment_state",
+    "fetch",
+    "follow_logs",
+    "list_deployments",
+    "logs",
+    "state_hint",
+    "wait_until_active",
+]

@@ -1,0 +1,84 @@
+"""The control plane's defaults and the service's limits: one home for each number.
+
+``odsc_llm.cli`` imports the log defaults from here (its ``--help`` shows them).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final, Literal
+
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_FOLLOW_INTERVAL",
+    "DEFAULT_LOG_KIND",
+    "DEFAULT_LOG_LIMIT",
+    "DEFAULT_LOG_SINCE",
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_WAIT_TIMEOUT",
+    "FAILURE_STATES",
+    "FOLLOW_LOOKBACK",
+    "LIFECYCLE_STATES",
+]
+
+ACTIVE = "ACTIVE"
+#: Every lifecycle state of a model deployment.
+LIFECYCLE_STATES = (
+    "CREATING",
+    "ACTIVE",
+    "INACTIVE",
+    "UPDATING",
+    "DELETING",
+    "DELETED",
+    "FAILED",
+    "NEEDS_ATTENTION",
+)
+#: States from which a deployment will not become ACTIVE on its own.
+FAILURE_STATES = frozenset({"FAILED", "DELETING", "DELETED"})
+
+# -- waiting -------------------------------------------------------------------------------
+DEFAULT_WAIT_TIMEOUT = 1800.0
+DEFAULT_POLL_INTERVAL = 15.0
+
+# -- logs ----------------------------------------------------------------------------------
+DEFAULT_LOG_KIND: Final[Literal["predict"]] = "predict"
+#: At most this many records per ``logs()`` call (the newest ones).
+DEFAULT_LOG_LIMIT = 100
+#: ``logs()`` reads back this far by default.
+DEFAULT_LOG_SINCE = timedelta(hours=24)
+#: ``follow_logs()`` polls this often (seconds).
+DEFAULT_FOLLOW_INTERVAL = 5.0
+#: Records reach Logging Search late: each follow poll looks back this far again.
+FOLLOW_LOOKBACK = timedelta(seconds=60)
+#: Log lines attached to a DeploymentStateError.
+ERROR_LOG_LINES = 20
+
+# -- the Logging Search service's limits ----------------------------------------------------
+#: Logging Search answers at most this many records per page.
+SEARCH_PAGE_MAX = 1000
+#: One search may span at most 14 days.
+SEARCH_MAX_SPAN = timedelta(days=14)
+#: Logging Search refuses a window shorter than its time resolution.
+MIN_SEARCH_SPAN = timedelta(milliseconds=1)
+
+# -- the oci clients ------------------------------------------------------------------------
+#: The Data Science and Logging Search API versions (the oci clients' base paths).
+DATA_SCIENCE_API_PATH = "/20190101"
+LOG_SEARCH_API_PATH = "/20190909"
+# oci validates a config's user/tenancy/fingerprint/key_file even when a signer is
+# given (except for its own token signers); these values satisfy the validation and
+# are never read, the signer does all the signing.
+SIGNER_CONFIG = {
+    "user": "ocid1.user.oc1..signer-supplied",
+    "tenancy": "ocid1.tenancy.oc1..signer-supplied",
+    "fingerprint": ":".join(["00"] * 16),
+    "key_file": "(held by the signer)",
+}
+SERVICE_HINTS = {
+    401: "The request was not authenticated: check the credentials (expired session "
+    "token? `oci session refresh`) and that this machine's clock is right.",
+    404: "Either it does not exist (check the OCID and the region) or your principal may "
+    "not read it (IAM: `allow group <g> to read data-science-model-deployments in "
+    "compartment <c>`; for logs: `read log-content`); OCI does not say which.",
+    429: "The control plane throttled the calls: poll less often.",
+}

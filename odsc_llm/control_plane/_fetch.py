@@ -1,0 +1,180 @@
+"""Fetch one deployment, its state, or list a compartment's deployments."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from ..deployment import Deployment, check_endpoint
+from ._clients import AuthArg, ClientFactory, build_client, call, make_client, resolve_signer
+from ._constants import LIFECYCLE_STATES
+from ._info import DeploymentInfo
+
+__all__ = [
+    "adeployment_state",
+    "afetch",
+    "alist_deployments",
+    "deployment_state",
+    "fetch",
+    "list_deployments",
+]
+
+
+def fetch_with(client: Any, dep: Deployment) -> DeploymentInfo:
+    """``GetModelDeployment`` with ``client``, as a :class:`DeploymentInfo`."""
+    response = call("GetModelDeployment", dep.ocid, client.get_model_deployment, dep.ocid)
+    return DeploymentInfo.from_oci(response.data, dep.region)
+
+
+def data_science_client(
+    dep: Deployment, auth: AuthArg, client_factory: ClientFactory | None
+) -> Any:
+    """The Data Science client for ``dep`` (its region, or its control-plane endpoint)."""
+    return make_client("data_science", dep.region, auth, client_factory, dep.control_plane_url)
+
+
+def fetch(
+    deployment: Deployment | str,
+    auth: AuthArg = None,
+    *,
+    client_factory: ClientFactory | None = None,
+) -> DeploymentInfo:
+    """The control plane's view of a deployment (``GetModelDeployment``).
+
+    ``deployment`` is a :class:`~odsc_llm.Deployment`, a URL or an OCID; the region
+    is the deployment's. The call goes to the region's Data Science endpoint, or to
+    :attr:`Deployment.control_plane_url` when it has one (a deployment on loopback such
+    as the local emulator, or an explicit ``control_plane_endpoint``). Raises
+    :class:`~odsc_llm.errors.ControlPlaneError` when the service refuses (404: no such
+    deployment, or not allowed to read it).
+    """
+    dep = Deployment.coerce(deployment)
+    return fetch_with(data_science_client(dep, auth, client_factory), dep)
+
+
+def deployment_state(
+    deployment: Deployment | str,
+    auth: AuthArg = None,
+    *,
+    client_factory: ClientFactory | None = None,
+) -> str:
+    """The deployment's lifecycle state (``"ACTIVE"``, ``"CREATING"``, ``"FAILED"``...).
+
+    One ``GetModelDeployment`` call. Clients use it to say "the deployment is <state>"
+    when a call fails with 404/409/503 (see :func:`state_hint`).
+    """
+    return fetch(deployment, auth, client_factory=client_factory).state
+
+
+def _default_region(auth: AuthArg, signer: Any) -> str | None:
+    for candidate in (getattr(auth, "region", None), getattr(signer, "region", None)):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    for var in ("OCI_REGION", "OCI_RESOURCE_PRINCIPAL_REGION"):
+        value = os.environ.get(var)
+        if value:
+            return value
+    return None
+
+
+def list_deployments(
+    compartment_id: str,
+    auth: AuthArg = None,
+    aqua_only: bool = True,
+    region: str | None = None,
+    *,
+    lifecycle_state: str | None = None,
+    control_plane_endpoint: str | None = None,
+    client_factory: ClientFactory | None = None,
+) -> list[DeploymentInfo]:
+    """All model deployments of a compartment (every page), as :class:`DeploymentInfo`.
+
+    ``aqua_only`` keeps those created by AI Quick Actions (tagged ``OCI_AQUA``).
+    ``region`` defaults to the auth's config-profile region, the signer's region
+    (resource and instance principals), then ``OCI_REGION`` /
+    ``OCI_RESOURCE_PRINCIPAL_REGION``. ``lifecycle_state`` (e.g. ``"ACTIVE"``) filters
+    on the service side. ``control_plane_endpoint`` (``scheme://host:port``, e.g. the
+    local emulator's ``local.base_url``) replaces the region's Data Science endpoint.
+    """
+    if not isinstance(compartment_id, str) or not compartment_id.strip().startswith("ocid1."):
+        raise ValueError(
+            f"compartment_id must be a compartment OCID ('ocid1.compartment.oc1..xxx' or a "
+            f"tenancy OCID), got {compartment_id!r}."
+        )
+    compartment_id = compartment_id.strip()
+    if control_plane_endpoint is not None:
+        control_plane_endpoint = check_endpoint(control_plane_endpoint, "control_plane_endpoint")
+    from .. import auth as auth_module
+
+    resolved = auth_module.resolve(auth)  # once: auth.default() may read files
+    signer = resolve_signer(resolved)
+    region = region or _default_region(resolved, signer)
+    if not region:
+        raise ValueError(
+            "list_deployments needs a region: pass region='us-ashburn-1' (or set OCI_REGION)."
+        )
+    if lifecycle_state is not None and lifecycle_state not in LIFECYCLE_STATES:
+        raise ValueError(
+            f"Unknown lifecycle_state {lifecycle_state!r}; one of {', '.join(LIFECYCLE_STATES)}."
+        )
+    client = build_client("data_science", region, signer, client_factory, control_plane_endpoint)
+    kwargs: dict[str, Any] = {"compartment_id": compartment_id}
+    if lifecycle_state is not None:
+        kwargs["lifecycle_state"] = lifecycle_state
+
+    def all_pages() -> list[Any]:
+        import oci.pagination
+
+        result = oci.pagination.list_call_get_all_results(client.list_model_deployments, **kwargs)
+        return list(result.data)
+
+    summaries = call("ListModelDeployments", compartment_id, all_pages)
+    infos = [DeploymentInfo.from_oci(md, region) for md in summaries]
+    return [i for i in infos if i.is_aqua] if aqua_only else infos
+
+
+# -- async twins: the oci calls run in a worker thread -----------------------------------------
+
+
+async def afetch(
+    deployment: Deployment | str,
+    auth: AuthArg = None,
+    *,
+    client_factory: ClientFactory | None = None,
+) -> DeploymentInfo:
+    """Async :func:`fetch` (the ``oci`` call runs in a worker thread)."""
+    return await asyncio.to_thread(fetch, deployment, auth, client_factory=client_factory)
+
+
+async def adeployment_state(
+    deployment: Deployment | str,
+    auth: AuthArg = None,
+    *,
+    client_factory: ClientFactory | None = None,
+) -> str:
+    """Async :func:`deployment_state`."""
+    return (await afetch(deployment, auth, client_factory=client_factory)).state
+
+
+async def alist_deployments(
+    compartment_id: str,
+    auth: AuthArg = None,
+    aqua_only: bool = True,
+    region: str | None = None,
+    *,
+    lifecycle_state: str | None = None,
+    control_plane_endpoint: str | None = None,
+    client_factory: ClientFactory | None = None,
+) -> list[DeploymentInfo]:
+    """Async :func:`list_deployments`."""
+    return await asyncio.to_thread(
+        list_deployments,
+        compartment_id,
+        auth,
+        aqua_only,
+        region,
+        lifecycle_state=lifecycle_state,
+        control_plane_endpoint=control_plane_endpoint,
+        client_factory=client_factory,
+    )

@@ -1,0 +1,200 @@
+"""DeploymentInfo: what the control plane says of a deployment, and what a state means."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._errors import InvalidDeploymentError
+from ..deployment import Deployment
+from ._constants import ACTIVE
+
+__all__ = ["DeploymentInfo", "LogKind", "state_hint"]
+
+LogKind = Literal["predict", "access"]
+
+
+def check_kind(kind: str) -> None:
+    """Refuse a log kind other than ``"predict"`` or ``"access"``."""
+    if kind not in ("predict", "access"):
+        raise ValueError(f"kind must be 'predict' (model server output) or 'access', not {kind!r}.")
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for name in path:
+        if obj is None:
+            return None
+        obj = getattr(obj, name, None)
+    return obj
+
+
+def _instance_count(scaling_policy: Any) -> int | None:
+    count = _get(scaling_policy, "instance_count")  # FixedSizeScalingPolicy
+    if isinstance(count, int):
+        return count
+    for policy in _get(scaling_policy, "auto_scaling_policies") or ():
+        initial = _get(policy, "initial_instance_count")  # threshold-based autoscaling
+        if isinstance(initial, int):
+            return initial
+    return None
+
+
+class DeploymentInfo(BaseModel):
+    """What the control plane says of a model deployment (``Deployment.fetch``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    #: The deployment's OCID.
+    ocid: str
+    #: Its region, e.g. ``us-ashburn-1``.
+    region: str
+    display_name: str | None = None
+    #: The lifecycle state: CREATING, ACTIVE, INACTIVE, UPDATING, DELETING, DELETED,
+    #: FAILED or NEEDS_ATTENTION (see :data:`LIFECYCLE_STATES`).
+    state: str
+    #: Why it is in that state (set by the service on failures and updates).
+    lifecycle_details: str | None = None
+    compartment_id: str | None = None
+    project_id: str | None = None
+    description: str | None = None
+    created_by: str | None = None
+    time_created: datetime | None = None
+    #: The compute shape, e.g. ``VM.GPU.A10.1``.
+    shape: str | None = None
+    instance_count: int | None = None
+    #: The OCID of the deployed model.
+    model_id: str | None = None
+    #: The model's name from AI Quick Actions' ``aqua_model_name`` tag, if any.
+    model_name: str | None = None
+    #: Whether AI Quick Actions created it (``OCI_AQUA`` tag).
+    is_aqua: bool = False
+    #: The deployment's URL (``modelDeploymentUrl``).
+    endpoint: str | None = None
+    access_log_id: str | None = None
+    access_log_group_id: str | None = None
+    predict_log_id: str | None = None
+    predict_log_group_id: str | None = None
+    freeform_tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def lifecycle_state(self) -> str:
+        """Same as :attr:`state` (the oci field's name)."""
+        return self.state
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the deployment is ACTIVE (ready to answer)."""
+        return self.state == ACTIVE
+
+    @property
+    def deployment(self) -> Deployment:
+        """The :class:`~odsc_llm.Deployment` to give a client (from the URL or the OCID)."""
+        if self.endpoint:
+            try:
+                return Deployment.from_url(self.endpoint, region=self.region)
+            except InvalidDeploymentError:
+                pass
+        return Deployment.from_ocid(self.ocid, region=self.region)
+
+    @classmethod
+    def from_oci(cls, md: Any, region: str) -> DeploymentInfo:
+        """Build from an ``oci.data_science.models.ModelDeployment`` (or its Summary)."""
+        config = _get(md, "model_deployment_configuration_details")
+        model_config = _get(config, "model_configuration_details")
+        # MODEL_GROUP deployments keep the shape under infrastructure_configuration_details
+        instance_config = _get(model_config, "instance_configuration") or _get(
+            config, "infrastructure_configuration_details", "instance_configuration"
+        )
+        scaling = _get(model_config, "scaling_policy") or _get(
+            config, "infrastructure_configuration_details", "scaling_policy"
+        )
+        tags = dict(_get(md, "freeform_tags") or {})
+        logs = _get(md, "category_log_details")
+        return cls(
+            ocid=str(_get(md, "id")),
+            region=region,
+            display_name=_get(md, "display_name"),
+            state=str(_get(md, "lifecycle_state") or "UNKNOWN"),
+            lifecycle_details=_get(md, "lifecycle_details"),
+            compartment_id=_get(md, "compartment_id"),
+            project_id=_get(md, "project_id"),
+            description=_get(md, "description"),
+            created_by=_get(md, "created_by"),
+            time_created=_get(md, "time_created"),
+            shape=_get(instance_config, "instance_shape_name"),
+            instance_count=_instance_count(scaling),
+            model_id=_get(model_config, "model_id"),
+            model_name=tags.get("aqua_model_name"),
+            is_aqua="OCI_AQUA" in tags or "oci_aqua" in tags,
+            endpoint=_get(md, "model_deployment_url"),
+            access_log_id=_get(logs, "access", "log_id"),
+            access_log_group_id=_get(logs, "access", "log_group_id"),
+            predict_log_id=_get(logs, "predict", "log_id"),
+            predict_log_group_id=_get(logs, "predict", "log_group_id"),
+            freeform_tags={str(k): str(v) for k, v in tags.items()},
+        )
+
+    def log_ids(self, kind: LogKind) -> tuple[str, str] | None:
+        """``(log_group_id, log_id)`` of the ``"predict"`` or ``"access"`` log, if set up."""
+        check_kind(kind)
+        group = self.predict_log_group_id if kind == "predict" else self.access_log_group_id
+        log = self.predict_log_id if kind == "predict" else self.access_log_id
+        return (group, log) if group and log else None
+
+    def __repr__(self) -> str:
+        fields = {
+            "display_name": self.display_name,
+            "state": self.state,
+            "shape": self.shape,
+            "model_name": self.model_name,
+            "ocid": self.ocid,
+        }
+        inner = ", ".join(f"{k}={v!r}" for k, v in fields.items() if v is not None)
+        return f"DeploymentInfo({inner})"
+
+    def _repr_html_(self) -> str:
+        rows = [
+            (
+                "state",
+                self.state + (f" ({self.lifecycle_details})" if self.lifecycle_details else ""),
+            ),
+            ("shape", f"{self.shape or '-'} x {self.instance_count or '-'}"),
+            ("model", self.model_name or self.model_id or "-"),
+            ("ocid", self.ocid),
+            ("region", self.region),
+            ("endpoint", self.endpoint or "-"),
+            ("created", self.time_created.isoformat() if self.time_created else "-"),
+        ]
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td><code>{html.escape(str(v))}</code></td></tr>"
+            for k, v in rows
+        )
+        title = html.escape(self.display_name or self.ocid)
+        return f"<b>odsc_llm.DeploymentInfo</b> {title}<table>{body}</table>"
+
+
+def state_hint(state: str, lifecycle_details: str | None = None) -> str:
+    """A one-line hint for an error message: what the deployment's state means.
+
+    For the clients' 404/409/503 errors, e.g. ``"the deployment is CREATING: it is not
+    ready yet; wait with Deployment.wait_until_active()"``.
+    """
+    advice = {
+        "ACTIVE": "it is running, so the failure is not its lifecycle state",
+        "CREATING": "it is not ready yet; wait with Deployment.wait_until_active()",
+        "UPDATING": "it is being updated; wait with Deployment.wait_until_active()",
+        "INACTIVE": "it is stopped; activate it in the console or with "
+        "`oci data-science model-deployment activate`",
+        "FAILED": "it failed; read Deployment.logs() and its lifecycle details",
+        "NEEDS_ATTENTION": "some of its instances failed; read Deployment.logs()",
+        "DELETING": "it is being deleted",
+        "DELETED": "it was deleted",
+    }.get(state, "unexpected state")
+    text = f"the deployment is {state}: {advice}"
+    if lifecycle_details:
+        text += f" ({lifecycle_details})"
+    return text
