@@ -262,8 +262,6 @@ def test_logs_passes_options_and_prints_records(
             "kind": "access",
             "since": timedelta(minutes=30),
             "limit": 5,
-            "follow": False,
-            "poll_interval": 5.0,
         }
     ]
     assert cli.main([*argv, "--json"]) == 0
@@ -325,7 +323,7 @@ def test_info_control_plane_error_exits_1(
     def failing_fetch(self: Deployment, auth: object = None) -> None:
         raise ControlPlaneError(
             "GetModelDeployment failed: 404 NotAuthorizedOrNotFound (opc-request-id: r-9)",
-            status=404,
+            status_code=404,
             request_id="r-9",
         )
 
@@ -504,12 +502,23 @@ def test_embed_prints_vectors(emu: Emulator) -> None:
     assert json.loads(result.stdout) == [embed("alpha"), embed("beta gamma")]
 
 
-def test_info_of_the_emulator_is_local(emu: Emulator) -> None:
+def test_info_of_the_emulator_asks_its_control_plane(emu: Emulator) -> None:
+    emu.local.state = "UPDATING"
     result = emu.run("info", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["ocid"] == emu.local.ocid and data["endpoint"] == emu.url
     assert data["stream_url"] == emu.url + "/predictWithResponseStream"
+    assert data["state"] == "UPDATING"  # from GET /20190101/modelDeployments/{id}
+    assert any(r.path.startswith("/20190101/modelDeployments/") for r in emu.local.requests)
+
+
+def test_logs_of_the_emulator_come_from_its_log_search(emu: Emulator) -> None:
+    emu.local.add_log_line("ERROR torch.OutOfMemoryError: CUDA out of memory")
+    result = emu.run("logs", "--kind", "predict", "--since", "1h", "--limit", "50")
+    assert result.returncode == 0, result.stderr
+    assert "CUDA out of memory" in result.stdout
+    assert any(r.path.startswith("/20190909/search") for r in emu.local.requests)
 
 
 def test_wrong_key_is_401_with_request_id(emu: Emulator, tmp_path: Path) -> None:

@@ -447,7 +447,7 @@ def test_logs_search_error_is_typed() -> None:
     factory = Factory(FakeDataScience([md_body()]), search)
     with pytest.raises(ControlPlaneError, match="SearchLogs for the predict log") as caught:
         cp.logs(DEP, AUTH, client_factory=factory)
-    assert caught.value.status == 400
+    assert caught.value.status_code == 400
 
 
 def test_logs_follow_yields_new_records_once() -> None:

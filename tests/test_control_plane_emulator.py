@@ -172,7 +172,7 @@ def test_fetch_unknown_ocid_is_404_through_oci(twin: Twin, local: LocalDeploymen
     with pytest.raises(ControlPlaneError) as caught:
         twin("fetch", unknown, local.auth)
     err = caught.value
-    assert (err.status, err.code, err.operation) == (
+    assert (err.status_code, err.code, err.operation) == (
         404,
         "NotAuthorizedOrNotFound",
         "GetModelDeployment",
@@ -188,7 +188,7 @@ def test_bad_signature_is_401_through_oci(twin: Twin, local: LocalDeployment) ->
     with pytest.raises(ControlPlaneError) as caught:
         twin("fetch", local.deployment, _other_key_signer(local))  # a raw oci signer
     err = caught.value
-    assert (err.status, err.code) == (401, "NotAuthenticated")
+    assert (err.status_code, err.code) == (401, "NotAuthenticated")
     assert "not authenticated" in str(err)
     assert isinstance(err.__cause__, oci.exceptions.ServiceError)
     assert local.requests[-1].status == 401
@@ -500,7 +500,7 @@ def test_list_deployments_of_an_unknown_compartment_is_404(
             region=REGION,
             control_plane_endpoint=local.base_url,
         )
-    assert caught.value.status == 404 and caught.value.operation == "ListModelDeployments"
+    assert caught.value.status_code == 404 and caught.value.operation == "ListModelDeployments"
 
 
 def test_list_deployments_refuses_an_insecure_endpoint(local: LocalDeployment) -> None:

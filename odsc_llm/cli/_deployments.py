@@ -123,13 +123,6 @@ def local_info(deployment: Deployment) -> dict[str, Any]:
     }
 
 
-def _is_local(deployment: Deployment) -> bool:
-    from urllib.parse import urlsplit
-
-    host = urlsplit(deployment.endpoint).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 def _print_mapping(out: Output, data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         out.line(json.dumps(data, indent=2, default=str))
@@ -148,11 +141,12 @@ def _print_mapping(out: Output, data: dict[str, Any], as_json: bool) -> None:
 
 
 def read_logs(
-    deployment: Deployment, auth: httpx.Auth, *, follow: bool, **options: Any
+    deployment: Deployment, auth: httpx.Auth, *, follow: bool, poll_interval: float, **options: Any
 ) -> Iterable[LogRecord]:
-    """The one call of the log API (with ``follow_logs()``, only this line changes)."""
-    records: Iterable[LogRecord] = deployment.logs(auth, follow=follow, **options)
-    return records
+    """The records ``logs`` prints: the newest ones, or a ``follow_logs()`` tail."""
+    if follow:
+        return deployment.follow_logs(auth, poll_interval=poll_interval, **options)
+    return deployment.logs(auth, **options)
 
 
 # --------------------------------------------------------------------------- commands
@@ -163,8 +157,7 @@ def _cmd_info(args: argparse.Namespace, out: Output) -> int:
 
     deployment = _deployment(args)
     local = local_info(deployment)
-    # The emulator has no control plane yet; once it has, drop `or _is_local(...)`.
-    if args.local_only or _is_local(deployment):
+    if args.local_only:
         _print_mapping(out, local, args.json)
         return EXIT_OK
     try:

@@ -104,10 +104,9 @@ def wrap_oci_error(exc: Exception, operation: str, subject: str) -> ControlPlane
     hint = SERVICE_HINTS.get(status) if isinstance(status, int) else None
     if hint:
         text += f" Hint: {hint}"
-    # TODO(integrator): `status=` becomes `status_code=` with the surface helper's _errors.py.
     return ControlPlaneError(
         text,
-        status=status if isinstance(status, int) else None,
+        status_code=status if isinstance(status, int) else None,
         code=str(code) if code else None,
         request_id=str(request_id) if request_id else None,
         operation=operation,
