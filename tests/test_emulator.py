@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("uvicorn")
 
@@ -341,6 +343,146 @@ def test_body_over_10_mb_is_413(local: LocalDeployment) -> None:
     r = httpx.post(local.deployment.predict_url, content=body, timeout=30)
     assert r.status_code == 413
     assert r.json()["code"] == "PayloadTooLarge"
+
+
+def test_bodyless_request_without_content_length_is_411(local: LocalDeployment) -> None:
+    # httpx sends no content-length on a GET: the service answers 411 LengthRequired.
+    r = httpx.get(local.deployment.predict_url + "/v1/models", auth=local.auth)
+    assert r.status_code == 411
+    assert r.json()["code"] == "LengthRequired"
+    assert "content-length" in r.json()["message"]
+    # With content-length: 0 the request gets past it (a GET is then a 405 today).
+    r = httpx.get(local.deployment.predict_url, auth=local.auth, headers={"content-length": "0"})
+    assert r.status_code == 405
+
+
+def test_odsc_llm_and_oci_signers_send_a_content_length_on_post(local: LocalDeployment) -> None:
+    with local.client(max_retries=0) as client:
+        client.completions.create(prompt="x")
+    assert local.requests[-1].headers["content-length"] == str(len(local.requests[-1].body))
+
+
+def test_request_signed_for_another_host_is_401(local: LocalDeployment) -> None:
+    elsewhere = "modeldeployment.us-ashburn-1.oci.customer-oci.com"
+    for host in (elsewhere, f"127.0.0.1:{local.port + 1}", f"10.0.0.1:{local.port}"):
+        request = httpx.Request(
+            "POST", local.deployment.predict_url, json={"prompt": "x"}, headers={"host": host}
+        )
+        signed = next(local.auth.sync_auth_flow(request))
+        assert signed.headers["host"] == host
+        with httpx.Client() as http:
+            r = http.send(signed)
+        assert r.status_code == 401, host
+        message = r.json()["message"]
+        assert f"signed for host {host!r}" in message
+        assert f"127.0.0.1:{local.port}" in message
+
+
+def test_localhost_is_this_host(local: LocalDeployment) -> None:
+    url = local.deployment.predict_url.replace("127.0.0.1", "localhost")
+    r = httpx.post(url, json={"prompt": "x"}, auth=local.auth)
+    assert r.status_code == 200
+
+
+def test_unsigned_request_to_an_unknown_path_is_401(local: LocalDeployment) -> None:
+    # Authentication comes before routing: an unknown path tells nothing to the unsigned.
+    r = httpx.post(local.base_url + "/elsewhere", json={})
+    assert r.status_code == 401
+
+
+def _raw_request(parts: dict[str, bytes], headers: list[tuple[bytes, bytes]]) -> bytes:
+    target = parts["path"] + b"?" + parts["query"]
+    lines = [parts["method"] + b" " + target + b" HTTP/1.1"]
+    for name, value in headers:
+        lines.append(name + b": " + parts.get(f"header:{name.decode()}", value))
+    lines.append(b"authorization: Signature " + parts["authorization"])
+    lines.append(b"connection: close")
+    return b"\r\n".join(lines) + b"\r\n\r\n" + parts["body"]
+
+
+def _status_of(port: int, raw: bytes) -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw)
+        received = b""
+        while b"\r\n" not in received:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+    return int(received.split(b" ", 2)[1])
+
+
+_TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_VCHAR = bytes(range(0x21, 0x7F))
+
+
+@pytest.fixture
+def signed_wire(local: LocalDeployment) -> tuple[dict[str, bytes], list[tuple[bytes, bytes]]]:
+    """A signed POST with a query, split into what one byte of may change on the wire."""
+    request = httpx.Request(
+        "POST", local.deployment.predict_url + "?api-version=2", json={"prompt": "wire"}
+    )
+    signed = next(local.auth.sync_auth_flow(request))
+    path, _, query = signed.url.raw_path.partition(b"?")
+    parts = {"method": b"POST", "path": path, "query": query, "body": signed.content}
+    authorization = signed.headers["authorization"].encode()
+    parts["authorization"] = authorization[len(b"Signature ") :]
+    headers = [
+        (name.lower(), value)
+        for name, value in signed.headers.raw
+        if name.lower() not in (b"authorization", b"connection")
+    ]
+    signed_names = [
+        name
+        for name in signed.headers["authorization"].split('headers="')[1].split('"')[0].split()
+        if name not in ("(request-target)", "content-length")  # content-length frames the body
+    ]
+    for name in signed_names:
+        parts[f"header:{name}"] = signed.headers[name].encode()
+    return parts, headers
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_one_byte_change_on_the_wire_is_401(
+    local: LocalDeployment,
+    signed_wire: tuple[dict[str, bytes], list[tuple[bytes, bytes]]],
+    data: Any,
+) -> None:
+    parts, headers = signed_wire
+    assert _status_of(local.port, _raw_request(parts, headers)) == 200  # it verifies as sent
+    part = data.draw(st.sampled_from(sorted(parts)), label="part")
+    value = parts[part]
+    index = data.draw(st.integers(0, len(value) - 1), label="index")
+    alphabet = _TOKEN if part == "method" else b"" if part == "body" else _VCHAR
+    choices = st.sampled_from(list(alphabet)) if alphabet else st.integers(0, 255)
+    byte = data.draw(choices.filter(lambda b: b != value[index]), label="byte")
+    changed = {**parts, part: value[:index] + bytes([byte]) + value[index + 1 :]}
+    assert _status_of(local.port, _raw_request(changed, headers)) == 401
+
+
+def test_rate_limit_faults_say_which_limit(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(status=429, limit="bandwidth")
+    local.faults.push(status=429, limit="tenancy_rate")
+    r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 429
+    assert "bandwidth" in r.json()["message"]
+    assert "request-rate limit" not in r.json()["message"]
+    assert r.json()["code"] != "TooManyRequests"
+    assert "retry-after" not in r.headers
+    r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 429
+    assert r.json()["code"] == "TooManyRequests"
+    assert "request-rate limit" in r.json()["message"]
+    assert "bandwidth" not in r.json()["message"]
+    assert "retry-after" not in r.headers
+    assert http.post(local.deployment.predict_url, json={"prompt": "x"}).status_code == 200
+    with pytest.raises(ValueError, match="limit"):
+        local.faults.push(status=503, limit="bandwidth")
+    with pytest.raises(ValueError, match="limit"):
+        local.faults.push(status=429, limit="bandwith")
 
 
 # ---- faults and the request log ------------------------------------------------------------

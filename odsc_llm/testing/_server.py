@@ -6,9 +6,10 @@ connection for real (``transport.abort()``), and sets ``TCP_NODELAY``.
 
 Each request goes through steps, each taking the one :class:`~._request.Request`:
 
-1. **admit** (:meth:`EmulatorApp._admit`): read the body within 10 MB (413), find its
-   route in the dispatch table ``EmulatorApp.routes`` (404), require a length (411),
-   verify the signature and the signed ``host`` (401);
+1. **admit** (:meth:`EmulatorApp._admit`): read the body within 10 MB (413), look
+   its route up in the dispatch table ``EmulatorApp.routes``, require a length where
+   the route does (411), verify the signature and the signed ``host`` (401), and
+   refuse a path no route serves (404);
 2. **dispatch**: the route's handler. Control-plane routes go in front of the
    deployment's own route (``/<ocid>/predict...``), whose handler runs
 3. **admission** (:meth:`EmulatorApp._admission`, a throttle's seat; admits all today),
@@ -193,10 +194,12 @@ class EmulatorApp:
         req.body = req.record.body = body
 
         route = self._route(req)
-        if route is None:
-            await req.send_json(404, oci_error_body(404))
-            return None
-        if route.length_required and declared is None and "transfer-encoding" not in req.headers:
+        if (
+            route is not None
+            and route.length_required
+            and declared is None
+            and "transfer-encoding" not in req.headers
+        ):
             message = (
                 f"A {req.method} request needs a content-length header "
                 "(content-length: 0 when there is no body)."
@@ -212,6 +215,8 @@ class EmulatorApp:
             except SignatureVerificationError as exc:
                 await req.send_json(401, oci_error_body(401, "NotAuthenticated", exc.message))
                 return None
+        if route is None:
+            await req.send_json(404, oci_error_body(404))
         return route
 
     def _route(self, req: Request) -> Route | None:
