@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -968,7 +969,113 @@ def test_module_cli_serves_until_terminated(tmp_path: Any) -> None:
         out, _ = proc.communicate(timeout=20)
         assert proc.returncode == 0
         assert "Stopping." in out
+        # A --config-dir is the user's: what was written there stays.
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "config",
+            "local_key.pem",
+            "local_token",
+        ]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+# ---- nothing left behind ---------------------------------------------------------------------
+
+_ENTRY_POINTS = {
+    "python -m odsc_llm.testing": ["-m", "odsc_llm.testing"],
+    "odsc-llm serve-local": ["-m", "odsc_llm", "serve-local"],
+}
+
+
+def _serve_local(entry: str, temp: Path, *args: str, **kwargs: Any) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(temp)}
+    command = [sys.executable, *_ENTRY_POINTS[entry], *args]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kwargs
+    )
+
+
+@pytest.mark.parametrize("entry", sorted(_ENTRY_POINTS))
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_serve_local_removes_what_it_wrote_on_a_signal(
+    tmp_path: Path, entry: str, signame: str
+) -> None:
+    import re
+    import signal
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = _serve_local(entry, temp, "--port", "0")
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        for line in proc.stdout:
+            banner += line
+            if "Ctrl-C" in line:
+                break
+        match = re.search(r"config:\s+(\S+)", banner)
+        assert match, banner
+        config = Path(match[1])
+        assert config.parent.parent == temp
+        assert sorted(p.name for p in config.parent.iterdir()) == [
+            "config",
+            "local_key.pem",
+            "local_token",
+        ]
+        proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert out.strip() == "Stopping."
+        assert err == ""
+        assert list(temp.iterdir()) == []  # the config, key and token are gone
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_serve_local_on_a_taken_port_says_so_and_leaves_nothing(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _serve_local("odsc-llm serve-local", temp, "--port", str(port))
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "error: " in lines[0]
+    assert f"127.0.0.1:{port}" in lines[0]
+    assert "port" in lines[0].split(f":{port}", 1)[1]  # says what to do about the port
+    assert "URL:" not in out
+    assert list(temp.iterdir()) == []
+
+
+def test_local_deployment_removes_the_config_dir_it_made(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    with LocalDeployment(verify_signatures=False) as local:
+        made = local.write_oci_config()
+        kept = local.write_oci_config(mine)
+        assert made.exists() and made.parent != mine
+        assert (made.parent / "local_key.pem").exists()
+    assert not made.parent.exists()
+    assert kept == mine / "config"
+    assert sorted(p.name for p in mine.iterdir()) == ["config", "local_key.pem", "local_token"]
+
+
+def test_a_failed_start_leaves_nothing(local: LocalDeployment) -> None:
+    from odsc_llm import OdscLLMError
+
+    other = LocalDeployment(port=local.port)
+    made = other.write_oci_config()
+    with pytest.raises(OdscLLMError, match="is the port free"):
+        other.start()
+    assert not made.parent.exists()

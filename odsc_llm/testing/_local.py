@@ -7,10 +7,14 @@ import base64
 import hashlib
 import json
 import secrets
+import shutil
 import signal
+import socket
 import sys
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +37,9 @@ if TYPE_CHECKING:
 __all__ = ["LocalDeployment", "serve", "serve_forever", "startup_banner"]
 
 _REGION_KEY = "iad"
+_TEMP_PREFIX = "odsc-llm-local-"
+#: Signals that stop ``serve_forever`` as cleanly as Ctrl-C does (where the OS has them).
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
 
 def _fingerprint(public_key: rsa.RSAPublicKey) -> str:
@@ -138,6 +145,8 @@ class LocalDeployment:
         self._auth: _auth.OCIAuth | None = None
         self._st_auth: _auth.OCIAuth | None = None
         self._deployment: Deployment | None = None
+        #: Temporary config directories this instance made (removed by ``stop()``).
+        self._temp_dirs: list[weakref.finalize[Any, Any]] = []
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -166,10 +175,18 @@ class LocalDeployment:
             timeout_graceful_shutdown=2,
             backlog=2048,
         )
+        try:
+            listener = self._bind()
+        except OdscLLMError:
+            self.stop()  # removes what write_oci_config() made: this one never ran
+            raise
         self._server = uvicorn.Server(config)
         started = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, args=(started,), name=f"odsc-llm-local-{self.ocid[-6:]}", daemon=True
+            target=self._run,
+            args=(started, listener),
+            name=f"odsc-llm-local-{self.ocid[-6:]}",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + self._startup_timeout
@@ -187,12 +204,34 @@ class LocalDeployment:
         self._port = int(sockets[0].getsockname()[1])
         return self
 
-    def _run(self, started: threading.Event) -> None:
+    def _bind(self) -> socket.socket:
+        """The listening socket, bound here so a taken port is a clear error at once."""
+        where = f"{self.host}:{self._requested_port}"
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                self.host, self._requested_port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )[0]
+            listener = socket.socket(family, kind, proto)
+        except OSError as exc:
+            raise OdscLLMError(f"The local emulator cannot listen on {where}: {exc}.") from None
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(address)
+        except OSError as exc:
+            listener.close()
+            reason = exc.strerror or str(exc)
+            raise OdscLLMError(
+                f"The local emulator cannot listen on {where} ({reason.lower()}): "
+                "is the port free? Pass port=0 to pick a free one."
+            ) from None
+        return listener
+
+    def _run(self, started: threading.Event, listener: socket.socket) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(self._server.serve())
+            loop.run_until_complete(self._server.serve(sockets=[listener]))
         except BaseException as exc:  # pragma: no cover - reported by start()
             self._error = exc
         finally:
@@ -201,10 +240,21 @@ class LocalDeployment:
             loop.close()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop serving and wait for the server thread (``with`` does this)."""
+        """Stop serving and wait for the server thread (``with`` does this).
+
+        Also removes the config directories :meth:`write_oci_config` made on its own
+        (never one it was given).
+        """
         thread, self._thread = self._thread, None
-        if thread is None:
-            return
+        try:
+            if thread is not None:
+                self._stop_thread(thread, timeout)
+        finally:
+            temp_dirs, self._temp_dirs = self._temp_dirs, []
+            for remove in temp_dirs:
+                remove()
+
+    def _stop_thread(self, thread: threading.Thread, timeout: float) -> None:
         self._server.should_exit = True
         thread.join(timeout / 2)
         if thread.is_alive():
@@ -307,13 +357,21 @@ class LocalDeployment:
             self._st_auth = auth.from_signer(self.security_token_signer())
         return self._st_auth
 
-    def write_oci_config(self, directory: str | Path) -> Path:
+    def write_oci_config(self, directory: str | Path | None = None) -> Path:
         """Write an OCI config file, key and token into ``directory``; return the config path.
 
         Profiles: ``DEFAULT`` (API key) and ``SESSION`` (security token, the layout
         ``oci session authenticate`` writes). Point ``OCI_CONFIG_FILE`` at it, or pass
         ``config_file=`` to ``odsc_llm.auth.api_key``.
+
+        Without ``directory`` the files go into a new temporary directory that
+        :meth:`stop` (or the end of the ``with`` block, or of the interpreter) removes;
+        a directory you give is yours and is kept.
         """
+        if directory is None:
+            made = tempfile.mkdtemp(prefix=_TEMP_PREFIX)
+            self._temp_dirs.append(weakref.finalize(self, shutil.rmtree, made, True))
+            directory = made
         folder = Path(directory).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
         key_file = folder / "local_key.pem"
@@ -426,33 +484,45 @@ def serve_forever(
     (default: stdout) the URL and how to point a client at it. This is
     ``python -m odsc_llm.testing`` and ``odsc-llm serve-local`` (also importable as
     ``odsc_llm.testing.serve``).
+
+    Ctrl-C, SIGTERM and SIGHUP stop it (one line, ``Stopping.``) and it returns; the
+    temporary directory is removed then, and on any error (e.g. the port is taken:
+    :class:`~odsc_llm.OdscLLMError`). A ``config_dir`` you gave is kept.
     """
-    import tempfile
 
     def _stdout(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 
     say = announce or _stdout
-    folder = Path(config_dir) if config_dir else Path(tempfile.mkdtemp(prefix="odsc-llm-local-"))
     local = LocalDeployment(
         token_delay=token_delay, upstream=upstream, host=host, port=port, ocid=ocid
     )
-    previous = None
+    previous: dict[signal.Signals, Any] = {}
+    stopping = False
     if threading.current_thread() is threading.main_thread():
-        # SIGTERM (docker stop, CI) stops it as cleanly as Ctrl-C does.
-        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        # SIGTERM (docker stop, CI) and SIGHUP stop it as cleanly as Ctrl-C does.
+        for name in _STOP_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, _raise_keyboard_interrupt)
     try:
         with local:
-            say(startup_banner(local, local.write_oci_config(folder)))
+            config = local.write_oci_config(Path(config_dir) if config_dir else None)
+            say(startup_banner(local, config))
             try:
                 while local._thread is not None and local._thread.is_alive():
                     local._thread.join(0.5)
             except KeyboardInterrupt:
+                stopping = True
                 say("\nStopping.\n")
+    except KeyboardInterrupt:  # during start-up, or a second one while stopping
+        if not stopping:
+            say("\nStopping.\n")
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        local.stop()  # also when start() failed: nothing of ours stays behind
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
