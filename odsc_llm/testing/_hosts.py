@@ -1,20 +1,61 @@
-"""The emulator's check that a request was signed for the host it reached."""
+"""Where the emulator listens, and its check that a request was signed for that host."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import socket
 from typing import Any
 
+from .._errors import OdscLLMError
 from ._request import Request
 from ._verify import SignatureVerificationError
 
-__all__ = ["HostCheck"]
+__all__ = ["HostCheck", "bind_listeners"]
 
 #: How many distinct ``host`` header values the check remembers.
 _MAX_KNOWN_HOSTS = 1024
 #: Seconds a name lookup may take before the name counts as another host.
 _RESOLVE_TIMEOUT = 2.0
+
+
+def bind_listeners(host: str, port: int) -> list[socket.socket]:
+    """Bound sockets for every address of ``host`` (as asyncio's ``create_server`` does).
+
+    Bound before the server starts, so a taken port is a clear error at once. With
+    port 0 every address gets the port the first one was given.
+    """
+    where = f"{host}:{port}"
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise OdscLLMError(f"The local emulator cannot listen on {where}: {exc}.") from None
+    listeners: list[socket.socket] = []
+    seen: set[tuple[int, object]] = set()
+    try:
+        for family, kind, proto, _, address in infos:
+            if (family, address[0]) in seen:
+                continue
+            seen.add((family, address[0]))
+            listener = socket.socket(family, kind, proto)
+            listeners.append(listener)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                with contextlib.suppress(OSError):
+                    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if len(listeners) > 1:
+                address = (address[0], listeners[0].getsockname()[1], *address[2:])
+            listener.bind(address)
+    except OSError as exc:
+        for listener in listeners:
+            listener.close()
+        reason = (exc.strerror or str(exc)).lower()
+        raise OdscLLMError(
+            f"The local emulator cannot listen on {where} ({reason}): "
+            "is the port free? Pass port=0 to pick a free one."
+        ) from None
+    return listeners
 
 
 def _split_host(value: str) -> tuple[str, int | None]:

@@ -24,6 +24,7 @@ from .._errors import OdscLLMError
 from ..deployment import Deployment
 from ._answers import DEFAULT_EMBEDDING_DIM
 from ._faults import Faults, RecordedRequest
+from ._hosts import bind_listeners
 from ._runner import serve, serve_forever, startup_banner
 from ._server import EmulatorApp, EmulatorState, make_protocol_class
 from ._verify import PublicKeyLike
@@ -172,7 +173,7 @@ class LocalDeployment:
             backlog=2048,
         )
         try:
-            listener = self._bind()
+            listeners = bind_listeners(self.host, self._requested_port)
         except OdscLLMError:
             self.stop()  # removes what write_oci_config() made: this one never ran
             raise
@@ -180,7 +181,7 @@ class LocalDeployment:
         started = threading.Event()
         self._thread = threading.Thread(
             target=self._run,
-            args=(started, listener),
+            args=(started, listeners),
             name=f"odsc-llm-local-{self.ocid[-6:]}",
             daemon=True,
         )
@@ -200,34 +201,12 @@ class LocalDeployment:
         self._port = int(sockets[0].getsockname()[1])
         return self
 
-    def _bind(self) -> socket.socket:
-        """The listening socket, bound here so a taken port is a clear error at once."""
-        where = f"{self.host}:{self._requested_port}"
-        try:
-            family, kind, proto, _, address = socket.getaddrinfo(
-                self.host, self._requested_port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-            )[0]
-            listener = socket.socket(family, kind, proto)
-        except OSError as exc:
-            raise OdscLLMError(f"The local emulator cannot listen on {where}: {exc}.") from None
-        try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(address)
-        except OSError as exc:
-            listener.close()
-            reason = exc.strerror or str(exc)
-            raise OdscLLMError(
-                f"The local emulator cannot listen on {where} ({reason.lower()}): "
-                "is the port free? Pass port=0 to pick a free one."
-            ) from None
-        return listener
-
-    def _run(self, started: threading.Event, listener: socket.socket) -> None:
+    def _run(self, started: threading.Event, listeners: list[socket.socket]) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(self._server.serve(sockets=[listener]))
+            loop.run_until_complete(self._server.serve(sockets=listeners))
         except BaseException as exc:  # pragma: no cover - reported by start()
             self._error = exc
         finally:
@@ -285,7 +264,8 @@ class LocalDeployment:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"http://{host}:{self.port}"
 
     @property
     def url(self) -> str:
