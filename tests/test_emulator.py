@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import math
@@ -598,21 +599,46 @@ def test_push_rejects_unclear_faults(local: LocalDeployment) -> None:
     assert len(local.faults) == 0
 
 
-def test_faults_are_thread_safe(local: LocalDeployment) -> None:
-    def pusher() -> None:
-        for _ in range(200):
-            local.faults.push(status=500)
+class _SlowDeque(collections.deque):  # type: ignore[type-arg]
+    """A deque whose emptiness check takes a while: it widens pop's check-then-take gap."""
 
-    threads = [threading.Thread(target=pusher) for _ in range(4)]
+    def __len__(self) -> int:
+        size = super().__len__()
+        time.sleep(0.0003)
+        return size
+
+
+def test_faults_are_thread_safe(local: LocalDeployment) -> None:
+    def pusher(worker: int) -> None:
+        for i in range(200):
+            local.faults.push(status=500, code=f"w{worker}-{i}")
+
+    threads = [threading.Thread(target=pusher, args=(w,)) for w in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len(local.faults) == 800
-    popped = 0
-    while local.faults.pop() is not None:
-        popped += 1
-    assert popped == 800
+    # Many takers at once, each queued fault taken exactly once and never an IndexError
+    # (without the lock two takers both see one fault left and both take it).
+    local.faults._queue = _SlowDeque(local.faults._queue)
+    taken: list[str | None] = []
+    errors: list[BaseException] = []
+
+    def taker() -> None:
+        try:
+            while (fault := local.faults.pop()) is not None:
+                taken.append(fault.code)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    takers = [threading.Thread(target=taker) for _ in range(8)]
+    for t in takers:
+        t.start()
+    for t in takers:
+        t.join()
+    assert errors == []
+    assert sorted(taken, key=str) == sorted(f"w{w}-{i}" for w in range(4) for i in range(200))
 
 
 def test_request_log(local: LocalDeployment, http: httpx.Client) -> None:
