@@ -79,6 +79,10 @@ class Request:
     fault: Fault | None = None
     payload: dict[str, Any] | None = None
     match: Any = None
+    #: The request asked for a stream (``"stream": true``), sent event by event
+    #: (``incremental``: the stream endpoint, or ``enable-streaming: true``).
+    stream: bool = False
+    incremental: bool = False
     #: Free room for a step to leave something for a later one (e.g. a throttle permit).
     extra: dict[str, Any] = field(default_factory=dict)
 

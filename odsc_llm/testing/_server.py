@@ -319,7 +319,7 @@ class EmulatorApp:
         if answer is None:
             await req.send_json(404, {"detail": "Not Found"})
             return
-        req.extra["stream"], req.extra["incremental"] = wants_stream, incremental
+        req.stream, req.incremental = wants_stream, incremental
         await answer(req)
 
     # ---- the answers -----------------------------------------------------------------
@@ -341,10 +341,10 @@ class EmulatorApp:
         await self._generate(req, _answers.plan_chat(req.payload))
 
     async def _generate(self, req: Request, plan: _answers.Plan) -> None:
-        if not req.extra["stream"]:
+        if not req.stream:
             await self._send_full(req, _answers.full_answer(plan))
             return
-        await self._stream(req, plan, incremental=req.extra["incremental"])
+        await self._stream(req, plan, incremental=req.incremental)
 
     async def _send_full(self, req: Request, answer: dict[str, Any]) -> None:
         body = json.dumps(answer, separators=(",", ":")).encode()
