@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -301,28 +298,3 @@ async def test_async_retries_and_stream_errors(local: LocalDeployment) -> None:
             async for _ in stream:
                 pass
     assert _statuses(local)[:3] == [429, None, 200]
-
-
-# ---- examples ----------------------------------------------------------------------------
-
-EXAMPLES = [
-    "quickstart.py",
-    "completion_api_key.py",
-    "stream_security_token.py",
-    "async_fan_out.py",
-]
-
-
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_example_runs_against_the_emulator(example: str) -> None:
-    env = {**os.environ, "ODSC_LLM_LOCAL": "1", "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / example)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "You said:" in result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import math
@@ -10,10 +11,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("uvicorn")
 
@@ -343,6 +347,146 @@ def test_body_over_10_mb_is_413(local: LocalDeployment) -> None:
     assert r.json()["code"] == "PayloadTooLarge"
 
 
+def test_bodyless_request_without_content_length_is_411(local: LocalDeployment) -> None:
+    # httpx sends no content-length on a GET: the service answers 411 LengthRequired.
+    r = httpx.get(local.deployment.predict_url + "/v1/models", auth=local.auth)
+    assert r.status_code == 411
+    assert r.json()["code"] == "LengthRequired"
+    assert "content-length" in r.json()["message"]
+    # With content-length: 0 the request gets past it (a GET is then a 405 today).
+    r = httpx.get(local.deployment.predict_url, auth=local.auth, headers={"content-length": "0"})
+    assert r.status_code == 405
+
+
+def test_odsc_llm_and_oci_signers_send_a_content_length_on_post(local: LocalDeployment) -> None:
+    with local.client(max_retries=0) as client:
+        client.completions.create(prompt="x")
+    assert local.requests[-1].headers["content-length"] == str(len(local.requests[-1].body))
+
+
+def test_request_signed_for_another_host_is_401(local: LocalDeployment) -> None:
+    elsewhere = "modeldeployment.us-ashburn-1.oci.customer-oci.com"
+    for host in (elsewhere, f"127.0.0.1:{local.port + 1}", f"10.0.0.1:{local.port}"):
+        request = httpx.Request(
+            "POST", local.deployment.predict_url, json={"prompt": "x"}, headers={"host": host}
+        )
+        signed = next(local.auth.sync_auth_flow(request))
+        assert signed.headers["host"] == host
+        with httpx.Client() as http:
+            r = http.send(signed)
+        assert r.status_code == 401, host
+        message = r.json()["message"]
+        assert f"signed for host {host!r}" in message
+        assert f"127.0.0.1:{local.port}" in message
+
+
+def test_localhost_is_this_host(local: LocalDeployment) -> None:
+    url = local.deployment.predict_url.replace("127.0.0.1", "localhost")
+    r = httpx.post(url, json={"prompt": "x"}, auth=local.auth)
+    assert r.status_code == 200
+
+
+def test_unsigned_request_to_an_unknown_path_is_401(local: LocalDeployment) -> None:
+    # Authentication comes before routing: an unknown path tells nothing to the unsigned.
+    r = httpx.post(local.base_url + "/elsewhere", json={})
+    assert r.status_code == 401
+
+
+def _raw_request(parts: dict[str, bytes], headers: list[tuple[bytes, bytes]]) -> bytes:
+    target = parts["path"] + b"?" + parts["query"]
+    lines = [parts["method"] + b" " + target + b" HTTP/1.1"]
+    for name, value in headers:
+        lines.append(name + b": " + parts.get(f"header:{name.decode()}", value))
+    lines.append(b"authorization: Signature " + parts["authorization"])
+    lines.append(b"connection: close")
+    return b"\r\n".join(lines) + b"\r\n\r\n" + parts["body"]
+
+
+def _status_of(port: int, raw: bytes) -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw)
+        received = b""
+        while b"\r\n" not in received:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+    return int(received.split(b" ", 2)[1])
+
+
+_TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_VCHAR = bytes(range(0x21, 0x7F))
+
+
+@pytest.fixture
+def signed_wire(local: LocalDeployment) -> tuple[dict[str, bytes], list[tuple[bytes, bytes]]]:
+    """A signed POST with a query, split into what one byte of may change on the wire."""
+    request = httpx.Request(
+        "POST", local.deployment.predict_url + "?api-version=2", json={"prompt": "wire"}
+    )
+    signed = next(local.auth.sync_auth_flow(request))
+    path, _, query = signed.url.raw_path.partition(b"?")
+    parts = {"method": b"POST", "path": path, "query": query, "body": signed.content}
+    authorization = signed.headers["authorization"].encode()
+    parts["authorization"] = authorization[len(b"Signature ") :]
+    headers = [
+        (name.lower(), value)
+        for name, value in signed.headers.raw
+        if name.lower() not in (b"authorization", b"connection")
+    ]
+    signed_names = [
+        name
+        for name in signed.headers["authorization"].split('headers="')[1].split('"')[0].split()
+        if name not in ("(request-target)", "content-length")  # content-length frames the body
+    ]
+    for name in signed_names:
+        parts[f"header:{name}"] = signed.headers[name].encode()
+    return parts, headers
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_one_byte_change_on_the_wire_is_401(
+    local: LocalDeployment,
+    signed_wire: tuple[dict[str, bytes], list[tuple[bytes, bytes]]],
+    data: Any,
+) -> None:
+    parts, headers = signed_wire
+    assert _status_of(local.port, _raw_request(parts, headers)) == 200  # it verifies as sent
+    part = data.draw(st.sampled_from(sorted(parts)), label="part")
+    value = parts[part]
+    index = data.draw(st.integers(0, len(value) - 1), label="index")
+    alphabet = _TOKEN if part == "method" else b"" if part == "body" else _VCHAR
+    choices = st.sampled_from(list(alphabet)) if alphabet else st.integers(0, 255)
+    byte = data.draw(choices.filter(lambda b: b != value[index]), label="byte")
+    changed = {**parts, part: value[:index] + bytes([byte]) + value[index + 1 :]}
+    assert _status_of(local.port, _raw_request(changed, headers)) == 401
+
+
+def test_rate_limit_faults_say_which_limit(local: LocalDeployment, http: httpx.Client) -> None:
+    local.faults.push(status=429, limit="bandwidth")
+    local.faults.push(status=429, limit="tenancy_rate")
+    r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 429
+    assert "bandwidth" in r.json()["message"]
+    assert "request-rate limit" not in r.json()["message"]
+    assert r.json()["code"] != "TooManyRequests"
+    assert "retry-after" not in r.headers
+    r = http.post(local.deployment.predict_url, json={"prompt": "x"})
+    assert r.status_code == 429
+    assert r.json()["code"] == "TooManyRequests"
+    assert "request-rate limit" in r.json()["message"]
+    assert "bandwidth" not in r.json()["message"]
+    assert "retry-after" not in r.headers
+    assert http.post(local.deployment.predict_url, json={"prompt": "x"}).status_code == 200
+    with pytest.raises(ValueError, match="limit"):
+        local.faults.push(status=503, limit="bandwidth")
+    with pytest.raises(ValueError, match="limit"):
+        local.faults.push(status=429, limit="bandwith")
+
+
 # ---- faults and the request log ------------------------------------------------------------
 
 
@@ -455,21 +599,46 @@ def test_push_rejects_unclear_faults(local: LocalDeployment) -> None:
     assert len(local.faults) == 0
 
 
-def test_faults_are_thread_safe(local: LocalDeployment) -> None:
-    def pusher() -> None:
-        for _ in range(200):
-            local.faults.push(status=500)
+class _SlowDeque(collections.deque):  # type: ignore[type-arg]
+    """A deque whose emptiness check takes a while: it widens pop's check-then-take gap."""
 
-    threads = [threading.Thread(target=pusher) for _ in range(4)]
+    def __len__(self) -> int:
+        size = super().__len__()
+        time.sleep(0.0003)
+        return size
+
+
+def test_faults_are_thread_safe(local: LocalDeployment) -> None:
+    def pusher(worker: int) -> None:
+        for i in range(200):
+            local.faults.push(status=500, code=f"w{worker}-{i}")
+
+    threads = [threading.Thread(target=pusher, args=(w,)) for w in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len(local.faults) == 800
-    popped = 0
-    while local.faults.pop() is not None:
-        popped += 1
-    assert popped == 800
+    # Many takers at once, each queued fault taken exactly once and never an IndexError
+    # (without the lock two takers both see one fault left and both take it).
+    local.faults._queue = _SlowDeque(local.faults._queue)
+    taken: list[str | None] = []
+    errors: list[BaseException] = []
+
+    def taker() -> None:
+        try:
+            while (fault := local.faults.pop()) is not None:
+                taken.append(fault.code)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    takers = [threading.Thread(target=taker) for _ in range(8)]
+    for t in takers:
+        t.start()
+    for t in takers:
+        t.join()
+    assert errors == []
+    assert sorted(taken, key=str) == sorted(f"w{w}-{i}" for w in range(4) for i in range(200))
 
 
 def test_request_log(local: LocalDeployment, http: httpx.Client) -> None:
@@ -826,7 +995,113 @@ def test_module_cli_serves_until_terminated(tmp_path: Any) -> None:
         out, _ = proc.communicate(timeout=20)
         assert proc.returncode == 0
         assert "Stopping." in out
+        # A --config-dir is the user's: what was written there stays.
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "config",
+            "local_key.pem",
+            "local_token",
+        ]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+# ---- nothing left behind ---------------------------------------------------------------------
+
+_ENTRY_POINTS = {
+    "python -m odsc_llm.testing": ["-m", "odsc_llm.testing"],
+    "odsc-llm serve-local": ["-m", "odsc_llm", "serve-local"],
+}
+
+
+def _serve_local(entry: str, temp: Path, *args: str, **kwargs: Any) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(temp)}
+    command = [sys.executable, *_ENTRY_POINTS[entry], *args]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kwargs
+    )
+
+
+@pytest.mark.parametrize("entry", sorted(_ENTRY_POINTS))
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_serve_local_removes_what_it_wrote_on_a_signal(
+    tmp_path: Path, entry: str, signame: str
+) -> None:
+    import re
+    import signal
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = _serve_local(entry, temp, "--port", "0")
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        for line in proc.stdout:
+            banner += line
+            if "Ctrl-C" in line:
+                break
+        match = re.search(r"config:\s+(\S+)", banner)
+        assert match, banner
+        config = Path(match[1])
+        assert config.parent.parent == temp
+        assert sorted(p.name for p in config.parent.iterdir()) == [
+            "config",
+            "local_key.pem",
+            "local_token",
+        ]
+        proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert out.strip() == "Stopping."
+        assert err == ""
+        assert list(temp.iterdir()) == []  # the config, key and token are gone
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_serve_local_on_a_taken_port_says_so_and_leaves_nothing(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _serve_local("odsc-llm serve-local", temp, "--port", str(port))
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "error: " in lines[0]
+    assert f"127.0.0.1:{port}" in lines[0]
+    assert "port" in lines[0].split(f":{port}", 1)[1]  # says what to do about the port
+    assert "URL:" not in out
+    assert list(temp.iterdir()) == []
+
+
+def test_local_deployment_removes_the_config_dir_it_made(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    with LocalDeployment(verify_signatures=False) as local:
+        made = local.write_oci_config()
+        kept = local.write_oci_config(mine)
+        assert made.exists() and made.parent != mine
+        assert (made.parent / "local_key.pem").exists()
+    assert not made.parent.exists()
+    assert kept == mine / "config"
+    assert sorted(p.name for p in mine.iterdir()) == ["config", "local_key.pem", "local_token"]
+
+
+def test_a_failed_start_leaves_nothing(local: LocalDeployment) -> None:
+    from odsc_llm import OdscLLMError
+
+    other = LocalDeployment(port=local.port)
+    made = other.write_oci_config()
+    with pytest.raises(OdscLLMError, match="is the port free"):
+        other.start()
+    assert not made.parent.exists()

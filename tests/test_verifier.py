@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 oci = pytest.importorskip("oci")
 requests = pytest.importorskip("requests")
@@ -277,3 +279,196 @@ def test_signature_with_an_old_date_fails_against_the_current_clock(signer: Any,
     with pytest.raises(SignatureVerificationError) as excinfo:
         _verify(prepared, {signer.api_key: keys[0].public_key()})
     assert "behind" in _check(excinfo, "date")
+
+
+# ---- the Authorization header cannot be bent ---------------------------------------------
+
+
+def _with_authorization(prepared: Any, value: str) -> dict[str, str]:
+    return {**prepared.headers, "authorization": value}
+
+
+@pytest.mark.parametrize("param", ["algorithm", "version", "headers", "keyId", "signature"])
+def test_every_parameter_is_required(signer: Any, keys: Any, param: str) -> None:
+    prepared = _signed(signer)
+    params = parse_authorization(prepared.headers["authorization"])
+    del params[param]
+    header = "Signature " + ",".join(f'{k}="{v}"' for k, v in params.items())
+    with pytest.raises(SignatureVerificationError) as excinfo:
+        _verify(
+            prepared,
+            {signer.api_key: keys[0].public_key()},
+            headers=_with_authorization(prepared, header),
+        )
+    assert f"has no {param}" in _check(excinfo, "authorization")
+
+
+@pytest.mark.parametrize("param", ["keyId", "signature", "headers", "algorithm", "version"])
+@pytest.mark.parametrize("first", [True, False])
+def test_a_repeated_parameter_is_refused(signer: Any, keys: Any, param: str, first: bool) -> None:
+    # A second keyId (or headers list, ...) must not choose what gets checked, wherever it is.
+    prepared = _signed(signer)
+    original = prepared.headers["authorization"]
+    extra = f'{param}="ocid1.tenancy.oc1..other/ocid1.user.oc1..other/aa:bb"'
+    rest = original[len("Signature ") :]
+    header = f"Signature {extra},{rest}" if first else f"{original},{extra}"
+    with pytest.raises(SignatureVerificationError) as excinfo:
+        _verify(
+            prepared,
+            {signer.api_key: keys[0].public_key()},
+            headers=_with_authorization(prepared, header),
+        )
+    assert f"more than one {param}" in _check(excinfo, "authorization")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "word"),
+    [
+        ('version="1"', 'version="2"', "version '2'"),
+        ('version="1"', 'version="01"', "version '01'"),
+        ('algorithm="rsa-sha256"', 'algorithm="RSA-SHA256"', "algorithm 'RSA-SHA256'"),
+        ('algorithm="rsa-sha256"', 'algorithm="rsa-sha512"', "algorithm 'rsa-sha512'"),
+    ],
+)
+def test_unknown_version_or_algorithm(
+    signer: Any, keys: Any, old: str, new: str, word: str
+) -> None:
+    prepared = _signed(signer)
+    header = prepared.headers["authorization"]
+    assert old in header
+    with pytest.raises(SignatureVerificationError) as excinfo:
+        _verify(
+            prepared,
+            {signer.api_key: keys[0].public_key()},
+            headers=_with_authorization(prepared, header.replace(old, new)),
+        )
+    assert word in _check(excinfo, "authorization")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'Signature keyId=abc,signature="x"',  # unquoted
+        'Signature keyId="abc" signature="x"',  # no comma
+        'Signature keyId="a"bc",signature="x"',  # a quote inside
+        'Signature keyId="abc",,signature="x"',  # an empty item
+    ],
+)
+def test_malformed_parameters_are_refused(signer: Any, keys: Any, header: str) -> None:
+    prepared = _signed(signer)
+    with pytest.raises(SignatureVerificationError) as excinfo:
+        _verify(
+            prepared,
+            {signer.api_key: keys[0].public_key()},
+            headers=_with_authorization(prepared, header),
+        )
+    assert "malformed" in _check(excinfo, "authorization")
+
+
+def test_lower_case_method_is_refused(signer: Any, keys: Any) -> None:
+    # The signing string has the method in lower case, so "post" signs like "POST".
+    prepared = _signed(signer)
+    with pytest.raises(SignatureVerificationError) as excinfo:
+        _verify(prepared, {signer.api_key: keys[0].public_key()}, method="post")
+    assert "'post'" in _check(excinfo, "request-target")
+
+
+def test_signed_header_list_has_one_spelling(signer: Any, keys: Any) -> None:
+    prepared = _signed(signer)
+    header = prepared.headers["authorization"]
+    for old, new in (("date (request", "Date (request"), ("host content", "host  content")):
+        with pytest.raises(SignatureVerificationError) as excinfo:
+            _verify(
+                prepared,
+                {signer.api_key: keys[0].public_key()},
+                headers=_with_authorization(prepared, header.replace(old, new, 1)),
+            )
+        assert "lower case" in _check(excinfo, "headers")
+
+
+def test_signature_must_be_canonical_base64(signer: Any, keys: Any) -> None:
+    # The last base64 digit before "==" carries 4 unused bits: a different digit can
+    # decode to the same bytes, and must still be refused.
+    import base64
+
+    prepared = _signed(signer)
+    params = parse_authorization(prepared.headers["authorization"])
+    signature = params["signature"]
+    assert signature.endswith("==")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet.index(signature[-3])
+    twin = signature[:-3] + alphabet[last ^ 1] + "=="
+    assert base64.b64decode(twin) == base64.b64decode(signature)
+    header = prepared.headers["authorization"].replace(signature, twin)
+    with pytest.raises(SignatureVerificationError) as excinfo:
+        _verify(
+            prepared,
+            {signer.api_key: keys[0].public_key()},
+            headers=_with_authorization(prepared, header),
+        )
+    _check(excinfo, "signature")
+
+
+# ---- property: no one-byte change of a signed request verifies ----------------------------
+
+_SIGNED_QUERY_URL = URL + "?api-version=2&x=a%20b"
+
+
+def _mutate(data: bytes, index: int, byte: int) -> bytes:
+    return data[:index] + bytes([byte]) + data[index + 1 :]
+
+
+@pytest.fixture(scope="module")
+def signed_parts(signer: Any, keys: Any) -> dict[str, Any]:
+    """A POST with a query, signed by oci's signer, split into what may be changed."""
+    prepared = _signed(signer, url=_SIGNED_QUERY_URL)
+    headers = {k.lower(): v for k, v in prepared.headers.items()}
+    path, _, query = prepared.path_url.partition("?")
+    parts = {
+        "method": prepared.method.encode(),
+        "path": path.encode(),
+        "query": query.encode(),
+        "body": prepared.body,
+    }
+    for name in parse_authorization(headers["authorization"])["headers"].split(" "):
+        if name != "(request-target)":
+            parts[f"header:{name}"] = headers[name].encode("latin-1")
+    # The parameters of the Authorization header (its scheme word is case-insensitive).
+    parts["authorization"] = headers["authorization"][len("Signature ") :].encode("latin-1")
+    return {"parts": parts, "headers": headers, "keys": {signer.api_key: keys[0].public_key()}}
+
+
+def _rebuild(parts: dict[str, bytes], headers: dict[str, str]) -> dict[str, Any]:
+    headers = dict(headers)
+    for key, value in parts.items():
+        if key.startswith("header:"):
+            headers[key[len("header:") :]] = value.decode("latin-1")
+    headers["authorization"] = "Signature " + parts["authorization"].decode("latin-1")
+    return {
+        "method": parts["method"].decode("latin-1"),
+        "path_with_query": parts["path"].decode("latin-1") + "?" + parts["query"].decode("latin-1"),
+        "headers": headers,
+        "body": parts["body"],
+    }
+
+
+def test_the_unchanged_request_verifies(signed_parts: dict[str, Any]) -> None:
+    verify_request(
+        **_rebuild(signed_parts["parts"], signed_parts["headers"]),
+        public_keys=signed_parts["keys"],
+    )
+
+
+@settings(
+    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_one_byte_change_is_refused(signed_parts: dict[str, Any], data: Any) -> None:
+    parts: dict[str, bytes] = dict(signed_parts["parts"])
+    part = data.draw(st.sampled_from(sorted(parts)), label="part")
+    value = parts[part]
+    index = data.draw(st.integers(0, len(value) - 1), label="index")
+    byte = data.draw(st.integers(0, 255).filter(lambda b: b != value[index]), label="byte")
+    parts[part] = _mutate(value, index, byte)
+    with pytest.raises(SignatureVerificationError):
+        verify_request(**_rebuild(parts, signed_parts["headers"]), public_keys=signed_parts["keys"])

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Fault", "Faults", "RecordedRequest"]
+__all__ = ["RATE_LIMITS", "Fault", "Faults", "RecordedRequest"]
 
 # OCI error codes the service sends for each status.
 _OCI_CODES = {
@@ -36,6 +36,26 @@ _OCI_MESSAGES = {
     503: "The model server is unavailable.",
 }
 
+#: The bodies of the two kinds of 429 a deployment sends (``push(status=429, limit=...)``).
+#: The load balancer's always says "bandwidth"; the tenancy's is a ``TooManyRequests``
+#: naming the "request-rate limit". Clients tell them apart by these words.
+RATE_LIMITS: dict[str, dict[str, str]] = {
+    "bandwidth": {
+        "code": "BandwidthLimitExceeded",
+        "message": (
+            "The model deployment's load balancer bandwidth limit was exceeded: "
+            "too much data per second for the bandwidth the deployment was created with."
+        ),
+    },
+    "tenancy_rate": {
+        "code": "TooManyRequests",
+        "message": (
+            "Too many requests: the tenancy's request-rate limit for model deployment "
+            "predictions was exceeded."
+        ),
+    },
+}
+
 
 def oci_error_body(
     status: int, code: str | None = None, message: str | None = None
@@ -45,6 +65,16 @@ def oci_error_body(
         "code": code or _OCI_CODES.get(status, "Error"),
         "message": message or _OCI_MESSAGES.get(status, f"Error {status}."),
     }
+
+
+def status_fault_body(fault: Fault) -> dict[str, str]:
+    """The JSON body of a ``push(status=...)`` fault (its ``limit``, ``code``, ``message``)."""
+    base = RATE_LIMITS[fault.limit] if fault.limit is not None else {}
+    return oci_error_body(
+        fault.status or 500,
+        fault.code or base.get("code"),
+        fault.message or base.get("message"),
+    )
 
 
 def html_error_page(status: int) -> bytes:
@@ -74,6 +104,8 @@ class Fault:
     error_event: bool = False
     html_error: int | None = None
     after_events: int | None = None
+    #: Which 429: ``"bandwidth"`` (the load balancer's) or ``"tenancy_rate"``.
+    limit: str | None = None
 
 
 @dataclass
@@ -126,6 +158,8 @@ class Faults:
         local.faults.push(error_event=True)           # vLLM's in-stream error, then [DONE]
         local.faults.push(html_error=502)             # an HTML page from a gateway
         local.faults.push(status=401)                 # OCI JSON NotAuthenticated
+        local.faults.push(status=429, limit="bandwidth")     # the load balancer's 429
+        local.faults.push(status=429, limit="tenancy_rate")  # the tenancy's request rate
 
     Faults apply to requests whose signature verified (a bad signature gets its 401
     first). ``after_events`` sets how many stream events go out before a stream fault
@@ -151,6 +185,7 @@ class Faults:
         error_event: bool = False,
         html_error: int | None = None,
         after_events: int | None = None,
+        limit: str | None = None,
         count: int = 1,
     ) -> Fault:
         """Queue ``count`` answers that go wrong this way; returns the fault."""
@@ -167,6 +202,7 @@ class Faults:
             error_event=error_event,
             html_error=html_error,
             after_events=after_events,
+            limit=limit,
         )
         chosen = [name for name in _SHAPES if getattr(fault, name) not in (None, False)]
         if len(chosen) > 1:
@@ -182,6 +218,11 @@ class Faults:
         for name, value in (("status", status), ("html_error", html_error)):
             if value is not None and not 400 <= value <= 599:
                 raise ValueError(f"{name} must be an HTTP error status (400-599), got {value}.")
+        if limit is not None and (status != 429 or limit not in RATE_LIMITS):
+            raise ValueError(
+                f"limit= goes with status=429 and is one of {', '.join(map(repr, RATE_LIMITS))}; "
+                f"got status={status!r}, limit={limit!r}."
+            )
         if delay < 0:
             raise ValueError(f"delay must be >= 0 seconds, got {delay}.")
         if count < 1:

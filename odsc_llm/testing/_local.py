@@ -7,11 +7,12 @@ import base64
 import hashlib
 import json
 import secrets
-import signal
-import sys
+import shutil
+import socket
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ from ..deployment import Deployment
 from ._answers import DEFAULT_EMBEDDING_DIM
 from ._control_plane import ControlPlane, ControlPlaneMixin
 from ._faults import Faults, RecordedRequest
+from ._hosts import bind_listeners
+from ._runner import serve, serve_forever, startup_banner
 from ._server import EmulatorApp, EmulatorState, make_protocol_class
 from ._verify import PublicKeyLike
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["LocalDeployment", "serve", "serve_forever", "startup_banner"]
 
 _REGION_KEY = "iad"
+_TEMP_PREFIX = "odsc-llm-local-"
 
 
 def _fingerprint(public_key: rsa.RSAPublicKey) -> str:
@@ -142,6 +146,8 @@ class LocalDeployment(ControlPlaneMixin):
         self._auth: _auth.OCIAuth | None = None
         self._st_auth: _auth.OCIAuth | None = None
         self._deployment: Deployment | None = None
+        #: Temporary config directories this instance made (removed by ``stop()``).
+        self._temp_dirs: list[weakref.finalize[Any, Any]] = []
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -170,10 +176,18 @@ class LocalDeployment(ControlPlaneMixin):
             timeout_graceful_shutdown=2,
             backlog=2048,
         )
+        try:
+            listeners = bind_listeners(self.host, self._requested_port)
+        except OdscLLMError:
+            self.stop()  # removes what write_oci_config() made: this one never ran
+            raise
         self._server = uvicorn.Server(config)
         started = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, args=(started,), name=f"odsc-llm-local-{self.ocid[-6:]}", daemon=True
+            target=self._run,
+            args=(started, listeners),
+            name=f"odsc-llm-local-{self.ocid[-6:]}",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + self._startup_timeout
@@ -191,12 +205,12 @@ class LocalDeployment(ControlPlaneMixin):
         self._port = int(sockets[0].getsockname()[1])
         return self
 
-    def _run(self, started: threading.Event) -> None:
+    def _run(self, started: threading.Event, listeners: list[socket.socket]) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(self._server.serve())
+            loop.run_until_complete(self._server.serve(sockets=listeners))
         except BaseException as exc:  # pragma: no cover - reported by start()
             self._error = exc
         finally:
@@ -205,10 +219,21 @@ class LocalDeployment(ControlPlaneMixin):
             loop.close()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop serving and wait for the server thread (``with`` does this)."""
+        """Stop serving and wait for the server thread (``with`` does this).
+
+        Also removes the config directories :meth:`write_oci_config` made on its own
+        (never one it was given).
+        """
         thread, self._thread = self._thread, None
-        if thread is None:
-            return
+        try:
+            if thread is not None:
+                self._stop_thread(thread, timeout)
+        finally:
+            temp_dirs, self._temp_dirs = self._temp_dirs, []
+            for remove in temp_dirs:
+                remove()
+
+    def _stop_thread(self, thread: threading.Thread, timeout: float) -> None:
         self._server.should_exit = True
         thread.join(timeout / 2)
         if thread.is_alive():
@@ -243,7 +268,8 @@ class LocalDeployment(ControlPlaneMixin):
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"http://{host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -311,13 +337,21 @@ class LocalDeployment(ControlPlaneMixin):
             self._st_auth = auth.from_signer(self.security_token_signer())
         return self._st_auth
 
-    def write_oci_config(self, directory: str | Path) -> Path:
+    def write_oci_config(self, directory: str | Path | None = None) -> Path:
         """Write an OCI config file, key and token into ``directory``; return the config path.
 
         Profiles: ``DEFAULT`` (API key) and ``SESSION`` (security token, the layout
         ``oci session authenticate`` writes). Point ``OCI_CONFIG_FILE`` at it, or pass
         ``config_file=`` to ``odsc_llm.auth.api_key``.
+
+        Without ``directory`` the files go into a new temporary directory that
+        :meth:`stop` (or the end of the ``with`` block, or of the interpreter) removes;
+        a directory you give is yours and is kept.
         """
+        if directory is None:
+            made = tempfile.mkdtemp(prefix=_TEMP_PREFIX)
+            self._temp_dirs.append(weakref.finalize(self, shutil.rmtree, made, True))
+            directory = made
         folder = Path(directory).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
         key_file = folder / "local_key.pem"
@@ -412,74 +446,4 @@ class LocalDeployment(ControlPlaneMixin):
         self.clear_requests()
         self._emulator.token_delay = self._initial_token_delay
         self._emulator.peak_streams = self._emulator.active_streams
-        self.control_plane.reset()  # cp helper: ACTIVE, no script, start-up log only
-
-
-def serve_forever(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    upstream: str | None = None,
-    token_delay: float = 0.02,
-    ocid: str | None = None,
-    config_dir: str | Path | None = None,
-    announce: Callable[[str], Any] | None = None,
-) -> None:
-    """Run a :class:`LocalDeployment` in the foreground until Ctrl-C.
-
-    Writes an OCI config (profiles ``DEFAULT`` and ``SESSION``) and the key into
-    ``config_dir`` (a new temporary directory by default), then tells ``announce``
-    (default: stdout) the URL and how to point a client at it. This is
-    ``python -m odsc_llm.testing`` and ``odsc-llm serve-local`` (also importable as
-    ``odsc_llm.testing.serve``).
-    """
-    import tempfile
-
-    def _stdout(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-    say = announce or _stdout
-    folder = Path(config_dir) if config_dir else Path(tempfile.mkdtemp(prefix="odsc-llm-local-"))
-    local = LocalDeployment(
-        token_delay=token_delay, upstream=upstream, host=host, port=port, ocid=ocid
-    )
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        # SIGTERM (docker stop, CI) stops it as cleanly as Ctrl-C does.
-        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        with local:
-            say(startup_banner(local, local.write_oci_config(folder)))
-            try:
-                while local._thread is not None and local._thread.is_alive():
-                    local._thread.join(0.5)
-            except KeyboardInterrupt:
-                say("\nStopping.\n")
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def startup_banner(local: LocalDeployment, config: Path) -> str:
-    """What ``serve_forever`` prints: the URL, the config file, and how to use them."""
-    mode = f"gateway to {local.upstream}" if local.upstream else "emulated model 'odsc-llm'"
-    return (
-        f"odsc_llm local deployment ({mode})\n"
-        f"  URL:    {local.url}\n"
-        f"  config: {config}  (profiles DEFAULT = API key, SESSION = security token)\n"
-        "\nPoint a client at it:\n"
-        f"  export OCI_CONFIG_FILE={config}\n"
-        f"  export ODSC_LLM_DEPLOYMENT={local.url}\n"
-        '  python -c "import odsc_llm; c = odsc_llm.Client(); '
-        "print(c.completions.create(prompt='hello').choices[0].text)\"\n"
-        "\nPress Ctrl-C to stop.\n"
-    )
-
-
-#: ``odsc_llm.testing.serve`` is ``serve_forever`` (what ``odsc-llm serve-local`` calls).
-serve = serve_forever
+        self.control_plane.reset()  # ACTIVE, no script, start-up log only

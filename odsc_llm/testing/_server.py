@@ -3,6 +3,19 @@
 A plain ASGI 3 application (no framework) run by uvicorn's h11 protocol. One subclass
 of uvicorn's protocol records each connection's transport so a fault can break a
 connection for real (``transport.abort()``), and sets ``TCP_NODELAY``.
+
+Each request goes through steps, each taking the one :class:`~._request.Request`:
+
+1. **admit** (:meth:`EmulatorApp._admit`): read the body within 10 MB (413), look
+   its route up in the dispatch table ``EmulatorApp.routes``, require a length where
+   the route does (411), verify the signature and the signed ``host`` (401), and
+   refuse a path no route serves (404);
+2. **dispatch**: the route's handler. Control-plane routes go in front of the
+   deployment's own route (``/<ocid>/predict...``), whose handler runs
+3. **admission** (:meth:`EmulatorApp._admission`, a throttle's seat; admits all today),
+4. **fault** (:meth:`EmulatorApp._apply_fault`: the next queued fault, if any), and
+5. **answer** (:meth:`EmulatorApp._respond`, by the ``answers`` table) or **forward**
+   (:class:`~._gateway.Gateway`).
 """
 
 from __future__ import annotations
@@ -10,28 +23,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import re
 import socket
 import threading
-import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _answers, _control_plane
-from ._faults import Fault, Faults, RecordedRequest, html_error_page, oci_error_body
+from ._faults import Faults, RecordedRequest, html_error_page, oci_error_body, status_fault_body
+from ._gateway import Gateway
+from ._hosts import HostCheck
+from ._request import Receive, Request, Scope, Send, read_body
 from ._verify import PublicKeyLike, SignatureVerificationError, verify_request
 
-if TYPE_CHECKING:
-    import httpx
-
-__all__ = ["MAX_BODY_BYTES", "EmulatorApp", "EmulatorState", "make_protocol_class"]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+__all__ = ["MAX_BODY_BYTES", "EmulatorApp", "EmulatorState", "Route", "make_protocol_class"]
 
 #: Model deployments refuse bodies over 10 MB.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -39,23 +46,8 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 _PATH_RE = re.compile(
     r"^/(?P<ocid>[^/]+)/(?P<endpoint>predictWithResponseStream|predict)(?P<route>/v1/[^?]*)?/?$"
 )
-_ROUTES = {
-    "/v1/completions": "completions",
-    "/v1/chat/completions": "chat",
-    "/v1/embeddings": "embeddings",
-}
-_HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "proxy-connection",
-    "date",
-    "server",
-}
-_log = logging.getLogger("odsc_llm.testing")
+# Nothing a step can fail on waits here: admitting everyone needs no state.
+_ADMIT_ALL: AbstractAsyncContextManager[bool] = contextlib.nullcontext(True)
 
 
 @dataclass
@@ -108,17 +100,28 @@ def make_protocol_class(state: EmulatorState) -> type[asyncio.Protocol]:
     return _Protocol
 
 
-class _Abort(Exception):
-    """Internal: the answer ended by breaking the connection."""
+Handler = Callable[[Request], Awaitable[None]]
 
 
-def _headers_dict(scope: Scope) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        result[name] = f"{result[name]}, {value}" if name in result else value
-    return result
+@dataclass(frozen=True)
+class Route:
+    """One entry of the dispatch table.
+
+    ``matches(path)`` returns something truthy (kept as ``request.match``) for the
+    paths this route serves; ``handle`` answers. ``length_required``: a request
+    without ``content-length`` (and not chunked) gets the service's 411 first. The
+    deployment's predict paths need it; oci's SDK sends none on a control-plane GET.
+    """
+
+    name: str
+    matches: Callable[[str], Any]
+    handle: Handler
+    length_required: bool = True
+
+
+def path_prefix(*prefixes: str) -> Callable[[str], bool]:
+    """A route predicate: the path starts with one of ``prefixes``."""
+    return lambda path: path.startswith(prefixes)
 
 
 def _route_from_body(body: dict[str, Any]) -> str:
@@ -134,7 +137,31 @@ class EmulatorApp:
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
-        self._upstream_client: httpx.AsyncClient | None = None
+        self.gateway = Gateway(state.upstream) if state.upstream is not None else None
+        #: The dispatch table, first match wins. Control-plane routes
+        #: (``path_prefix("/20190101/", "/20190909/")``) go in front of the deployment's.
+        self.routes: list[Route] = [Route("deployment", _PATH_RE.match, self._deployment)]
+        if state.control_plane is not None:
+            # oci's SDK sends no content-length on its GETs: no 411 for these paths.
+            self.routes.insert(
+                0,
+                Route(
+                    "control-plane",
+                    _control_plane.handles,
+                    self._control_plane,
+                    length_required=False,
+                ),
+            )
+        #: API route -> answer, for POSTs to the deployment (the route comes from the
+        #: ``route`` header, the path form ``/predict/v1/...``, or the body's shape).
+        self.answers: dict[str, Handler] = {
+            "/v1/completions": self._answer_completions,
+            "/v1/chat/completions": self._answer_chat,
+            "/v1/embeddings": self._answer_embeddings,
+        }
+        #: API route -> answer, for GETs to the deployment (none yet: GET is a 405).
+        self.get_answers: dict[str, Handler] = {}
+        self._check_host = HostCheck()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -148,296 +175,223 @@ class EmulatorApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._upstream_client is not None:
-                    await self._upstream_client.aclose()
-                    self._upstream_client = None
+                if self.gateway is not None:
+                    await self.gateway.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    # ---- plumbing ------------------------------------------------------------------
-
-    @staticmethod
-    async def _send_bytes(
-        send: Send,
-        status: int,
-        body: bytes,
-        content_type: str,
-        request_id: str,
-        extra: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        headers = [
-            (b"content-type", content_type.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"opc-request-id", request_id.encode("latin-1")),
-            *(extra or []),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-
-    async def _send_json(
-        self,
-        send: Send,
-        status: int,
-        obj: Any,
-        request_id: str,
-        extra: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        body = json.dumps(obj, separators=(",", ":")).encode()
-        await self._send_bytes(send, status, body, "application/json", request_id, extra)
-
-    async def _abort(self, scope: Scope, receive: Receive) -> None:
-        """Break the connection at once (no more bytes), and wait until it is gone."""
-        transport = self.state.transports.get(scope.get("client"))
-        if transport is None:  # pragma: no cover - only without our protocol class
-            raise _Abort
-        transport.abort()
-        while (await receive())["type"] != "http.disconnect":  # pragma: no cover
-            pass
-
-    def _closed(self, scope: Scope) -> bool:
-        transport = self.state.transports.get(scope.get("client"))
-        return transport is None or transport.is_closing()
-
-    @staticmethod
-    async def _read_body(receive: Receive, limit: int) -> bytes | None:
-        """The whole body, or ``None`` once it exceeds ``limit`` bytes."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return b"".join(chunks)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
-    # ---- one request ---------------------------------------------------------------
+    # ---- the steps -----------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = self.state
-        headers = _headers_dict(scope)
-        request_id = headers.get("opc-request-id") or uuid.uuid4().hex.upper()
-        method = scope["method"]
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        target = raw_path.decode("latin-1")
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
-        record = RecordedRequest(
-            method=method, path=target, headers=headers, body=b"", request_id=request_id
-        )
-        state.record(record)
-
-        async def error(
-            status: int, obj: Any, extra: list[tuple[bytes, bytes]] | None = None
-        ) -> None:
-            record.status = status
-            await self._send_json(send, status, obj, request_id, extra)
-
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await error(413, oci_error_body(413, message="The request body is over 10 MB."))
+        req = Request.from_scope(scope, receive, send, self.state.transports)
+        self.state.record(req.record)
+        route = await self._admit(req)
+        if route is None:
             return
-        body = await self._read_body(receive, MAX_BODY_BYTES)
-        if body is None:
-            await error(413, oci_error_body(413, message="The request body is over 10 MB."))
-            return
-        record.body = body
-
-        # -- control plane (cp helper): the Data Science and Logging Search APIs, with the
-        # same signature checks; before faults; oci's GETs carry no content-length.
-        if state.control_plane is not None and _control_plane.handles(scope["path"]):
-            status, obj, extra = state.control_plane.answer(
-                method, target, headers, body, public_keys=state.public_keys,
-                verify=state.verify_signatures, requests=lambda: list(state.requests),
-            )  # fmt: skip
-            await error(status, obj, extra)
-            return
-        # -- end control plane
-
-        match = _PATH_RE.match(scope["path"])
-        if match is None:
-            await error(404, oci_error_body(404))
-            return
-        if state.verify_signatures:
-            try:
-                verify_request(method, target, headers, body, state.public_keys)
-            except SignatureVerificationError as exc:
-                await error(401, oci_error_body(401, "NotAuthenticated", exc.message))
-                return
-        if match["ocid"] != state.ocid:
-            await error(404, oci_error_body(404))
-            return
-        if method != "POST":
-            await error(405, oci_error_body(405, message=f"{method} is not allowed; use POST."))
-            return
-
-        fault = state.faults.pop()
-        record.fault = fault
-        if fault is not None:
-            if fault.delay > 0:
-                await asyncio.sleep(fault.delay)
-            if fault.drop_connection:
-                await self._abort(scope, receive)
-                return
-            if fault.html_error is not None:
-                record.status = fault.html_error
-                page = html_error_page(fault.html_error)
-                await self._send_bytes(send, fault.html_error, page, "text/html", request_id)
-                return
-            if fault.status is not None:
-                extra = []
-                if fault.retry_after is not None:
-                    extra.append((b"retry-after", str(fault.retry_after).encode()))
-                await error(
-                    fault.status, oci_error_body(fault.status, fault.code, fault.message), extra
-                )
-                return
-
         try:
-            payload = json.loads(body) if body else None
+            await route.handle(req)
+        except _answers.AnswerError as exc:
+            await req.send_json(exc.status, exc.body())
+
+    async def _admit(self, req: Request) -> Route | None:
+        """Read, route and verify; the route, or ``None`` once an error was answered."""
+        too_large = oci_error_body(413, message="The request body is over 10 MB.")
+        declared = req.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await req.send_json(413, too_large)
+            return None
+        body = await read_body(req.receive, MAX_BODY_BYTES)
+        if body is None:
+            await req.send_json(413, too_large)
+            return None
+        req.body = req.record.body = body
+
+        route = self._route(req)
+        if (
+            route is not None
+            and route.length_required
+            and declared is None
+            and "transfer-encoding" not in req.headers
+        ):
+            message = (
+                f"A {req.method} request needs a content-length header "
+                "(content-length: 0 when there is no body)."
+            )
+            await req.send_json(411, oci_error_body(411, message=message))
+            return None
+        if self.state.verify_signatures:
+            try:
+                verify_request(
+                    req.method, req.target, req.headers, req.body, self.state.public_keys
+                )
+                await self._check_host(req)
+            except SignatureVerificationError as exc:
+                await req.send_json(401, oci_error_body(401, "NotAuthenticated", exc.message))
+                return None
+        if route is None:
+            await req.send_json(404, oci_error_body(404))
+        return route
+
+    async def _control_plane(self, req: Request) -> None:
+        """The Data Science and Logging Search APIs (``_control_plane``); already verified."""
+        status, obj, extra = self.state.control_plane.answer(
+            req.method,
+            req.target,
+            req.headers,
+            req.body,
+            public_keys=self.state.public_keys,
+            verify=False,  # _admit verified the signature and the signed host
+            requests=lambda: list(self.state.requests),
+        )
+        await req.send_json(status, obj, extra)
+
+    def _route(self, req: Request) -> Route | None:
+        for route in self.routes:
+            match = route.matches(req.path)
+            if match:
+                req.match = match
+                return route
+        return None
+
+    async def _deployment(self, req: Request) -> None:
+        """``/<ocid>/predict[WithResponseStream][/v1/...]``: admission, fault, answer."""
+        if req.match["ocid"] != self.state.ocid:
+            await req.send_json(404, oci_error_body(404))
+            return
+        if req.method != "POST" and not (
+            req.method == "GET" and self._api_route(req) in self.get_answers
+        ):
+            message = f"{req.method} is not allowed; use POST."
+            await req.send_json(405, oci_error_body(405, message=message))
+            return
+        async with self._admission(req) as admitted:
+            if not admitted:
+                return
+            if await self._apply_fault(req):
+                return
+            await self._respond(req)
+
+    def _admission(self, req: Request) -> AbstractAsyncContextManager[bool]:
+        """The admission step: hold a seat for the whole answer; ``False``: refused.
+
+        A throttle (capacity, rate limit, queue) returns its own context here, which
+        answers the refusal (429) itself before yielding ``False``.
+        """
+        return _ADMIT_ALL
+
+    async def _apply_fault(self, req: Request) -> bool:
+        """Take the next fault; ``True`` when it answered (or dropped) the request.
+
+        Faults that shape a stream or an answer (``reset_mid_stream``, ...) stay on
+        ``req.fault`` for the answer step.
+        """
+        fault = req.fault = req.record.fault = self.state.faults.pop()
+        if fault is None:
+            return False
+        if fault.delay > 0:
+            await asyncio.sleep(fault.delay)
+        if fault.drop_connection:
+            await req.abort()
+            return True
+        if fault.html_error is not None:
+            page = html_error_page(fault.html_error)
+            await req.send_bytes(fault.html_error, page, "text/html")
+            return True
+        if fault.status is not None:
+            extra = []
+            if fault.retry_after is not None:
+                extra.append((b"retry-after", str(fault.retry_after).encode()))
+            await req.send_json(fault.status, status_fault_body(fault), extra)
+            return True
+        return False
+
+    def _api_route(self, req: Request) -> str:
+        route: str = req.headers.get("route") or req.match["route"] or ""
+        if not route and req.payload is not None:
+            route = _route_from_body(req.payload)
+        return route.rstrip("/") or route
+
+    async def _respond(self, req: Request) -> None:
+        """Answer (or, in gateway mode, forward) a request that passed every check."""
+        if req.method == "GET":
+            await self.get_answers[self._api_route(req)](req)
+            return
+        try:
+            payload = json.loads(req.body) if req.body else None
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
-            await error(
-                400,
-                _answers.AnswerError(400, "The request body is not a JSON object.").body(),
-            )
-            return
-
-        route = headers.get("route") or match["route"] or _route_from_body(payload)
+            raise _answers.AnswerError(400, "The request body is not a JSON object.")
+        req.payload = payload
         wants_stream = payload.get("stream") is True
-        on_stream_endpoint = match["endpoint"] == "predictWithResponseStream"
-        if on_stream_endpoint and not wants_stream:
-            await error(
-                409,
-                oci_error_body(
-                    409,
-                    message=(
-                        "predictWithResponseStream needs a streaming request: set "
-                        '"stream": true, or call /predict for a single answer.'
-                    ),
-                ),
+        if req.match["endpoint"] == "predictWithResponseStream" and not wants_stream:
+            message = (
+                "predictWithResponseStream needs a streaming request: set "
+                '"stream": true, or call /predict for a single answer.'
             )
+            await req.send_json(409, oci_error_body(409, message=message))
             return
         # /predict streams incrementally only with `enable-streaming: true`; otherwise
         # the service collects the whole event stream and sends it at once.
-        incremental = on_stream_endpoint or headers.get("enable-streaming", "").lower() == "true"
-
-        if state.upstream is not None:
-            await self._forward(
-                scope,
-                receive,
-                send,
-                record,
-                request_id,
-                route,
-                body,
-                headers,
-                wants_stream and not incremental,
-                fault,
-            )
-            return
-        try:
-            await self._answer(
-                scope,
-                receive,
-                send,
-                record,
-                request_id,
-                route,
-                payload,
-                wants_stream,
-                incremental,
-                fault,
-            )
-        except _answers.AnswerError as exc:
-            await error(exc.status, exc.body())
-
-    async def _answer(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        record: RecordedRequest,
-        request_id: str,
-        route: str,
-        payload: dict[str, Any],
-        wants_stream: bool,
-        incremental: bool,
-        fault: Fault | None,
-    ) -> None:
-        kind = _ROUTES.get(route.rstrip("/"))
-        if kind is None:
-            record.status = 404
-            await self._send_json(send, 404, {"detail": "Not Found"}, request_id)
-            return
-        _answers.check_model(payload)
-        if kind == "embeddings":
-            answer = _answers.embeddings_answer(payload, self.state.embedding_dim)
-            await self._send_full(scope, receive, send, record, request_id, answer, fault)
-            return
-        plan = (
-            _answers.plan_completion(payload)
-            if kind == "completions"
-            else _answers.plan_chat(payload)
+        incremental = (
+            req.match["endpoint"] == "predictWithResponseStream"
+            or req.headers.get("enable-streaming", "").lower() == "true"
         )
-        if not wants_stream:
-            await self._send_full(
-                scope, receive, send, record, request_id, _answers.full_answer(plan), fault
-            )
+        route = req.headers.get("route") or req.match["route"] or _route_from_body(payload)
+        if self.gateway is not None:
+            await self.gateway.forward(req, route, buffer=wants_stream and not incremental)
             return
-        await self._stream(scope, receive, send, record, request_id, plan, incremental, fault)
+        answer = self.answers.get(route.rstrip("/"))
+        if answer is None:
+            await req.send_json(404, {"detail": "Not Found"})
+            return
+        req.stream, req.incremental = wants_stream, incremental
+        await answer(req)
 
-    async def _send_full(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        record: RecordedRequest,
-        request_id: str,
-        answer: dict[str, Any],
-        fault: Fault | None,
-    ) -> None:
+    # ---- the answers -----------------------------------------------------------------
+
+    async def _answer_embeddings(self, req: Request) -> None:
+        assert req.payload is not None
+        _answers.check_model(req.payload)
+        answer = _answers.embeddings_answer(req.payload, self.state.embedding_dim)
+        await self._send_full(req, answer)
+
+    async def _answer_completions(self, req: Request) -> None:
+        assert req.payload is not None
+        _answers.check_model(req.payload)
+        await self._generate(req, _answers.plan_completion(req.payload))
+
+    async def _answer_chat(self, req: Request) -> None:
+        assert req.payload is not None
+        _answers.check_model(req.payload)
+        await self._generate(req, _answers.plan_chat(req.payload))
+
+    async def _generate(self, req: Request, plan: _answers.Plan) -> None:
+        if not req.stream:
+            await self._send_full(req, _answers.full_answer(plan))
+            return
+        await self._stream(req, plan, incremental=req.incremental)
+
+    async def _send_full(self, req: Request, answer: dict[str, Any]) -> None:
         body = json.dumps(answer, separators=(",", ":")).encode()
-        record.status = 200
-        if fault is not None and fault.reset_mid_stream:
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"opc-request-id", request_id.encode("latin-1")),
-            ]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send(
-                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
-            )
-            await self._abort(scope, receive)
+        if req.fault is not None and req.fault.reset_mid_stream:
+            headers = req.base_headers(b"application/json")
+            headers.append((b"content-length", str(len(body)).encode()))
+            await req.start(200, headers)
+            await req.body_part(body[: len(body) // 2], more=True)
+            await req.abort()
             return
-        await self._send_bytes(send, 200, body, "application/json", request_id)
+        await req.send_bytes(200, body, "application/json")
 
-    async def _stream(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        record: RecordedRequest,
-        request_id: str,
-        plan: _answers.Plan,
-        incremental: bool,
-        fault: Fault | None,
-    ) -> None:
+    async def _stream(self, req: Request, plan: _answers.Plan, *, incremental: bool) -> None:
         events: list[tuple[bytes, bool]] = [
             (b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n", is_token)
             for obj, is_token in _answers.stream_events(plan)
         ]
         done = b"data: [DONE]\n\n"
+        fault = req.fault
         if fault is not None:
-            default_after = 1
-            if fault.cut_before_done:
-                default_after = max(len(events) // 2, 1)
+            default_after = max(len(events) // 2, 1) if fault.cut_before_done else 1
             after = fault.after_events if fault.after_events is not None else default_after
             after = min(after, len(events))
             if fault.cut_before_done:
@@ -459,183 +413,33 @@ class EmulatorApp:
         if fault is not None and fault.reset_mid_stream:
             reset_at = fault.after_events if fault.after_events is not None else 1
 
-        record.status = 200
-        headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"),
-            (b"opc-request-id", request_id.encode("latin-1")),
-        ]
+        headers = req.base_headers(b"text/event-stream; charset=utf-8")
+        headers.append((b"cache-control", b"no-cache"))
         if not incremental and reset_at is None:
             body = b"".join(e for e, _ in events) + done
             headers.append((b"content-length", str(len(body)).encode()))
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": body, "more_body": False})
+            await req.start(200, headers)
+            await req.body_part(body, more=False)
             return
 
         state = self.state
         state.active_streams += 1
         state.peak_streams = max(state.peak_streams, state.active_streams)
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await req.start(200, headers)
             for sent, (event, is_token) in enumerate(events):
                 if reset_at is not None and sent >= reset_at:
-                    await self._abort(scope, receive)
+                    await req.abort()
                     return
                 # token_delay between tokens (the first event goes out at once).
                 if is_token and sent > 0 and state.token_delay > 0:
                     await asyncio.sleep(state.token_delay)
-                if self._closed(scope):
+                if req.closed():
                     return  # the client went away
-                await send({"type": "http.response.body", "body": event, "more_body": True})
+                await req.body_part(event, more=True)
             if reset_at is not None:
-                await self._abort(scope, receive)
+                await req.abort()
                 return
-            await send({"type": "http.response.body", "body": done, "more_body": False})
+            await req.body_part(done, more=False)
         finally:
             state.active_streams -= 1
-
-    # ---- gateway mode --------------------------------------------------------------
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._upstream_client is None:
-            import httpx
-
-            self._upstream_client = httpx.AsyncClient(
-                timeout=httpx.Timeout(600.0, connect=10.0),
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
-                follow_redirects=False,
-            )
-        return self._upstream_client
-
-    async def _forward(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        record: RecordedRequest,
-        request_id: str,
-        route: str,
-        body: bytes,
-        headers: dict[str, str],
-        buffer: bool,
-        fault: Fault | None,
-    ) -> None:
-        """Forward, and stop at once (closing the upstream request) if the client leaves.
-
-        Without the watcher a client that goes away would be noticed only when the
-        upstream sends its next bytes, which can be seconds away (a long prefill).
-        """
-        forward = asyncio.ensure_future(
-            self._forward_once(
-                scope, receive, send, record, request_id, route, body, headers, buffer, fault
-            )
-        )
-        watcher = asyncio.ensure_future(self._until_disconnect(receive))
-        try:
-            await asyncio.wait({forward, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            watcher.cancel()
-            if not forward.done():
-                forward.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forward
-
-    @staticmethod
-    async def _until_disconnect(receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-    async def _forward_once(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        record: RecordedRequest,
-        request_id: str,
-        route: str,
-        body: bytes,
-        headers: dict[str, str],
-        buffer: bool,
-        fault: Fault | None,
-    ) -> None:
-        import httpx
-
-        assert self.state.upstream is not None
-        url = self.state.upstream.rstrip("/") + "/" + route.lstrip("/")
-        forward_headers = {
-            "content-type": headers.get("content-type", "application/json"),
-            "accept": headers.get("accept", "*/*"),
-            "accept-encoding": "identity",
-        }
-        client = self._client()
-        request = client.build_request("POST", url, content=body, headers=forward_headers)
-        try:
-            try:
-                response = await client.send(request, stream=True)
-            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
-                # A pooled keep-alive connection the upstream had already reset (llama.cpp
-                # does after a failed stream): send once more on a fresh connection, as a
-                # real gateway would, before any byte of an answer was seen.
-                request = client.build_request("POST", url, content=body, headers=forward_headers)
-                response = await client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            record.status = 503
-            _log.warning("upstream %s failed: %s", url, exc)
-            await self._send_json(
-                send,
-                503,
-                oci_error_body(
-                    503, message=f"The model server did not answer ({type(exc).__name__})."
-                ),
-                request_id,
-            )
-            return
-        try:
-            out_headers = [
-                (name.encode("latin-1"), value.encode("latin-1"))
-                for name, value in response.headers.multi_items()
-                if name.lower() not in _HOP_BY_HOP and name.lower() != "opc-request-id"
-            ]
-            out_headers.append((b"opc-request-id", request_id.encode("latin-1")))
-            record.status = response.status_code
-            if buffer:
-                content = await response.aread()
-                out_headers = [(n, v) for n, v in out_headers if n.lower() != b"content-length"]
-                out_headers.append((b"content-length", str(len(content)).encode()))
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": response.status_code,
-                        "headers": out_headers,
-                    }
-                )
-                await send({"type": "http.response.body", "body": content, "more_body": False})
-                return
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": out_headers,
-                }
-            )
-            reset_after = 1 if fault is not None and fault.reset_mid_stream else None
-            sent = 0
-            try:
-                async for chunk in response.aiter_raw():
-                    if self._closed(scope):
-                        return
-                    if reset_after is not None and sent >= reset_after:
-                        await self._abort(scope, receive)
-                        return
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    sent += 1
-            except httpx.HTTPError as exc:
-                _log.warning("upstream %s broke mid-answer: %s", url, exc)
-                await self._abort(scope, receive)
-                return
-            if reset_after is not None:
-                await self._abort(scope, receive)
-                return
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            await response.aclose()

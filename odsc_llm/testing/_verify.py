@@ -15,6 +15,7 @@ import base64
 import binascii
 import email.utils
 import hashlib
+import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -41,6 +42,8 @@ MAX_CLOCK_SKEW_SECONDS = 300.0
 PublicKeyLike = rsa.RSAPublicKey | bytes | str
 
 _ALWAYS_SIGNED = ("(request-target)", "host")
+_REQUIRED_PARAMS = ("version", "keyId", "algorithm", "headers", "signature")
+_PARAM_RE = re.compile(r'\s*(?P<name>[A-Za-z]+)="(?P<value>[^"]*)"\s*(?:,|\Z)')
 _BODY_SIGNED = ("content-length", "content-type", "x-content-sha256")
 _BODY_METHODS = frozenset({"post", "put", "patch"})
 
@@ -48,8 +51,9 @@ _BODY_METHODS = frozenset({"post", "put", "patch"})
 class SignatureVerificationError(OdscLLMError):
     """A request's OCI signature was not accepted.
 
-    ``check`` names the failed check (one of ``authorization``, ``key``, ``headers``,
-    ``date``, ``body-hash``, ``content-length``, ``signature``); the message says what
+    ``check`` names the failed check (one of ``authorization``, ``request-target``,
+    ``key``, ``headers``, ``date``, ``body-hash``, ``content-length``, ``signature``,
+    and ``host`` from the emulator's check of the signed host); the message says what
     was wrong in words. Neither ever contains the signature, a key or a token.
     """
 
@@ -82,8 +86,11 @@ def load_public_key(key: PublicKeyLike) -> rsa.RSAPublicKey:
 def parse_authorization(value: str) -> dict[str, str]:
     """The parameters of an ``Authorization: Signature k="v",...`` header.
 
-    Raises :class:`SignatureVerificationError` (check ``authorization``) when the
-    header is not an OCI signature header.
+    Strict, as a verifier must be: every parameter is ``name="value"`` (the form
+    oci's signer writes), separated by commas. Raises
+    :class:`SignatureVerificationError` (check ``authorization``) when the header is
+    not an OCI signature header, is malformed, or repeats a parameter (a second
+    ``keyId`` must not be able to choose which key is checked).
     """
     scheme, _, rest = value.strip().partition(" ")
     if scheme.lower() != "signature" or not rest.strip():
@@ -93,33 +100,23 @@ def parse_authorization(value: str) -> dict[str, str]:
             "(expected 'Signature version=\"1\",keyId=...,signature=...').",
         )
     params: dict[str, str] = {}
-    for item in _split_params(rest):
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            continue
-        raw = raw.strip()
-        if len(raw) >= 2 and raw[0] == raw[-1] == '"':
-            raw = raw[1:-1]
-        params[key] = raw
+    position, end = 0, len(rest)
+    while position < end:
+        match = _PARAM_RE.match(rest, position)
+        if match is None:
+            raise SignatureVerificationError(
+                "authorization",
+                f"The Authorization header is malformed at character {position + len(scheme) + 1}"
+                ' (expected name="value" parameters separated by commas).',
+            )
+        name = match["name"]
+        if name in params:
+            raise SignatureVerificationError(
+                "authorization", f"The Authorization header has more than one {name}."
+            )
+        params[name] = match["value"]
+        position = match.end()
     return params
-
-
-def _split_params(text: str) -> list[str]:
-    """Split on commas outside double quotes."""
-    items: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    items.append("".join(current))
-    return [item for item in (i.strip() for i in items) if item]
 
 
 def _describe_key_id(key_id: str) -> str:
@@ -182,20 +179,26 @@ def verify_request(
             "authorization", "The request has no Authorization header: it was not signed."
         )
     params = parse_authorization(authorization)
-    for param in ("keyId", "signature"):
+    for param in _REQUIRED_PARAMS:
         if not params.get(param):
             raise SignatureVerificationError(
                 "authorization", f"The Authorization header has no {param}."
             )
-    version = params.get("version", "1")
-    if version != "1":
+    # Exact values, as oci's signer writes them: no spelling may mean the same thing.
+    if params["version"] != "1":
         raise SignatureVerificationError(
-            "authorization", f"Unsupported signature version {version!r} (expected '1')."
+            "authorization",
+            f"Unsupported signature version {params['version']!r} (expected '1').",
         )
-    algorithm = params.get("algorithm", "rsa-sha256").lower()
-    if algorithm != "rsa-sha256":
+    if params["algorithm"] != "rsa-sha256":
         raise SignatureVerificationError(
-            "authorization", f"Unsupported signature algorithm {algorithm!r} (expected rsa-sha256)."
+            "authorization",
+            f"Unsupported signature algorithm {params['algorithm']!r} (expected rsa-sha256).",
+        )
+    if method != method.upper():
+        # The signing string has the method in lower case: only one spelling may pass.
+        raise SignatureVerificationError(
+            "request-target", f"The method {method!r} is not in upper case."
         )
 
     key_id = params["keyId"]
@@ -205,7 +208,13 @@ def verify_request(
             "key", f"No public key is known for {_describe_key_id(key_id)}."
         )
 
-    signed = params.get("headers", "date").lower().split()
+    signed = params["headers"].split(" ")
+    if any(name != name.lower() or not name for name in signed) or len(set(signed)) != len(signed):
+        raise SignatureVerificationError(
+            "headers",
+            f"The signed header list {params['headers']!r} must name each header once, "
+            "in lower case, separated by single spaces.",
+        )
     verb = method.lower()
     date_header = "x-date" if "x-date" in signed else "date"
     required: list[str] = [date_header, *_ALWAYS_SIGNED]
@@ -268,9 +277,10 @@ def verify_request(
     try:
         signature = base64.b64decode(params["signature"], validate=True)
     except (binascii.Error, ValueError):
-        raise SignatureVerificationError(
-            "signature", "The signature is not valid base64."
-        ) from None
+        signature = b""
+    # Canonical base64 only: otherwise unused low bits give one signature many spellings.
+    if not signature or base64.b64encode(signature).decode("ascii") != params["signature"]:
+        raise SignatureVerificationError("signature", "The signature is not valid base64.")
     try:
         load_public_key(key).verify(signature, signing_string, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:

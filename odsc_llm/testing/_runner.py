@@ -1,0 +1,102 @@
+"""``serve_forever``: run a LocalDeployment in the foreground, and leave nothing behind."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._local import LocalDeployment
+
+__all__ = ["serve", "serve_forever", "startup_banner"]
+
+#: Signals that stop ``serve_forever`` as cleanly as Ctrl-C does (where the OS has them).
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def serve_forever(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    upstream: str | None = None,
+    token_delay: float = 0.02,
+    ocid: str | None = None,
+    config_dir: str | Path | None = None,
+    announce: Callable[[str], Any] | None = None,
+) -> None:
+    """Run a :class:`LocalDeployment` in the foreground until Ctrl-C.
+
+    Writes an OCI config (profiles ``DEFAULT`` and ``SESSION``) and the key into
+    ``config_dir`` (a new temporary directory by default), then tells ``announce``
+    (default: stdout) the URL and how to point a client at it. This is
+    ``python -m odsc_llm.testing`` and ``odsc-llm serve-local`` (also importable as
+    ``odsc_llm.testing.serve``).
+
+    Ctrl-C, SIGTERM and SIGHUP stop it (one line, ``Stopping.``) and it returns; the
+    temporary directory is removed then, and on any error (e.g. the port is taken:
+    :class:`~odsc_llm.OdscLLMError`). A ``config_dir`` you gave is kept.
+    """
+
+    def _stdout(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    from ._local import LocalDeployment  # here: _local re-exports this module
+
+    say = announce or _stdout
+    local = LocalDeployment(
+        token_delay=token_delay, upstream=upstream, host=host, port=port, ocid=ocid
+    )
+    previous: dict[signal.Signals, Any] = {}
+    stopping = False
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (docker stop, CI) and SIGHUP stop it as cleanly as Ctrl-C does.
+        for name in _STOP_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, _raise_keyboard_interrupt)
+    try:
+        with local:
+            config = local.write_oci_config(Path(config_dir) if config_dir else None)
+            say(startup_banner(local, config))
+            try:
+                while local._thread is not None and local._thread.is_alive():
+                    local._thread.join(0.5)
+            except KeyboardInterrupt:
+                stopping = True
+                say("\nStopping.\n")
+    except KeyboardInterrupt:  # during start-up, or a second one while stopping
+        if not stopping:
+            say("\nStopping.\n")
+    finally:
+        local.stop()  # also when start() failed: nothing of ours stays behind
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def startup_banner(local: LocalDeployment, config: Path) -> str:
+    """What ``serve_forever`` prints: the URL, the config file, and how to use them."""
+    mode = f"gateway to {local.upstream}" if local.upstream else "emulated model 'odsc-llm'"
+    return (
+        f"odsc_llm local deployment ({mode})\n"
+        f"  URL:    {local.url}\n"
+        f"  config: {config}  (profiles DEFAULT = API key, SESSION = security token)\n"
+        "\nPoint a client at it:\n"
+        f"  export OCI_CONFIG_FILE={config}\n"
+        f"  export ODSC_LLM_DEPLOYMENT={local.url}\n"
+        '  python -c "import odsc_llm; c = odsc_llm.Client(); '
+        "print(c.completions.create(prompt='hello').choices[0].text)\"\n"
+        "\nPress Ctrl-C to stop.\n"
+    )
+
+
+#: ``odsc_llm.testing.serve`` is ``serve_forever`` (what ``odsc-llm serve-local`` calls).
+serve = serve_forever
