@@ -34,3 +34,9 @@ ROUTE_EMBEDDINGS = "/v1/embeddings"
 
 STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
+
+#: vLLM's utility routes (the ``route`` header) and the models listing (a GET path).
+ROUTE_TOKENIZE = "/tokenize"
+ROUTE_DETOKENIZE = "/detokenize"
+ROUTE_RERANK = "/v1/rerank"
+PATH_MODELS = "/v1/models"

@@ -29,17 +29,21 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ContentRefusalError",
     "DeploymentStateError",
     "InternalServerError",
     "InvalidDeploymentError",
     "InvalidRequestError",
+    "LengthFinishReasonError",
     "NotFoundError",
     "OdscLLMError",
+    "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTooLargeError",
     "StreamError",
     "StreamTimeoutError",
+    "StructuredOutputError",
     "UnprocessableEntityError",
     "extract_error_message",
     "make_status_error",
@@ -235,6 +239,32 @@ class InvalidRequestError(OdscLLMError, ValueError, TypeError):
     a string or token id, a header with CR/LF...). Raised before anything is sent, never
     retried; the message names the parameter and the fix. Both a ``ValueError`` and a
     ``TypeError``, so either ``except`` catches it."""
+
+
+class StructuredOutputError(OdscLLMError):
+    """A model's answer could not be turned into the requested type (``parse()``,
+    ``parsed_arguments()``); :attr:`raw` is the text it wrote (possibly cut short)."""
+
+    def __init__(self, message: str, *, raw: str | None = None) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class OutputValidationError(StructuredOutputError):
+    """The answer is not valid JSON of the requested type; :attr:`errors` are pydantic's."""
+
+    def __init__(self, message: str, *, raw: str | None, errors: list[Any]) -> None:
+        super().__init__(message, raw=raw)
+        self.errors = errors
+
+
+class LengthFinishReasonError(StructuredOutputError):
+    """The answer was cut at ``max_tokens`` (``finish_reason == "length"``) before its
+    JSON was complete: raise ``max_tokens`` (or ``max_completion_tokens``)."""
+
+
+class ContentRefusalError(StructuredOutputError):
+    """The model refused to answer in the requested shape (``message.refusal``)."""
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .._constants import DEFAULT_MODEL
 from ..types.params import RequestOptions
 
 if TYPE_CHECKING:
@@ -37,7 +36,10 @@ def split_params(
             f"{method}() got unexpected keyword argument(s): {names}. Pass server-specific "
             f"parameters in extra_body={{...}}."
         )
-    body: dict[str, Any] = {"model": DEFAULT_MODEL, **required}
+    # No "model" unless given: the client adds its default (Client(model=...), else
+    # DEFAULT_MODEL) first in the body when it encodes it.
+    model = params.get("model")
+    body: dict[str, Any] = dict(required) if model is None else {"model": model, **required}
     options: dict[str, Any] = {}
     for name, value in params.items():
         if name in _OPTION_KEYS:

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .._errors import OdscLLMError
 from ..deployment import Deployment
-from ._answers import DEFAULT_EMBEDDING_DIM
+from . import _aqua
+from ._answers import DEFAULT_EMBEDDING_DIM, MODEL_NAME
 from ._faults import Faults, RecordedRequest
 from ._server import EmulatorApp, EmulatorState, make_protocol_class
 from ._verify import PublicKeyLike
@@ -83,6 +84,11 @@ class LocalDeployment:
     With ``upstream="http://127.0.0.1:8000"`` it is a gateway instead: it verifies
     signatures the same way, then forwards each request to the upstream server's
     ``/v1/...`` path and streams the answer back unchanged.
+
+    ``models=["llama-3-8b", "my-lora"]`` makes it a multi-model (or stacked) deployment
+    serving those names (``{"my-lora": "llama-3-8b"}`` marks an adapter's base); any
+    other ``model`` gets vLLM's 404. ``reasoning="reasoning"`` (or the older
+    ``"reasoning_content"``) makes it a reasoning model that thinks before answering.
     """
 
     def __init__(
@@ -97,6 +103,8 @@ class LocalDeployment:
         embedding_dim: int = DEFAULT_EMBEDDING_DIM,
         request_log_size: int = 10_000,
         startup_timeout: float = 15.0,
+        models: Iterable[str] | Mapping[str, str | None] | None = None,
+        reasoning: bool | str = False,
     ) -> None:
         if token_delay < 0:
             raise ValueError(f"token_delay must be >= 0 seconds, got {token_delay}.")
@@ -129,6 +137,8 @@ class LocalDeployment:
             embedding_dim=embedding_dim,
             max_log=request_log_size,
         )
+        # aqua hook: the served models ({name: base} for LoRA adapters) and reasoning.
+        self.state.models = _aqua.ModelConfig.build(models, reasoning, MODEL_NAME)
         self._initial_token_delay = token_delay
         self._thread: threading.Thread | None = None
         self._server: Any = None

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import _answers
+from . import _answers, _aqua
 from ._faults import Fault, Faults, RecordedRequest, html_error_page, oci_error_body
 from ._verify import PublicKeyLike, SignatureVerificationError, verify_request
 
@@ -69,6 +69,10 @@ class EmulatorState:
     verify_signatures: bool = True
     upstream: str | None = None
     embedding_dim: int = _answers.DEFAULT_EMBEDDING_DIM
+    #: Served models, reasoning field, token vocabulary (aqua hook: ``_aqua.ModelConfig``).
+    models: _aqua.ModelConfig = field(
+        default_factory=lambda: _aqua.ModelConfig(models=[_answers.MODEL_NAME])
+    )
     max_log: int = 10_000
     requests: list[RecordedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -258,6 +262,17 @@ class EmulatorApp:
         if match["ocid"] != state.ocid:
             await error(404, oci_error_body(404))
             return
+        # aqua hook: GET /v1/models is the one GET a deployment answers (or forwards).
+        if method == "GET" and (match["route"] or "").rstrip("/") == _aqua.PATH_MODELS:
+            if state.upstream is not None:
+                await self._forward(
+                    scope, receive, send, record, request_id, _aqua.PATH_MODELS, b"",
+                    headers, False, None, method="GET",
+                )
+            else:
+                record.status = 200
+                await self._send_json(send, 200, state.models.models_answer(), request_id)
+            return
         if method != "POST":
             await error(405, oci_error_body(405, message=f"{method} is not allowed; use POST."))
             return
@@ -358,19 +373,23 @@ class EmulatorApp:
         fault: Fault | None,
     ) -> None:
         kind = _ROUTES.get(route.rstrip("/"))
+        config = self.state.models
+        utility = _aqua.utility_answer(route, payload, config)  # aqua hook
+        if utility is not None:
+            await self._send_full(scope, receive, send, record, request_id, utility, fault)
+            return
         if kind is None:
             record.status = 404
             await self._send_json(send, 404, {"detail": "Not Found"}, request_id)
             return
-        _answers.check_model(payload)
         if kind == "embeddings":
-            answer = _answers.embeddings_answer(payload, self.state.embedding_dim)
+            answer = _answers.embeddings_answer(payload, self.state.embedding_dim, config)
             await self._send_full(scope, receive, send, record, request_id, answer, fault)
             return
         plan = (
-            _answers.plan_completion(payload)
+            _answers.plan_completion(payload, config)
             if kind == "completions"
-            else _answers.plan_chat(payload)
+            else _answers.plan_chat(payload, config)
         )
         if not wants_stream:
             await self._send_full(
@@ -506,6 +525,7 @@ class EmulatorApp:
         headers: dict[str, str],
         buffer: bool,
         fault: Fault | None,
+        method: str = "POST",
     ) -> None:
         """Forward, and stop at once (closing the upstream request) if the client leaves.
 
@@ -514,7 +534,8 @@ class EmulatorApp:
         """
         forward = asyncio.ensure_future(
             self._forward_once(
-                scope, receive, send, record, request_id, route, body, headers, buffer, fault
+                scope, receive, send, record, request_id, route, body, headers, buffer, fault,
+                method,
             )
         )
         watcher = asyncio.ensure_future(self._until_disconnect(receive))
@@ -544,18 +565,15 @@ class EmulatorApp:
         headers: dict[str, str],
         buffer: bool,
         fault: Fault | None,
+        method: str = "POST",
     ) -> None:
         import httpx
 
         assert self.state.upstream is not None
         url = self.state.upstream.rstrip("/") + "/" + route.lstrip("/")
-        forward_headers = {
-            "content-type": headers.get("content-type", "application/json"),
-            "accept": headers.get("accept", "*/*"),
-            "accept-encoding": "identity",
-        }
+        forward_headers = _aqua.forward_headers(headers)  # aqua hook: end-to-end headers
         client = self._client()
-        request = client.build_request("POST", url, content=body, headers=forward_headers)
+        request = client.build_request(method, url, content=body or None, headers=forward_headers)
         try:
             try:
                 response = await client.send(request, stream=True)
@@ -563,7 +581,9 @@ class EmulatorApp:
                 # A pooled keep-alive connection the upstream had already reset (llama.cpp
                 # does after a failed stream): send once more on a fresh connection, as a
                 # real gateway would, before any byte of an answer was seen.
-                request = client.build_request("POST", url, content=body, headers=forward_headers)
+                request = client.build_request(
+                    method, url, content=body or None, headers=forward_headers
+                )
                 response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
             record.status = 503

@@ -1,7 +1,9 @@
 """Request parameters, as TypedDicts: what ``create(...)`` accepts besides the required ones.
 
 Every field is optional and omitted from the request body unless given. Parameters the
-server knows but these do not list go in ``extra_body`` (e.g. vLLM's ``guided_json``).
+server knows but these do not list go in ``extra_body`` (e.g. vLLM's ``structured_outputs``
+on vLLM >= 0.12; for JSON answers prefer ``response_format`` or ``chat.completions.parse``,
+which every vLLM release takes).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing_extensions import Required
 __all__ = [
     "ChatCompletionCreateParams",
     "ChatCompletionMessageParam",
+    "ChatCompletionParseParams",
     "CompletionCreateParams",
     "EmbeddingCreateParams",
     "RequestOptions",
@@ -32,7 +35,8 @@ class StreamOptions(TypedDict, total=False):
 class RequestOptions(TypedDict, total=False):
     """Options of one call that are not part of the model's parameters."""
 
-    #: Extra JSON fields merged into the body (vLLM extras such as ``guided_json``).
+    #: Extra JSON fields merged into the body (vLLM extras such as ``top_k`` or
+    #: ``structured_outputs``).
     extra_body: Mapping[str, object]
     #: Extra HTTP headers for this call.
     extra_headers: Mapping[str, str]
@@ -82,17 +86,23 @@ class ChatCompletionMessageParam(TypedDict, total=False):
     tool_call_id: str
 
 
-class ChatCompletionCreateParams(_SamplingParams, total=False):
-    """Optional parameters of ``chat.completions.create``."""
+class ChatCompletionParseParams(_SamplingParams, total=False):
+    """Optional parameters of ``chat.completions.parse`` (those of ``create`` except
+    ``response_format``, which ``parse`` builds from a type)."""
 
     logprobs: bool
     top_logprobs: int
     max_completion_tokens: int
-    response_format: Mapping[str, Any]
     tools: Iterable[Mapping[str, Any]]
     tool_choice: Union[str, Mapping[str, Any]]  # noqa: UP007 - TypedDict needs runtime-safe union
     parallel_tool_calls: bool
     chat_template_kwargs: Mapping[str, Any]
+
+
+class ChatCompletionCreateParams(ChatCompletionParseParams, total=False):
+    """Optional parameters of ``chat.completions.create``."""
+
+    response_format: Mapping[str, Any]
 
 
 class EmbeddingCreateParams(RequestOptions, total=False):
