@@ -17,8 +17,10 @@ def _parameters_of(target: Any) -> tuple[dict[str, Any], str | None, str | None]
 
     if isinstance(target, type) and issubclass(target, BaseModel):
         schema = target.model_json_schema()
+        # Name and docstring go in the function's own name and description.
         schema.pop("title", None)
-        return schema, target.__name__, inspect.getdoc(target)
+        description = schema.pop("description", None)
+        return schema, target.__name__, description
     if callable(target):
         signature = inspect.signature(target)
         for param in signature.parameters.values():
