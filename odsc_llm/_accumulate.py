@@ -143,9 +143,7 @@ def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
         ]
         message = ChatCompletionMessage(
             role=roles.get(index, "assistant"),
-            content="".join(contents[index])
-            if index in has_content or not tool_calls
-            else None,
+            content="".join(contents[index]) if index in has_content or not tool_calls else None,
             reasoning="".join(reasoning[index]) if index in reasoning else None,
             tool_calls=tool_calls or None,
         )

@@ -216,7 +216,9 @@ class _BaseClient:
         model: str | None = None,
     ) -> None:
         if model is not None and (not isinstance(model, str) or not model):
-            raise ValueError(f"model must be a non-empty string (a served model name), not {model!r}")
+            raise ValueError(
+                f"model must be a non-empty string (a served model name), not {model!r}"
+            )
         #: The ``model`` every call sends unless it passes its own (AQUA multi-model and
         #: LoRA deployments choose by it); ``"odsc-llm"`` by default.
         self.model = model or C.DEFAULT_MODEL
@@ -508,9 +510,7 @@ class Client(_BaseClient):
         method: str = "POST",
         path: str = "",
     ) -> httpx.Response:
-        request = self._build_request(
-            self._http, route, content, stream, options, method, path
-        )
+        request = self._build_request(self._http, route, content, stream, options, method, path)
         try:
             response = self._http.send(
                 request, auth=self.auth, stream=stream, follow_redirects=False
@@ -693,9 +693,7 @@ class AsyncClient(_BaseClient):
         method: str = "POST",
         path: str = "",
     ) -> httpx.Response:
-        request = self._build_request(
-            self._http, route, content, stream, options, method, path
-        )
+        request = self._build_request(self._http, route, content, stream, options, method, path)
         try:
             response = await self._http.send(
                 request, auth=self.auth, stream=stream, follow_redirects=False

@@ -136,7 +136,9 @@ class OutputSpec(Generic[T]):
         return str(self.response_format["json_schema"]["name"])
 
 
-def output_spec(response_format: Any, *, strict: bool = True, name: str | None = None) -> OutputSpec[Any]:
+def output_spec(
+    response_format: Any, *, strict: bool = True, name: str | None = None
+) -> OutputSpec[Any]:
     """The ``response_format`` for a pydantic model, a TypeAdapter-able type, a
     ``TypeAdapter`` or a JSON schema dict."""
     if isinstance(response_format, Mapping):

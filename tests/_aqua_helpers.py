@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import odsc_llm
 from odsc_llm.testing import LocalDeployment
 
 MODES = ["sync", "async"]

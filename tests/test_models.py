@@ -67,7 +67,9 @@ async def test_list_is_a_signed_bodyless_get(local: LocalDeployment, mode: str) 
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_stacked_deployment_lists_base_and_adapter(stacked: LocalDeployment, mode: str) -> None:
+async def test_stacked_deployment_lists_base_and_adapter(
+    stacked: LocalDeployment, mode: str
+) -> None:
     async with client_of(stacked, mode) as client:
         models = await call(client.models.list())
         lora = await call(client.models.retrieve("my-lora"))
@@ -79,7 +81,9 @@ async def test_stacked_deployment_lists_base_and_adapter(stacked: LocalDeploymen
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_client_model_is_the_default_of_every_call(stacked: LocalDeployment, mode: str) -> None:
+async def test_client_model_is_the_default_of_every_call(
+    stacked: LocalDeployment, mode: str
+) -> None:
     async with client_of(stacked, mode, model="my-lora") as client:
         assert client.model == "my-lora"
         chat = await call(client.chat.completions.create(messages=MESSAGES))
@@ -108,7 +112,9 @@ def test_model_option_is_checked(local: LocalDeployment) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_unknown_model_404_names_the_served_models(stacked: LocalDeployment, mode: str) -> None:
+async def test_unknown_model_404_names_the_served_models(
+    stacked: LocalDeployment, mode: str
+) -> None:
     async with client_of(stacked, mode) as client:
         with pytest.raises(NotFoundError) as info:
             await call(client.chat.completions.create(messages=MESSAGES))  # "odsc-llm"
@@ -174,7 +180,10 @@ def test_get_signature_is_golden_equal_to_oci_signer(
 
     monkeypatch.setattr(email.utils, "formatdate", lambda *a, **k: FIXED_DATE)
     signer = oci.signer.Signer(
-        "ocid1.tenancy.oc1..t", "ocid1.user.oc1..u", ":".join(["ab"] * 16), None,
+        "ocid1.tenancy.oc1..t",
+        "ocid1.user.oc1..u",
+        ":".join(["ab"] * 16),
+        None,
         private_key_content=oci_key_pem,
     )
     url = (
@@ -203,9 +212,7 @@ def test_other_gets_stay_405(local: LocalDeployment) -> None:
     with local.client() as client:
         http = client._http
         for path in ("/predict", "/predict/v1/completions", "/predictWithResponseStream/v1/models"):
-            request = http.build_request(
-                "GET", local.url + path, headers={"content-length": "0"}
-            )
+            request = http.build_request("GET", local.url + path, headers={"content-length": "0"})
             response = http.send(request, auth=local.auth)
             expected = 200 if path.endswith("/v1/models") else 405
             assert response.status_code == expected, path

@@ -31,9 +31,11 @@ def test_both_field_names_parse_into_reasoning() -> None:
         assert message.reasoning == "t"
         assert message.reasoning_content == "t"  # the old name stays readable
         assert message.model_extra == {}
-        delta = ChatCompletionChunk.model_validate(
-            {"choices": [{"delta": {name: "piece"}}]}
-        ).choices[0].delta
+        delta = (
+            ChatCompletionChunk.model_validate({"choices": [{"delta": {name: "piece"}}]})
+            .choices[0]
+            .delta
+        )
         assert delta.reasoning == delta.reasoning_content == "piece"
     # Dumped under the current name.
     dumped = ChatCompletion.model_validate(
@@ -53,7 +55,9 @@ async def test_non_streamed_reasoning(thinker: LocalDeployment, mode: str) -> No
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_streamed_reasoning_joined_like_the_answer(thinker: LocalDeployment, mode: str) -> None:
+async def test_streamed_reasoning_joined_like_the_answer(
+    thinker: LocalDeployment, mode: str
+) -> None:
     async with client_of(thinker, mode) as client:
         full = await call(client.chat.completions.create(messages=MESSAGES))
         stream = await call(client.chat.completions.create(messages=MESSAGES, stream=True))

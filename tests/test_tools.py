@@ -149,7 +149,10 @@ def test_parsed_arguments_that_do_not_fit() -> None:
                     "message": {
                         "content": "",
                         "tool_calls": [
-                            {"id": "c", "function": {"name": "GetWeather", "arguments": '{"days": 0}'}}
+                            {
+                                "id": "c",
+                                "function": {"name": "GetWeather", "arguments": '{"days": 0}'},
+                            }
                         ],
                     }
                 }

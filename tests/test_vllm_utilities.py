@@ -153,12 +153,11 @@ def upstream(odsc_llm_local: LocalDeployment) -> Iterator[_PlainUpstream]:
 
 
 def test_gateway_forwards_end_to_end_headers(upstream: _PlainUpstream) -> None:
-    with LocalDeployment(upstream=upstream.url) as gateway:
-        with gateway.client(max_retries=0) as client:
-            client.completions.with_raw_response.create(
-                prompt="x",
-                extra_headers={"x-trace-id": "abc", "opc-retry-token": "r1"},
-            )
+    with LocalDeployment(upstream=upstream.url) as gateway, gateway.client() as client:
+        client.completions.with_raw_response.create(
+            prompt="x",
+            extra_headers={"x-trace-id": "abc", "opc-retry-token": "r1"},
+        )
     method, path, headers = upstream.seen[-1]
     assert (method, path) == ("POST", "/v1/completions")
     assert headers["x-trace-id"] == "abc" and headers["opc-retry-token"] == "r1"

@@ -38,8 +38,9 @@ class Models(SyncAPIResource):
         )
 
     def retrieve(self, model: str, **options: Unpack[RequestOptions]) -> Model:
-        """The served model named ``model``; :class:`~odsc_llm.InvalidRequestError`
-        (naming what is served) if there is none. vLLM has no per-model route: this reads the list."""
+        """The served model named ``model``, or an
+        :class:`~odsc_llm.InvalidRequestError` naming what is served (vLLM has no
+        per-model route: this reads the list)."""
         return _pick(self.list(**options), model)
 
 

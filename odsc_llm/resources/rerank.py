@@ -22,7 +22,11 @@ def _body(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(query, str):
         raise InvalidRequestError(f"query must be a string, not {type(query).__name__}.")
-    if isinstance(documents, str) or not documents or not all(isinstance(d, str) for d in documents):
+    if (
+        isinstance(documents, str)
+        or not documents
+        or not all(isinstance(d, str) for d in documents)
+    ):
         raise InvalidRequestError("documents must be a non-empty list of strings.")
     if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
         raise InvalidRequestError(f"top_n must be an integer >= 1, not {top_n!r}.")

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from typing_extensions import Unpack
-
 from .._constants import ROUTE_DETOKENIZE, ROUTE_TOKENIZE
 from .._errors import InvalidRequestError
 from ..types.params import RequestOptions

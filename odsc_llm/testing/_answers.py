@@ -48,8 +48,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._aqua import AnswerError, ModelConfig, check_ranges, chosen_tool, json_reply
-from ._aqua import json_schema_of, reasoning_text, tool_call
+from ._aqua import (
+    AnswerError,
+    ModelConfig,
+    check_ranges,
+    chosen_tool,
+    json_reply,
+    json_schema_of,
+    reasoning_text,
+    tool_call,
+)
 
 __all__ = [
     "MODEL_NAME",
@@ -423,9 +431,9 @@ def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
                 }
                 opening = {"index": i, "delta": {"tool_calls": [call]}, "logprobs": None}
                 yield {**head, "choices": [{**opening, "finish_reason": None}]}, False
-        for piece in plan.reasoning or ():
+        for thought_piece in plan.reasoning or ():
             for i in range(len(plan.choices)):
-                delta = {plan.reasoning_field: piece}
+                delta = {plan.reasoning_field: thought_piece}
                 thought = {"index": i, "delta": delta, "logprobs": None, "finish_reason": None}
                 yield {**head, "choices": [thought]}, True
     longest = max((len(g.tokens) for g in plan.choices), default=0)

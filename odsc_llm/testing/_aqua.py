@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ModelConfig", "REASONING_FIELDS", "reasoning_text", "schema_example", "token_id"]
+__all__ = ["REASONING_FIELDS", "ModelConfig", "reasoning_text", "schema_example", "token_id"]
 
 #: vLLM's field for a reasoning model's thinking (>= 0.11), and the older one.
 REASONING_FIELDS = ("reasoning", "reasoning_content")
@@ -184,7 +184,9 @@ def json_schema_of(body: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def schema_example(schema: Mapping[str, Any], text: str, root: Mapping[str, Any] | None = None) -> Any:
+def schema_example(
+    schema: Mapping[str, Any], text: str, root: Mapping[str, Any] | None = None
+) -> Any:
     """A deterministic value satisfying simple JSON schemas: every property present,
     strings ``text``, numbers their minimum (or 0), booleans true, one array item, the
     first enum value or ``anyOf`` branch that is not null."""
@@ -248,8 +250,13 @@ def chosen_tool(body: Mapping[str, Any], prompt: str) -> dict[str, Any] | None:
     tools = body.get("tools")
     if not isinstance(tools, list) or not tools:
         return None
-    functions = [t.get("function") for t in tools if isinstance(t, Mapping)]
-    functions = [f for f in functions if isinstance(f, Mapping) and f.get("name")]
+    functions: list[Mapping[str, Any]] = [
+        t["function"]
+        for t in tools
+        if isinstance(t, Mapping)
+        and isinstance(t.get("function"), Mapping)
+        and t["function"].get("name")
+    ]
     choice = body.get("tool_choice", "auto")
     if choice == "none" or not functions:
         return None
@@ -271,7 +278,10 @@ def tool_call(function: Mapping[str, Any], reply: str) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-tool-{uuid.uuid4().hex}",
         "type": "function",
-        "function": {"name": function["name"], "arguments": json.dumps(schema_example(params, reply))},
+        "function": {
+            "name": function["name"],
+            "arguments": json.dumps(schema_example(params, reply)),
+        },
     }
 
 

@@ -266,8 +266,17 @@ class EmulatorApp:
         if method == "GET" and (match["route"] or "").rstrip("/") == _aqua.PATH_MODELS:
             if state.upstream is not None:
                 await self._forward(
-                    scope, receive, send, record, request_id, _aqua.PATH_MODELS, b"",
-                    headers, False, None, method="GET",
+                    scope,
+                    receive,
+                    send,
+                    record,
+                    request_id,
+                    _aqua.PATH_MODELS,
+                    b"",
+                    headers,
+                    False,
+                    None,
+                    method="GET",
                 )
             else:
                 record.status = 200
@@ -534,7 +543,16 @@ class EmulatorApp:
         """
         forward = asyncio.ensure_future(
             self._forward_once(
-                scope, receive, send, record, request_id, route, body, headers, buffer, fault,
+                scope,
+                receive,
+                send,
+                record,
+                request_id,
+                route,
+                body,
+                headers,
+                buffer,
+                fault,
                 method,
             )
         )

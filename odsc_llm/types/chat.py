@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+import builtins
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from pydantic import AliasChoices, Field
 
@@ -72,7 +73,7 @@ class ChatCompletionMessageToolCall(BaseType):
     type: str = "function"
     function: Function
 
-    def parsed_arguments(self, schema: type[_T] | TypeAdapter[_T]) -> _T:
+    def parsed_arguments(self, schema: builtins.type[_T] | TypeAdapter[_T]) -> _T:
         """The call's ``arguments`` validated as ``schema`` (a pydantic model, any type
         pydantic's ``TypeAdapter`` takes, or a ``TypeAdapter``).
 
@@ -81,7 +82,8 @@ class ChatCompletionMessageToolCall(BaseType):
         """
         from .._structured import validate_output
 
-        return validate_output(schema, self.function.arguments, what="tool call arguments")
+        parsed = validate_output(schema, self.function.arguments, what="tool call arguments")
+        return cast("_T", parsed)
 
 
 class ChatCompletionMessage(BaseType):
