@@ -125,7 +125,10 @@ def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
                 if call.type:
                     acc["type"] = call.type
                 if call.function is not None:
-                    acc["name"] += call.function.name or ""
+                    name = call.function.name
+                    # vLLM sends the name once; llama.cpp repeats it whole in every delta.
+                    if name and name != acc["name"]:
+                        acc["name"] += name
                     acc["arguments"] += call.function.arguments or ""
             if choice.logprobs is not None and choice.logprobs.content:
                 logprob_items.setdefault(index, []).extend(choice.logprobs.content)

@@ -133,7 +133,8 @@ class OutputSpec(Generic[T]):
 
     @property
     def name(self) -> str:
-        return str(self.response_format["json_schema"]["name"])
+        spec = self.response_format.get("json_schema")
+        return str(spec.get("name", "JSON")) if isinstance(spec, Mapping) else "JSON"
 
 
 def output_spec(
@@ -143,8 +144,9 @@ def output_spec(
     ``TypeAdapter`` or a JSON schema dict."""
     if isinstance(response_format, Mapping):
         schema_dict = dict(response_format)
-        if schema_dict.get("type") == "json_schema" and "json_schema" in schema_dict:
-            # Already a whole response_format: send it as is.
+        if schema_dict.get("type") in ("json_schema", "json_object"):
+            # Already a whole response_format (these are no JSON schema types): sent as
+            # is, e.g. llama.cpp's {"type": "json_object", "schema": {...}}.
             return OutputSpec(schema_dict, None)
         title = schema_dict.get("title")
         validator = None

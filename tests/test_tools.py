@@ -173,3 +173,25 @@ def test_no_tool_call_when_auto_finds_no_tool_name(odsc_llm_local: LocalDeployme
         )
     assert r.choices[0].message.tool_calls is None
     assert r.text == "You said: hello"
+
+
+def test_a_name_repeated_in_every_delta_is_not_doubled() -> None:
+    from odsc_llm._accumulate import accumulate
+    from odsc_llm.types import ChatCompletionChunk
+
+    def chunk(arguments: str) -> ChatCompletionChunk:
+        call_delta = {
+            "index": 0,
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "record_city", "arguments": arguments},
+        }
+        return ChatCompletionChunk.model_validate(
+            {"choices": [{"delta": {"content": None, "tool_calls": [call_delta]}}]}
+        )
+
+    # llama-cpp-python's shape: the whole name again with each piece of the arguments.
+    joined = accumulate([chunk('{"a"'), chunk(": 1}")])
+    (tool_call,) = joined.choices[0].message.tool_calls or []
+    assert (tool_call.function.name, tool_call.function.arguments) == ("record_city", '{"a": 1}')
+    assert joined.choices[0].message.content is None  # no content was ever sent
