@@ -57,7 +57,9 @@ def _adapter(schema: Any) -> TypeAdapter[Any]:
         ) from None
 
 
-def validate_output(schema: Any, text: str | None, *, what: str = "answer") -> Any:
+def validate_output(
+    schema: Any, text: str | None, *, what: str = "answer", type_name: str | None = None
+) -> Any:
     """``text`` (JSON) validated as ``schema``; an :class:`OutputValidationError` if not."""
     from pydantic import ValidationError
 
@@ -69,7 +71,7 @@ def validate_output(schema: Any, text: str | None, *, what: str = "answer") -> A
         first = errors[0].get("msg", "") if errors else ""
         quoted = raw if len(raw) <= _QUOTE_CHARS else raw[:_QUOTE_CHARS] + "..."
         raise OutputValidationError(
-            f"The model's {what} does not validate as {_type_name(schema)}: "
+            f"The model's {what} does not validate as {type_name or _type_name(schema)}: "
             f"{len(errors)} error(s), first: {first}. It wrote: {quoted!r}",
             raw=raw,
             errors=errors,
@@ -77,20 +79,29 @@ def validate_output(schema: Any, text: str | None, *, what: str = "answer") -> A
 
 
 def _type_name(schema: Any) -> str:
+    from pydantic import TypeAdapter
+
+    if isinstance(schema, TypeAdapter):
+        schema = schema._type  # what the adapter validates, for the message
     return str(getattr(schema, "__name__", None) or schema)
 
 
 class OutputSpec(Generic[T]):
     """What ``parse()`` asks for: the ``response_format`` to send, and how to read answers."""
 
-    def __init__(self, response_format: dict[str, Any], schema: Any) -> None:
+    def __init__(
+        self, response_format: dict[str, Any], schema: Any, type_name: str | None = None
+    ) -> None:
         self.response_format = response_format
+        self._type_name = type_name
         #: A type to validate with, or ``None`` for a dict schema (JSON decoding only).
         self.schema = schema
 
     def parse_content(self, text: str | None) -> T:
         if self.schema is not None:
-            return validate_output(self.schema, text)  # type: ignore[no-any-return]
+            return validate_output(  # type: ignore[no-any-return]
+                self.schema, text, type_name=self._type_name
+            )
         try:
             return json.loads(text or "")  # type: ignore[no-any-return]
         except ValueError as exc:
@@ -160,7 +171,7 @@ def output_spec(
         "type": "json_schema",
         "json_schema": {"name": label, "schema": schema_dict, "strict": strict},
     }
-    return OutputSpec(body, validator)
+    return OutputSpec(body, validator, _type_name(response_format))
 
 
 class ChatParseStream(Generic[T]):
