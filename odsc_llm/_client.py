@@ -36,6 +36,7 @@ from ._retry import is_retryable, retry_kwargs
 from ._streaming import AsyncStream, Stream, close_soon
 from ._version import __version__
 from .deployment import Deployment
+from .resources.models import is_unknown_model, with_served_models
 from .types._base import ResponseType
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
@@ -137,22 +138,6 @@ class _CallOptions:
                 f"an attempt could start ({request_url})."
             )
         return _cap(self.timeout, remaining)
-
-
-def _unknown_model(error: NotFoundError, body: Mapping[str, Any] | None) -> bool:
-    """A 404 about the body's ``model`` (vLLM's), not OCI's "no such deployment"."""
-    message = error.message or ""
-    return body is not None and "does not exist" in message and "Valid aliases" not in message
-
-
-def _with_models(error: NotFoundError, served: list[str] | None) -> NotFoundError:
-    if served:
-        error.message = (
-            f"{error.message} This deployment serves: {', '.join(served)} "
-            f"(pass one as model=..., or Client(model=...))."
-        )
-        error.args = (error.message,)
-    return error
 
 
 def _dumps(body: Mapping[str, Any]) -> bytes:
@@ -577,9 +562,9 @@ class Client(_BaseClient):
         try:
             response = self._send(route, body, chunk_type is not None, call, method, path)
         except NotFoundError as error:
-            if not _unknown_model(error, body):
+            if not is_unknown_model(error, body):
                 raise
-            raise _with_models(error, self._served_models()) from None
+            raise with_served_models(error, self._served_models()) from None
         return self._result(response, cast_to, chunk_type, Stream, raw)
 
     def _served_models(self) -> list[str] | None:
@@ -764,9 +749,9 @@ class AsyncClient(_BaseClient):
         try:
             response = await self._send(route, body, chunk_type is not None, call, method, path)
         except NotFoundError as error:
-            if not _unknown_model(error, body):
+            if not is_unknown_model(error, body):
                 raise
-            raise _with_models(error, await self._served_models()) from None
+            raise with_served_models(error, await self._served_models()) from None
         return self._result(response, cast_to, chunk_type, AsyncStream, raw)
 
     async def _served_models(self) -> list[str] | None:

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from typing_extensions import Unpack
 
 from .._constants import PATH_MODELS
-from .._errors import InvalidRequestError
+from .._errors import InvalidRequestError, NotFoundError
 from ..types.models import Model, ModelList
 from ..types.params import RequestOptions
 from ._common import AsyncAPIResource, SyncAPIResource
 
-__all__ = ["AsyncModels", "Models"]
+__all__ = ["AsyncModels", "Models", "is_unknown_model", "with_served_models"]
+
+
+def is_unknown_model(error: NotFoundError, body: Mapping[str, Any] | None) -> bool:
+    """A 404 about the body's ``model`` (vLLM's, not OCI's "no such deployment") that
+    does not already list the valid names (newer vLLM releases do)."""
+    message = error.message or ""
+    return body is not None and "does not exist" in message and "Valid aliases" not in message
+
+
+def with_served_models(error: NotFoundError, served: list[str] | None) -> NotFoundError:
+    """``error`` with the names the deployment serves added to its message."""
+    if served:
+        error.message = (
+            f"{error.message} This deployment serves: {', '.join(served)} "
+            f"(pass one as model=..., or Client(model=...))."
+        )
+        error.args = (error.message,)
+    return error
 
 
 def _pick(models: ModelList, model_id: str) -> Model:
