@@ -19,6 +19,8 @@ from ..types.params import (
 from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, as_messages, split_params
 
 if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
     from .._batch import BatchResult, ChatCompletionBatchParams
     from .._structured import AsyncChatParseStream, ChatParseStream, OutputSpec
     from ..types.parsed import ParsedChatCompletion
@@ -108,13 +110,29 @@ class ChatCompletions(SyncAPIResource):
             self._raw,
         )
 
+    @overload
     def parse(
         self,
         *,
         messages: Messages,
-        response_format: type[T] | Any,
+        response_format: type[T] | TypeAdapter[T],
         **params: Unpack[ChatCompletionParseParams],
-    ) -> ParsedChatCompletion[T]:
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]: ...
+    def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]:
         """Answer with JSON of a given type: ``choices[i].message.parsed`` is an instance.
 
         ``response_format`` is a pydantic model, any type pydantic's ``TypeAdapter``
@@ -131,13 +149,29 @@ class ChatCompletions(SyncAPIResource):
         )
         return spec.parse_completion(completion)
 
+    @overload
     def parse_stream(
         self,
         *,
         messages: Messages,
-        response_format: type[T] | Any,
+        response_format: type[T] | TypeAdapter[T],
         **params: Unpack[ChatCompletionParseParams],
-    ) -> ChatParseStream[T]:
+    ) -> ChatParseStream[T]: ...
+    @overload
+    def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ChatParseStream[Any]: ...
+    def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ChatParseStream[Any]:
         """As :meth:`parse`, streamed: iterate the chunks (or ``text()``), then
         ``get_final_completion()`` gives the :class:`ParsedChatCompletion`."""
         from .._structured import ChatParseStream
@@ -237,13 +271,29 @@ class AsyncChatCompletions(AsyncAPIResource):
             self._raw,
         )
 
+    @overload
     async def parse(
         self,
         *,
         messages: Messages,
-        response_format: type[T] | Any,
+        response_format: type[T] | TypeAdapter[T],
         **params: Unpack[ChatCompletionParseParams],
-    ) -> ParsedChatCompletion[T]:
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    async def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]: ...
+    async def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]:
         """Answer with JSON of a given type; see :meth:`ChatCompletions.parse`."""
         body, options, spec = _prepare_parse(messages, response_format, False, params)
         completion = await self._client._request(
@@ -251,13 +301,29 @@ class AsyncChatCompletions(AsyncAPIResource):
         )
         return spec.parse_completion(completion)
 
+    @overload
     async def parse_stream(
         self,
         *,
         messages: Messages,
-        response_format: type[T] | Any,
+        response_format: type[T] | TypeAdapter[T],
         **params: Unpack[ChatCompletionParseParams],
-    ) -> AsyncChatParseStream[T]:
+    ) -> AsyncChatParseStream[T]: ...
+    @overload
+    async def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> AsyncChatParseStream[Any]: ...
+    async def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> AsyncChatParseStream[Any]:
         """As :meth:`parse`, streamed; ``await get_final_completion()`` parses."""
         from .._structured import AsyncChatParseStream
 

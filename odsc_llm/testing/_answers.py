@@ -16,24 +16,8 @@ The answer rule (documented in the README so tests can assert exact text):
   answer is deterministic by construction).
 * Embeddings: :func:`embed` — a unit vector of ``dim`` floats derived from SHAKE-256
   of the UTF-8 text.
-* Models: ``odsc-llm``, or the names given as ``LocalDeployment(models=[...])``; a
-  request naming any other gets vLLM's 404. Answers carry the requested model's name.
-* Reasoning (``LocalDeployment(reasoning="reasoning" | "reasoning_content")``): chat
-  answers think ``"Thinking about: "`` + the prompt first (one token per chunk, in the
-  configured field), then reply; the thinking counts in ``completion_tokens`` but not
-  against ``max_tokens``.
-* JSON (``response_format`` ``json_schema``/``json_object``, or ``structured_outputs``;
-  ``guided_json`` is ignored, as by vLLM >= 0.12): the prompt itself when it is JSON,
-  else a value of the schema with every property present, strings the reply text,
-  numbers their minimum or 0, booleans true, one array item, the first enum value.
-* Tools: a named ``tool_choice`` or ``"required"`` calls that (or the first) tool,
-  ``"auto"`` the first tool whose name is a word of the prompt; its arguments are built
-  like JSON answers; ``content`` is ``""`` and ``finish_reason`` ``"tool_calls"``.
-* ``/tokenize`` gives :func:`tokenize`'s tokens with ids from a stable hash
-  (``/detokenize`` inverts ids it gave); ``/v1/rerank`` scores each document by the
-  share of the query's words it contains.
-* Out-of-range ``temperature`` (< 0), ``top_p`` (not in (0, 1]) and ``n`` (< 1) get
-  vLLM's 400 ``{"error": {"message", "type": "BadRequestError", "param", "code": 400}}``.
+* Models, reasoning, JSON and tool-call answers, vLLM's utility routes and range
+  checks: see :mod:`odsc_llm.testing._aqua`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,26 @@
 """The emulator's AI Quick Actions surface: served models, reasoning, JSON and tool-call
 answers, parameter checks, and vLLM's utility routes (tokenize, detokenize, rerank).
 
-Deterministic, like the rest of the emulator (the rules are in ``_answers``' docstring).
+Deterministic, like the rest of the emulator (whose answer rule is in ``_answers``):
+
+* Models: ``odsc-llm``, or the names given as ``LocalDeployment(models=[...])``; a
+  request naming any other gets vLLM's 404. Answers carry the requested model's name.
+* Reasoning (``LocalDeployment(reasoning="reasoning" | "reasoning_content")``): chat
+  answers think ``"Thinking about: "`` + the prompt first (one token per chunk, in the
+  configured field), then reply; the thinking counts in ``completion_tokens`` but not
+  against ``max_tokens``.
+* JSON (``response_format`` ``json_schema``/``json_object``, or ``structured_outputs``;
+  ``guided_json`` is ignored, as by vLLM >= 0.12): the prompt itself when it is JSON,
+  else a value of the schema with every property present, strings the reply text,
+  numbers their minimum or 0, booleans true, one array item, the first enum value.
+* Tools: a named ``tool_choice`` or ``"required"`` calls that (or the first) tool,
+  ``"auto"`` the first tool whose name is a word of the prompt; its arguments are built
+  like JSON answers; ``content`` is ``""`` and ``finish_reason`` ``"tool_calls"``.
+* ``/tokenize`` gives :func:`tokenize`'s tokens with ids from a stable hash
+  (``/detokenize`` inverts ids it gave); ``/v1/rerank`` scores each document by the
+  share of the query's words it contains.
+* Out-of-range ``temperature`` (< 0), ``top_p`` (not in (0, 1]) and ``n`` (< 1) get
+  vLLM's 400 ``{"error": {"message", "type": "BadRequestError", "param", "code": 400}}``.
 """
 
 from __future__ import annotations
