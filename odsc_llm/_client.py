@@ -318,7 +318,7 @@ class _BaseClient:
         return http_client.build_request(
             method,
             url,
-            content=content or None,
+            content=None if method == "GET" else content,
             headers=headers,
             timeout=timeout,
         )
