@@ -107,3 +107,17 @@ def test_non_reasoning_deployment_has_no_thinking(odsc_llm_local: LocalDeploymen
 def test_reasoning_option_is_checked() -> None:
     with pytest.raises(ValueError, match="reasoning must be"):
         LocalDeployment(reasoning="thoughts")
+
+
+def test_a_server_sending_both_names_is_not_doubled() -> None:
+    from odsc_llm._accumulate import accumulate
+
+    # Some vLLM releases sent the thinking under both names at once.
+    chunks = [
+        ChatCompletionChunk.model_validate(
+            {"choices": [{"delta": {"reasoning": p, "reasoning_content": p}}]}
+        )
+        for p in ("a", "b")
+    ]
+    assert chunks[0].choices[0].delta.reasoning == "a"
+    assert accumulate(chunks).choices[0].message.reasoning == "ab"
