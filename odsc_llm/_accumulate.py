@@ -20,7 +20,7 @@ from .types.chat import (
 )
 from .types.completion import Completion, CompletionChoice, CompletionLogprobs
 
-__all__ = ["accumulate", "chunk_text", "partial_text"]
+__all__ = ["accumulate", "chunk_reasoning", "chunk_text", "partial_text"]
 
 
 def chunk_text(chunk: ResponseType) -> str | None:
@@ -29,6 +29,13 @@ def chunk_text(chunk: ResponseType) -> str | None:
         return chunk.choices[0].delta.content if chunk.choices else None
     if isinstance(chunk, Completion):
         return chunk.choices[0].text if chunk.choices else None
+    return None
+
+
+def chunk_reasoning(chunk: ResponseType) -> str | None:
+    """The new thinking of choice 0 of a chat chunk (``reasoning``; None if it has none)."""
+    if isinstance(chunk, ChatCompletionChunk) and chunk.choices:
+        return chunk.choices[0].delta.reasoning
     return None
 
 
@@ -87,6 +94,9 @@ def _accumulate_completion(chunks: list[Completion]) -> Completion:
 
 def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
     contents: dict[int, list[str]] = {}
+    # Choices whose deltas carried a content field at all (even ""): their joined
+    # content is a string, as in the non-streamed answer; others' is None.
+    has_content: set[int] = set()
     reasoning: dict[int, list[str]] = {}
     roles: dict[int, str] = {}
     finish: dict[int, tuple[str | None, int | str | None]] = {}
@@ -101,10 +111,11 @@ def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
             contents.setdefault(index, [])
             if delta.role:
                 roles[index] = delta.role
-            if delta.content:
+            if delta.content is not None:
+                has_content.add(index)
                 contents[index].append(delta.content)
-            if delta.reasoning_content:
-                reasoning.setdefault(index, []).append(delta.reasoning_content)
+            if delta.reasoning:
+                reasoning.setdefault(index, []).append(delta.reasoning)
             for call in delta.tool_calls or ():
                 acc = calls.setdefault(index, {}).setdefault(
                     call.index, {"id": "", "type": "function", "name": "", "arguments": ""}
@@ -114,7 +125,10 @@ def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
                 if call.type:
                     acc["type"] = call.type
                 if call.function is not None:
-                    acc["name"] += call.function.name or ""
+                    name = call.function.name
+                    # vLLM sends the name once; llama.cpp repeats it whole in every delta.
+                    if name and name != acc["name"]:
+                        acc["name"] += name
                     acc["arguments"] += call.function.arguments or ""
             if choice.logprobs is not None and choice.logprobs.content:
                 logprob_items.setdefault(index, []).extend(choice.logprobs.content)
@@ -132,8 +146,8 @@ def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
         ]
         message = ChatCompletionMessage(
             role=roles.get(index, "assistant"),
-            content="".join(contents[index]) if contents[index] or not tool_calls else None,
-            reasoning_content="".join(reasoning[index]) if index in reasoning else None,
+            content="".join(contents[index]) if index in has_content or not tool_calls else None,
+            reasoning="".join(reasoning[index]) if index in reasoning else None,
             tool_calls=tool_calls or None,
         )
         finish_reason, stop_reason = finish.get(index, (None, None))

@@ -27,6 +27,7 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     InvalidDeploymentError,
+    NotFoundError,
     RequestTooLargeError,
     make_status_error,
 )
@@ -41,6 +42,7 @@ from ._validation import (
 )
 from ._version import __version__
 from .deployment import Deployment
+from .resources.models import is_unknown_model, with_served_models
 from .types._base import ResponseType
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
     from .resources.chat import AsyncChat, Chat
     from .resources.completions import AsyncCompletions, Completions
     from .resources.embeddings import AsyncEmbeddings, Embeddings
+    from .resources.models import AsyncModels, Models
+    from .resources.rerank import AsyncRerank, Rerank
+    from .resources.tokenize import AsyncDetokenize, AsyncTokenize, Detokenize, Tokenize
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -200,7 +205,15 @@ class _BaseClient:
         stream_endpoint: str,
         state_hint: bool,
         sleep: Callable[[float], Any] | None,
+        model: str | None = None,
     ) -> None:
+        if model is not None and (not isinstance(model, str) or not model):
+            raise ValueError(
+                f"model must be a non-empty string (a served model name), not {model!r}"
+            )
+        #: The ``model`` every call sends unless it passes its own (AQUA multi-model and
+        #: LoRA deployments choose by it); ``"odsc-llm"`` by default.
+        self.model = model or C.DEFAULT_MODEL
         if deployment is None:
             deployment = os.environ.get("ODSC_LLM_DEPLOYMENT")
             if not deployment:
@@ -262,6 +275,7 @@ class _BaseClient:
             "default_headers": self.default_headers,
             "stream_endpoint": self.stream_endpoint,
             "state_hint": self.state_hint,
+            "model": self.model,
         }
 
     # -- request side -------------------------------------------------------------------
@@ -278,14 +292,23 @@ class _BaseClient:
     def _build_request(
         self,
         http_client: httpx.Client | httpx.AsyncClient,
-        route: str,
+        route: str | None,
         content: bytes,
         stream: bool,
         options: _CallOptions,
+        method: str = "POST",
+        path: str = "",
     ) -> httpx.Request:
         url = self._stream_url if stream else self._predict_url
+        if path:
+            url = url.copy_with(raw_path=url.raw_path.rstrip(b"/") + path.encode("ascii"))
         headers = dict(self._stream_headers if stream else self._plain_headers)
-        headers["route"] = route
+        if route is not None:
+            headers["route"] = route
+        if method == "GET":
+            # Body-less: the service answers 411 without an explicit content-length.
+            headers.pop("content-type", None)
+            headers["content-length"] = "0"
         if options.extra_headers:
             for name, value in options.extra_headers.items():
                 if name.lower() == "authorization":
@@ -295,14 +318,18 @@ class _BaseClient:
                 headers[name] = value
         timeout = options.attempt_timeout(url)
         return http_client.build_request(
-            "POST",
+            method,
             url,
-            content=content,
+            content=None if method == "GET" else content,
             headers=headers,
             timeout=timeout,
         )
 
-    def _encode(self, body: Mapping[str, Any]) -> bytes:
+    def _encode(self, body: Mapping[str, Any] | None) -> bytes:
+        if body is None:
+            return b""
+        if "model" not in body:
+            body = {"model": self.model, **body}
         content = _dumps(body)
         if len(content) > C.MAX_BODY_BYTES:
             raise RequestTooLargeError(
@@ -393,6 +420,10 @@ class Client(_BaseClient):
     completions: Completions
     chat: Chat
     embeddings: Embeddings
+    models: Models
+    rerank: Rerank
+    tokenize: Tokenize
+    detokenize: Detokenize
 
     def __init__(
         self,
@@ -406,6 +437,7 @@ class Client(_BaseClient):
         default_headers: Mapping[str, str] | None = None,
         stream_endpoint: str = C.DEFAULT_STREAM_ENDPOINT,
         state_hint: bool = False,
+        model: str | None = None,
         _sleep: Callable[[float], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -418,6 +450,7 @@ class Client(_BaseClient):
             stream_endpoint=stream_endpoint,
             state_hint=state_hint,
             sleep=_sleep,
+            model=model,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -432,6 +465,15 @@ class Client(_BaseClient):
         self.completions = Completions(self)
         self.chat = Chat(self)
         self.embeddings = Embeddings(self)
+        # AQUA/vLLM extras: models, tokenize, detokenize, rerank.
+        from .resources.models import Models
+        from .resources.rerank import Rerank
+        from .resources.tokenize import Detokenize, Tokenize
+
+        self.models = Models(self)
+        self.rerank = Rerank(self)
+        self.tokenize = Tokenize(self)
+        self.detokenize = Detokenize(self)
 
     def copy(self, **overrides: Any) -> Client:
         """A new client with this one's settings, ``overrides`` applied (any constructor
@@ -447,9 +489,15 @@ class Client(_BaseClient):
     with_options = copy
 
     def _send_once(
-        self, route: str, content: bytes, stream: bool, options: _CallOptions
+        self,
+        route: str | None,
+        content: bytes,
+        stream: bool,
+        options: _CallOptions,
+        method: str = "POST",
+        path: str = "",
     ) -> httpx.Response:
-        request = self._build_request(self._http, route, content, stream, options)
+        request = self._build_request(self._http, route, content, stream, options, method, path)
         try:
             response = self._http.send(
                 request, auth=self.auth, stream=stream, follow_redirects=False
@@ -466,12 +514,18 @@ class Client(_BaseClient):
         return response
 
     def _send(
-        self, route: str, body: Mapping[str, Any], stream: bool, options: _CallOptions
+        self,
+        route: str | None,
+        body: Mapping[str, Any] | None,
+        stream: bool,
+        options: _CallOptions,
+        method: str = "POST",
+        path: str = "",
     ) -> httpx.Response:
         content = self._encode(body)
         try:
             try:
-                return self._send_once(route, content, stream, options)
+                return self._send_once(route, content, stream, options, method, path)
             except APIError as first_error:
                 if options.max_retries == 0 or not is_retryable(first_error):
                     raise
@@ -479,7 +533,9 @@ class Client(_BaseClient):
                 # the retries, starting from this first failure (replayed, not re-sent).
                 replay = _Replay(first_error)
                 retrying = Retrying(**self._retry_kwargs(options, stream))
-                return retrying(replay.then(self._send_once), route, content, stream, options)
+                return retrying(
+                    replay.then(self._send_once), route, content, stream, options, method, path
+                )
         except APIStatusError as error:
             if self.state_hint and error.status_code in (404, 409, 503):
                 raise self._hint_state(error, self._lookup_state()) from None
@@ -494,15 +550,31 @@ class Client(_BaseClient):
 
     def _request(
         self,
-        route: str,
-        body: Mapping[str, Any],
+        route: str | None,
+        body: Mapping[str, Any] | None,
         cast_to: type[ModelT],
         chunk_type: type[Completion] | type[ChatCompletionChunk] | None,
         options: Mapping[str, Any],
         raw: bool = False,
+        *,
+        method: str = "POST",
+        path: str = "",
     ) -> Any:
-        response = self._send(route, body, chunk_type is not None, self._options(options))
+        call = self._options(options)
+        try:
+            response = self._send(route, body, chunk_type is not None, call, method, path)
+        except NotFoundError as error:
+            if not is_unknown_model(error, body):
+                raise
+            raise with_served_models(error, self._served_models()) from None
         return self._result(response, cast_to, chunk_type, Stream, raw)
+
+    def _served_models(self) -> list[str] | None:
+        try:
+            return self.models.list(max_retries=0).ids
+        except APIError as exc:  # the hint is best-effort: never hide the real error
+            log.debug("models look-up failed: %s", exc)
+            return None
 
     def deployment_state(self) -> str:
         """Ask the control plane for the deployment's lifecycle state (e.g. ``ACTIVE``)."""
@@ -531,6 +603,10 @@ class AsyncClient(_BaseClient):
     completions: AsyncCompletions
     chat: AsyncChat
     embeddings: AsyncEmbeddings
+    models: AsyncModels
+    rerank: AsyncRerank
+    tokenize: AsyncTokenize
+    detokenize: AsyncDetokenize
 
     def __init__(
         self,
@@ -544,6 +620,7 @@ class AsyncClient(_BaseClient):
         default_headers: Mapping[str, str] | None = None,
         stream_endpoint: str = C.DEFAULT_STREAM_ENDPOINT,
         state_hint: bool = False,
+        model: str | None = None,
         _sleep: Callable[[float], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -556,6 +633,7 @@ class AsyncClient(_BaseClient):
             stream_endpoint=stream_endpoint,
             state_hint=state_hint,
             sleep=_sleep,
+            model=model,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -570,6 +648,15 @@ class AsyncClient(_BaseClient):
         self.completions = AsyncCompletions(self)
         self.chat = AsyncChat(self)
         self.embeddings = AsyncEmbeddings(self)
+        # AQUA/vLLM extras: models, tokenize, detokenize, rerank.
+        from .resources.models import AsyncModels
+        from .resources.rerank import AsyncRerank
+        from .resources.tokenize import AsyncDetokenize, AsyncTokenize
+
+        self.models = AsyncModels(self)
+        self.rerank = AsyncRerank(self)
+        self.tokenize = AsyncTokenize(self)
+        self.detokenize = AsyncDetokenize(self)
 
     def copy(self, **overrides: Any) -> AsyncClient:
         """A new client with this one's settings, ``overrides`` applied (any constructor
@@ -585,9 +672,15 @@ class AsyncClient(_BaseClient):
     with_options = copy
 
     async def _send_once(
-        self, route: str, content: bytes, stream: bool, options: _CallOptions
+        self,
+        route: str | None,
+        content: bytes,
+        stream: bool,
+        options: _CallOptions,
+        method: str = "POST",
+        path: str = "",
     ) -> httpx.Response:
-        request = self._build_request(self._http, route, content, stream, options)
+        request = self._build_request(self._http, route, content, stream, options, method, path)
         try:
             response = await self._http.send(
                 request, auth=self.auth, stream=stream, follow_redirects=False
@@ -604,19 +697,31 @@ class AsyncClient(_BaseClient):
         return response
 
     async def _send(
-        self, route: str, body: Mapping[str, Any], stream: bool, options: _CallOptions
+        self,
+        route: str | None,
+        body: Mapping[str, Any] | None,
+        stream: bool,
+        options: _CallOptions,
+        method: str = "POST",
+        path: str = "",
     ) -> httpx.Response:
         content = self._encode(body)
         try:
             try:
-                return await self._send_once(route, content, stream, options)
+                return await self._send_once(route, content, stream, options, method, path)
             except APIError as first_error:
                 if options.max_retries == 0 or not is_retryable(first_error):
                     raise
                 replay = _Replay(first_error)
                 retrying = AsyncRetrying(**self._retry_kwargs(options, stream))
                 return await retrying(
-                    replay.then_async(self._send_once), route, content, stream, options
+                    replay.then_async(self._send_once),
+                    route,
+                    content,
+                    stream,
+                    options,
+                    method,
+                    path,
                 )
         except APIStatusError as error:
             if self.state_hint and error.status_code in (404, 409, 503):
@@ -632,15 +737,31 @@ class AsyncClient(_BaseClient):
 
     async def _request(
         self,
-        route: str,
-        body: Mapping[str, Any],
+        route: str | None,
+        body: Mapping[str, Any] | None,
         cast_to: type[ModelT],
         chunk_type: type[Completion] | type[ChatCompletionChunk] | None,
         options: Mapping[str, Any],
         raw: bool = False,
+        *,
+        method: str = "POST",
+        path: str = "",
     ) -> Any:
-        response = await self._send(route, body, chunk_type is not None, self._options(options))
+        call = self._options(options)
+        try:
+            response = await self._send(route, body, chunk_type is not None, call, method, path)
+        except NotFoundError as error:
+            if not is_unknown_model(error, body):
+                raise
+            raise with_served_models(error, await self._served_models()) from None
         return self._result(response, cast_to, chunk_type, AsyncStream, raw)
+
+    async def _served_models(self) -> list[str] | None:
+        try:
+            return (await self.models.list(max_retries=0)).ids
+        except APIError as exc:  # the hint is best-effort: never hide the real error
+            log.debug("models look-up failed: %s", exc)
+            return None
 
     async def deployment_state(self) -> str:
         """Ask the control plane for the deployment's lifecycle state, off the event loop."""

@@ -43,3 +43,9 @@ ENV_DEPLOYMENT = "ODSC_LLM_DEPLOYMENT"
 LOCAL_HOST = "127.0.0.1"
 LOCAL_PORT = 8080
 LOCAL_TOKEN_DELAY = 0.02
+
+#: vLLM's utility routes (the ``route`` header) and the models listing (a GET path).
+ROUTE_TOKENIZE = "/tokenize"
+ROUTE_DETOKENIZE = "/detokenize"
+ROUTE_RERANK = "/v1/rerank"
+PATH_MODELS = "/v1/models"

@@ -10,6 +10,10 @@ Every exception the package raises on purpose derives from :class:`OdscLLMError`
     ├── DeploymentStateError         FAILED, DELETED, or not ACTIVE in time
     │   └── DeploymentWaitTimeout
     ├── ControlPlaneError            a Data Science / Logging API call failed
+    ├── StructuredOutputError        an answer is not the requested type (parse())
+    │   ├── OutputValidationError          not valid JSON of that type
+    │   ├── LengthFinishReasonError        cut at max_tokens before the JSON ended
+    │   └── ContentRefusalError            the model refused
     └── APIError                     tied to one request to a model deployment
         ├── APIStatusError           a 3xx, 4xx or 5xx answer
         │   ├── BadRequestError            400
@@ -58,19 +62,23 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ContentRefusalError",
     "ControlPlaneError",
     "DeploymentStateError",
     "DeploymentWaitTimeout",
     "InternalServerError",
     "InvalidDeploymentError",
     "InvalidRequestError",
+    "LengthFinishReasonError",
     "NotFoundError",
     "OdscLLMError",
+    "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTooLargeError",
     "StreamError",
     "StreamTimeoutError",
+    "StructuredOutputError",
     "UnprocessableEntityError",
 ]
 
@@ -329,9 +337,31 @@ class StreamTimeoutError(StreamError):
     within ``stream_idle_timeout`` of the previous one (SSE comments do not count)."""
 
 
-# -- building an APIStatusError from an answer (internal) ------------------------------
+class StructuredOutputError(OdscLLMError):
+    """A model's answer could not be turned into the requested type (``parse()``,
+    ``parsed_arguments()``); :attr:`raw` is the text it wrote (possibly cut short)."""
 
-_STATUS_DEPRECATED = "ControlPlaneError.status is deprecated: use status_code."
+    def __init__(self, message: str, *, raw: str | None = None) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class OutputValidationError(StructuredOutputError):
+    """The answer is not valid JSON of the requested type; :attr:`errors` are pydantic's."""
+
+    def __init__(self, message: str, *, raw: str | None, errors: list[Any]) -> None:
+        super().__init__(message, raw=raw)
+        self.errors = errors
+
+
+class LengthFinishReasonError(StructuredOutputError):
+    """The answer was cut at ``max_tokens`` (``finish_reason == "length"``) before its
+    JSON was complete: raise ``max_tokens`` (or ``max_completion_tokens``)."""
+
+
+class ContentRefusalError(StructuredOutputError):
+    """The model refused to answer in the requested shape (``message.refusal``)."""
+
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -342,6 +372,11 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+# -- building an APIStatusError from an answer (internal) ------------------------------
+
+_STATUS_DEPRECATED = "ControlPlaneError.status is deprecated: use status_code."
 
 
 def _has_request(response: httpx.Response) -> bool:

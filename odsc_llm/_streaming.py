@@ -21,7 +21,7 @@ import httpx
 from httpx_sse import EventSource
 from pydantic import ValidationError
 
-from ._accumulate import accumulate, chunk_text, partial_text
+from ._accumulate import accumulate, chunk_reasoning, chunk_text, partial_text
 from ._errors import StreamError, extract_error_message
 from .types.chat import ChatCompletion, ChatCompletionChunk
 from .types.completion import Completion
@@ -219,6 +219,14 @@ class Stream(Generic[ChunkT]):
             if piece:
                 yield piece
 
+    def reasoning_text(self) -> Iterator[str]:
+        """The new thinking of each chunk of a reasoning model (choice 0); ``text()``
+        gives only the answer."""
+        for chunk in self:
+            piece = chunk_reasoning(chunk)
+            if piece:
+                yield piece
+
     def print(self, *, end: str = "\n", file: TextIO | None = None) -> str:
         """Write the text to ``file`` (stdout) as it arrives, flushing each piece (Jupyter
         shows it live); returns the whole text."""
@@ -342,6 +350,13 @@ class AsyncStream(Generic[ChunkT]):
         """The new text of each chunk (choice 0), skipping chunks without any."""
         async for chunk in self:
             piece = chunk_text(chunk)
+            if piece:
+                yield piece
+
+    async def reasoning_text(self) -> AsyncIterator[str]:
+        """The new thinking of each chunk of a reasoning model (choice 0)."""
+        async for chunk in self:
+            piece = chunk_reasoning(chunk)
             if piece:
                 yield piece
 

@@ -139,11 +139,12 @@ def test_chat_answers_the_last_user_message(local: LocalDeployment, http: httpx.
     assert body["object"] == "chat.completion"
     assert body["id"].startswith("chatcmpl-")
     choice = body["choices"][0]
+    # vLLM 0.32's shape: the thinking field is "reasoning" (null here), empty tool_calls
+    # are left out.
     assert choice["message"] == {
         "role": "assistant",
-        "reasoning_content": None,
+        "reasoning": None,
         "content": "You said: second part",
-        "tool_calls": [],
     }
     assert choice["finish_reason"] == "stop"
     assert body["usage"]["completion_tokens"] == 4
@@ -191,7 +192,8 @@ def test_stream_is_sse_like_vllm(local: LocalDeployment, http: httpx.Client) -> 
     assert [c["choices"][0]["text"] for c in chunks] == ["You", " said:", " a", " b"]
     assert [c["choices"][0]["finish_reason"] for c in chunks] == [None, None, None, "length"]
     assert {c["id"] for c in chunks} == {chunks[0]["id"]}
-    assert all(c["object"] == "text_completion" and c["usage"] is None for c in chunks)
+    # vLLM 0.32 leaves "usage" out of completion chunks (no "usage": null).
+    assert all(c["object"] == "text_completion" and "usage" not in c for c in chunks)
 
 
 def test_chat_stream_with_usage(local: LocalDeployment, http: httpx.Client) -> None:
@@ -238,7 +240,9 @@ def test_token_delay_spaces_the_tokens(local: LocalDeployment, http: httpx.Clien
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     # 4 tokens and [DONE]: a delay before each token but the first.
     assert len(arrivals) == 5
-    assert sum(gaps) >= 3 * 0.05
+    # Arrivals are stamped by this (busy, GIL-sharing) thread: a late stamp on the first
+    # event shortens the measured span by a few ms, so allow 10% of it.
+    assert sum(gaps) >= 3 * 0.05 * 0.9
 
 
 def test_server_stops_a_stream_the_client_closed(
@@ -271,7 +275,7 @@ def test_unknown_model_is_a_vllm_404(local: LocalDeployment, http: httpx.Client)
     assert r.status_code == 404
     assert r.json() == {
         "error": {
-            "message": "The model `gpt-4` does not exist.",
+            "message": "The model `gpt-4` does not exist. Valid aliases: odsc-llm.",
             "type": "NotFoundError",
             "param": "model",
             "code": 404,

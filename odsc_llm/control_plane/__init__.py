@@ -36,6 +36,7 @@ factory and error wrapping), ``_info`` (``DeploymentInfo``), ``_fetch`` (fetch, 
 
 from __future__ import annotations
 
+from .._errors import ControlPlaneError, DeploymentStateError, DeploymentWaitTimeout
 from ._clients import AuthArg, ClientFactory, default_client_factory
 from ._constants import (
     ACTIVE,
@@ -75,7 +76,10 @@ __all__ = [
     "LIFECYCLE_STATES",
     "AuthArg",
     "ClientFactory",
+    "ControlPlaneError",
     "DeploymentInfo",
+    "DeploymentStateError",
+    "DeploymentWaitTimeout",
     "FollowOptions",
     "LogKind",
     "LogOptions",

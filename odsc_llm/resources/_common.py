@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .._constants import DEFAULT_MODEL
 from .._errors import InvalidRequestError
 from .._validation import (
     validate_message,
@@ -51,7 +50,10 @@ def split_params(
         )
     for name in _PROMPT_KEYS & required.keys():
         validate_prompt(required[name], name)
-    body: dict[str, Any] = {"model": DEFAULT_MODEL, **required}
+    # No "model" unless given: the client adds its default (Client(model=...), else
+    # DEFAULT_MODEL) first in the body when it encodes it.
+    model = params.get("model")
+    body: dict[str, Any] = dict(required) if model is None else {"model": model, **required}
     options: dict[str, Any] = {}
     for name, value in params.items():
         if name in _OPTION_KEYS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from typing_extensions import Unpack
 
@@ -11,11 +11,21 @@ from .._constants import ROUTE_CHAT_COMPLETIONS
 from .._response import APIResponse
 from .._streaming import AsyncStream, Stream
 from ..types.chat import ChatCompletion, ChatCompletionChunk
-from ..types.params import ChatCompletionCreateParams, ChatCompletionMessageParam
+from ..types.params import (
+    ChatCompletionCreateParams,
+    ChatCompletionMessageParam,
+    ChatCompletionParseParams,
+)
 from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, as_messages, split_params
 
 if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
     from .._batch import BatchResult, ChatCompletionBatchParams
+    from .._structured import AsyncChatParseStream, ChatParseStream, OutputSpec
+    from ..types.parsed import ParsedChatCompletion
+
+T = TypeVar("T")
 
 __all__ = ["AsyncChat", "AsyncChatCompletions", "Chat", "ChatCompletions"]
 
@@ -30,6 +40,26 @@ def _prepare(
         "chat.completions.create", {"messages": as_messages(messages)}, params, _ALLOWED, stream
     )
     return body, options, ChatCompletionChunk if stream else None
+
+
+def _prepare_parse(
+    messages: Messages, response_format: Any, stream: bool, params: ChatCompletionParseParams
+) -> tuple[dict[str, Any], dict[str, Any], OutputSpec[Any]]:
+    from .._structured import output_spec
+
+    if "response_format" in params:
+        raise TypeError(
+            "parse() takes response_format as its own argument (a type or a JSON schema)."
+        )
+    spec = output_spec(response_format)
+    body, options = split_params(
+        "chat.completions.parse",
+        {"messages": as_messages(messages)},
+        {**params, "response_format": spec.response_format},
+        _ALLOWED,
+        stream,
+    )
+    return body, options, spec
 
 
 class ChatCompletions(SyncAPIResource):
@@ -79,6 +109,78 @@ class ChatCompletions(SyncAPIResource):
             options,
             self._raw,
         )
+
+    @overload
+    def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]: ...
+    def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]:
+        """Answer with JSON of a given type: ``choices[i].message.parsed`` is an instance.
+
+        ``response_format`` is a pydantic model, any type pydantic's ``TypeAdapter``
+        takes (``list[int]``, a dataclass ...), a ``TypeAdapter``, or a JSON schema dict
+        (then ``parsed`` is the decoded JSON). It is sent as a strict ``json_schema``
+        ``response_format``, which every vLLM release AQUA ships honours. Raises
+        :class:`~odsc_llm.OutputValidationError` when the answer does not validate,
+        :class:`~odsc_llm.LengthFinishReasonError` when it was cut at ``max_tokens``,
+        :class:`~odsc_llm.ContentRefusalError` on a refusal.
+        """
+        body, options, spec = _prepare_parse(messages, response_format, False, params)
+        completion = self._client._request(
+            ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, None, options
+        )
+        return spec.parse_completion(completion)
+
+    @overload
+    def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ChatParseStream[T]: ...
+    @overload
+    def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ChatParseStream[Any]: ...
+    def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ChatParseStream[Any]:
+        """As :meth:`parse`, streamed: iterate the chunks (or ``text()``), then
+        ``get_final_completion()`` gives the :class:`ParsedChatCompletion`."""
+        from .._structured import ChatParseStream
+
+        body, options, spec = _prepare_parse(messages, response_format, True, params)
+        stream = self._client._request(
+            ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, ChatCompletionChunk, options
+        )
+        return ChatParseStream(stream, spec)
 
     def batch(
         self, conversations: Iterable[Messages], **params: Unpack[ChatCompletionBatchParams]
@@ -168,6 +270,68 @@ class AsyncChatCompletions(AsyncAPIResource):
             options,
             self._raw,
         )
+
+    @overload
+    async def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    async def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]: ...
+    async def parse(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]:
+        """Answer with JSON of a given type; see :meth:`ChatCompletions.parse`."""
+        body, options, spec = _prepare_parse(messages, response_format, False, params)
+        completion = await self._client._request(
+            ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, None, options
+        )
+        return spec.parse_completion(completion)
+
+    @overload
+    async def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> AsyncChatParseStream[T]: ...
+    @overload
+    async def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> AsyncChatParseStream[Any]: ...
+    async def parse_stream(
+        self,
+        *,
+        messages: Messages,
+        response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
+        **params: Unpack[ChatCompletionParseParams],
+    ) -> AsyncChatParseStream[Any]:
+        """As :meth:`parse`, streamed; ``await get_final_completion()`` parses."""
+        from .._structured import AsyncChatParseStream
+
+        body, options, spec = _prepare_parse(messages, response_format, True, params)
+        stream = await self._client._request(
+            ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, ChatCompletionChunk, options
+        )
+        return AsyncChatParseStream(stream, spec)
 
     async def batch(
         self, conversations: Iterable[Messages], **params: Unpack[ChatCompletionBatchParams]

@@ -16,6 +16,8 @@ The answer rule (documented in the README so tests can assert exact text):
   answer is deterministic by construction).
 * Embeddings: :func:`embed` — a unit vector of ``dim`` floats derived from SHAKE-256
   of the UTF-8 text.
+* Models, reasoning, JSON and tool-call answers, vLLM's utility routes and range
+  checks: see :mod:`odsc_llm.testing._aqua`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from ._aqua import (
+    AnswerError,
+    ModelConfig,
+    check_ranges,
+    chosen_tool,
+    json_reply,
+    json_schema_of,
+    reasoning_text,
+    tool_call,
+)
 
 __all__ = [
     "MODEL_NAME",
@@ -45,27 +58,6 @@ DEFAULT_COMPLETION_MAX_TOKENS = 16
 DEFAULT_EMBEDDING_DIM = 32
 _REPLY_PREFIX = "You said: "
 _TOKEN_RE = re.compile(r"\s*\S+")
-
-
-class AnswerError(Exception):
-    """A request the model server rejects; rendered in vLLM's error shape."""
-
-    def __init__(self, status: int, message: str, *, param: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.param = param
-
-    def body(self) -> dict[str, Any]:
-        error_type = {404: "NotFoundError"}.get(self.status, "BadRequestError")
-        return {
-            "error": {
-                "message": self.message,
-                "type": error_type,
-                "param": self.param,
-                "code": self.status,
-            }
-        }
 
 
 def tokenize(text: str) -> list[str]:
@@ -101,7 +93,10 @@ class Generation:
 
 def generate(prompt: str, max_tokens: int | None, stop: list[str]) -> Generation:
     """Apply the answer rule to one prompt."""
-    full = reply_text(prompt)
+    return _generate_text(reply_text(prompt), max_tokens, stop)
+
+
+def _generate_text(full: str, max_tokens: int | None, stop: list[str]) -> Generation:
     tokens = tokenize(full)
     limit = len(tokens) if max_tokens is None else min(max_tokens, len(tokens))
     window = "".join(tokens[:limit])
@@ -140,12 +135,6 @@ def _stop_list(body: dict[str, Any]) -> list[str]:
     if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
         return list(stop)
     raise AnswerError(400, "stop must be a string or a list of strings.", param="stop")
-
-
-def check_model(body: dict[str, Any]) -> None:
-    model = body.get("model")
-    if model is not None and model != MODEL_NAME:
-        raise AnswerError(404, f"The model `{model}` does not exist.", param="model")
 
 
 def _as_text(value: Any) -> str:
@@ -222,9 +211,16 @@ class Plan:
     choices: list[Generation]
     prompt_tokens: int
     include_usage: bool
+    model: str = MODEL_NAME
+    #: A reasoning model's thinking tokens, and the field they go in.
+    reasoning: list[str] | None = None
+    reasoning_field: str = "reasoning"
+    #: The function a chat answer calls (its tokens are the arguments' JSON).
+    tool: dict[str, Any] | None = None
 
     def usage(self) -> dict[str, Any]:
-        completion = sum(len(g.tokens) for g in self.choices)
+        thinking = len(self.reasoning or ()) * len(self.choices)
+        completion = sum(len(g.tokens) for g in self.choices) + thinking
         return {
             "prompt_tokens": self.prompt_tokens,
             "total_tokens": self.prompt_tokens + completion,
@@ -233,7 +229,8 @@ class Plan:
         }
 
 
-def plan_completion(body: dict[str, Any]) -> Plan:
+def plan_completion(body: dict[str, Any], config: ModelConfig | None = None) -> Plan:
+    model = _model(body, config)
     prompts = completion_prompts(body)
     max_tokens = _int_param(body, "max_tokens", DEFAULT_COMPLETION_MAX_TOKENS, 1)
     n = _int_param(body, "n", 1, 1) or 1
@@ -247,17 +244,45 @@ def plan_completion(body: dict[str, Any]) -> Plan:
         choices=choices,
         prompt_tokens=sum(len(tokenize(p)) for p in prompts),
         include_usage=_include_usage(body),
+        model=model,
     )
 
 
-def plan_chat(body: dict[str, Any]) -> Plan:
+def _model(body: dict[str, Any], config: ModelConfig | None) -> str:
+    config = config or ModelConfig(models=[MODEL_NAME])
+    model = config.model_of(body)
+    check_ranges(body)
+    return model
+
+
+def chat_text(body: dict[str, Any]) -> str:
+    """All message text of a chat request (what its ``prompt_tokens`` count)."""
+    return chat_prompt(body)[1]
+
+
+def plan_chat(body: dict[str, Any], config: ModelConfig | None = None) -> Plan:
+    model = _model(body, config)
     prompt, all_text = chat_prompt(body)
     max_tokens = _int_param(body, "max_completion_tokens", None, 1)
     max_tokens = _int_param(body, "max_tokens", max_tokens, 1)
     n = _int_param(body, "n", 1, 1) or 1
     _int_param(body, "seed", None, -(2**63))
     stop = _stop_list(body)
-    gen = generate(prompt, max_tokens, stop)
+    reply = reply_text(prompt)
+    tool = chosen_tool(body, prompt)
+    schema = json_schema_of(body)
+    if tool is not None:
+        call = tool_call(tool, reply)
+        tool = {"id": call["id"], "name": call["function"]["name"]}
+        gen = _generate_text(call["function"]["arguments"], max_tokens, [])
+        gen.finish_reason = "tool_calls" if gen.finish_reason == "stop" else gen.finish_reason
+    elif schema is not None:
+        gen = _generate_text(json_reply(schema, prompt, reply), max_tokens, stop)
+    else:
+        gen = generate(prompt, max_tokens, stop)
+    thinking = None
+    if config is not None and config.reasoning is not None:
+        thinking = tokenize(reasoning_text(prompt))
     return Plan(
         kind="chat",
         id=f"chatcmpl-{uuid.uuid4().hex}",
@@ -265,6 +290,10 @@ def plan_chat(body: dict[str, Any]) -> Plan:
         choices=[gen] * n,
         prompt_tokens=len(tokenize(all_text)),
         include_usage=_include_usage(body),
+        model=model,
+        reasoning=thinking,
+        reasoning_field=(config.reasoning if config and config.reasoning else "reasoning"),
+        tool=tool,
     )
 
 
@@ -280,7 +309,7 @@ def full_answer(plan: Plan) -> dict[str, Any]:
             "id": plan.id,
             "object": "text_completion",
             "created": plan.created,
-            "model": MODEL_NAME,
+            "model": plan.model,
             "choices": [
                 {
                     "index": i,
@@ -298,16 +327,11 @@ def full_answer(plan: Plan) -> dict[str, Any]:
         "id": plan.id,
         "object": "chat.completion",
         "created": plan.created,
-        "model": MODEL_NAME,
+        "model": plan.model,
         "choices": [
             {
                 "index": i,
-                "message": {
-                    "role": "assistant",
-                    "reasoning_content": None,
-                    "content": g.text,
-                    "tool_calls": [],
-                },
+                "message": _message(plan, g),
                 "logprobs": None,
                 "finish_reason": g.finish_reason,
                 "stop_reason": g.stop_reason,
@@ -319,6 +343,25 @@ def full_answer(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _message(plan: Plan, g: Generation) -> dict[str, Any]:
+    # vLLM 0.32: the thinking field is always there (null when none); empty tool_calls
+    # are left out.
+    thinking = "".join(plan.reasoning) if plan.reasoning is not None else None
+    message: dict[str, Any] = {"role": "assistant", plan.reasoning_field: thinking}
+    if plan.tool is None:
+        message["content"] = g.text
+        return message
+    message["content"] = ""
+    message["tool_calls"] = [
+        {
+            "id": plan.tool["id"],
+            "type": "function",
+            "function": {"name": plan.tool["name"], "arguments": g.text},
+        }
+    ]
+    return message
+
+
 def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
     """The stream's JSON chunks, each with ``True`` when it carries a token.
 
@@ -327,7 +370,7 @@ def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
     caller sends ``data: [DONE]`` after these.
     """
     obj = "text_completion" if plan.kind == "completions" else "chat.completion.chunk"
-    head = {"id": plan.id, "object": obj, "created": plan.created, "model": MODEL_NAME}
+    head = {"id": plan.id, "object": obj, "created": plan.created, "model": plan.model}
 
     def chunk(
         index: int, piece: str | None, finish: str | None, stop: str | None
@@ -335,16 +378,18 @@ def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
         choice: dict[str, Any] = {"index": index}
         if plan.kind == "completions":
             choice["text"] = piece or ""
+        elif piece is None:
+            choice["delta"] = {}
+        elif plan.tool is not None:
+            call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+            choice["delta"] = {"tool_calls": [call]}
         else:
-            choice["delta"] = {} if piece is None else {"content": piece}
+            choice["delta"] = {"content": piece}
         choice["logprobs"] = None
         choice["finish_reason"] = finish
         if finish is not None or plan.kind == "completions":
             choice["stop_reason"] = stop
-        if plan.kind == "completions":
-            # vLLM dumps completion chunks with every field (usage: null); chat chunks
-            # with only the fields set.
-            return {**head, "choices": [choice], "usage": None}
+        # vLLM 0.32 leaves usage out of both kinds of chunk unless it has a value.
         return {**head, "choices": [choice]}
 
     if plan.kind == "chat":
@@ -361,6 +406,20 @@ def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
                 ],
             }
             yield role, False
+            if plan.tool is not None:
+                call = {
+                    "index": 0,
+                    "id": plan.tool["id"],
+                    "type": "function",
+                    "function": {"name": plan.tool["name"], "arguments": ""},
+                }
+                opening = {"index": i, "delta": {"tool_calls": [call]}, "logprobs": None}
+                yield {**head, "choices": [{**opening, "finish_reason": None}]}, False
+        for thought_piece in plan.reasoning or ():
+            for i in range(len(plan.choices)):
+                delta = {plan.reasoning_field: thought_piece}
+                thought = {"index": i, "delta": delta, "logprobs": None, "finish_reason": None}
+                yield {**head, "choices": [thought]}, True
     longest = max((len(g.tokens) for g in plan.choices), default=0)
     for step in range(max(longest, 1)):
         for i, g in enumerate(plan.choices):
@@ -377,14 +436,17 @@ def stream_events(plan: Plan) -> Iterator[tuple[dict[str, Any], bool]]:
         yield {**head, "choices": [], "usage": usage}, False
 
 
-def embeddings_answer(body: dict[str, Any], dim: int) -> dict[str, Any]:
+def embeddings_answer(
+    body: dict[str, Any], dim: int, config: ModelConfig | None = None
+) -> dict[str, Any]:
+    model = _model(body, config)
     inputs = embedding_inputs(body)
     tokens = sum(len(tokenize(t)) for t in inputs)
     return {
         "id": f"embd-{uuid.uuid4().hex}",
         "object": "list",
         "created": int(time.time()),
-        "model": MODEL_NAME,
+        "model": model,
         "data": [
             {"index": i, "object": "embedding", "embedding": embed(text, dim)}
             for i, text in enumerate(inputs)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from ._aqua import forward_headers
 from ._faults import oci_error_body
 from ._request import Request
 
@@ -74,13 +75,10 @@ class Gateway:
         import httpx
 
         url = self.upstream.rstrip("/") + "/" + route.lstrip("/")
-        headers = {
-            "content-type": req.headers.get("content-type", "application/json"),
-            "accept": req.headers.get("accept", "*/*"),
-            "accept-encoding": "identity",
-        }
+        headers = forward_headers(req.headers)  # the end-to-end ones, as a real gateway
+        content = req.body or None  # a GET (/v1/models) goes on without a body
         client = self.client()
-        request = client.build_request("POST", url, content=req.body, headers=headers)
+        request = client.build_request(req.method, url, content=content, headers=headers)
         try:
             try:
                 response = await client.send(request, stream=True)
@@ -88,7 +86,7 @@ class Gateway:
                 # A pooled keep-alive connection the upstream had already reset (llama.cpp
                 # does after a failed stream): send once more on a fresh connection, as a
                 # real gateway would, before any byte of an answer was seen.
-                request = client.build_request("POST", url, content=req.body, headers=headers)
+                request = client.build_request(req.method, url, content=content, headers=headers)
                 response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
             _log.warning("upstream %s failed: %s", url, exc)

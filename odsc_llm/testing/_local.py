@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .._errors import OdscLLMError
 from ..deployment import Deployment
-from ._answers import DEFAULT_EMBEDDING_DIM
+from . import _aqua
+from ._answers import DEFAULT_EMBEDDING_DIM, MODEL_NAME
 from ._control_plane import ControlPlane, ControlPlaneMixin
 from ._faults import Faults, RecordedRequest
 from ._hosts import bind_listeners
@@ -88,6 +90,11 @@ class LocalDeployment(ControlPlaneMixin):
     With ``upstream="http://127.0.0.1:8000"`` it is a gateway instead: it verifies
     signatures the same way, then forwards each request to the upstream server's
     ``/v1/...`` path and streams the answer back unchanged.
+
+    ``models=["llama-3-8b", "my-lora"]`` makes it a multi-model (or stacked) deployment
+    serving those names (``{"my-lora": "llama-3-8b"}`` marks an adapter's base); any
+    other ``model`` gets vLLM's 404. ``reasoning="reasoning"`` (or the older
+    ``"reasoning_content"``) makes it a reasoning model that thinks before answering.
     """
 
     def __init__(
@@ -102,6 +109,8 @@ class LocalDeployment(ControlPlaneMixin):
         embedding_dim: int = DEFAULT_EMBEDDING_DIM,
         request_log_size: int = 10_000,
         startup_timeout: float = 15.0,
+        models: Iterable[str] | Mapping[str, str | None] | None = None,
+        reasoning: bool | str = False,
     ) -> None:
         if token_delay < 0:
             raise ValueError(f"token_delay must be >= 0 seconds, got {token_delay}.")
@@ -137,6 +146,8 @@ class LocalDeployment(ControlPlaneMixin):
         # cp helper: the control plane on the same port (local.state, lifecycle_script...)
         self.control_plane = ControlPlane(ocid=self.ocid)
         self._emulator.control_plane = self.control_plane
+        # aqua hook: the served models ({name: base} for LoRA adapters) and reasoning.
+        self._emulator.models = _aqua.ModelConfig.build(models, reasoning, MODEL_NAME)
         self._initial_token_delay = token_delay
         self._thread: threading.Thread | None = None
         self._server: Any = None

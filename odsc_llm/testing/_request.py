@@ -83,6 +83,8 @@ class Request:
     #: (``incremental``: the stream endpoint, or ``enable-streaming: true``).
     stream: bool = False
     incremental: bool = False
+    #: The API route answered (``/v1/completions``, ``/tokenize``, ...), once known.
+    api_route: str | None = None
     #: Free room for a step to leave something for a later one (e.g. a throttle permit).
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -31,7 +31,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _answers, _control_plane
+from . import _answers, _aqua, _control_plane
 from ._faults import Faults, RecordedRequest, html_error_page, oci_error_body, status_fault_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
@@ -61,6 +61,10 @@ class EmulatorState:
     verify_signatures: bool = True
     upstream: str | None = None
     embedding_dim: int = _answers.DEFAULT_EMBEDDING_DIM
+    #: Served models, reasoning field, token vocabulary (aqua hook: ``_aqua.ModelConfig``).
+    models: _aqua.ModelConfig = field(
+        default_factory=lambda: _aqua.ModelConfig(models=[_answers.MODEL_NAME])
+    )
     max_log: int = 10_000
     requests: list[RecordedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -158,9 +162,10 @@ class EmulatorApp:
             "/v1/completions": self._answer_completions,
             "/v1/chat/completions": self._answer_chat,
             "/v1/embeddings": self._answer_embeddings,
+            **{route: self._answer_utility for route in _aqua.UTILITY_ROUTES},
         }
-        #: API route -> answer, for GETs to the deployment (none yet: GET is a 405).
-        self.get_answers: dict[str, Handler] = {}
+        #: API route -> answer, for GETs to the deployment (any other GET is a 405).
+        self.get_answers: dict[str, Handler] = {_aqua.PATH_MODELS: self._answer_models}
         self._check_host = HostCheck()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -345,26 +350,38 @@ class EmulatorApp:
         if answer is None:
             await req.send_json(404, {"detail": "Not Found"})
             return
-        req.stream, req.incremental = wants_stream, incremental
+        req.stream, req.incremental, req.api_route = wants_stream, incremental, route
         await answer(req)
 
     # ---- the answers -----------------------------------------------------------------
 
     async def _answer_embeddings(self, req: Request) -> None:
         assert req.payload is not None
-        _answers.check_model(req.payload)
-        answer = _answers.embeddings_answer(req.payload, self.state.embedding_dim)
+        models = self.state.models
+        answer = _answers.embeddings_answer(req.payload, self.state.embedding_dim, models)
         await self._send_full(req, answer)
 
     async def _answer_completions(self, req: Request) -> None:
         assert req.payload is not None
-        _answers.check_model(req.payload)
-        await self._generate(req, _answers.plan_completion(req.payload))
+        await self._generate(req, _answers.plan_completion(req.payload, self.state.models))
 
     async def _answer_chat(self, req: Request) -> None:
         assert req.payload is not None
-        _answers.check_model(req.payload)
-        await self._generate(req, _answers.plan_chat(req.payload))
+        await self._generate(req, _answers.plan_chat(req.payload, self.state.models))
+
+    async def _answer_utility(self, req: Request) -> None:
+        """vLLM's ``/tokenize``, ``/detokenize`` and rerank routes (``_aqua``)."""
+        assert req.payload is not None and req.api_route is not None
+        answer = _aqua.utility_answer(req.api_route, req.payload, self.state.models)
+        assert answer is not None
+        await self._send_full(req, answer)
+
+    async def _answer_models(self, req: Request) -> None:
+        """``GET /v1/models``: the served models (forwarded in gateway mode)."""
+        if self.gateway is not None:
+            await self.gateway.forward(req, _aqua.PATH_MODELS, buffer=False)
+            return
+        await req.send_json(200, self.state.models.models_answer())
 
     async def _generate(self, req: Request, plan: _answers.Plan) -> None:
         if not req.stream:

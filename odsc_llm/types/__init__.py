@@ -17,15 +17,27 @@ from .chat import (
 )
 from .completion import Completion, CompletionChoice, CompletionLogprobs
 from .embedding import CreateEmbeddingResponse, Embedding, EmbeddingUsage
+from .models import Model, ModelList
 from .params import (
     ChatCompletionCreateParams,
     ChatCompletionMessageParam,
+    ChatCompletionParseParams,
     CompletionCreateParams,
     EmbeddingCreateParams,
     RequestOptions,
     StreamOptions,
 )
+from .parsed import ParsedChatCompletion, ParsedChatCompletionMessage, ParsedChoice
 from .usage import CompletionUsage, PromptTokensDetails
+from .vllm import (
+    DetokenizeResponse,
+    RerankCreateParams,
+    RerankDocument,
+    RerankResponse,
+    RerankResult,
+    RerankUsage,
+    TokenizeResponse,
+)
 
 __all__ = [
     "ChatCompletion",
@@ -34,6 +46,7 @@ __all__ = [
     "ChatCompletionMessage",
     "ChatCompletionMessageParam",
     "ChatCompletionMessageToolCall",
+    "ChatCompletionParseParams",
     "ChatCompletionTokenLogprob",
     "Choice",
     "ChoiceDelta",
@@ -47,12 +60,24 @@ __all__ = [
     "CompletionLogprobs",
     "CompletionUsage",
     "CreateEmbeddingResponse",
+    "DetokenizeResponse",
     "Embedding",
     "EmbeddingCreateParams",
     "EmbeddingUsage",
     "Function",
+    "Model",
+    "ModelList",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
     "PromptTokensDetails",
     "RequestOptions",
+    "RerankCreateParams",
+    "RerankDocument",
+    "RerankResponse",
+    "RerankResult",
+    "RerankUsage",
     "StreamOptions",
+    "TokenizeResponse",
     "TopLogprob",
 ]

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import builtins
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from pydantic import AliasChoices, Field
 
 from ._base import BaseType, ResponseType
 from .usage import CompletionUsage
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+_T = TypeVar("_T")
+
+#: vLLM's name for a reasoning model's thinking (>= 0.11), then the older name: both
+#: are read into one ``reasoning`` field.
+_REASONING = Field(default=None, validation_alias=AliasChoices("reasoning", "reasoning_content"))
 
 __all__ = [
     "ChatCompletion",
@@ -61,15 +73,34 @@ class ChatCompletionMessageToolCall(BaseType):
     type: str = "function"
     function: Function
 
+    def parsed_arguments(self, schema: builtins.type[_T] | TypeAdapter[_T]) -> _T:
+        """The call's ``arguments`` validated as ``schema`` (a pydantic model, any type
+        pydantic's ``TypeAdapter`` takes, or a ``TypeAdapter``).
+
+        Raises :class:`~odsc_llm.OutputValidationError` (raw text and pydantic's errors)
+        when the model wrote arguments that do not fit.
+        """
+        from .._structured import validate_output
+
+        parsed = validate_output(schema, self.function.arguments, what="tool call arguments")
+        return cast("_T", parsed)
+
 
 class ChatCompletionMessage(BaseType):
     """A message written by the model."""
 
     role: str = "assistant"
     content: str | None = None
-    #: Reasoning models served by vLLM put their thinking here.
-    reasoning_content: str | None = None
+    #: A reasoning model's thinking (vLLM's ``reasoning``, formerly ``reasoning_content``).
+    reasoning: str | None = _REASONING
+    #: Set by servers that refuse a structured answer (OpenAI's shape; vLLM does not).
+    refusal: str | None = None
     tool_calls: list[ChatCompletionMessageToolCall] | None = None
+
+    @property
+    def reasoning_content(self) -> str | None:
+        """The older name of :attr:`reasoning` (vLLM before 0.11), kept readable."""
+        return self.reasoning
 
 
 class Choice(BaseType):
@@ -131,8 +162,14 @@ class ChoiceDelta(BaseType):
 
     role: str | None = None
     content: str | None = None
-    reasoning_content: str | None = None
+    #: A piece of a reasoning model's thinking (``reasoning`` or ``reasoning_content``).
+    reasoning: str | None = _REASONING
     tool_calls: list[ChoiceDeltaToolCall] | None = None
+
+    @property
+    def reasoning_content(self) -> str | None:
+        """The older name of :attr:`reasoning` (vLLM before 0.11), kept readable."""
+        return self.reasoning
 
 
 class ChunkChoice(BaseType):

@@ -1,9 +1,11 @@
 """Request parameters, as TypedDicts: what ``create(...)`` accepts besides the required ones.
 
 Every field is optional and omitted from the request body unless given. Parameters the
-server knows but these do not list go in ``extra_body`` (e.g. vLLM's ``structured_outputs``).
-Values are checked before anything is sent: NaN, ±Infinity and lone surrogates are refused
-anywhere, as are headers with CR or LF (:class:`~odsc_llm.InvalidRequestError`).
+server knows but these do not list go in ``extra_body`` (e.g. vLLM's ``structured_outputs``
+on vLLM >= 0.12; for JSON answers prefer ``response_format`` or ``chat.completions.parse``,
+which every vLLM release takes). Values are checked before anything is sent: NaN,
+±Infinity and lone surrogates are refused anywhere, as are headers with CR or LF
+(:class:`~odsc_llm.InvalidRequestError`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing_extensions import Required
 __all__ = [
     "ChatCompletionCreateParams",
     "ChatCompletionMessageParam",
+    "ChatCompletionParseParams",
     "CompletionCreateParams",
     "EmbeddingCreateParams",
     "RequestOptions",
@@ -88,17 +91,23 @@ class ChatCompletionMessageParam(TypedDict, total=False):
     tool_call_id: str
 
 
-class ChatCompletionCreateParams(_SamplingParams, total=False):
-    """Optional parameters of ``chat.completions.create``."""
+class ChatCompletionParseParams(_SamplingParams, total=False):
+    """Optional parameters of ``chat.completions.parse`` (those of ``create`` except
+    ``response_format``, which ``parse`` builds from a type)."""
 
     logprobs: bool
     top_logprobs: int
     max_completion_tokens: int
-    response_format: Mapping[str, Any]
     tools: Iterable[Mapping[str, Any]]
     tool_choice: Union[str, Mapping[str, Any]]  # noqa: UP007 - TypedDict needs runtime-safe union
     parallel_tool_calls: bool
     chat_template_kwargs: Mapping[str, Any]
+
+
+class ChatCompletionCreateParams(ChatCompletionParseParams, total=False):
+    """Optional parameters of ``chat.completions.create``."""
+
+    response_format: Mapping[str, Any]
 
 
 class EmbeddingCreateParams(RequestOptions, total=False):

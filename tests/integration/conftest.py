@@ -234,6 +234,8 @@ class Gateway:
     deployment: odsc_llm.Deployment
     auth: Any
     upstream: LlamaServer
+    #: The gateway itself (its request log shows what the clients sent).
+    local: Any = None
 
 
 @pytest.fixture(scope="session")
@@ -242,7 +244,9 @@ def gateway(llama_server: LlamaServer) -> Iterator[Gateway]:
     from odsc_llm.testing import LocalDeployment
 
     with LocalDeployment(upstream=llama_server.url) as local:
-        yield Gateway(deployment=local.deployment, auth=local.auth, upstream=llama_server)
+        yield Gateway(
+            deployment=local.deployment, auth=local.auth, upstream=llama_server, local=local
+        )
 
 
 @pytest.fixture(scope="session")
