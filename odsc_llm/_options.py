@@ -1,0 +1,176 @@
+"""What one call resolved: its options, its deadline, what it sends (no I/O).
+
+``NOT_GIVEN`` marks an option left out (``None`` means "no timeout"); the validators
+turn bad values into an ``InvalidRequestError`` naming the option.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ._errors import APITimeoutError, InvalidRequestError
+from .types.chat import ChatCompletionChunk
+from .types.completion import Completion
+
+__all__ = [
+    "NOT_GIVEN",
+    "Call",
+    "CallOptions",
+    "TimeoutTypes",
+    "longest",
+    "seconds",
+    "to_timeout",
+    "validate_max_retries",
+]
+
+ChunkType = type[Completion] | type[ChatCompletionChunk] | None
+
+
+class _NotGiven:
+    """Marks an argument left out (``None`` means "no timeout" and must stay distinct)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Any = _NotGiven()
+
+TimeoutTypes = float | httpx.Timeout | None
+
+
+def validate_max_retries(value: object) -> int:
+    # Local stand-in for _validation.validate_max_retries (surface helper's module).
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidRequestError(f"max_retries must be an integer >= 0, not {value!r}")
+    return value
+
+
+def seconds(name: str, value: object) -> float | None:
+    """A positive, finite number of seconds, or None (no bound)."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    ):
+        return float(value)
+    raise InvalidRequestError(
+        f"{name} must be a positive, finite number of seconds or None, not {value!r}"
+    )
+
+
+def to_timeout(value: TimeoutTypes) -> httpx.Timeout | None:
+    if value is None or isinstance(value, httpx.Timeout):
+        return value
+    try:
+        return httpx.Timeout(seconds("timeout", value))
+    except InvalidRequestError:
+        raise InvalidRequestError(
+            "timeout must be a positive, finite number of seconds or an httpx.Timeout, "
+            f"not {value!r}"
+        ) from None
+
+
+def longest(timeout: httpx.Timeout | None) -> float | None:
+    """The deadline a per-attempt timeout implies for a whole call (None: unbounded)."""
+    if timeout is None:
+        return None
+    values = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    if any(v is None for v in values):
+        return None
+    return max(v for v in values if v is not None)
+
+
+def _cap(timeout: httpx.Timeout | None, remaining: float | None) -> httpx.Timeout | None:
+    """Shrink each part of ``timeout`` so that no wait can pass the call's deadline."""
+    if remaining is None:
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(remaining)
+
+    def cap(value: float | None) -> float:
+        return remaining if value is None else min(value, remaining)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
+
+
+class CallOptions:
+    """What one call resolved from its own options and the client's defaults."""
+
+    __slots__ = (
+        "deadline",
+        "extra_headers",
+        "idle_timeout",
+        "max_retries",
+        "timeout",
+        "total_timeout",
+    )
+
+    def __init__(
+        self,
+        timeout: httpx.Timeout | None,
+        total_timeout: float | None,
+        max_retries: int,
+        extra_headers: Mapping[str, str] | None,
+        idle_timeout: float | None,
+    ) -> None:
+        self.timeout = timeout
+        self.total_timeout = total_timeout
+        self.max_retries = max_retries
+        self.extra_headers = extra_headers
+        self.idle_timeout = idle_timeout
+        #: A ``time.monotonic()`` instant: the end of a non-streamed call, the latest
+        #: first event of a stream. None: unbounded.
+        self.deadline = None if total_timeout is None else time.monotonic() + total_timeout
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def passed(self, what: str, url: object) -> APITimeoutError:
+        return APITimeoutError(
+            f"The call's deadline (total_timeout={self.total_timeout} s) passed {what} ({url})."
+        )
+
+    def attempt_timeout(self, request_url: object) -> httpx.Timeout | None:
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise self.passed("before an attempt could start", request_url)
+        return _cap(self.timeout, remaining)
+
+
+class Call:
+    """One logical call, as every attempt of it sends it."""
+
+    __slots__ = ("cast_to", "chunk_type", "content", "method", "options", "raw", "route", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: httpx.URL,
+        route: str | None,
+        content: bytes | None,
+        cast_to: type[Any],
+        chunk_type: ChunkType,
+        options: CallOptions,
+        raw: bool,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.route = route
+        self.content = content
+        self.cast_to = cast_to
+        self.chunk_type = chunk_type
+        self.options = options
+        self.raw = raw
