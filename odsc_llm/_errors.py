@@ -366,6 +366,11 @@ def make_status_error(response: httpx.Response, body: bytes | None = None) -> AP
     raw = response.content if body is None else body
     readable, code = extract_error_message(raw, response.headers.get("content-type", ""))
     status = response.status_code
+    if 300 <= status < 400:  # never followed: a redirect would leave the signed origin
+        location = response.headers.get("location") or "(no Location header)"
+        readable = (
+            f"redirected to {location}: model deployments do not redirect; check the endpoint"
+        )
     request_id = response.headers.get("opc-request-id")
     reason = response.reason_phrase or ""
     parts = [f"{status} {reason}".strip() + f": {readable}"]
