@@ -142,14 +142,14 @@ class Twin:
         if self.loop is None:
             with create(stream=True, **kwargs) as stream:
                 for chunk in stream:
-                    received.append(chunk_text(chunk))
+                    received.append(chunk_text(chunk) or "")
             return received
 
         async def read() -> None:
             stream = await create(stream=True, **kwargs)
             async with stream:
                 async for chunk in stream:
-                    received.append(chunk_text(chunk))
+                    received.append(chunk_text(chunk) or "")
 
         self.loop.run_until_complete(read())
         return received
