@@ -455,23 +455,6 @@ def test_push_rejects_unclear_faults(local: LocalDeployment) -> None:
     assert len(local.faults) == 0
 
 
-def test_faults_are_thread_safe(local: LocalDeployment) -> None:
-    def pusher() -> None:
-        for _ in range(200):
-            local.faults.push(status=500)
-
-    threads = [threading.Thread(target=pusher) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(local.faults) == 800
-    popped = 0
-    while local.faults.pop() is not None:
-        popped += 1
-    assert popped == 800
-
-
 def test_request_log(local: LocalDeployment, http: httpx.Client) -> None:
     http.post(
         local.deployment.predict_url + "?x=1",

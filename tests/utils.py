@@ -154,6 +154,10 @@ class Twin:
         self.loop.run_until_complete(read())
         return received
 
+    def next(self, stream: Any) -> Any:
+        """The next chunk of a stream the test holds open."""
+        return next(stream) if self.loop is None else self.run(stream.__anext__())
+
     def final(self, method: str = "completions.create", **kwargs: Any) -> Any:
         """A stream's ``get_final_completion()``."""
         stream = self.call(method, stream=True, **kwargs)
