@@ -200,6 +200,8 @@ class BaseClient:
     stream_idle_timeout: float | None
     stream_endpoint: str
     _owns_http: bool
+    #: True when the pool's sockets are capped to the call's deadline (``_deadline``).
+    _capped_sockets = False
     #: The in-flight bound (a threading or asyncio semaphore), shared by copies.
     _permits: Any
 
@@ -378,7 +380,9 @@ class BaseClient:
             call.url,
             content=call.content,
             headers=headers,
-            timeout=options.attempt_timeout(call.url),
+            timeout=options.attempt_timeout(
+                call.url, call.chunk_type is not None and self._capped_sockets
+            ),
         )
 
     def _retry_kwargs(self, call: Call) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from tenacity import AsyncRetrying, Retrying
 
 from . import _constants as C
 from ._base_client import USER_AGENT, BaseClient, Body, Permit, _max_connections, is_sse
-from ._deadline import deadline, install
+from ._deadline import deadline, install, is_capped
 from ._errors import APIError, APIStatusError, make_status_error
 from ._options import NOT_GIVEN, Call, ChunkType, TimeoutTypes
 from ._retry import is_retryable
@@ -99,6 +99,7 @@ class Client(BaseClient):
             )
             install(http_client)
         self._http = http_client
+        self._capped_sockets = is_capped(http_client)
         size = _max_connections(http_client)
         self._permits = None if size is None else threading.Semaphore(size)
         from .resources.chat import Chat
@@ -278,6 +279,7 @@ class AsyncClient(BaseClient):
             )
             install(http_client)
         self._http = http_client
+        self._capped_sockets = is_capped(http_client)
         size = _max_connections(http_client)
         self._permits = None if size is None else asyncio.Semaphore(size)
         from .resources.chat import AsyncChat

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpcore
 
-__all__ = ["capped", "deadline", "install"]
+__all__ = ["capped", "deadline", "install", "is_capped"]
 
 #: The running call's deadline (a ``time.monotonic()`` instant), or None outside a call.
 deadline: ContextVar[float | None] = ContextVar("odsc_llm_deadline", default=None)
@@ -145,6 +145,17 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._backend.sleep(seconds)
+
+
+def _backend(http_client: object) -> Any:
+    return getattr(
+        getattr(getattr(http_client, "_transport", None), "_pool", None), "_network_backend", None
+    )
+
+
+def is_capped(http_client: object) -> bool:
+    """Whether the sockets of this httpx client's pool are capped to the call's deadline."""
+    return isinstance(_backend(http_client), (_Backend, _AsyncBackend))
 
 
 def install(http_client: object) -> bool:

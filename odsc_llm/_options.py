@@ -143,11 +143,20 @@ class CallOptions:
             f"The call's deadline (total_timeout={self.total_timeout} s) passed {what} ({url})."
         )
 
-    def attempt_timeout(self, request_url: object) -> httpx.Timeout | None:
+    def attempt_timeout(self, request_url: object, stream: bool) -> httpx.Timeout | None:
+        """This attempt's per-wait timeout, no part of it past the deadline. With
+        ``stream`` (a stream on capped sockets) the reads keep their own bound: past the
+        first event the deadline no longer applies (``stream_idle_timeout`` does)."""
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
             raise self.passed("before an attempt could start", request_url)
-        return _cap(self.timeout, remaining)
+        capped = _cap(self.timeout, remaining)
+        if stream and capped is not None and remaining is not None:
+            read = None if self.timeout is None else self.timeout.read
+            return httpx.Timeout(
+                connect=capped.connect, read=read, write=capped.write, pool=capped.pool
+            )
+        return capped
 
 
 class Call:

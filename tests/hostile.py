@@ -212,3 +212,15 @@ def stream_pings(interval: float = 0.2, first: bytes = b"", limit: float = 6.0) 
             await server.write(writer, b": ping\n\n")
 
     return handler
+
+
+def stream_with_gap(first: bytes, gap: float, rest: bytes) -> Handler:
+    """SSE headers and ``first`` at once, then silence for ``gap`` seconds, then ``rest``."""
+
+    async def handler(server: HostileServer, reader: Any, writer: Any) -> None:
+        await server.read_request(reader)
+        await server.write(writer, SSE_HEAD + first)
+        await asyncio.sleep(gap)
+        await server.write(writer, rest)
+
+    return handler

@@ -17,7 +17,13 @@ import odsc_llm
 from odsc_llm import _constants as C
 from odsc_llm.errors import InvalidRequestError, StreamTimeoutError
 
-from .hostile import HostileServer, stream_pings, trickle_body, trickle_headers
+from .hostile import (
+    HostileServer,
+    stream_pings,
+    stream_with_gap,
+    trickle_body,
+    trickle_headers,
+)
 from .utils import Twin, completion_chunk, sse
 
 ENDPOINT = "http://127.0.0.1:1/ocid1.datasciencemodeldeployment.oc1.iad.x"  # never called
@@ -131,6 +137,20 @@ def test_stream_idle_timeout_bounds_the_gap_between_content_events(sync: bool) -
     assert isinstance(error, StreamTimeoutError)
     assert error.partial_text == "Hel" and received == ["Hel"]
     assert elapsed < 1.0 + 1
+
+
+@SYNC
+def test_total_timeout_does_not_bound_a_stream_after_its_first_event(sync: bool) -> None:
+    """After the first event only stream_idle_timeout applies (here: the default 600 s)."""
+    handler = stream_with_gap(
+        sse(completion_chunk("a"), done=False), 1.5, sse(completion_chunk("b", "stop"))
+    )
+    with HostileServer(handler) as server:
+        twin = Twin(sync, server.url, auth=httpx.Auth(), total_timeout=1.0)
+        try:
+            assert twin.stream(prompt="x") == ["a", "b"]
+        finally:
+            twin.close()
 
 
 # -- stream_idle_timeout as an option ----------------------------------------------------
