@@ -8,9 +8,7 @@ the sleep and the close.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +26,6 @@ from ._errors import (
     APITimeoutError,
     InvalidDeploymentError,
     InvalidRequestError,
-    RequestTooLargeError,
 )
 from ._options import (
     NOT_GIVEN,
@@ -36,6 +33,7 @@ from ._options import (
     CallOptions,
     ChunkType,
     TimeoutTypes,
+    encode,
     longest,
     seconds,
     to_timeout,
@@ -139,48 +137,6 @@ class Body:
 def is_sse(response: httpx.Response) -> bool:
     media = response.headers.get("content-type", "").partition(";")[0].strip()
     return "text/event-stream" in media
-
-
-def _json_path(value: Any, path: str = "") -> tuple[str, str] | None:
-    """(where, what) of the first value JSON cannot carry: NaN/Infinity, a lone surrogate."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path, f"{value!r}: JSON has no NaN or Infinity; pass a finite number"
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path, "a string with a lone surrogate: pass valid Unicode text"
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = _json_path(item, f"{path}.{key}" if path else str(key))
-            if found:
-                return found
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            found = _json_path(item, f"{path}[{i}]")
-            if found:
-                return found
-    return None
-
-
-def encode(body: Mapping[str, Any]) -> bytes:
-    """The JSON body (strict: no NaN), refused before sending when JSON cannot carry it."""
-    try:
-        content = json.dumps(
-            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode("utf-8")
-    except (ValueError, TypeError) as exc:
-        found = _json_path(body)
-        if found is None:
-            raise InvalidRequestError(f"The request body cannot be sent as JSON: {exc}") from None
-        where, what = found
-        raise InvalidRequestError(f"{where or 'the body'} is {what}.") from None
-    if len(content) > C.MAX_BODY_BYTES:
-        raise RequestTooLargeError(
-            f"The request body is {len(content):,} bytes; model deployments accept at "
-            f"most {C.MAX_BODY_BYTES:,} (10 MB). Send fewer or shorter inputs per call."
-        )
-    return content
 
 
 def _max_connections(http_client: httpx.Client | httpx.AsyncClient) -> int | None:

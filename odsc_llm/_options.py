@@ -6,6 +6,7 @@ turn bad values into an ``InvalidRequestError`` naming the option.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping
@@ -13,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from ._errors import APITimeoutError, InvalidRequestError
+from . import _constants as C
+from ._errors import APITimeoutError, InvalidRequestError, RequestTooLargeError
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
 
@@ -22,6 +24,7 @@ __all__ = [
     "Call",
     "CallOptions",
     "TimeoutTypes",
+    "encode",
     "longest",
     "seconds",
     "to_timeout",
@@ -183,3 +186,45 @@ class Call:
         self.chunk_type = chunk_type
         self.options = options
         self.raw = raw
+
+
+def _json_path(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(where, what) of the first value JSON cannot carry: NaN/Infinity, a lone surrogate."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, f"{value!r}: JSON has no NaN or Infinity; pass a finite number"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, "a string with a lone surrogate: pass valid Unicode text"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _json_path(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _json_path(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def encode(body: Mapping[str, Any]) -> bytes:
+    """The JSON body (strict: no NaN), refused before sending when JSON cannot carry it."""
+    try:
+        content = json.dumps(
+            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
+    except (ValueError, TypeError) as exc:
+        found = _json_path(body)
+        if found is None:
+            raise InvalidRequestError(f"The request body cannot be sent as JSON: {exc}") from None
+        where, what = found
+        raise InvalidRequestError(f"{where or 'the body'} is {what}.") from None
+    if len(content) > C.MAX_BODY_BYTES:
+        raise RequestTooLargeError(
+            f"The request body is {len(content):,} bytes; model deployments accept at "
+            f"most {C.MAX_BODY_BYTES:,} (10 MB). Send fewer or shorter inputs per call."
+        )
+    return content
