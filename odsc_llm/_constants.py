@@ -10,6 +10,9 @@ DEFAULT_MODEL = "odsc-llm"
 #: Per-attempt timeouts: 10 s to connect, 600 s for each read (long generations).
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 DEFAULT_MAX_RETRIES = 2
+#: Longest gap between two content events of a stream (comments do not count): the
+#: read timeout of ``timeout``. A client given its own ``timeout`` uses that one's read.
+DEFAULT_STREAM_IDLE_TIMEOUT = DEFAULT_TIMEOUT.read
 
 #: Many concurrent streams each hold a connection: httpx's default of 100 would make
 #: the 101st wait for a free one and fail with a pool timeout.
@@ -23,6 +26,10 @@ MAX_RETRY_AFTER = 60.0
 
 #: Statuses worth another attempt. Not 409: on a deployment it is not transient.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+#: Error bodies (and non-SSE answers to a stream call) are read this far, no further,
+#: to build the message; then the connection is closed. Gateways send whole pages.
+MAX_ERROR_BODY_BYTES = 64 * 1024
 
 #: Model deployments refuse bodies over 10 MB (413); we check before sending.
 MAX_BODY_BYTES = 10 * 1024 * 1024

@@ -1,8 +1,9 @@
 """The retry policy: which failures are retried and how long to wait (tenacity).
 
-No I/O here: the clients build a tenacity ``Retrying``/``AsyncRetrying`` from
-:func:`retry_kwargs` and run their one attempt inside it. Only the request and the
-status check are retried, never the consumption of a stream.
+No I/O here: after a first failure the clients build a tenacity ``Retrying`` /
+``AsyncRetrying`` from :func:`retry_kwargs` and loop over it. Only the request, the
+status check and a stream's wait for its first event are retried, never the
+consumption of a stream after that.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import email.utils
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx
 from tenacity import (
     RetryCallState,
     retry_if_exception,
@@ -29,7 +29,7 @@ from ._constants import (
     MAX_RETRY_DELAY,
     RETRYABLE_STATUSES,
 )
-from ._errors import APIConnectionError, APIStatusError
+from ._errors import APIConnectionError, APIStatusError, StreamError
 
 log = logging.getLogger("odsc_llm")
 
@@ -37,16 +37,36 @@ __all__ = ["is_retryable", "parse_retry_after", "retry_kwargs"]
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Connection errors, timeouts before the answer, and 408/429/500/502/503/504."""
+    """Connection errors, timeouts before the answer, 408/429/500/502/503/504, and a
+    stream that broke before its first event (nothing of the answer was received)."""
     if isinstance(error, APIStatusError):
         return error.status_code in RETRYABLE_STATUSES
+    if isinstance(error, StreamError):
+        return error.before_first_event
     return isinstance(error, APIConnectionError)
 
 
-def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
+def _seconds(text: str, now: float | None) -> float | None:
+    """Seconds from a ``Retry-After`` value (a number or an HTTP date); None if unusable."""
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+            seconds = parsed.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, OverflowError, IndexError, OSError):
+            return None  # "soon", "1 2 3", a malformed date...
+    return seconds if math.isfinite(seconds) else None
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds to wait from ``Retry-After`` (seconds or an HTTP date), capped; else None.
 
-    ``retry-after-ms`` (sent by some gateways and by OpenAI) is understood too.
+    ``retry-after-ms`` (sent by some gateways and by OpenAI) is understood too. Anything
+    unusable (garbage, negative, zero, a date in the past) gives None: the caller then
+    falls back to jittered backoff, so a server can neither break nor tighten the loop.
+    Never raises.
     """
     millis = headers.get("retry-after-ms")
     if millis is not None:
@@ -54,22 +74,15 @@ def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float
             value = float(millis) / 1000.0
         except ValueError:
             value = math.nan
-        if math.isfinite(value) and value >= 0:
+        if math.isfinite(value) and value > 0:
             return min(value, MAX_RETRY_AFTER)
     raw = headers.get("retry-after")
     if raw is None:
         return None
-    raw = raw.strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        if parsed is None:
-            return None
-        seconds = parsed.timestamp() - (time.time() if now is None else now)
-    if not math.isfinite(seconds):
+    seconds = _seconds(raw, now)
+    if seconds is None or seconds <= 0:
         return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    return min(seconds, MAX_RETRY_AFTER)
 
 
 class _WaitRetryAfter:

@@ -13,66 +13,23 @@ from pytest_httpx import HTTPXMock
 
 import odsc_llm
 from odsc_llm import types
+from odsc_llm.errors import InvalidRequestError
+from odsc_llm.types._base import ResponseType
 
-ENDPOINT = (
-    "https://modeldeployment.us-ashburn-1.oci.customer-oci.com/"
-    "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaatest"
+from .utils import (
+    CHAT,
+    COMPLETION,
+    EMBEDDINGS,
+    ENDPOINT,
+    PREDICT,
+    SSE_HEADERS,
+    STREAM,
+    CountingAuth,
+    RecordingSleep,
+    Twin,
+    completion_chunk,
+    sse,
 )
-PREDICT = ENDPOINT + "/predict"
-STREAM = ENDPOINT + "/predictWithResponseStream"
-
-COMPLETION = {
-    "id": "cmpl-1",
-    "object": "text_completion",
-    "created": 1,
-    "model": "odsc-llm",
-    "choices": [{"index": 0, "text": "Hello!", "logprobs": None, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-    "kv_transfer_params": None,
-}
-CHAT = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "odsc-llm",
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "Hi there", "tool_calls": []},
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6},
-}
-EMBEDDINGS = {
-    "object": "list",
-    "data": [
-        {"object": "embedding", "index": 0, "embedding": [0.1, 0.2]},
-        {"object": "embedding", "index": 1, "embedding": [0.3, 0.4]},
-    ],
-    "model": "odsc-llm",
-    "usage": {"prompt_tokens": 2, "total_tokens": 2},
-}
-
-
-class CountingAuth(httpx.Auth):
-    """Stands in for OCIAuth: stamps each send with a fresh counter value."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self.count += 1
-        request.headers["authorization"] = f"Signature test-{self.count}"
-        yield request
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture
@@ -86,24 +43,12 @@ def client(sleep: RecordingSleep) -> Generator[odsc_llm.Client, None, None]:
         yield c
 
 
-def sse(*events: Any, done: bool = True) -> bytes:
-    parts = [f"data: {json.dumps(e) if not isinstance(e, str) else e}\n\n" for e in events]
-    if done:
-        parts.append("data: [DONE]\n\n")
-    return "".join(parts).encode()
-
-
-def completion_chunk(text: str, finish: str | None = None) -> dict[str, Any]:
-    return {
-        "id": "cmpl-s",
-        "object": "text_completion",
-        "created": 1,
-        "model": "odsc-llm",
-        "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
-    }
-
-
-SSE_HEADERS = {"content-type": "text/event-stream", "opc-request-id": "stream-rid"}
+@pytest.fixture(params=[True, False], ids=["sync", "async"])
+def twin(request: pytest.FixtureRequest, sleep: RecordingSleep) -> Generator[Twin, None, None]:
+    """A Client or an AsyncClient (with CountingAuth and the recording sleep)."""
+    t = Twin(request.param, ENDPOINT, auth=CountingAuth(), sleep=sleep)
+    yield t
+    t.close()
 
 
 # -- requests --------------------------------------------------------------------------
@@ -252,7 +197,7 @@ def test_default_timeout_and_pool_size() -> None:
     ],
 )
 def test_status_errors_are_typed_and_not_retried(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock, status: int, cls: type[Exception]
+    twin: Twin, httpx_mock: HTTPXMock, status: int, cls: type[Exception]
 ) -> None:
     httpx_mock.add_response(
         status_code=status,
@@ -260,7 +205,7 @@ def test_status_errors_are_typed_and_not_retried(
         headers={"opc-request-id": "err-rid"},
     )
     with pytest.raises(cls) as info:
-        client.completions.create(prompt="x")
+        twin.call(prompt="x")
     error = info.value
     assert isinstance(error, odsc_llm.APIStatusError)
     assert error.status_code == status
@@ -271,23 +216,21 @@ def test_status_errors_are_typed_and_not_retried(
     assert len(httpx_mock.get_requests()) == 1
 
 
-def test_401_hints_clock_skew_and_expired_token(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock
-) -> None:
+def test_401_hints_clock_skew_and_expired_token(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
         status_code=401, json={"code": "NotAuthenticated", "message": "Invalid signature"}
     )
     with pytest.raises(odsc_llm.AuthenticationError, match=r"clock.*session token"):
-        client.completions.create(prompt="x")
+        twin.call(prompt="x")
 
 
-def test_404_says_not_found_or_not_allowed(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+def test_404_says_not_found_or_not_allowed(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
         status_code=404,
         json={"code": "NotAuthorizedOrNotFound", "message": "Authorization failed or not found"},
     )
     with pytest.raises(odsc_llm.NotFoundError, match=r"no deployment exists.*not allowed"):
-        client.completions.create(prompt="x")
+        twin.call(prompt="x")
 
 
 @pytest.mark.parametrize(
@@ -315,7 +258,7 @@ def test_404_says_not_found_or_not_allowed(client: odsc_llm.Client, httpx_mock: 
     ],
 )
 def test_error_messages_are_readable_in_every_shape(
-    client: odsc_llm.Client,
+    twin: Twin,
     httpx_mock: HTTPXMock,
     body: bytes,
     content_type: str,
@@ -323,29 +266,27 @@ def test_error_messages_are_readable_in_every_shape(
 ) -> None:
     httpx_mock.add_response(status_code=400, content=body, headers={"content-type": content_type})
     with pytest.raises(odsc_llm.BadRequestError) as info:
-        client.completions.create(prompt="x")
+        twin.call(prompt="x")
     assert expected in str(info.value)
     assert "<" not in str(info.value).split("Hint")[0]
 
 
-def test_invalid_success_body_is_a_typed_error(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock
-) -> None:
+def test_invalid_success_body_is_a_typed_error(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(json={"unexpected": True}, headers={"opc-request-id": "bad-body"})
     with pytest.raises(odsc_llm.APIResponseValidationError, match="bad-body"):
-        client.completions.create(prompt="x")
+        twin.call(prompt="x")
 
 
 # -- retries ---------------------------------------------------------------------------
 
 
 def test_retry_after_is_honoured_and_each_attempt_signed_afresh(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock, sleep: RecordingSleep
+    twin: Twin, httpx_mock: HTTPXMock, sleep: RecordingSleep
 ) -> None:
     httpx_mock.add_response(status_code=429, headers={"retry-after": "3"}, json={"message": "slow"})
     httpx_mock.add_response(status_code=503, headers={"retry-after-ms": "250"}, text="busy")
     httpx_mock.add_response(json=COMPLETION)
-    result = client.completions.create(prompt="x")
+    result = twin.call(prompt="x")
     assert result.choices[0].text == "Hello!"
     assert sleep.waits == [3.0, 0.25]
     auths = [r.headers["authorization"] for r in httpx_mock.get_requests()]
@@ -360,16 +301,17 @@ def test_retry_after_http_date_and_cap(sleep: RecordingSleep, httpx_mock: HTTPXM
     )
     httpx_mock.add_response(json=COMPLETION)
     client.completions.create(prompt="x")
-    assert sleep.waits == [60.0, 0.0]
+    # A date in the past is no usable Retry-After (DESIGN): jittered backoff instead.
+    assert sleep.waits[0] == 60.0 and 0 <= sleep.waits[1] <= 1.0
 
 
 def test_backoff_without_retry_after_is_jittered_and_bounded(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock, sleep: RecordingSleep
+    twin: Twin, httpx_mock: HTTPXMock, sleep: RecordingSleep
 ) -> None:
     for status in (500, 502):
         httpx_mock.add_response(status_code=status)
     httpx_mock.add_response(json=COMPLETION)
-    client.completions.create(prompt="x")
+    twin.call(prompt="x")
     assert len(sleep.waits) == 2
     assert 0 <= sleep.waits[0] <= 0.5 and 0 <= sleep.waits[1] <= 1.0
 
@@ -393,20 +335,20 @@ def test_max_retries_zero_means_one_attempt(httpx_mock: HTTPXMock) -> None:
     assert len(httpx_mock.get_requests()) == 1
 
 
-def test_per_call_max_retries(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+def test_per_call_max_retries(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(status_code=429)
     with pytest.raises(odsc_llm.RateLimitError):
-        client.completions.create(prompt="x", max_retries=0)
+        twin.call(prompt="x", max_retries=0)
     assert len(httpx_mock.get_requests()) == 1
 
 
 def test_connection_errors_are_retried(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock, sleep: RecordingSleep
+    twin: Twin, httpx_mock: HTTPXMock, sleep: RecordingSleep
 ) -> None:
     httpx_mock.add_exception(httpx.ConnectError("refused"))
     httpx_mock.add_exception(httpx.ReadTimeout("slow"))
     httpx_mock.add_response(json=COMPLETION)
-    assert client.completions.create(prompt="x").choices[0].text == "Hello!"
+    assert twin.call(prompt="x").choices[0].text == "Hello!"
     assert len(sleep.waits) == 2
 
 
@@ -466,12 +408,12 @@ def test_stream_request_and_typed_chunks(client: odsc_llm.Client, httpx_mock: HT
     assert json.loads(request.content)["stream"] is True
 
 
-def test_stream_text_and_final_completion(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+def test_stream_text_and_final_completion(twin: Twin, httpx_mock: HTTPXMock) -> None:
     body = sse(completion_chunk("Hel"), completion_chunk("lo", "stop"))
     httpx_mock.add_response(headers=SSE_HEADERS, content=body)
     httpx_mock.add_response(headers=SSE_HEADERS, content=body)
-    assert list(client.completions.create(prompt="x", stream=True).text()) == ["Hel", "lo"]
-    final = client.completions.create(prompt="x", stream=True).get_final_completion()
+    assert twin.stream(prompt="x") == ["Hel", "lo"]
+    final = twin.final(prompt="x")
     assert isinstance(final, types.Completion)
     assert final.choices[0].text == "Hello"
     assert final.choices[0].finish_reason == "stop"
@@ -548,49 +490,43 @@ def test_chat_stream_joins_tool_call_deltas(client: odsc_llm.Client, httpx_mock:
     assert final.usage is not None and final.usage.total_tokens == 12
 
 
-def test_stream_without_done_is_an_error(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+def test_stream_without_done_is_an_error(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
         headers=SSE_HEADERS,
         content=sse(completion_chunk("Hel"), completion_chunk("lo"), done=False),
     )
-    stream = client.completions.create(prompt="x", stream=True)
-    received = []
+    received: list[str] = []
     with pytest.raises(odsc_llm.StreamError, match=r"without 'data: \[DONE\]'") as info:
-        for chunk in stream:
-            received.append(chunk.choices[0].text)
+        twin.stream(prompt="x", received=received)
     assert received == ["Hel", "lo"]
     assert info.value.partial_text == "Hello"
     assert info.value.request_id == "stream-rid"
 
 
-def test_error_event_in_a_200_stream_is_an_error(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock
-) -> None:
+def test_error_event_in_a_200_stream_is_an_error(twin: Twin, httpx_mock: HTTPXMock) -> None:
     error = {"error": {"message": "prompt too long", "type": "BadRequestError", "code": 400}}
     httpx_mock.add_response(headers=SSE_HEADERS, content=sse(completion_chunk("a"), error))
     with pytest.raises(odsc_llm.StreamError, match="prompt too long"):
-        list(client.completions.create(prompt="x", stream=True))
+        twin.stream(prompt="x")
 
 
-def test_old_vllm_error_object_in_stream(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+def test_old_vllm_error_object_in_stream(twin: Twin, httpx_mock: HTTPXMock) -> None:
     error = {"object": "error", "message": "engine dead", "type": "InternalServerError"}
     httpx_mock.add_response(headers=SSE_HEADERS, content=sse(error))
     with pytest.raises(odsc_llm.StreamError, match="engine dead"):
-        list(client.completions.create(prompt="x", stream=True))
+        twin.stream(prompt="x")
 
 
-def test_non_json_chunk_is_an_error(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+def test_non_json_chunk_is_an_error(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(headers=SSE_HEADERS, content=sse(completion_chunk("a"), "not json{"))
     with pytest.raises(odsc_llm.StreamError, match="not JSON"):
-        list(client.completions.create(prompt="x", stream=True))
+        twin.stream(prompt="x")
 
 
-def test_non_sse_answer_to_a_stream_is_an_error(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock
-) -> None:
+def test_non_sse_answer_to_a_stream_is_an_error(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(json={"message": "not streaming today"})
     with pytest.raises(odsc_llm.StreamError, match="not streaming today"):
-        list(client.completions.create(prompt="x", stream=True))
+        twin.stream(prompt="x")
 
 
 class BrokenStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -615,24 +551,20 @@ class BrokenStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self.closed = True
 
 
-def test_mid_stream_disconnect_is_typed_and_not_retried(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock
-) -> None:
+def test_mid_stream_disconnect_is_typed_and_not_retried(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
         headers=SSE_HEADERS, stream=BrokenStream(sse(completion_chunk("Hi"), done=False))
     )
     with pytest.raises(odsc_llm.StreamError, match="RemoteProtocolError") as info:
-        list(client.completions.create(prompt="x", stream=True))
+        twin.stream(prompt="x")
     assert info.value.partial_text == "Hi"
     assert len(httpx_mock.get_requests()) == 1
 
 
-def test_stream_failing_before_first_event_is_retried(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock
-) -> None:
+def test_stream_failing_before_first_event_is_retried(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(status_code=503, text="warming up")
     httpx_mock.add_response(headers=SSE_HEADERS, content=sse(completion_chunk("ok", "stop")))
-    assert list(client.completions.create(prompt="x", stream=True).text()) == ["ok"]
+    assert twin.stream(prompt="x") == ["ok"]
     assert len(httpx_mock.get_requests()) == 2
 
 
@@ -709,32 +641,102 @@ def test_notebook_reprs_and_stream_print(client: odsc_llm.Client, httpx_mock: HT
     assert odsc_llm.APIResponse.__name__ == "APIResponse"
 
 
-def test_done_without_finish_reason_is_an_error(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock
-) -> None:
+def test_done_without_finish_reason_is_an_error(twin: Twin, httpx_mock: HTTPXMock) -> None:
     """llama.cpp sends [DONE] after cutting a generation short, with no finish_reason."""
     httpx_mock.add_response(headers=SSE_HEADERS, content=sse(completion_chunk("Hel")))
     with pytest.raises(odsc_llm.StreamError, match="finish_reason") as info:
-        list(client.completions.create(prompt="x", stream=True))
+        twin.stream(prompt="x")
     assert info.value.partial_text == "Hel"
 
 
-def test_done_with_no_answer_at_all_is_an_error(
-    client: odsc_llm.Client, httpx_mock: HTTPXMock
-) -> None:
+def test_done_with_no_answer_at_all_is_an_error(twin: Twin, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(headers=SSE_HEADERS, content=sse())
     with pytest.raises(odsc_llm.StreamError, match="without any answer"):
-        list(client.completions.create(prompt="x", stream=True))
+        twin.stream(prompt="x")
 
 
-def test_every_choice_must_finish(client: odsc_llm.Client, httpx_mock: HTTPXMock) -> None:
+def test_every_choice_must_finish(twin: Twin, httpx_mock: HTTPXMock) -> None:
     first = completion_chunk("a", "stop")
     second = completion_chunk("b")
     second["choices"][0]["index"] = 1
     httpx_mock.add_response(headers=SSE_HEADERS, content=sse(first, second))
     with pytest.raises(odsc_llm.StreamError, match=r"choice\(s\) 1 had"):
-        list(client.completions.create(prompt="x", n=2, stream=True))
+        twin.stream(prompt="x", n=2)
     second["choices"][0]["finish_reason"] = "length"
     httpx_mock.add_response(headers=SSE_HEADERS, content=sse(first, second))
-    final = client.completions.create(prompt="x", n=2, stream=True).get_final_completion()
+    final = twin.final(prompt="x", n=2)
     assert [c.text for c in final.choices] == ["a", "b"]
+
+
+# -- request plumbing: GET, strict JSON, headers -----------------------------------------
+
+
+class ModelList(ResponseType):
+    object: str
+    data: list[dict[str, Any]]
+
+
+def test_get_sends_no_body_and_content_length_0(twin: Twin, httpx_mock: HTTPXMock) -> None:
+    """The service answers 411 to a body-less request without content-length."""
+    httpx_mock.add_response(
+        url=PREDICT + "/v1/models", json={"object": "list", "data": [{"id": "odsc-llm"}]}
+    )
+    models = twin.run(
+        twin.client._request(None, None, ModelList, None, {}, method="GET", path="/v1/models")
+    )
+    assert models.data == [{"id": "odsc-llm"}]
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert request.method == "GET"
+    assert request.url == PREDICT + "/v1/models"
+    assert request.headers["content-length"] == "0" and request.content == b""
+    assert "route" not in request.headers and "content-type" not in request.headers
+    assert request.headers["authorization"] == "Signature test-1"
+
+
+def test_post_with_a_path_and_a_route(twin: Twin, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=PREDICT + "/tokenize", json={"object": "list", "data": []})
+    twin.run(
+        twin.client._request("/tokenize", {"prompt": "x"}, ModelList, None, {}, path="/tokenize")
+    )
+    request = httpx_mock.get_request()
+    assert request is not None and request.method == "POST"
+    # Every body carries the client's model (first), as create() bodies do.
+    assert request.headers["route"] == "/tokenize" and json.loads(request.content) == {
+        "model": "odsc-llm",
+        "prompt": "x",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "where"),
+    [
+        ({"temperature": float("nan")}, "temperature"),
+        ({"top_p": float("inf")}, "top_p"),
+        ({"extra_body": {"guided": {"w": [1.0, float("-inf")]}}}, r"guided\.w\[1\]"),
+        ({"prompt": "bad \ud83d"}, "prompt"),
+    ],
+)
+def test_what_json_cannot_carry_is_refused_before_sending(
+    twin: Twin, httpx_mock: HTTPXMock, kwargs: dict[str, Any], where: str
+) -> None:
+    kwargs = {"prompt": "x", **kwargs}
+    with pytest.raises(InvalidRequestError, match=where) as info:
+        twin.call(**kwargs)
+    assert isinstance(info.value, ValueError)
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize("value", ["a\r\nInjected: 1", "a\nb", "a\rb"])
+def test_header_values_with_line_breaks_are_a_local_error(
+    twin: Twin, httpx_mock: HTTPXMock, value: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match="line break"):
+        twin.call(prompt="x", extra_headers={"x-mine": value})
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize("value", [True, -1, 1.5, "2"])
+def test_per_call_max_retries_is_validated(twin: Twin, value: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="max_retries"):
+        twin.call(prompt="x", max_retries=value)

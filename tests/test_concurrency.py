@@ -6,11 +6,16 @@ import asyncio
 import gc
 import os
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 
 import odsc_llm
+from odsc_llm import _constants as C
 from odsc_llm.testing import LocalDeployment
+
+from .utils import Twin
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +94,63 @@ async def test_async_streams_leave_their_connection_for_reuse(local: LocalDeploy
             assert (await stream.get_final_completion()).choices[0].finish_reason
         connections = client._http._transport._pool.connections  # type: ignore[attr-defined]
     assert len(connections) == 1
+
+
+# -- the in-flight bound: one permit per request, held by a stream until it is closed ----
+
+
+async def test_2000_concurrent_streams_all_finish(odsc_llm_local: LocalDeployment) -> None:
+    """More streams than the pool has connections: the client-side bound queues the rest
+    instead of starving the event loop inside httpcore's pool."""
+    local = odsc_llm_local
+    bound = C.DEFAULT_LIMITS.max_connections
+    async with odsc_llm.AsyncClient(local.deployment, auth=local.auth) as client:
+
+        async def one(i: int) -> str:
+            stream = await client.completions.create(prompt=f"s {i}", max_tokens=4, stream=True)
+            async with stream:
+                return "".join([piece async for piece in stream.text()])
+
+        texts = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(2000))), 240)
+        assert client._permits._value == bound  # every permit came back
+    assert len(texts) == 2000 and all(texts)
+    assert local.peak_streams <= bound
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+def test_a_stream_holds_its_permit_until_it_is_closed(
+    sync: bool, odsc_llm_local: LocalDeployment
+) -> None:
+    local = odsc_llm_local
+    limits = httpx.Limits(max_connections=1)
+    http: Any = httpx.Client(limits=limits) if sync else httpx.AsyncClient(limits=limits)
+    twin = Twin(sync, local.deployment, auth=local.auth, http_client=http)
+    permits = twin.client._permits
+    try:
+        assert permits._value == 1  # sized from the pool given
+        stream = twin.call(prompt="a", max_tokens=20, stream=True)
+        twin.next(stream)
+        assert permits._value == 0
+        with pytest.raises(odsc_llm.APITimeoutError, match="free connection"):
+            twin.call(prompt="b", total_timeout=0.5)
+        twin.run(stream.close())
+        assert permits._value == 1
+        assert twin.call(prompt="c").choices[0].text
+        local.faults.push(cut_before_done=True)
+        with pytest.raises(odsc_llm.StreamError):
+            twin.stream(prompt="d", max_tokens=8)
+        assert permits._value == 1  # released on the error path too
+        assert twin.stream(prompt="e", max_tokens=3)
+        assert permits._value == 1
+    finally:
+        twin.run(http.close() if sync else http.aclose())
+        twin.close()
+
+
+def test_copies_share_the_bound_of_their_pool(odsc_llm_local: LocalDeployment) -> None:
+    client = odsc_llm.Client(odsc_llm_local.deployment, auth=odsc_llm_local.auth)
+    assert client.with_options(timeout=5)._permits is client._permits
+    other = client.copy(http_client=None)
+    assert other._permits is not client._permits
+    other.close()
+    client.close()

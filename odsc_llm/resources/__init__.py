@@ -3,14 +3,25 @@
 from .chat import AsyncChat, AsyncChatCompletions, Chat, ChatCompletions
 from .completions import AsyncCompletions, Completions
 from .embeddings import AsyncEmbeddings, Embeddings
+from .models import AsyncModels, Models
+from .rerank import AsyncRerank, Rerank
+from .tokenize import AsyncDetokenize, AsyncTokenize, Detokenize, Tokenize
 
 __all__ = [
     "AsyncChat",
     "AsyncChatCompletions",
     "AsyncCompletions",
+    "AsyncDetokenize",
     "AsyncEmbeddings",
+    "AsyncModels",
+    "AsyncRerank",
+    "AsyncTokenize",
     "Chat",
     "ChatCompletions",
     "Completions",
+    "Detokenize",
     "Embeddings",
+    "Models",
+    "Rerank",
+    "Tokenize",
 ]

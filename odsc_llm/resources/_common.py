@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from .._errors import InvalidRequestError
 from .._validation import (
+    validate_extra_body,
     validate_message,
-    validate_options,
     validate_params,
     validate_prompt,
 )
@@ -60,12 +60,12 @@ def split_params(
             options[name] = value
         elif value is not None:
             body[name] = value
-    validate_options(options)
-    validate_params(body)
+    validate_params(body)  # the options are checked by the client, on every path
     if stream:
         body["stream"] = True
     extra_body = options.get("extra_body")
-    if extra_body:
+    if extra_body is not None:
+        validate_extra_body(extra_body)  # before it is merged into the body
         body.update(extra_body)
     return body, options
 

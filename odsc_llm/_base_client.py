@@ -1,0 +1,435 @@
+"""The I/O-free core both clients share: options, the call's deadline, building the
+request, reading rules for bodies, classifying failures and building the typed result.
+
+``Client`` and ``AsyncClient`` (``_client.py``) differ only in the send, the body read,
+the sleep and the close.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import ValidationError
+from typing_extensions import Self
+
+from . import _constants as C
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    InvalidDeploymentError,
+    InvalidRequestError,
+)
+from ._options import (
+    NOT_GIVEN,
+    Call,
+    CallOptions,
+    ChunkType,
+    TimeoutTypes,
+    encode,
+    longest,
+    to_timeout,
+)
+from ._response import APIResponse
+from ._retry import retry_kwargs
+from ._streaming import AsyncStream, Stream
+from ._validation import (
+    validate_headers,
+    validate_max_retries,
+    validate_options,
+    validate_seconds,
+)
+from ._version import __version__
+from .deployment import Deployment
+from .types._base import ResponseType
+from .types.chat import ChatCompletionChunk
+from .types.completion import Completion
+
+__all__ = ["BaseClient", "Body", "Permit", "is_sse"]
+
+log = logging.getLogger("odsc_llm")
+
+ModelT = TypeVar("ModelT", bound=ResponseType)
+
+USER_AGENT = {"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__version__}"}
+
+# Until the stream helper's Stream keywords (idle_timeout, first_event_deadline, on_close)
+# are merged, streams are built without them and the permit is released by the response.
+_STREAM_OPTIONS = "on_close" in inspect.signature(Stream.__init__).parameters
+
+
+class Permit:
+    """One in-flight request's place under the client's bound; released exactly once."""
+
+    __slots__ = ("_release",)
+
+    def __init__(self, release: Callable[[], None] | None) -> None:
+        self._release = release
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+class _ReleasingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body that releases the permit when closed (stand-in for ``on_close``)."""
+
+    def __init__(self, stream: Any, permit: Permit) -> None:
+        self._stream = stream
+        self._permit = permit
+
+    def __iter__(self) -> Any:
+        return iter(self._stream)
+
+    def __aiter__(self) -> Any:
+        return self._stream.__aiter__()
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._permit.release()
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            self._permit.release()
+
+
+class Body:
+    """A body read in chunks (both clients): the deadline is checked between chunks (the
+    sockets of an ``http_client`` of the caller's are not capped) and reading stops at
+    ``limit`` bytes (error answers: the message needs no more)."""
+
+    __slots__ = ("chunks", "limit", "options", "response", "size")
+
+    def __init__(self, response: httpx.Response, options: CallOptions, limit: int | None) -> None:
+        self.response = response
+        self.options = options
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; False when enough was read."""
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        deadline = self.options.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise self.options.passed("while reading the answer", self.response.request.url)
+        return self.limit is None or self.size < self.limit
+
+    def content(self) -> bytes:
+        content = b"".join(self.chunks)
+        if self.limit is not None:
+            content = content[: self.limit]
+        # As httpx's own read() does, so response.content works (for a cut error body:
+        # what was read).
+        self.response._content = content
+        return content
+
+
+def is_sse(response: httpx.Response) -> bool:
+    media = response.headers.get("content-type", "").partition(";")[0].strip()
+    return "text/event-stream" in media
+
+
+def _max_connections(http_client: httpx.Client | httpx.AsyncClient) -> int | None:
+    """The pool's ``max_connections`` (the in-flight bound); ours if it can't be read."""
+    pool = getattr(getattr(http_client, "_transport", None), "_pool", None)
+    value = getattr(pool, "_max_connections", C.DEFAULT_LIMITS.max_connections)
+    return value if isinstance(value, int) else None
+
+
+class BaseClient:
+    """The shared, I/O-free part of both clients."""
+
+    deployment: Deployment
+    max_retries: int
+    timeout: httpx.Timeout | None
+    total_timeout: float | None
+    stream_idle_timeout: float | None
+    stream_endpoint: str
+    _owns_http: bool
+    #: True when the pool's sockets are capped to the call's deadline (``_deadline``).
+    _capped_sockets = False
+    #: The in-flight bound (a threading or asyncio semaphore), shared by copies.
+    _permits: Any
+
+    def __init__(
+        self,
+        deployment: Deployment | str | None,
+        *,
+        auth: httpx.Auth | None,
+        max_retries: int,
+        timeout: TimeoutTypes,
+        total_timeout: float | None,
+        stream_idle_timeout: float | None,
+        default_headers: Mapping[str, str] | None,
+        stream_endpoint: str,
+        state_hint: bool,
+        model: str | None,
+        sleep: Callable[[float], Any] | None,
+    ) -> None:
+        if deployment is None:
+            deployment = os.environ.get(C.ENV_DEPLOYMENT)
+            if not deployment:
+                raise InvalidDeploymentError(
+                    "No deployment given: pass deployment=<URL, OCID or Deployment>, "
+                    "or set the ODSC_LLM_DEPLOYMENT environment variable."
+                )
+        self.deployment = Deployment.coerce(deployment)
+        if auth is None or not isinstance(auth, httpx.Auth):
+            from .auth import resolve  # lazy: loading credentials imports oci
+
+            auth = resolve(auth)
+        self.auth = auth
+        self.max_retries = validate_max_retries(max_retries)
+        self.timeout = C.DEFAULT_TIMEOUT if timeout is NOT_GIVEN else to_timeout(timeout)
+        if total_timeout is NOT_GIVEN:
+            self.total_timeout = longest(self.timeout)
+        else:
+            self.total_timeout = validate_seconds(total_timeout, "total_timeout")
+        # Kept as given (NOT_GIVEN too) so copies with another timeout derive it again.
+        self._stream_idle_given = stream_idle_timeout
+        self.stream_idle_timeout = self._idle(stream_idle_timeout, self.timeout)
+        if stream_endpoint not in C.STREAM_ENDPOINTS:
+            raise ValueError(
+                f"stream_endpoint must be one of {C.STREAM_ENDPOINTS}, not {stream_endpoint!r}"
+            )
+        self.stream_endpoint = stream_endpoint
+        self.state_hint = state_hint
+        if model is not None and (not isinstance(model, str) or not model):
+            raise InvalidRequestError(
+                f"model must be a non-empty string (a served model name), not {model!r}."
+            )
+        #: The ``model`` every call sends unless it passes its own (AQUA multi-model and
+        #: LoRA deployments choose by it); ``"odsc-llm"`` by default.
+        self.model = model or C.DEFAULT_MODEL
+        self._sleep = sleep
+        # Parsed once: httpx re-parses a str URL on every request.
+        self._predict_url = httpx.URL(self.deployment.predict_url)
+        self._stream_url = httpx.URL(
+            self.deployment.stream_url
+            if stream_endpoint == C.DEFAULT_STREAM_ENDPOINT
+            else self.deployment.predict_url
+        )
+        validate_headers(default_headers, name="default_headers")
+        #: The caller's own default headers, as given (for twins such as the sync batch's).
+        self.default_headers: dict[str, str] = dict(default_headers or {})
+        base = {"content-type": "application/json", **self.default_headers}
+        self._plain_headers = {"accept": "application/json", **base}
+        # The service answers 411 to a body-less request without content-length.
+        self._bodyless_headers = {
+            "accept": "application/json",
+            **self.default_headers,
+            "content-length": "0",
+        }
+        # enable-streaming is the older style (on /predict); harmless on the stream endpoint.
+        self._stream_headers = {
+            "accept": "text/event-stream",
+            "enable-streaming": "true",
+            **base,
+        }
+
+    @staticmethod
+    def _idle(value: object, timeout: httpx.Timeout | None) -> float | None:
+        if value is NOT_GIVEN:
+            return None if timeout is None else timeout.read
+        return validate_seconds(value, "stream_idle_timeout")
+
+    def _settings(self) -> dict[str, Any]:
+        """The constructor arguments this client was built with (for copies and twins)."""
+        return {
+            "deployment": self.deployment,
+            "auth": self.auth,
+            "max_retries": self.max_retries,
+            "timeout": self.timeout,
+            "total_timeout": self.total_timeout,
+            "stream_idle_timeout": self._stream_idle_given,
+            "default_headers": self.default_headers,
+            "stream_endpoint": self.stream_endpoint,
+            "state_hint": self.state_hint,
+            "model": self.model,
+        }
+
+    def copy(self, **overrides: Any) -> Self:
+        """A new client with this one's settings, ``overrides`` applied (any constructor
+        argument). It shares this client's connection pool (closing it leaves the pool
+        open) unless ``http_client`` is overridden."""
+        http = getattr(self, "_http", None)
+        settings = {**self._settings(), "http_client": http, "_sleep": self._sleep}
+        settings.update(overrides)
+        twin = type(self)(**settings)
+        twin._owns_http = "http_client" in overrides and overrides["http_client"] is None
+        if "http_client" not in overrides:
+            twin._permits = getattr(self, "_permits", None)  # one bound per pool
+        return twin
+
+    #: ``client.with_options(timeout=5).completions.create(...)``: the same as :meth:`copy`.
+    with_options = copy
+
+    # -- request side -------------------------------------------------------------------
+
+    def _options(self, options: Mapping[str, Any]) -> CallOptions:
+        if not options:  # the common case: the client's defaults
+            return CallOptions(
+                self.timeout, self.total_timeout, self.max_retries, None, self.stream_idle_timeout
+            )
+        validate_options(options)  # every path: create() and the body-less GETs alike
+        timeout = options.get("timeout", NOT_GIVEN)
+        total = options.get("total_timeout", NOT_GIVEN)
+        idle = options.get("stream_idle_timeout", NOT_GIVEN)
+        max_retries = validate_max_retries(options.get("max_retries", self.max_retries))
+        if timeout is NOT_GIVEN:
+            resolved = self.timeout
+            total = (
+                self.total_timeout
+                if total is NOT_GIVEN
+                else validate_seconds(total, "total_timeout")
+            )
+            idle = self.stream_idle_timeout if idle is NOT_GIVEN else self._idle(idle, resolved)
+        else:
+            resolved = to_timeout(timeout)
+            total = (
+                longest(resolved)
+                if total is NOT_GIVEN
+                else validate_seconds(total, "total_timeout")
+            )
+            idle = self._idle(idle, resolved)
+        return CallOptions(resolved, total, max_retries, options.get("extra_headers"), idle)
+
+    def _call(
+        self,
+        route: str | None,
+        body: Mapping[str, Any] | None,
+        cast_to: type[Any],
+        chunk_type: ChunkType,
+        options: Mapping[str, Any],
+        raw: bool,
+        method: str,
+        path: str,
+    ) -> Call:
+        """Everything a call sends, resolved once for all its attempts (nothing sent yet)."""
+        resolved = self._options(options)
+        url = self._stream_url if chunk_type is not None else self._predict_url
+        if path:
+            url = httpx.URL(str(url) + path)
+        if body is not None and "model" not in body:
+            body = {"model": self.model, **body}  # first, as the OpenAI SDKs send it
+        content = None if body is None else encode(body)
+        return Call(method, url, route, content, cast_to, chunk_type, resolved, raw)
+
+    def _build_request(
+        self, http_client: httpx.Client | httpx.AsyncClient, call: Call
+    ) -> httpx.Request:
+        options = call.options
+        if call.content is None:
+            headers = dict(self._bodyless_headers)
+        else:
+            headers = dict(self._plain_headers if call.chunk_type is None else self._stream_headers)
+        if call.route is not None:
+            headers["route"] = call.route
+        if options.extra_headers:  # checked by validate_options
+            headers.update(options.extra_headers)
+        return http_client.build_request(
+            call.method,
+            call.url,
+            content=call.content,
+            headers=headers,
+            timeout=options.attempt_timeout(
+                call.url, call.chunk_type is not None and self._capped_sockets
+            ),
+        )
+
+    def _retry_kwargs(self, call: Call) -> dict[str, Any]:
+        remaining = call.options.remaining()
+        return retry_kwargs(
+            max_retries=call.options.max_retries,
+            total_timeout=None if remaining is None else max(0.0, remaining),
+            method=call.method,
+            url=str(call.url),
+            sleep=self._sleep,
+        )
+
+    # -- answer side --------------------------------------------------------------------
+
+    @staticmethod
+    def _transport_error(
+        exc: httpx.TransportError, request: httpx.Request, options: CallOptions
+    ) -> APIConnectionError:
+        if isinstance(exc, httpx.TimeoutException):
+            remaining = options.remaining()
+            if remaining is not None and remaining <= 0:
+                error = options.passed(f"while waiting ({type(exc).__name__})", request.url)
+                error.request = request
+                return error
+            return APITimeoutError(
+                f"Request to {request.url} timed out ({type(exc).__name__}).", request=request
+            )
+        return APIConnectionError(
+            f"Could not talk to {request.url}: {type(exc).__name__}: {exc}", request=request
+        )
+
+    @staticmethod
+    def _parse(response: httpx.Response, cast_to: type[ModelT]) -> ModelT:
+        try:
+            result = cast_to.model_validate_json(response.content)
+        except ValidationError as exc:
+            text = response.content[:300].decode("utf-8", "replace")
+            raise APIResponseValidationError(
+                f"The answer of {response.request.url} is not a {cast_to.__name__}: "
+                f"{exc.errors()[0].get('msg', exc)}; body starts with {text!r} "
+                f"(opc-request-id: {response.headers.get('opc-request-id') or '-'})",
+                response=response,
+                body=text,
+            ) from None
+        result._set_request_id(response.headers.get("opc-request-id"))
+        return result
+
+    @staticmethod
+    def _make_stream(
+        stream_cls: type[Stream[Any]] | type[AsyncStream[Any]],
+        response: httpx.Response,
+        chunk_type: type[Completion] | type[ChatCompletionChunk],
+        options: CallOptions,
+        permit: Permit,
+    ) -> Any:
+        """The stream over ``response``; it holds the permit until it is closed."""
+        make: Any = stream_cls  # the keywords are typed once the stream helper's merge
+        if _STREAM_OPTIONS:
+            return make(
+                response,
+                chunk_type,
+                idle_timeout=options.idle_timeout,
+                first_event_deadline=options.deadline,
+                on_close=permit.release,
+            )
+        response.stream = _ReleasingStream(response.stream, permit)
+        return make(response, chunk_type)
+
+    def _result(
+        self, response: httpx.Response, cast_to: type[ModelT], stream: Any, raw: bool
+    ) -> Any:
+        """The typed answer (or the stream); wrapped in an APIResponse if raw."""
+        if stream is not None:
+            return APIResponse(response, lambda: stream) if raw else stream
+        if raw:
+            return APIResponse(response, lambda: self._parse(response, cast_to))
+        return self._parse(response, cast_to)
+
+    @staticmethod
+    def _hint_state(error: APIStatusError, state: str | None) -> APIStatusError:
+        if state:
+            error.message = f"{error.message} The deployment is {state}."
+            error.args = (error.message,)
+        return error

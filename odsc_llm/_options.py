@@ -1,0 +1,176 @@
+"""What one call resolved: its options, its deadline, what it sends (no I/O).
+
+``NOT_GIVEN`` marks an option left out (``None`` means "no timeout"); the validators
+turn bad values into an ``InvalidRequestError`` naming the option.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from . import _constants as C
+from ._errors import APITimeoutError, InvalidRequestError, RequestTooLargeError
+from ._validation import validate_params, validate_timeout
+from .types.chat import ChatCompletionChunk
+from .types.completion import Completion
+
+__all__ = [
+    "NOT_GIVEN",
+    "Call",
+    "CallOptions",
+    "TimeoutTypes",
+    "encode",
+    "longest",
+    "to_timeout",
+]
+
+ChunkType = type[Completion] | type[ChatCompletionChunk] | None
+
+
+class _NotGiven:
+    """Marks an argument left out (``None`` means "no timeout" and must stay distinct)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Any = _NotGiven()
+
+TimeoutTypes = float | httpx.Timeout | None
+
+
+def to_timeout(value: TimeoutTypes) -> httpx.Timeout | None:
+    """``timeout`` as an ``httpx.Timeout`` (seconds apply to every wait), after checking it."""
+    checked = validate_timeout(value)
+    if checked is None or isinstance(checked, httpx.Timeout):
+        return checked
+    return httpx.Timeout(checked)
+
+
+def longest(timeout: httpx.Timeout | None) -> float | None:
+    """The deadline a per-attempt timeout implies for a whole call (None: unbounded)."""
+    if timeout is None:
+        return None
+    values = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    if any(v is None for v in values):
+        return None
+    return max(v for v in values if v is not None)
+
+
+def _cap(timeout: httpx.Timeout | None, remaining: float | None) -> httpx.Timeout | None:
+    """Shrink each part of ``timeout`` so that no wait can pass the call's deadline."""
+    if remaining is None:
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(remaining)
+
+    def cap(value: float | None) -> float:
+        return remaining if value is None else min(value, remaining)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
+
+
+class CallOptions:
+    """What one call resolved from its own options and the client's defaults."""
+
+    __slots__ = (
+        "deadline",
+        "extra_headers",
+        "idle_timeout",
+        "max_retries",
+        "timeout",
+        "total_timeout",
+    )
+
+    def __init__(
+        self,
+        timeout: httpx.Timeout | None,
+        total_timeout: float | None,
+        max_retries: int,
+        extra_headers: Mapping[str, str] | None,
+        idle_timeout: float | None,
+    ) -> None:
+        self.timeout = timeout
+        self.total_timeout = total_timeout
+        self.max_retries = max_retries
+        self.extra_headers = extra_headers
+        self.idle_timeout = idle_timeout
+        #: A ``time.monotonic()`` instant: the end of a non-streamed call, the latest
+        #: first event of a stream. None: unbounded.
+        self.deadline = None if total_timeout is None else time.monotonic() + total_timeout
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def passed(self, what: str, url: object) -> APITimeoutError:
+        return APITimeoutError(
+            f"The call's deadline (total_timeout={self.total_timeout} s) passed {what} ({url})."
+        )
+
+    def attempt_timeout(self, request_url: object, stream: bool) -> httpx.Timeout | None:
+        """This attempt's per-wait timeout, no part of it past the deadline. With
+        ``stream`` (a stream on capped sockets) the reads keep their own bound: past the
+        first event the deadline no longer applies (``stream_idle_timeout`` does)."""
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise self.passed("before an attempt could start", request_url)
+        capped = _cap(self.timeout, remaining)
+        if stream and capped is not None and remaining is not None:
+            read = None if self.timeout is None else self.timeout.read
+            return httpx.Timeout(
+                connect=capped.connect, read=read, write=capped.write, pool=capped.pool
+            )
+        return capped
+
+
+class Call:
+    """One logical call, as every attempt of it sends it."""
+
+    __slots__ = ("cast_to", "chunk_type", "content", "method", "options", "raw", "route", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: httpx.URL,
+        route: str | None,
+        content: bytes | None,
+        cast_to: type[Any],
+        chunk_type: ChunkType,
+        options: CallOptions,
+        raw: bool,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.route = route
+        self.content = content
+        self.cast_to = cast_to
+        self.chunk_type = chunk_type
+        self.options = options
+        self.raw = raw
+
+
+def encode(body: Mapping[str, Any]) -> bytes:
+    """The JSON body (strict: no NaN), refused before sending when JSON cannot carry it."""
+    try:
+        content = json.dumps(
+            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
+    except (ValueError, TypeError) as exc:
+        validate_params(body)  # names the field JSON cannot carry, and how to fix it
+        raise InvalidRequestError(f"The request body cannot be sent as JSON: {exc}") from None
+    if len(content) > C.MAX_BODY_BYTES:
+        raise RequestTooLargeError(
+            f"The request body is {len(content):,} bytes; model deployments accept at "
+            f"most {C.MAX_BODY_BYTES:,} (10 MB). Send fewer or shorter inputs per call."
+        )
+    return content
