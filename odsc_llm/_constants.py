@@ -27,6 +27,10 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: Model deployments refuse bodies over 10 MB (413); we check before sending.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
+#: The most of an error body (or of a non-SSE answer to a stream call) we read: enough
+#: for any message, and a 300 MB HTML page costs no more than this.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+
 #: The container paths the ``route`` header selects on a deployment.
 ROUTE_COMPLETIONS = "/v1/completions"
 ROUTE_CHAT_COMPLETIONS = "/v1/chat/completions"
