@@ -83,6 +83,7 @@ def _sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
             raise h.not_sse_error(media, _read_head(h))
         reads = response.iter_bytes()
         feed = h.feed
+        seen = h.events
         idle = h.idle_timeout
         deadline = h.first_event_deadline
         try:
@@ -90,9 +91,9 @@ def _sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
             for raw in reads:
                 if deadline is not None and monotonic() > deadline:
                     raise h.timeout_error()
-                chunks = feed(raw)
-                if chunks:
-                    yield from chunks
+                count = len(seen)
+                yield from feed(raw)
+                if len(seen) != count:
                     # From when the reader asks again: its own pace is not a stall.
                     deadline = None if idle is None else monotonic() + idle
                 if h.ended:
@@ -255,6 +256,7 @@ async def _async_chunks(h: _EventHandler[ChunkT]) -> AsyncIterator[ChunkT]:
             raise h.not_sse_error(media, await _aread_head(h))
         reads = response.aiter_bytes().__aiter__()
         feed = h.feed
+        seen = h.events
         idle = h.idle_timeout
         deadline = h.first_event_deadline
         try:
@@ -275,10 +277,10 @@ async def _async_chunks(h: _EventHandler[ChunkT]) -> AsyncIterator[ChunkT]:
                     for chunk in h.feed_end():
                         yield chunk
                     break
-                chunks = feed(raw)
-                if chunks:
-                    for chunk in chunks:
-                        yield chunk
+                count = len(seen)
+                for chunk in feed(raw):
+                    yield chunk
+                if len(seen) != count:
                     deadline = None if idle is None else monotonic() + idle
                 if h.ended:
                     break
