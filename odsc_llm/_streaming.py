@@ -60,11 +60,23 @@ def _rest_is_here(response: httpx.Response) -> bool:
     length = response.headers.get("content-length")
     if length is not None and length.isdigit():
         return response.num_bytes_downloaded >= int(length)
-    stream: Any = response.stream
+    # httpx's bound stream -> its transport stream -> httpcore's pool stream -> the
+    # connection's body stream -> the HTTP/1.1 connection, which holds the h11 parser.
+    layer: Any = response.stream
+    for _ in range(6):
+        parser = getattr(layer, "_h11_state", None)
+        if parser is not None:
+            break
+        layer = (
+            getattr(layer, "_httpcore_stream", None)
+            or getattr(layer, "_stream", None)
+            or getattr(layer, "_connection", None)
+        )
+    else:
+        return False
     try:
-        parser = stream._httpcore_stream._stream._connection._h11_state
         buffered, closed = parser.trailing_data
-    except AttributeError:
+    except (AttributeError, TypeError, ValueError):
         return False
     if closed:
         return False
