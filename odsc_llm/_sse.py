@@ -27,7 +27,7 @@ from ._json import validate_json
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
 
-__all__ = ["SSEFeed", "ServerSentEvent", "_EventHandler"]
+__all__ = ["SSEFeed", "ServerSentEvent", "_EventHandler", "rest_is_here"]
 
 ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
 
@@ -76,6 +76,43 @@ class SSEFeed:
         if last is not None and last.data == _DONE:
             events.append(last)
         return events
+
+
+def rest_is_here(response: httpx.Response) -> bool:
+    """Whether reading the rest of the body cannot wait on the server.
+
+    True when a declared length is all received, when the HTTP/1.1 parser already holds
+    the end of a chunked body, or when the socket has bytes ready. The parser is reached
+    through httpcore 1.x internals; on any other shape the answer is False (the
+    connection is then closed: correct, only without reuse).
+    """
+    length = response.headers.get("content-length")
+    if length is not None and length.isdigit():
+        return response.num_bytes_downloaded >= int(length)
+    # httpx's bound stream -> its transport stream -> httpcore's pool stream -> the
+    # connection's body stream -> the HTTP/1.1 connection, which holds the h11 parser.
+    layer: Any = response.stream
+    for _ in range(6):
+        parser = getattr(layer, "_h11_state", None)
+        if parser is not None:
+            break
+        layer = (
+            getattr(layer, "_httpcore_stream", None)
+            or getattr(layer, "_stream", None)
+            or getattr(layer, "_connection", None)
+        )
+    else:
+        return False
+    try:
+        buffered, closed = parser.trailing_data
+    except (AttributeError, TypeError, ValueError):
+        return False
+    if closed:
+        return False
+    if bytes(buffered).endswith(b"0\r\n\r\n"):
+        return True
+    network = response.extensions.get("network_stream")
+    return bool(network is not None and network.get_extra_info("is_readable"))
 
 
 class _EventHandler(Generic[ChunkT]):
@@ -284,7 +321,7 @@ class _EventHandler(Generic[ChunkT]):
             message = "The stream's first event did not arrive before its deadline (total_timeout)"
         else:
             message = (
-                f"The stream stalled: no content event for {self.idle_timeout:g} s "
+                f"The stream stalled: no content event for {self.idle_timeout or 0:g} s "
                 "(stream_idle_timeout; SSE comments and keep-alive lines do not count)"
             )
         return self.error(message, cls=StreamTimeoutError, network=True)

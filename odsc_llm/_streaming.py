@@ -29,7 +29,7 @@ import httpx
 
 from ._accumulate import accumulate, chunk_text
 from ._constants import MAX_ERROR_BODY_BYTES
-from ._sse import _EventHandler
+from ._sse import _EventHandler, rest_is_here
 from .types.chat import ChatCompletion, ChatCompletionChunk
 from .types.completion import Completion
 
@@ -47,43 +47,6 @@ _ASYNC_DRAIN_GRACE = 0.005
 
 # Strong references to fire-and-forget close tasks, so they are not collected mid-way.
 _background_tasks: set[asyncio.Task[None]] = set()
-
-
-def _rest_is_here(response: httpx.Response) -> bool:
-    """Whether reading the rest of the body cannot wait on the server.
-
-    True when a declared length is all received, when the HTTP/1.1 parser already holds
-    the end of a chunked body, or when the socket has bytes ready. The parser is reached
-    through httpcore 1.x internals; on any other shape the answer is False (the
-    connection is then closed: correct, only without reuse).
-    """
-    length = response.headers.get("content-length")
-    if length is not None and length.isdigit():
-        return response.num_bytes_downloaded >= int(length)
-    # httpx's bound stream -> its transport stream -> httpcore's pool stream -> the
-    # connection's body stream -> the HTTP/1.1 connection, which holds the h11 parser.
-    layer: Any = response.stream
-    for _ in range(6):
-        parser = getattr(layer, "_h11_state", None)
-        if parser is not None:
-            break
-        layer = (
-            getattr(layer, "_httpcore_stream", None)
-            or getattr(layer, "_stream", None)
-            or getattr(layer, "_connection", None)
-        )
-    else:
-        return False
-    try:
-        buffered, closed = parser.trailing_data
-    except (AttributeError, TypeError, ValueError):
-        return False
-    if closed:
-        return False
-    if bytes(buffered).endswith(b"0\r\n\r\n"):
-        return True
-    network = response.extensions.get("network_stream")
-    return bool(network is not None and network.get_extra_info("is_readable"))
 
 
 def _sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
@@ -116,7 +79,7 @@ def _sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
             raise h.transport_error(exc) from exc
         h.raise_unless_done()
         for _ in range(_MAX_READS_AFTER_DONE):
-            if not _rest_is_here(response):
+            if not rest_is_here(response):
                 break
             try:
                 next(reads)
@@ -309,18 +272,22 @@ async def _async_chunks(h: _EventHandler[ChunkT]) -> AsyncIterator[ChunkT]:
 
 
 async def _aread_head(h: _EventHandler[Any]) -> bytes:
-    """As ``_read_head``, for the async stream."""
+    """As ``_read_head``, for the async stream (each read bounded by the deadline)."""
     head = bytearray()
     deadline = h.first_event_deadline
-    try:
-        async for piece in h.response.aiter_bytes():
-            head += piece
-            if len(head) >= MAX_ERROR_BODY_BYTES or (
-                deadline is not None and monotonic() > deadline
-            ):
-                break
-    except httpx.RequestError:
-        pass
+    reads = h.response.aiter_bytes().__aiter__()
+    while len(head) < MAX_ERROR_BODY_BYTES:
+        try:
+            if deadline is None:
+                piece = await reads.__anext__()
+            else:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    break
+                piece = await _next(reads, remaining)
+        except (StopAsyncIteration, asyncio.TimeoutError, httpx.RequestError):
+            break  # what arrived is enough for the message
+        head += piece
     return bytes(head[:MAX_ERROR_BODY_BYTES])
 
 
