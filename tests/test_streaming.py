@@ -531,3 +531,27 @@ async def test_on_close_is_called_exactly_once(sync: bool, path: str) -> None:
             if stream is not None:
                 await twin.close(stream)  # a later close does not call it again
             assert twin.closed == 1
+
+
+async def test_dropped_client_streams_are_released(sync: bool, emulator: Any) -> None:
+    # Through the public client: 50 streams dropped unread on a pool of 10 connections.
+    limits = httpx.Limits(max_connections=10)
+    timeout = httpx.Timeout(10.0, pool=2.0)
+    if sync:
+        http_sync = httpx.Client(limits=limits, timeout=timeout)
+        with emulator.client(http_client=http_sync, timeout=timeout, max_retries=0) as client:
+            for _ in range(50):
+                client.completions.create(prompt="hi", max_tokens=3, stream=True)
+            gc.collect()
+            started = time.monotonic()
+            assert client.completions.create(prompt="hi", max_tokens=3).choices
+            assert time.monotonic() - started < PROMPT_S
+        return
+    http = httpx.AsyncClient(limits=limits, timeout=timeout)
+    async with emulator.async_client(http_client=http, timeout=timeout, max_retries=0) as aclient:
+        for _ in range(50):
+            await aclient.completions.create(prompt="hi", max_tokens=3, stream=True)
+        gc.collect()
+        started = time.monotonic()
+        assert (await aclient.completions.create(prompt="hi", max_tokens=3)).choices
+        assert time.monotonic() - started < PROMPT_S
