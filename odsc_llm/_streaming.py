@@ -326,7 +326,7 @@ class AsyncStream(Generic[ChunkT]):
         Raises the stream's usual errors; ``before_first_event`` tells a retry it may.
         """
         if self._first is None and not self._handler.events:
-            self._first = await anext_or_none(self._iterator)
+            self._first = await _anext_or_none(self._iterator)
 
     async def __aiter__(self) -> AsyncIterator[ChunkT]:
         # `break` drops this wrapper generator; the event loop's async-generator finalizer
@@ -401,7 +401,7 @@ class AsyncStream(Generic[ChunkT]):
             close_soon(self.response.aclose)
 
 
-async def anext_or_none(iterator: AsyncIterator[ChunkT]) -> ChunkT | None:
+async def _anext_or_none(iterator: AsyncIterator[ChunkT]) -> ChunkT | None:
     """The next item of ``iterator``, or None at its end."""
     try:
         return await iterator.__anext__()
