@@ -90,10 +90,14 @@ class Writer:
             return self.raw(b"%x\r\n%s\r\n" % (len(data), data))
         return self.raw(data)
 
-    def end(self) -> None:
-        """The end of a chunked body (the connection may then serve another request)."""
-        if self.chunked:
-            self.raw(b"0\r\n\r\n")
+    def end(self, last: bytes = b"") -> None:
+        """The end of a chunked body (the connection may then serve another request),
+        in one write with the ``last`` piece of the body, if any."""
+        if not self.chunked:
+            self.raw(last)
+            return
+        framed = b"%x\r\n%s\r\n" % (len(last), last) if last else b""
+        self.raw(framed + b"0\r\n\r\n")
 
     def trickle(self, data: bytes, every: float, *, until: float = MAX_SCRIPT_SECONDS) -> None:
         """Send ``data`` again and again every ``every`` s until the client goes away."""

@@ -128,9 +128,10 @@ def serve(body: bytes, *, pieces: int = 1) -> Callable[[Writer], None]:
     def script(w: Writer) -> None:
         w.head()
         step = max(1, -(-len(body) // pieces))
-        for start in range(0, len(body), step):
-            w.send(body[start : start + step])
-        w.end()
+        parts = [body[start : start + step] for start in range(0, len(body), step)]
+        for part in parts[:-1]:
+            w.send(part)
+        w.end(parts[-1])  # the body's end arrives with its last piece, as it often does
 
     return script
 
