@@ -206,6 +206,24 @@ async def test_first_event_deadline_is_not_extended_by_trickled_bytes(
         assert twin.closed == 1
 
 
+async def test_silent_server_before_the_first_event(sync: bool) -> None:
+    # Async cancels the read at the deadline; sync is bounded by httpx's read timeout.
+    def script(w: Writer) -> None:
+        w.head()
+        w.stall()
+
+    with HostileSSE(script) as server:
+        twin = Twin(sync, server.url, timeout=httpx.Timeout(10.0, read=1.0))
+        async with twin.client():
+            started = time.monotonic()
+            stream = await twin.open(first_event_deadline=started + 0.3, idle_timeout=0.2)
+            with pytest.raises(StreamTimeoutError) as info:
+                await twin.prime(stream)
+            assert time.monotonic() - started < 1.0 + PROMPT_S
+        assert info.value.before_first_event is True
+        assert twin.closed == 1
+
+
 async def test_idle_timeout_is_not_reset_by_comments_or_blank_lines(sync: bool) -> None:
     def script(w: Writer) -> None:
         w.head()
