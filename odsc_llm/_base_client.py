@@ -7,7 +7,6 @@ the sleep and the close.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import time
@@ -60,10 +59,6 @@ ModelT = TypeVar("ModelT", bound=ResponseType)
 
 USER_AGENT = {"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__version__}"}
 
-# Until the stream helper's Stream keywords (idle_timeout, first_event_deadline, on_close)
-# are merged, streams are built without them and the permit is released by the response.
-_STREAM_OPTIONS = "on_close" in inspect.signature(Stream.__init__).parameters
-
 
 class Permit:
     """One in-flight request's place under the client's bound; released exactly once."""
@@ -77,32 +72,6 @@ class Permit:
         release, self._release = self._release, None
         if release is not None:
             release()
-
-
-class _ReleasingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body that releases the permit when closed (stand-in for ``on_close``)."""
-
-    def __init__(self, stream: Any, permit: Permit) -> None:
-        self._stream = stream
-        self._permit = permit
-
-    def __iter__(self) -> Any:
-        return iter(self._stream)
-
-    def __aiter__(self) -> Any:
-        return self._stream.__aiter__()
-
-    def close(self) -> None:
-        try:
-            self._stream.close()
-        finally:
-            self._permit.release()
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            self._permit.release()
 
 
 class Body:
@@ -405,17 +374,13 @@ class BaseClient:
         permit: Permit,
     ) -> Any:
         """The stream over ``response``; it holds the permit until it is closed."""
-        make: Any = stream_cls  # the keywords are typed once the stream helper's merge
-        if _STREAM_OPTIONS:
-            return make(
-                response,
-                chunk_type,
-                idle_timeout=options.idle_timeout,
-                first_event_deadline=options.deadline,
-                on_close=permit.release,
-            )
-        response.stream = _ReleasingStream(response.stream, permit)
-        return make(response, chunk_type)
+        return stream_cls(
+            response,
+            chunk_type,
+            idle_timeout=options.idle_timeout,
+            first_event_deadline=options.deadline,
+            on_close=permit.release,
+        )
 
     def _result(
         self, response: httpx.Response, cast_to: type[ModelT], stream: Any, raw: bool

@@ -174,11 +174,8 @@ class Client(BaseClient):
     @staticmethod
     def _prime(stream: Stream[Any]) -> None:
         """Wait for the first event inside the attempt, so a break before it is retried."""
-        prime = getattr(stream, "_prime", None)  # the stream helper's; absent until merged
-        if prime is None:
-            return
         try:
-            prime()
+            stream._prime()
         except BaseException:
             stream.close()
             raise
@@ -378,11 +375,8 @@ class AsyncClient(BaseClient):
     @staticmethod
     async def _prime(stream: AsyncStream[Any]) -> None:
         """Wait for the first event inside the attempt, so a break before it is retried."""
-        prime = getattr(stream, "_aprime", None)  # the stream helper's; absent until merged
-        if prime is None:
-            return
         try:
-            await prime()
+            await stream._aprime()
         except BaseException:
             await stream.aclose()
             raise

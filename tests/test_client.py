@@ -713,7 +713,7 @@ def test_post_with_a_path_and_a_route(twin: Twin, httpx_mock: HTTPXMock) -> None
     [
         ({"temperature": float("nan")}, "temperature"),
         ({"top_p": float("inf")}, "top_p"),
-        ({"extra_body": {"guided": {"w": [1.0, float("-inf")]}}}, r"guided\.w\[1\]"),
+        ({"extra_body": {"guided": {"w": [1.0, float("-inf")]}}}, r"\['guided'\]\['w'\]\[1\]"),
         ({"prompt": "bad \ud83d"}, "prompt"),
     ],
 )

@@ -1,0 +1,339 @@
+"""Bytes to Server-Sent Events to typed chunks, without I/O (the streams do the reading).
+
+The streams read the body as bytes (not through ``EventSource.iter_sse()``) so that they
+see every read, comments and keep-alive lines included, and can keep their deadlines
+between reads. The parsing itself is httpx-sse's (``SSELineDecoder`` splits on CR, LF
+and CRLF only; ``SSEDecoder`` applies the WHATWG field rules); we add what the spec asks
+of the byte layer: UTF-8 with a leading U+FEFF stripped, and bad bytes replaced.
+
+``_EventHandler`` turns those events into chunks and errors, for both streams.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar, cast
+
+import httpx
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+from httpx_sse._models import ServerSentEvent
+from pydantic import ValidationError
+
+from ._accumulate import partial_text
+from ._errors import StreamError, StreamTimeoutError, extract_error_message
+from ._json import validate_json
+from .types.chat import ChatCompletionChunk
+from .types.completion import Completion
+
+__all__ = ["SSEFeed", "ServerSentEvent", "_EventHandler", "rest_is_here"]
+
+ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
+
+_DONE = "[DONE]"
+
+
+class SSEFeed:
+    """Feed it the body's bytes in any split; get the complete events they finish."""
+
+    __slots__ = ("_events", "_lines", "_text")
+
+    def __init__(self) -> None:
+        # utf-8-sig strips one leading BOM, even when it is split across reads.
+        self._text = codecs.getincrementaldecoder("utf-8-sig")("replace")
+        self._lines = SSELineDecoder()
+        self._events = SSEDecoder()
+
+    def feed(self, raw: bytes) -> list[ServerSentEvent]:
+        """The events completed by ``raw`` (a blank line ends an event)."""
+        text = self._text.decode(raw)
+        if not text:
+            return []
+        decode = self._events.decode
+        events = []
+        for line in self._lines.decode(text):
+            sse = decode(line)
+            if sse is not None:
+                events.append(sse)
+        return events
+
+    def flush(self) -> list[ServerSentEvent]:
+        """At the end of the body: the events its last lines complete.
+
+        The spec drops an event the body ends in before its blank line; we keep it only
+        when it is ``data: [DONE]`` (the answer was complete; only the last line ending
+        is missing), so a torn chunk still ends the stream as incomplete.
+        """
+        decode = self._events.decode
+        events = []
+        lines = self._lines.decode(tail) if (tail := self._text.decode(b"", True)) else []
+        for line in [*lines, *self._lines.flush()]:
+            sse = decode(line)
+            if sse is not None:
+                events.append(sse)
+        last = decode("")
+        if last is not None and last.data == _DONE:
+            events.append(last)
+        return events
+
+
+def rest_is_here(response: httpx.Response) -> bool:
+    """Whether reading the rest of the body cannot wait on the server.
+
+    True when a declared length is all received, when the HTTP/1.1 parser already holds
+    the end of a chunked body, or when the socket has bytes ready. The parser is reached
+    through httpcore 1.x internals; on any other shape the answer is False (the
+    connection is then closed: correct, only without reuse).
+    """
+    length = response.headers.get("content-length")
+    if length is not None and length.isdigit():
+        return response.num_bytes_downloaded >= int(length)
+    # httpx's bound stream -> its transport stream -> httpcore's pool stream -> the
+    # connection's body stream -> the HTTP/1.1 connection, which holds the h11 parser.
+    layer: Any = response.stream
+    for _ in range(6):
+        parser = getattr(layer, "_h11_state", None)
+        if parser is not None:
+            break
+        layer = (
+            getattr(layer, "_httpcore_stream", None)
+            or getattr(layer, "_stream", None)
+            or getattr(layer, "_connection", None)
+        )
+    else:
+        return False
+    try:
+        buffered, closed = parser.trailing_data
+    except (AttributeError, TypeError, ValueError):
+        return False
+    if closed:
+        return False
+    if bytes(buffered).endswith(b"0\r\n\r\n"):
+        return True
+    network = response.extensions.get("network_stream")
+    return bool(network is not None and network.get_extra_info("is_readable"))
+
+
+class _EventHandler(Generic[ChunkT]):
+    """Turns SSE events into chunks; shared by the sync and async streams (no I/O).
+
+    After each ``feed`` the caller yields the chunks returned, then stops reading if
+    ``ended`` (``done`` at ``[DONE]``, or ``failure`` to raise).
+    """
+
+    __slots__ = (
+        "cast_to", "done", "ended", "events", "failure", "finished", "first_event_deadline",
+        "idle_timeout", "on_close", "released", "request", "request_id", "response", "sse",
+        "started", "validate",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        cast_to: type[ChunkT],
+        idle_timeout: float | None,
+        first_event_deadline: float | None,
+        on_close: Callable[[], None] | None,
+    ) -> None:
+        self.response = response
+        self.cast_to = cast_to
+        self.validate = cast("Callable[[str], ChunkT]", cast_to.model_validate_json)
+        self.request = response.request
+        self.request_id: str | None = response.headers.get("opc-request-id")
+        self.idle_timeout = idle_timeout
+        self.first_event_deadline = first_event_deadline
+        self.on_close = on_close
+        self.released = False
+        self.sse = SSEFeed()
+        # The JSON text of every chunk parsed so far, for get_final_completion() and
+        # StreamError.partial_text. Strings, not models: holding thousands of models
+        # makes the garbage collector rescan them all and halves the stream's speed.
+        self.events: list[str] = []
+        self.started: set[int] = set()  # choice indexes seen, and those that finished
+        self.finished: set[int] = set()
+        self.done = False
+        self.ended = False
+        self.failure: StreamError | None = None
+
+    # -- events to chunks ------------------------------------------------------------
+
+    def feed(self, raw: bytes) -> Iterator[ChunkT]:
+        """The chunks completed by ``raw``, a piece of the body."""
+        return self.process(self.sse.feed(raw))
+
+    def feed_end(self) -> Iterator[ChunkT]:
+        """At the end of the body: the chunks its last lines complete."""
+        return self.process(self.sse.flush())
+
+    def process(self, events: list[ServerSentEvent]) -> Iterator[ChunkT]:
+        """Yields the chunks one by one (a list would keep a read's worth of models alive
+        at once, and the garbage collector's rescans of them cost ~15% of the speed)."""
+        # The hot loop: locals and no method calls beyond parsing (chunks/s matter).
+        validate = self.validate
+        remember = self.events.append
+        request_id = self.request_id
+        started = self.started
+        finished = self.finished
+        for sse in events:
+            data = sse.data
+            if not data or data.isspace():
+                continue  # only id/retry/event fields, or an empty data: not a chunk
+            if data == _DONE:
+                self.end_at_done()
+                break
+            if sse.event == "error":
+                self.fail(self.event_error(data))
+                break
+            try:
+                chunk = validate(data)
+            except ValidationError:
+                try:
+                    chunk = validate_json(self.cast_to, data)  # a lone surrogate, maybe
+                except ValidationError as exc:
+                    self.fail(self.bad_chunk(data, exc))
+                    break
+            chunk.__dict__["request_id"] = request_id  # see ResponseType
+            remember(data)
+            for choice in chunk.choices:
+                started.add(choice.index)
+                if choice.finish_reason is not None:
+                    finished.add(choice.index)
+            yield chunk
+
+    def end_at_done(self) -> None:
+        """At ``[DONE]``: every choice must have ended with a ``finish_reason``.
+
+        A server that cuts a stream short may still send ``[DONE]`` (llama.cpp does when a
+        new request interrupts it): without a finish reason the answer is incomplete.
+        """
+        self.ended = True
+        if not self.started:
+            self.failure = self.error("The stream ended ('data: [DONE]') without any answer")
+            return
+        unfinished = sorted(self.started - self.finished)
+        if unfinished:
+            self.failure = self.error(
+                "The stream ended ('data: [DONE]') before choice(s) "
+                f"{', '.join(map(str, unfinished))} had a finish_reason: the answer is "
+                "incomplete (the server cut the generation short)"
+            )
+            return
+        self.done = True
+
+    def fail(self, error: StreamError) -> None:
+        self.failure = error
+        self.ended = True
+
+    def raise_unless_done(self) -> None:
+        """After the reading loop: raise the failure, or that ``[DONE]`` never came."""
+        if self.failure is not None:
+            raise self.failure
+        if not self.done:
+            raise self.end_error()
+
+    def chunks(self) -> list[ChunkT]:
+        """The chunks parsed so far, parsed again from their text."""
+        return [validate_json(self.cast_to, data) for data in self.events]
+
+    # -- releasing -------------------------------------------------------------------
+
+    def release(self) -> None:
+        """Mark the response released and call ``on_close``, both exactly once."""
+        if not self.released:
+            self.released = True
+            if self.on_close is not None:
+                self.on_close()
+
+    def close_sync(self) -> None:
+        try:
+            self.response.close()
+        finally:
+            self.release()
+
+    async def close_async(self) -> None:
+        try:
+            await self.response.aclose()
+        finally:
+            self.release()
+
+    # -- errors ----------------------------------------------------------------------
+
+    def error(
+        self,
+        message: str,
+        body: object | None = None,
+        *,
+        cls: type[StreamError] = StreamError,
+        network: bool = False,
+    ) -> StreamError:
+        """A stream error; ``network`` failures before any chunk may be retried."""
+        return cls(
+            f"{message} (opc-request-id: {self.request_id or '-'}; "
+            f"{len(self.events)} chunks received before the failure)",
+            request=self.request,
+            request_id=self.request_id,
+            body=body,
+            partial_text=partial_text(self.chunks()),
+            before_first_event=network and not self.events,
+        )
+
+    def check_content_type(self) -> str | None:
+        """None when the answer is SSE; else the media type, whose body must be read."""
+        media = self.response.headers.get("content-type", "").partition(";")[0].strip()
+        return None if "text/event-stream" in media else media
+
+    def not_sse_error(self, media: str, body: bytes) -> StreamError:
+        readable, _ = extract_error_message(body, media)
+        return self.error(
+            f"Expected a stream (text/event-stream) but the server answered {media or 'no'} "
+            f"content with status {self.response.status_code}: {readable}",
+            body=body.decode("utf-8", "replace"),
+        )
+
+    def event_error(self, data: str) -> StreamError:
+        readable, _ = extract_error_message(data)
+        return self.error(f"The server sent an error event: {readable}", body=data)
+
+    def bad_chunk(self, data: str, exc: ValidationError) -> StreamError:
+        try:
+            parsed: Any = json.loads(data)
+        except ValueError:
+            return self.error(f"The server sent a chunk that is not JSON: {data[:200]!r}")
+        if isinstance(parsed, dict) and ("error" in parsed or parsed.get("object") == "error"):
+            readable, _ = extract_error_message(data)
+            return self.error(f"The model server reported an error mid-stream: {readable}", parsed)
+        return self.error(
+            f"The server sent a chunk of unexpected shape for {self.cast_to.__name__}: "
+            f"{exc.errors()[0].get('msg', exc)}; chunk: {data[:200]!r}",
+            parsed,
+        )
+
+    def end_error(self) -> StreamError:
+        return self.error(
+            "The stream ended without 'data: [DONE]': the answer is incomplete "
+            "(the connection closed early or the server failed after sending the headers)",
+            network=True,
+        )
+
+    def timeout_error(self) -> StreamError:
+        if not self.events:
+            message = "The stream's first event did not arrive before its deadline (total_timeout)"
+        else:
+            message = (
+                f"The stream stalled: no content event for {self.idle_timeout or 0:g} s "
+                "(stream_idle_timeout; SSE comments and keep-alive lines do not count)"
+            )
+        return self.error(message, cls=StreamTimeoutError, network=True)
+
+    def transport_error(self, exc: Exception) -> StreamError:
+        if isinstance(exc, httpx.TimeoutException):
+            return self.error(
+                f"The stream timed out before 'data: [DONE]': {type(exc).__name__}: {exc}",
+                cls=StreamTimeoutError,
+                network=True,
+            )
+        return self.error(
+            f"The stream broke before 'data: [DONE]': {type(exc).__name__}: {exc}",
+            network=True,
+        )
