@@ -34,3 +34,34 @@ ROUTE_EMBEDDINGS = "/v1/embeddings"
 
 STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
+
+# ---- batch runner: adaptive concurrency and pacing (odsc_llm/_batch/) ------------------
+
+#: ``batch(concurrency="auto")``: the ceiling of the adaptive limit unless
+#: ``max_concurrency=`` says otherwise, and where it starts (slow start doubles it each
+#: round trip until the first sign of congestion).
+BATCH_MAX_CONCURRENCY = 256
+BATCH_INITIAL_CONCURRENCY = 8
+#: Fixed-concurrency default of the low-level ``run_batch`` engine.
+BATCH_DEFAULT_CONCURRENCY = 32
+#: The service's request-rate limit per tenancy (requests/s), named in messages and docs.
+TENANCY_RATE_LIMIT = 150.0
+#: Additive increase: +1 to the limit per ``limit`` good answers (about +1 a round trip).
+BATCH_INCREASE = 1.0
+#: Multiplicative decrease of the concurrency limit on 503 / timeouts / connection errors.
+BATCH_BACKOFF = 0.7
+#: "Latency holds": an answer slower than this many times the best recent latency stops
+#: the limit from growing (the server is queueing).
+BATCH_LATENCY_TOLERANCE = 2.0
+#: At most one cut per this many seconds (one burst of 429s is one signal, not fifty).
+BATCH_CUT_INTERVAL = 0.5
+#: On a 429 the runner starts pacing: at the rate it saw answered in the last
+#: ``BATCH_RATE_WINDOW`` seconds times ``BATCH_RATE_BACKOFF``, then probes upward by
+#: ``BATCH_RATE_PROBE`` requests/s every second without a 429.
+BATCH_RATE_WINDOW = 1.0
+BATCH_RATE_BACKOFF = 0.95
+BATCH_RATE_PROBE = 3.0
+#: The pace never goes below this (requests/s).
+BATCH_MIN_RATE = 1.0
+#: Ctrl-C: how long in-flight items get to finish cancelling before the runner returns.
+BATCH_CANCEL_GRACE = 2.0
