@@ -50,9 +50,14 @@ TENANCY_RATE_LIMIT = 150.0
 BATCH_INCREASE = 1.0
 #: Multiplicative decrease of the concurrency limit on 503 / timeouts / connection errors.
 BATCH_BACKOFF = 0.7
-#: "Latency holds": an answer slower than this many times the best recent latency stops
-#: the limit from growing (the server is queueing).
-BATCH_LATENCY_TOLERANCE = 2.0
+#: "Latency holds": the median of the last ``BATCH_LATENCY_SAMPLES`` latencies (checked
+#: every ``BATCH_LATENCY_EVERY`` answers) within this many times the best such median
+#: seen; beyond it the server (or this process) is queueing: the limit stops growing
+#: and is cut by ``BATCH_LATENCY_BACKOFF``.
+BATCH_LATENCY_TOLERANCE = 1.5
+BATCH_LATENCY_SAMPLES = 64
+BATCH_LATENCY_EVERY = 16
+BATCH_LATENCY_BACKOFF = 0.9
 #: At most one cut per this many seconds (one burst of 429s is one signal, not fifty).
 BATCH_CUT_INTERVAL = 0.5
 #: On a 429 the runner starts pacing: at the rate it saw answered in the last

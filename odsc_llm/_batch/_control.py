@@ -7,9 +7,12 @@ reports how it went:
 * **Concurrency (AIMD).** With ``concurrency="auto"`` the limit starts at
   ``BATCH_INITIAL_CONCURRENCY`` and doubles every round trip (slow start) until the
   first sign of congestion, then grows by about one per round trip while answers come
-  back fine and latency holds (no slower than ``BATCH_LATENCY_TOLERANCE`` x the best
-  recent one). A 503, a 504 or a timeout/connection error cuts it by ``BATCH_BACKOFF``
-  (at most once per ``BATCH_CUT_INTERVAL``: a burst of failures is one signal).
+  back fine and latency holds: the median of the last ``BATCH_LATENCY_SAMPLES``
+  latencies stays within ``BATCH_LATENCY_TOLERANCE`` x the best such median seen (a
+  median, so a mix of short and long answers is not mistaken for congestion). When it
+  does not hold, the limit is cut by ``BATCH_LATENCY_BACKOFF``. A 503, a 504 or a
+  timeout/connection error cuts it by ``BATCH_BACKOFF`` (at most once per
+  ``BATCH_CUT_INTERVAL``: a burst of failures is one signal).
 * **Pacing.** A 429 means "too many requests per second", which fewer requests in
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
@@ -37,10 +40,6 @@ from .._errors import APIConnectionError, APITimeoutError, InvalidRequestError
 __all__ = ["Concurrency", "Controller", "Pacer", "validate_options"]
 
 Concurrency = int | Literal["auto"]
-
-#: How many recent latencies the "best recent latency" is taken over.
-_LATENCY_SAMPLES = 200
-
 
 def validate_options(
     concurrency: object, max_concurrency: object, rate_limit: object
@@ -127,7 +126,12 @@ class Controller:
         self._last_cut = -math.inf
         self._last_rate_cut = -math.inf
         self._last_probe = self._started
-        self._latencies: deque[float] = deque(maxlen=_LATENCY_SAMPLES)
+        #: Recent latencies; "latency holds" compares their median with the best median
+        #: seen, so prompts of mixed lengths do not look like congestion.
+        self._latencies: deque[float] = deque(maxlen=C.BATCH_LATENCY_SAMPLES)
+        self._since_median = 0
+        self._best_median = math.inf
+        self._queueing = False
         self._answered: deque[float] = deque()
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -194,8 +198,18 @@ class Controller:
         self._last_probe = now
         if not self.adaptive:
             return
-        if latency > min(self._latencies) * C.BATCH_LATENCY_TOLERANCE:
-            return  # the server is queueing: hold the limit
+        self._since_median += 1
+        if self._since_median >= C.BATCH_LATENCY_EVERY:
+            self._since_median = 0
+            ordered = sorted(self._latencies)
+            median = ordered[len(ordered) // 2]
+            self._best_median = min(self._best_median, median)
+            self._queueing = median > self._best_median * C.BATCH_LATENCY_TOLERANCE
+            if self._queueing:
+                # Answers slow down as a whole: the server (or this process) is queueing.
+                self._cut_concurrency(C.BATCH_LATENCY_BACKOFF)
+        if self._queueing:
+            return
         step = 1.0 if self._slow_start else C.BATCH_INCREASE / self.limit
         self.limit = min(float(self.ceiling), self.limit + step)
         self._wake()
@@ -215,7 +229,7 @@ class Controller:
         ):
             self._cut_concurrency()
 
-    def _cut_concurrency(self) -> None:
+    def _cut_concurrency(self, factor: float = C.BATCH_BACKOFF) -> None:
         if not self.adaptive:
             return
         now = self._clock()
@@ -224,7 +238,7 @@ class Controller:
             return
         self._last_cut = now
         self.cuts += 1
-        self.limit = max(1.0, self.limit * C.BATCH_BACKOFF)
+        self.limit = max(1.0, self.limit * factor)
 
     def _cut_rate(self) -> None:
         now = self._clock()
@@ -245,7 +259,8 @@ class Controller:
         self._last_probe = now
         if self._latencies:
             # Twice what the pace needs in flight is plenty; more only waits on the pace.
-            needed = 2.0 * self.rate * min(self._latencies)
+            typical = self._best_median if self._best_median < math.inf else min(self._latencies)
+            needed = 2.0 * self.rate * typical
             self.limit = max(1.0, min(self.limit, max(needed, float(C.BATCH_INITIAL_CONCURRENCY))))
         else:
             self.limit = max(1.0, self.limit * C.BATCH_BACKOFF)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from .. import _constants as C
 from .._errors import InvalidRequestError
 from ..types.params import ChatCompletionCreateParams, CompletionCreateParams
-from ._control import Concurrency
+from ._control import Concurrency, Controller
 from ._results import BatchResult, ItemId
 from ._runner import run_batch, run_sync
 
@@ -60,6 +60,7 @@ async def abatch(
     params: Any,
     *,
     max_retries: int,
+    controller: Controller | None = None,
 ) -> BatchResult[ModelT]:
     """Run ``await create(**{key: value}, **params)`` for each input as one batch.
 
@@ -67,7 +68,8 @@ async def abatch(
     parameters of ``create``, which apply to every item. ``max_retries`` is the client's
     (a ``max_retries`` in ``params`` wins): the engine retries, each item's ``create``
     runs with ``max_retries=0``, so every 429/503 reaches the concurrency controller.
-    Resumed results are decoded with ``model.model_validate``.
+    Resumed results are decoded with ``model.model_validate``. ``controller``: see
+    :func:`run_batch`.
     """
     call_params = {k: v for k, v in dict(params).items() if k not in _BATCH_KEYS}
     options = {k: v for k, v in dict(params).items() if k in _BATCH_KEYS}
@@ -88,6 +90,7 @@ async def abatch(
         max_retries=retries,
         # Never more in flight than the client's connection pool holds.
         pool_size=C.DEFAULT_LIMITS.max_connections,
+        controller=controller,
         **options,
     )
 

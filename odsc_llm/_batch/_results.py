@@ -114,6 +114,8 @@ class BatchSummary:
     #: The concurrency limit and request rate (requests/s, ``None``: unpaced) the
     #: controller ended with, and how often it cut them.
     final_concurrency: int | None = None
+    #: The most attempts that were in flight at once.
+    peak_in_flight: int = 0
     final_rate: float | None = None
     cuts: int = 0
 

@@ -131,6 +131,7 @@ async def run_batch(
     retry_failed: bool = True,
     decode: Callable[[Any], ResultT] | None = None,
     pool_size: int | None = None,
+    controller: Controller | None = None,
 ) -> BatchResult[ResultT]:
     """Run ``await call(item)`` for every item; results in input order.
 
@@ -141,6 +142,9 @@ async def run_batch(
     at most this many calls started per second, shared by all items (e.g. 150, the
     service's default per tenancy, when other jobs share the tenancy). ``pool_size``:
     in flight never exceeds it (the resource methods pass the client's pool size).
+    ``controller``: a :class:`~._control.Controller` to use (and keep) instead of a new
+    one, so successive batches (e.g. the blocks a Ray actor gets) share what it learned;
+    the three knobs above are then its own, and its counters add up across batches.
 
     ``max_retries``: the engine retries retryable failures (429, 5xx, timeouts...) of an
     item this many times, with the client's backoff; each attempt waits for a slot.
@@ -187,7 +191,7 @@ async def run_batch(
         pending = list(range(len(slots)))
 
     resumed = len(slots) - len(pending)
-    control = Controller(fixed=fixed, max_concurrency=ceiling, rate_limit=rate)
+    control = controller or Controller(fixed=fixed, max_concurrency=ceiling, rate_limit=rate)
     bar = _make_progress(progress, len(slots), resumed)
     sink = ResumeFile(path) if path is not None else None
     failure: list[BaseException] = []
@@ -305,6 +309,7 @@ async def run_batch(
         throttled_429=control.throttled_429,
         throttled_503=control.throttled_503,
         final_concurrency=control.slots,
+        peak_in_flight=control.peak_in_flight,
         final_rate=control.rate,
         cuts=control.cuts,
     )

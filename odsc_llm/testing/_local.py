@@ -23,6 +23,7 @@ from .._errors import OdscLLMError
 from ..deployment import Deployment
 from ._answers import DEFAULT_EMBEDDING_DIM
 from ._faults import Faults, RecordedRequest
+from ._throttle import Throttle
 from ._server import EmulatorApp, EmulatorState, make_protocol_class
 from ._verify import PublicKeyLike
 
@@ -77,6 +78,11 @@ class LocalDeployment:
     deterministically (see ``odsc_llm.testing.reply_text``), streams like vLLM with
     ``token_delay`` seconds between tokens, and can be told to fail (``local.faults``).
 
+    ``capacity``, ``rate_limit``, ``queue_size``: answer like a saturated deployment (at
+    most ``capacity`` answers generating at once, a tenancy-style 429 above
+    ``rate_limit`` requests/s, a 503 when ``queue_size`` wait); see ``local.throttle``
+    and :mod:`odsc_llm.testing._throttle`.
+
     ``local.requests`` keeps the last ``request_log_size`` requests (bodies included; 0
     keeps none, for long load tests).
 
@@ -97,6 +103,9 @@ class LocalDeployment:
         embedding_dim: int = DEFAULT_EMBEDDING_DIM,
         request_log_size: int = 10_000,
         startup_timeout: float = 15.0,
+        capacity: int | None = None,
+        rate_limit: float | None = None,
+        queue_size: int | None = None,
     ) -> None:
         if token_delay < 0:
             raise ValueError(f"token_delay must be >= 0 seconds, got {token_delay}.")
@@ -129,6 +138,9 @@ class LocalDeployment:
             embedding_dim=embedding_dim,
             max_log=request_log_size,
         )
+        # Throttle hook (odsc_llm/testing/_throttle.py): a deployment at its limits.
+        self.throttle = Throttle(capacity=capacity, rate_limit=rate_limit, queue_size=queue_size)
+        self.state.throttle = self.throttle if self.throttle.enabled else None
         self._initial_token_delay = token_delay
         self._thread: threading.Thread | None = None
         self._server: Any = None

@@ -76,6 +76,8 @@ class EmulatorState:
     #: Streams being answered right now, and the most at once (event-loop thread only).
     active_streams: int = 0
     peak_streams: int = 0
+    #: Admission throttle (batch helper's hook: ``_throttle.Throttle`` or None).
+    throttle: Any = None
 
     def record(self, request: RecordedRequest) -> None:
         if self.max_log <= 0:
@@ -262,6 +264,13 @@ class EmulatorApp:
             await error(405, oci_error_body(405, message=f"{method} is not allowed; use POST."))
             return
 
+        # -- throttle hook (odsc_llm/testing/_throttle.py): 429/503 at the limits --------
+        if state.throttle is not None:
+            refusal = await state.throttle.admit(body, state.token_delay)
+            if refusal is not None:
+                await error(*refusal)
+                return
+        # -- end of throttle hook ---------------------------------------------------------
         fault = state.faults.pop()
         record.fault = fault
         if fault is not None:
