@@ -68,5 +68,8 @@ BATCH_RATE_BACKOFF = 0.95
 BATCH_RATE_PROBE = 3.0
 #: The pace never goes below this (requests/s).
 BATCH_MIN_RATE = 1.0
+#: With concurrency="auto" a 429/503 attempt is retried up to this many times beyond
+#: ``max_retries`` (only if ``max_retries`` > 0): the controller slows down, the item is fine.
+BATCH_THROTTLED_RETRIES = 8
 #: Ctrl-C: how long in-flight items get to finish cancelling before the runner returns.
 BATCH_CANCEL_GRACE = 2.0

@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying
+from tenacity import AsyncRetrying, RetryCallState
 
 from .. import _constants as C
 from .._errors import InvalidRequestError
@@ -88,6 +88,25 @@ def _check_retries(max_retries: object) -> int:
             f"max_retries must be an int >= 0 (0: no retries), not {max_retries!r}."
         )
     return max_retries
+
+
+class _Stop:
+    """tenacity ``stop`` of one item: ``retries`` for failures, and with adaptive
+    concurrency up to ``throttled`` more for 429/503, which tell the controller to slow
+    down rather than that the item is bad (its retry waits for the slower pace)."""
+
+    def __init__(self, retries: int, throttled: int) -> None:
+        self.retries = retries
+        self.throttled = throttled
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if self.throttled > 0 and getattr(error, "status_code", None) in (429, 503):
+            self.throttled -= 1
+            return False
+        self.retries -= 1
+        return self.retries < 0
 
 
 def _make_progress(enabled: bool, total: int, initial: int) -> Any:
@@ -227,15 +246,11 @@ async def run_batch(
             return await attempt(item, held=True)
         held = True
         result: Any = None
-        retrying = AsyncRetrying(
-            **retry_kwargs(
-                max_retries=retries,
-                total_timeout=None,
-                method="batch item",
-                url=repr(slots[index].id),
-            )
+        kwargs = retry_kwargs(
+            max_retries=retries, total_timeout=None, method="batch item", url=repr(slots[index].id)
         )
-        async for attempt_state in retrying:
+        kwargs["stop"] = _Stop(retries, C.BATCH_THROTTLED_RETRIES if control.adaptive else 0)
+        async for attempt_state in AsyncRetrying(**kwargs):
             with attempt_state:
                 if not held:
                     control.retries += 1
