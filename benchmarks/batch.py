@@ -197,10 +197,12 @@ def contend(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- the harness
 
 
-def _run_one(key: str, prompts: int, timeout: float) -> dict[str, Any]:
+def _run_one(key: str, prompts: int, timeout: float, limits: dict[str, Any]) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.batch", "--serve"],
+        [sys.executable, "-m", "benchmarks.batch", "--serve",
+         "--rate-limit", str(limits["rate_limit"]), "--capacity", str(limits["capacity"]),
+         "--queue-size", str(limits["queue_size"])],  # fmt: skip
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
     )  # fmt: skip
     assert server.stdin is not None and server.stdout is not None
@@ -233,8 +235,16 @@ def _run_one(key: str, prompts: int, timeout: float) -> dict[str, Any]:
     return row
 
 
-def figure(prompts: int = 3000, timeout: float = 300.0, keys: list[str] | None = None) -> dict[str, Any]:
+def figure(
+    prompts: int = 3000,
+    timeout: float = 300.0,
+    keys: list[str] | None = None,
+    rate_limit: float = RATE_LIMIT,
+    capacity: int = CAPACITY,
+    queue_size: int = QUEUE_SIZE,
+) -> dict[str, Any]:
     """Run every contender; the figure's data (see :func:`table_lines`)."""
+    limits = {"rate_limit": rate_limit, "capacity": capacity, "queue_size": queue_size}
     rows: dict[str, Any] = {}
     for key in keys or list(CONTENDERS):
         reason = unavailable_reason(key)
@@ -242,7 +252,7 @@ def figure(prompts: int = 3000, timeout: float = 300.0, keys: list[str] | None =
             rows[key] = {"available": False, "reason": reason}
             continue
         print(f"figure 5: batch, {CONTENDERS[key]} ...", file=sys.stderr, flush=True)
-        row = _run_one(key, prompts, timeout)
+        row = _run_one(key, prompts, timeout, limits)
         server = row["server"]
         wall = row["wall_s"]
         row.update(
@@ -251,14 +261,14 @@ def figure(prompts: int = 3000, timeout: float = 300.0, keys: list[str] | None =
             throttled_share=(server["429"] + server["503"]) / max(1, server["requests"]),
             late_throttled_share=server["late_throttled"] / max(1, server["late_requests"]),
         )
-        row["goodput_ratio"] = row["goodput"] / RATE_LIMIT
+        row["goodput_ratio"] = row["goodput"] / rate_limit
         rows[key] = row
     return {
         "title": f"5. Batch at the service's limits: {prompts:,} prompts, rate limit "
-        f"{RATE_LIMIT:g}/s, capacity {CAPACITY}, queue {QUEUE_SIZE}",
+        f"{rate_limit:g}/s, capacity {capacity}, queue {queue_size}",
         "prompts": prompts,
-        "rate_limit": RATE_LIMIT,
         "rows": rows,
+        **limits,
     }
 
 
@@ -323,16 +333,14 @@ def table_lines(fig: dict[str, Any]) -> list[str]:
     return out
 
 
-START, END = "<!-- batch:start -->", "<!-- batch:end -->"
-
-
-def write_section(path: str, lines: list[str]) -> None:
-    """Replace (or append) this figure's section in ``RESULTS.md``."""
+def write_section(path: str, lines: list[str], tag: str = "") -> None:
+    """Replace (or append) this figure's section in ``RESULTS.md`` (one per ``tag``)."""
+    START, END = f"<!-- batch{tag}:start -->", f"<!-- batch{tag}:end -->"
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmark results\n"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    block = "\n".join([START, "## Batch at the service's limits", "",
-                       f"Run {stamp} with `python -m benchmarks.batch` on {os.cpu_count()} "
+    block = "\n".join([START, "## Batch at the service's limits" + (f" ({tag})" if tag else ""), "",
+                       f"Run {stamp} with `python -m benchmarks.batch {' '.join(sys.argv[1:])}` on {os.cpu_count()} "
                        f"cores, load average at start {load} (a shared machine).", "",
                        *lines, END])  # fmt: skip
     if START in text and END in text:
@@ -351,11 +359,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     parser.add_argument("--json", help="also write the raw figure as JSON here")
     parser.add_argument("--contenders", default="", help="comma-separated keys (default: all)")
+    parser.add_argument("--tag", default="", help="a name for this section of RESULTS.md")
     # Children:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--capacity", type=int, default=CAPACITY, help=argparse.SUPPRESS)
-    parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT, help=argparse.SUPPRESS)
-    parser.add_argument("--queue-size", type=int, default=QUEUE_SIZE, help=argparse.SUPPRESS)
+    parser.add_argument("--capacity", type=int, default=CAPACITY, help="emulator capacity (64)")
+    parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT, help="requests/s (150)")
+    parser.add_argument("--queue-size", type=int, default=QUEUE_SIZE, help="emulator queue (64)")
     parser.add_argument("--token-delay", type=float, default=TOKEN_DELAY, help=argparse.SUPPRESS)
     parser.add_argument("--contender", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -369,7 +378,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         return None
     prompts = args.prompts or (300 if args.quick else 3000)
     keys = [k.strip() for k in args.contenders.split(",") if k.strip()] or None
-    fig = figure(prompts, keys=keys)
+    fig = figure(prompts, keys=keys, rate_limit=args.rate_limit, capacity=args.capacity,
+                 queue_size=args.queue_size)  # fmt: skip
     lines = table_lines(fig)
     print("\n".join(lines))
     for name, goal, measured, met in targets(fig):
@@ -377,7 +387,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     write_section(args.out, lines + ["Targets:", ""] + [
         f"- {name}: {goal}: {measured} — {'met' if met else 'not met' if met is not None else '–'}"
         for name, goal, measured, met in targets(fig)
-    ])  # fmt: skip
+    ], tag=args.tag)  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
             json.dump(fig, f, indent=1)

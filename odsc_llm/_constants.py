@@ -53,8 +53,10 @@ BATCH_BACKOFF = 0.7
 #: "Latency holds": the median of the last ``BATCH_LATENCY_SAMPLES`` latencies (checked
 #: every ``BATCH_LATENCY_EVERY`` answers) within this many times the best such median
 #: seen; beyond it the server (or this process) is queueing: the limit stops growing
-#: and is cut by ``BATCH_LATENCY_BACKOFF``.
-BATCH_LATENCY_TOLERANCE = 1.5
+#: and is cut by ``BATCH_LATENCY_BACKOFF`` (never below the initial limit: latency alone
+#: is a soft signal). The best median forgets by ``BATCH_LATENCY_FORGET`` per check.
+BATCH_LATENCY_TOLERANCE = 2.0
+BATCH_LATENCY_FORGET = 1.02
 BATCH_LATENCY_SAMPLES = 64
 BATCH_LATENCY_EVERY = 16
 BATCH_LATENCY_BACKOFF = 0.9

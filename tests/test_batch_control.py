@@ -109,6 +109,7 @@ def test_rising_latency_stops_growth_and_cuts() -> None:
     grown = control.slots
     for _ in range(4 * C.BATCH_LATENCY_SAMPLES):
         clock.now += 0.1
+        control.in_flight = control.slots  # the limit is in use (no acquire in this test)
         control.succeeded(1.0)  # ten times slower: the server queues
     assert control.slots < grown and control.cuts >= 2
 

@@ -203,9 +203,12 @@ class Controller:
             self._since_median = 0
             ordered = sorted(self._latencies)
             median = ordered[len(ordered) // 2]
-            self._best_median = min(self._best_median, median)
+            # The baseline forgets slowly, so one lucky quiet moment does not make every
+            # later, normal latency look like congestion.
+            self._best_median = min(self._best_median * C.BATCH_LATENCY_FORGET, median)
             self._queueing = median > self._best_median * C.BATCH_LATENCY_TOLERANCE
-            if self._queueing:
+            used = self.in_flight >= 0.8 * self.slots
+            if self._queueing and used and self.limit > C.BATCH_INITIAL_CONCURRENCY:
                 # Answers slow down as a whole: the server (or this process) is queueing.
                 self._cut_concurrency(C.BATCH_LATENCY_BACKOFF)
         if self._queueing:
