@@ -71,13 +71,16 @@ def serve(args: argparse.Namespace) -> None:
     """Child: one throttling emulator; prints its address, then stats when asked."""
     from odsc_llm.testing import LocalDeployment
 
-    with tempfile.TemporaryDirectory() as tmp, LocalDeployment(
-        capacity=args.capacity,
-        rate_limit=args.rate_limit,
-        queue_size=args.queue_size,
-        token_delay=args.token_delay,
-        request_log_size=0,
-    ) as local:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalDeployment(
+            capacity=args.capacity,
+            rate_limit=args.rate_limit,
+            queue_size=args.queue_size,
+            token_delay=args.token_delay,
+            request_log_size=0,
+        ) as local,
+    ):
         config = local.write_oci_config(tmp)
         print(json.dumps({"url": local.url, "config": str(config)}), flush=True)
         for line in sys.stdin:
@@ -149,9 +152,7 @@ async def _ads(url: str, config: str, prompts: list[str]) -> tuple[int, Any]:
     from ads.aqua.client.client import AsyncClient
 
     cfg = oci.config.from_file(config)
-    signer = oci.signer.Signer(
-        cfg["tenancy"], cfg["user"], cfg["fingerprint"], cfg["key_file"]
-    )
+    signer = oci.signer.Signer(cfg["tenancy"], cfg["user"], cfg["fingerprint"], cfg["key_file"])
     client = AsyncClient(endpoint=url + "/predict", auth={"signer": signer}, retries=2)
 
     async def one(prompt: str) -> Any:
@@ -199,12 +200,12 @@ def contend(args: argparse.Namespace) -> None:
 
 def _run_one(key: str, prompts: int, timeout: float, limits: dict[str, Any]) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    command = [sys.executable, "-m", "benchmarks.batch", "--serve",
+               "--rate-limit", str(limits["rate_limit"]), "--capacity", str(limits["capacity"]),
+               "--queue-size", str(limits["queue_size"])]  # fmt: skip
     server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.batch", "--serve",
-         "--rate-limit", str(limits["rate_limit"]), "--capacity", str(limits["capacity"]),
-         "--queue-size", str(limits["queue_size"])],  # fmt: skip
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
-    )  # fmt: skip
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )
     assert server.stdin is not None and server.stdout is not None
     try:
         where = json.loads(server.stdout.readline())
@@ -310,7 +311,9 @@ def table_lines(fig: dict[str, Any]) -> list[str]:
     out.append("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
     out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
-        out.append("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+        out.append(
+            "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+        )
     out.append("")
     for key, v in fig["rows"].items():
         if v.get("available") and v.get("first_error"):
@@ -326,7 +329,7 @@ def table_lines(fig: dict[str, Any]) -> list[str]:
         "",
         "Each contender runs in its own process against a fresh emulator in another "
         "process. The 429/503 share is counted by the emulator over all requests it "
-        "received (retries included); \"after 5 s\" leaves out the first five seconds "
+        'received (retries included); "after 5 s" leaves out the first five seconds '
         "(the controller's warm-up). Goodput is successful items per second of wall time.",
         "",
     ]
@@ -335,14 +338,21 @@ def table_lines(fig: dict[str, Any]) -> list[str]:
 
 def write_section(path: str, lines: list[str], tag: str = "") -> None:
     """Replace (or append) this figure's section in ``RESULTS.md`` (one per ``tag``)."""
-    START, END = f"<!-- batch{tag}:start -->", f"<!-- batch{tag}:end -->"
-    text = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmark results\n"
+    name = f"batch {tag}" if tag else "batch"
+    START, END = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = "# Benchmark results\n"
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    block = "\n".join([START, "## Batch at the service's limits" + (f" ({tag})" if tag else ""), "",
-                       f"Run {stamp} with `python -m benchmarks.batch {' '.join(sys.argv[1:])}` on {os.cpu_count()} "
-                       f"cores, load average at start {load} (a shared machine).", "",
-                       *lines, END])  # fmt: skip
+    command = " ".join(["python -m benchmarks.batch", *sys.argv[1:]])
+    title = "## Batch at the service's limits" + (f" ({tag})" if tag else "")
+    about = (
+        f"Run {stamp} with `{command}` on {os.cpu_count()} cores, load average at the "
+        f"end {load} (a shared machine)."
+    )
+    block = "\n".join([START, title, "", about, "", *lines, END])
     if START in text and END in text:
         head, rest = text.split(START, 1)
         text = head + block + rest.split(END, 1)[1]
@@ -350,6 +360,14 @@ def write_section(path: str, lines: list[str], tag: str = "") -> None:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def kept_sections(text: str, drop_untagged: bool) -> list[str]:
+    """The ``batch*`` sections of an old RESULTS.md, for ``benchmarks.run`` to keep."""
+    import re
+
+    blocks = re.findall(r"(<!-- batch(.*?):start -->.*?<!-- batch\2:end -->)", text, re.S)
+    return [b + "\n" for b, tag in blocks if tag or not drop_untagged]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
@@ -383,7 +401,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     lines = table_lines(fig)
     print("\n".join(lines))
     for name, goal, measured, met in targets(fig):
-        print(f"{name}: {goal}: {measured} ({'met' if met else 'NOT met' if met is not None else '-'})")
+        status = "met" if met else "NOT met" if met is not None else "-"
+        print(f"{name}: {goal}: {measured} ({status})")
     write_section(args.out, lines + ["Targets:", ""] + [
         f"- {name}: {goal}: {measured} — {'met' if met else 'not met' if met is not None else '–'}"
         for name, goal, measured, met in targets(fig)

@@ -17,7 +17,7 @@ from odsc_llm._errors import APITimeoutError, InvalidRequestError
 
 pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 
-from odsc_llm.testing import LocalDeployment  # noqa: E402
+from odsc_llm.testing import LocalDeployment
 
 
 class FakeClock:
@@ -169,8 +169,7 @@ async def test_rate_limit_paces_the_starts() -> None:
 
     result = await run_batch(call, range(11), rate_limit=50.0, concurrency=8)
     assert result.ok
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert sum(gaps) >= 10 / 50.0 * 0.9  # 11 starts need 10 intervals of 1/50 s
+    assert starts[-1] - starts[0] >= 10 / 50.0 * 0.9  # 11 starts need 10 intervals of 1/50 s
 
 
 async def test_in_flight_never_exceeds_the_pool() -> None:

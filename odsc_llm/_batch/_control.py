@@ -41,6 +41,7 @@ __all__ = ["Concurrency", "Controller", "Pacer", "validate_options"]
 
 Concurrency = int | Literal["auto"]
 
+
 def validate_options(
     concurrency: object, max_concurrency: object, rate_limit: object
 ) -> tuple[int | None, int, float | None]:
@@ -109,7 +110,9 @@ class Controller:
     ) -> None:
         self.adaptive = fixed is None
         self.ceiling = max_concurrency if fixed is None else fixed
-        self.limit = float(fixed if fixed is not None else min(C.BATCH_INITIAL_CONCURRENCY, max_concurrency))
+        self.limit = float(
+            fixed if fixed is not None else min(C.BATCH_INITIAL_CONCURRENCY, max_concurrency)
+        )
         self.rate_ceiling = rate_limit
         #: The current pace in requests/s (``None``: unpaced).
         self.rate = rate_limit

@@ -130,8 +130,7 @@ class BatchSummary:
             text += f", {self.total_tokens / self.wall_time:.0f} tokens/s"
         if self.retries or self.throttled_429 or self.throttled_503:
             text += (
-                f", {self.retries} retries, {self.throttled_429} x 429, "
-                f"{self.throttled_503} x 503"
+                f", {self.retries} retries, {self.throttled_429} x 429, {self.throttled_503} x 503"
             )
         return (
             text + f"); latency p50 {_fmt_seconds(self.latency_p50)}, "

@@ -32,8 +32,8 @@ from .. import _constants as C
 from .._errors import InvalidRequestError
 from .._retry import retry_kwargs
 from ._control import Concurrency, Controller, validate_options
-from ._resume import ResumeFile, load_resume_file, restore
 from ._results import BatchError, BatchItem, BatchResult, BatchSummary, ItemId
+from ._resume import ResumeFile, load_resume_file, restore
 
 __all__ = ["run_batch", "run_batch_sync", "run_sync"]
 

@@ -98,7 +98,8 @@ class DeploymentPredictor:
         self.stats_column = stats_column
         fixed, ceiling, rate = validate_options(concurrency, max_concurrency, rate_limit)
         self.controller = Controller(
-            fixed=fixed, max_concurrency=min(ceiling, C.DEFAULT_LIMITS.max_connections),
+            fixed=fixed,
+            max_concurrency=min(ceiling, C.DEFAULT_LIMITS.max_connections or ceiling),
             rate_limit=rate,
         )
         self.params = params

@@ -23,8 +23,8 @@ from .._errors import OdscLLMError
 from ..deployment import Deployment
 from ._answers import DEFAULT_EMBEDDING_DIM
 from ._faults import Faults, RecordedRequest
-from ._throttle import Throttle
 from ._server import EmulatorApp, EmulatorState, make_protocol_class
+from ._throttle import Throttle
 from ._verify import PublicKeyLike
 
 if TYPE_CHECKING:

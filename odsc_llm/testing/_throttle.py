@@ -56,7 +56,9 @@ def _completion_tokens(payload: dict[str, Any]) -> int:
     """How many tokens the emulator will generate for this request (at least one)."""
     try:
         plan = (
-            _answers.plan_chat(payload) if "messages" in payload else _answers.plan_completion(payload)
+            _answers.plan_chat(payload)
+            if "messages" in payload
+            else _answers.plan_completion(payload)
         )
         usage = _answers.full_answer(plan).get("usage") or {}
         return max(1, int(usage.get("completion_tokens", 1)))
@@ -105,9 +107,7 @@ class Throttle:
     def _take_token(self, now: float) -> bool:
         if self.rate_limit is None:
             return True
-        self._tokens = min(
-            self.rate_limit, self._tokens + (now - self._refilled) * self.rate_limit
-        )
+        self._tokens = min(self.rate_limit, self._tokens + (now - self._refilled) * self.rate_limit)
         self._refilled = now
         if self._tokens < 1.0:
             return False
