@@ -64,10 +64,10 @@ BATCH_LATENCY_BACKOFF = 0.9
 BATCH_CUT_INTERVAL = 0.5
 #: On a 429 the runner starts pacing: at the rate it saw answered in the last
 #: ``BATCH_RATE_WINDOW`` seconds times ``BATCH_RATE_BACKOFF``, then probes upward by
-#: ``BATCH_RATE_PROBE`` requests/s every second without a 429.
+#: the fraction ``BATCH_RATE_PROBE`` of itself every second without a 429.
 BATCH_RATE_WINDOW = 1.0
 BATCH_RATE_BACKOFF = 0.95
-BATCH_RATE_PROBE = 3.0
+BATCH_RATE_PROBE = 0.02
 #: The pace never goes below this (requests/s).
 BATCH_MIN_RATE = 1.0
 #: With concurrency="auto" a 429/503 attempt is retried up to this many times beyond

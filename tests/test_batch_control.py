@@ -134,7 +134,7 @@ def test_429_starts_a_pace_below_the_answered_rate_then_probes() -> None:
     paced = control.rate
     clock.now += 2
     control.succeeded(0.2)
-    assert control.rate == pytest.approx(paced + 2 * C.BATCH_RATE_PROBE)
+    assert control.rate == pytest.approx(paced * (1 + 2 * C.BATCH_RATE_PROBE))
 
 
 def test_fixed_concurrency_never_moves_and_rate_limit_is_a_ceiling() -> None:

@@ -16,8 +16,8 @@ reports how it went:
 * **Pacing.** A 429 means "too many requests per second", which fewer requests in
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
-  Each second without a 429 the pace grows by ``BATCH_RATE_PROBE`` requests/s, so it
-  settles just under what the tenancy allows with few 429s. ``rate_limit=`` is a hard
+  Each second without a 429 the pace grows by the fraction ``BATCH_RATE_PROBE`` of
+  itself, so it settles just under what the tenancy allows with few 429s. ``rate_limit=`` is a hard
   ceiling on the pace (and the pace from the start). A 429 also caps the concurrency
   limit at twice what that pace needs (``rate x latency``).
 
@@ -197,7 +197,8 @@ class Controller:
         if self.rate is not None and self.adaptive:
             # Probe upward while nothing says the pace is too high.
             ceiling = self.rate_ceiling if self.rate_ceiling is not None else math.inf
-            self.rate = min(ceiling, self.rate + C.BATCH_RATE_PROBE * (now - self._last_probe))
+            step = C.BATCH_RATE_PROBE * self.rate * (now - self._last_probe)
+            self.rate = min(ceiling, self.rate + step)
         self._last_probe = now
         if not self.adaptive:
             return
