@@ -280,15 +280,26 @@ def targets(fig: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     if not auto.get("available") or not auto.get("ok"):
         return [("batch goodput", ">= 0.95x the limit", "not measured", None)]
     peers = {k: v for k, v in rows.items() if k != "odsc_auto" and v.get("available")}
-    slowest_peer = min((v["wall_s"] for v in peers.values() if v.get("ok")), default=None)
+    # A peer that gave up on items did not do the job: its wall time is listed, but
+    # the comparison is with the peers that finished every item (and says so).
+    done = [v["wall_s"] for v in peers.values() if v.get("ok") == fig["prompts"]]
+    gave_up = [CONTENDERS[k] for k, v in peers.items() if v.get("ok") != fig["prompts"]]
+    best = min(done, default=None)
+    measured = f"{auto['wall_s']:.1f} s" + (
+        f" vs {best:.1f} s (fastest peer that finished every item)"
+        if best is not None
+        else " (no peer finished every item)"
+    )
+    if gave_up:
+        measured += "; peers that failed items: " + ", ".join(gave_up)
+    complete = auto["ok"] == fig["prompts"]
     return [
         ("batch goodput (auto)", ">= 0.95x the rate limit", f"{auto['goodput_ratio']:.2f}x",
          auto["goodput_ratio"] >= 0.95),
         ("batch throttled after 5 s (auto)", "< 2% of requests",
          f"{auto['late_throttled_share']:.1%}", auto["late_throttled_share"] < 0.02),
-        ("batch wall time (auto)", "faster than every peer configuration",
-         f"{auto['wall_s']:.1f} s vs best peer {slowest_peer:.1f} s" if slowest_peer else "-",
-         None if slowest_peer is None else auto["wall_s"] < slowest_peer),
+        ("batch wall time (auto)", "faster than every peer configuration", measured,
+         None if best is None else complete and auto["wall_s"] < best),
     ]  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from typing import IO, Any
 from .._errors import InvalidRequestError
 from ._results import BatchError, BatchItem, ItemId
 
-__all__ = ["ResumeFile", "load_resume_file"]
+__all__ = ["ResumeFile", "load_resume_file", "restore"]
 
 
 def load_resume_file(path: str) -> dict[ItemId, dict[str, Any]]:
