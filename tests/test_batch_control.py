@@ -276,3 +276,19 @@ async def test_huge_concurrency_finishes_and_stays_within_the_pool(
         )
     assert result.ok and result.summary.ok == 1200
     assert result.summary.peak_in_flight <= C.DEFAULT_LIMITS.max_connections
+
+
+async def test_a_shared_controller_is_clean_after_fail_fast_and_is_reused() -> None:
+    control = Controller(fixed=4, max_concurrency=256, rate_limit=None)
+
+    async def call(item: int) -> int:
+        await asyncio.sleep(0.01)
+        if item == 5:
+            raise Status(400)
+        return item
+
+    with pytest.raises(Status):
+        await run_batch(call, range(50), controller=control, fail_fast=True)
+    assert control.in_flight == 0  # no slot leaked by cancelled or unstarted items
+    again = await run_batch(_noop, range(10), controller=control)
+    assert again.ok and again.summary.peak_in_flight <= 4

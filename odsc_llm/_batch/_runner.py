@@ -225,8 +225,13 @@ async def run_batch(
             bar.set_postfix(control.snapshot(), refresh=False)
             bar.update(1)
 
+    unclaimed = 0  # slots taken by the launcher whose task has not started yet
+
     async def attempt(item: ItemT, held: bool) -> ResultT:
-        if not held:
+        nonlocal unclaimed
+        if held:
+            unclaimed -= 1
+        else:
             await control.acquire()
         try:
             started = time.perf_counter()
@@ -284,6 +289,7 @@ async def run_batch(
             if failure:
                 control.release()
                 break
+            unclaimed += 1
             task = asyncio.ensure_future(run_one(index))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -296,6 +302,9 @@ async def run_batch(
             task.cancel()
         if tasks:
             await asyncio.wait(set(tasks), timeout=C.BATCH_CANCEL_GRACE)
+        for _ in range(unclaimed):  # tasks cancelled before they started: their slots
+            control.release()
+        unclaimed = 0
         if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
             log.warning(_interrupted_message(resumed + finished, len(slots), path))
         raise
