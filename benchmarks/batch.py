@@ -389,6 +389,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument("--json", help="also write the raw figure as JSON here")
     parser.add_argument("--contenders", default="", help="comma-separated keys (default: all)")
     parser.add_argument("--tag", default="", help="a name for this section of RESULTS.md")
+    parser.add_argument(
+        "--merge", help="a --json file of an earlier run: its rows fill in contenders not run"
+    )
     # Children:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--capacity", type=int, default=CAPACITY, help="emulator capacity (64)")
@@ -409,7 +412,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     keys = [k.strip() for k in args.contenders.split(",") if k.strip()] or None
     fig = figure(prompts, keys=keys, rate_limit=args.rate_limit, capacity=args.capacity,
                  queue_size=args.queue_size)  # fmt: skip
+    if args.merge:
+        with open(args.merge) as f:
+            earlier = json.load(f)
+        fig["rows"] = {**earlier["rows"], **fig["rows"]}
+        fig["rows"] = {k: fig["rows"][k] for k in CONTENDERS if k in fig["rows"]}
+        fig["merged_from"] = args.merge
     lines = table_lines(fig)
+    if args.merge:
+        earlier_keys = [CONTENDERS[k] for k in fig["rows"] if keys and k not in keys]
+        lines.append(
+            "Measured in this run: "
+            + ", ".join(CONTENDERS[k] for k in keys or [])
+            + "; taken from the previous run of this section (same settings): "
+            + ", ".join(earlier_keys)
+            + "."
+        )
+        lines.append("")
     print("\n".join(lines))
     for name, goal, measured, met in targets(fig):
         status = "met" if met else "NOT met" if met is not None else "-"

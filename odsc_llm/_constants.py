@@ -55,7 +55,7 @@ BATCH_BACKOFF = 0.7
 #: seen; beyond it the server (or this process) is queueing: the limit stops growing
 #: and is cut by ``BATCH_LATENCY_BACKOFF`` (never below the initial limit: latency alone
 #: is a soft signal). The best median forgets by ``BATCH_LATENCY_FORGET`` per check.
-BATCH_LATENCY_TOLERANCE = 2.0
+BATCH_LATENCY_TOLERANCE = 3.0
 BATCH_LATENCY_FORGET = 1.02
 BATCH_LATENCY_SAMPLES = 64
 BATCH_LATENCY_EVERY = 16
