@@ -150,6 +150,10 @@ def figure_tables(res: Results) -> list[str]:
             rows,
         )
         out.append("")
+    if "batch" in f:  # figure 5 (benchmarks/batch.py)
+        from .batch import table_lines
+
+        out += table_lines(f["batch"])
     return out
 
 
@@ -220,6 +224,10 @@ def targets(res: Results) -> list[Target]:
         loads = bool(im.get("imports_oci", {}).get("odsc_llm_pkg"))
         out.append(Target("import odsc_llm without oci", "oci not imported",
                           "oci imported" if loads else "oci not imported", not loads))  # fmt: skip
+    if "batch" in f:  # figure 5 (benchmarks/batch.py)
+        from .batch import targets as batch_targets
+
+        out += [Target(*row) for row in batch_targets(f["batch"])]
     return out
 
 
@@ -294,6 +302,7 @@ def _history_row(res: Results) -> str:
 def write_markdown(res: Results, path: str, chart_name: str) -> None:
     """Write RESULTS.md; the history table of earlier runs at ``path`` is kept."""
     history: list[str] = []
+    old = ""
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             old = f.read()
@@ -361,6 +370,9 @@ def write_markdown(res: Results, path: str, chart_name: str) -> None:
     ]
     if res.notes:
         lines += ["Notes:", "", *[f"- {n}" for n in res.notes], ""]
+    from .batch import kept_sections  # standalone `python -m benchmarks.batch` sections
+
+    lines += kept_sections(old, drop_untagged="batch" in res.figures)
     lines += [
         "## History (odsc_llm's ratios, one row per recorded run)",
         "",

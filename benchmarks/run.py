@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import report
+from . import batch, report
 from ._common import Identity
 from .contenders import ASYNC, SYNC, Contender
 from .server import running_server
@@ -367,7 +367,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--label", default="", help="a name for this run in the history")
     parser.add_argument(
-        "--figures", default="1,2,3,4", help="comma-separated figures to run (default all)"
+        "--figures", default="1,2,3,4,5", help="comma-separated figures to run (default all)"
     )
     parser.add_argument(
         "--contenders", default="", help="comma-separated keys to run (default all available)"
@@ -433,6 +433,8 @@ def main(argv: list[str] | None = None) -> Results:
         if "4" in figures:
             print("figure 4: imports ...", file=sys.stderr, flush=True)
             fig_imports(available, sizes, deadline, res)
+        if "5" in figures:  # the batch at the service's limits (benchmarks/batch.py)
+            res.figures["batch"] = batch.figure(prompts=100 if args.quick else 3000)
     finally:
         identity.cleanup()
     res.meta["elapsed_s"] = round(time.monotonic() - started, 1)

@@ -1,12 +1,16 @@
-"""A resumable batch job: many prompts, bounded concurrency, a JSONL file of done items.
+"""A resumable batch job: many prompts, adaptive concurrency, a JSONL file of done items.
 
     pip install 'odsc-llm[batch]'
     python examples/batch_job.py prompts.txt --deployment <URL or OCID> --resume done.jsonl
     python examples/batch_job.py --local --count 200      # against the local emulator
+    python examples/batch_job.py --local --count 600 --throttled   # ... at its limits
 
-Kill it half-way and run it again with the same --resume file: the prompts already
-answered are not sent again. Per-item retries follow --max-retries; items that still
-fail are listed at the end (and sent again on the next run).
+Concurrency adapts to what the deployment sustains (--concurrency auto, the default;
+or a number); --rate-limit 150 paces the job under the tenancy's request rate when
+other jobs share it. Press Ctrl-C (or kill it) half-way and run it again with the same
+--resume file: the prompts already answered are not sent again. Per-item retries
+follow --max-retries; items that still fail are listed at the end (and sent again on
+the next run).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any, Literal
 
 import odsc_llm
 
@@ -25,7 +30,10 @@ def client_for(args: argparse.Namespace) -> Iterator[odsc_llm.Client]:
     if args.local:
         from odsc_llm.testing import LocalDeployment
 
-        with LocalDeployment() as local:
+        limits: dict[str, Any] = {}
+        if args.throttled:  # a deployment at its limits: 429 above 50/s, 503 when full
+            limits = {"capacity": 16, "rate_limit": 50, "queue_size": 16, "token_delay": 0.02}
+        with LocalDeployment(**limits) as local:
             yield odsc_llm.Client(local.deployment, auth=local.auth, max_retries=args.max_retries)
     else:
         # auth=None: odsc_llm.auth.default() (resource principal in jobs, else ~/.oci/config)
@@ -44,7 +52,12 @@ def main() -> int:
     )
     parser.add_argument("--count", type=int, default=100, help="prompts to make up (--local)")
     parser.add_argument("--resume", default=None, help="JSONL file of done items")
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--throttled", action="store_true", help="--local at its limits")
+    parser.add_argument(
+        "--concurrency", default="auto", help='"auto" (adaptive, default) or a number'
+    )
+    parser.add_argument("--max-concurrency", type=int, default=256)
+    parser.add_argument("--rate-limit", type=float, default=None, help="requests/s cap")
     parser.add_argument("--max-retries", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=200)
     args = parser.parse_args()
@@ -60,9 +73,14 @@ def main() -> int:
         parser.error("--deployment is required unless --local")
 
     with client_for(args) as client:
+        concurrency: int | Literal["auto"] = (
+            "auto" if args.concurrency == "auto" else int(args.concurrency)
+        )
         result = client.completions.batch(
             prompts,
-            concurrency=args.concurrency,
+            concurrency=concurrency,
+            max_concurrency=args.max_concurrency,
+            rate_limit=args.rate_limit,
             resume_file=args.resume,
             progress=True,
             max_tokens=args.max_tokens,

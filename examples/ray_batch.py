@@ -1,12 +1,14 @@
 """Spread a batch over a Ray Data cluster: one odsc_llm client per Ray worker.
 
     pip install 'odsc-llm[ray]'
-    python examples/ray_batch.py --deployment <URL or OCID> --workers 4 --concurrency 16
+    python examples/ray_batch.py --deployment <URL or OCID> --workers 4 --rate-limit 150
     python examples/ray_batch.py --local      # a local Ray and the local emulator
 
-Each worker (a Ray actor) builds one DeploymentPredictor: one AsyncClient and one event
-loop for its whole life, answering each block of rows with `concurrency` requests in
-flight. Workers build their own credentials from an auth *factory* (here
+Each worker (a Ray actor) builds one DeploymentPredictor: one AsyncClient, one event
+loop and one adaptive batch controller for its whole life, answering each block of rows
+with as many requests in flight as the deployment sustains (it backs off on 429/503).
+--rate-limit is the tenancy's budget for the whole job: each worker gets its share.
+Workers build their own credentials from an auth *factory* (here
 odsc_llm.auth.default, or resource_principal on OCI), so no signer is pickled.
 """
 
@@ -50,7 +52,9 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="Ray actors")
-    parser.add_argument("--concurrency", type=int, default=8, help="requests per actor")
+    parser.add_argument(
+        "--rate-limit", type=float, default=None, help="requests/s for the whole job (e.g. 150)"
+    )
     args = parser.parse_args()
     if not args.local and not args.deployment:
         parser.error("give --deployment, or --local")
@@ -64,7 +68,9 @@ def main() -> None:
             fn_constructor_kwargs={
                 "deployment": deployment,
                 "auth": auth_factory,
-                "concurrency": args.concurrency,
+                "concurrency": "auto",
+                # The tenancy's rate is shared: each worker paces itself to its share.
+                "rate_limit": None if args.rate_limit is None else args.rate_limit / args.workers,
                 "max_tokens": 100,
             },
             concurrency=args.workers,  # number of actors

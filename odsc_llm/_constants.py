@@ -56,3 +56,44 @@ ROUTE_TOKENIZE = "/tokenize"
 ROUTE_DETOKENIZE = "/detokenize"
 ROUTE_RERANK = "/v1/rerank"
 PATH_MODELS = "/v1/models"
+
+# ---- batch runner: adaptive concurrency and pacing (odsc_llm/_batch/) ------------------
+
+#: ``batch(concurrency="auto")``: the ceiling of the adaptive limit unless
+#: ``max_concurrency=`` says otherwise, and where it starts (slow start doubles it each
+#: round trip until the first sign of congestion).
+BATCH_MAX_CONCURRENCY = 256
+BATCH_INITIAL_CONCURRENCY = 8
+#: Fixed-concurrency default of the low-level ``run_batch`` engine.
+BATCH_DEFAULT_CONCURRENCY = 32
+#: The service's request-rate limit per tenancy (requests/s), named in messages and docs.
+TENANCY_RATE_LIMIT = 150.0
+#: Additive increase: +1 to the limit per ``limit`` good answers (about +1 a round trip).
+BATCH_INCREASE = 1.0
+#: Multiplicative decrease of the concurrency limit on 503 / timeouts / connection errors.
+BATCH_BACKOFF = 0.7
+#: "Latency holds": the median of the last ``BATCH_LATENCY_SAMPLES`` latencies (checked
+#: every ``BATCH_LATENCY_EVERY`` answers) within this many times the best such median
+#: seen; beyond it the server (or this process) is queueing: the limit stops growing
+#: and is cut by ``BATCH_LATENCY_BACKOFF`` (never below the initial limit: latency alone
+#: is a soft signal). The best median forgets by ``BATCH_LATENCY_FORGET`` per check.
+BATCH_LATENCY_TOLERANCE = 3.0
+BATCH_LATENCY_FORGET = 1.02
+BATCH_LATENCY_SAMPLES = 64
+BATCH_LATENCY_EVERY = 16
+BATCH_LATENCY_BACKOFF = 0.9
+#: At most one cut per this many seconds (one burst of 429s is one signal, not fifty).
+BATCH_CUT_INTERVAL = 0.5
+#: On a 429 the runner starts pacing: at the rate it saw answered in the last
+#: ``BATCH_RATE_WINDOW`` seconds times ``BATCH_RATE_BACKOFF``, then probes upward by
+#: the fraction ``BATCH_RATE_PROBE`` of itself every second without a 429.
+BATCH_RATE_WINDOW = 1.0
+BATCH_RATE_BACKOFF = 0.95
+BATCH_RATE_PROBE = 0.02
+#: The pace never goes below this (requests/s).
+BATCH_MIN_RATE = 1.0
+#: With concurrency="auto" a 429/503 attempt is retried up to this many times beyond
+#: ``max_retries`` (only if ``max_retries`` > 0): the controller slows down, the item is fine.
+BATCH_THROTTLED_RETRIES = 8
+#: Ctrl-C: how long in-flight items get to finish cancelling before the runner returns.
+BATCH_CANCEL_GRACE = 2.0

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import batch as batch_contenders  # noqa: E402
 from benchmarks import run  # noqa: E402
 from benchmarks._common import FloorSigner, Identity, dumps, request_body  # noqa: E402
 from benchmarks.contenders import ASYNC, SYNC  # noqa: E402
@@ -57,7 +58,7 @@ def test_quick_run_reports_every_contender_and_figure(tmp_path: Path, capsys) ->
     measured = {k for k, v in results["contenders"].items() if v["available"]}
 
     figures = results["figures"]
-    assert set(figures) == {"per_request", "stream", "ttft", "fanout", "imports"}
+    assert set(figures) == {"per_request", "stream", "ttft", "fanout", "imports", "batch"}
     assert set(figures["per_request"]["wall"]) == measured
     assert set(figures["per_request"]["cpu"]) == measured
     assert set(figures["stream"]["rate"]) == measured
@@ -66,12 +67,22 @@ def test_quick_run_reports_every_contender_and_figure(tmp_path: Path, capsys) ->
     for key, fan in figures["fanout"]["contenders"].items():
         assert fan["errors"] == 0, (key, fan["first_error"])
     assert {"ref", *measured} <= set(figures["imports"]["time"])
+    batch = figures["batch"]
+    assert set(batch["rows"]) == set(batch_contenders.CONTENDERS)
+    for key, row in batch["rows"].items():
+        assert row["available"] or row["reason"], key
+        if row["available"]:
+            assert row["server"]["requests"] >= row["ok"], key
+    auto = batch["rows"]["odsc_auto"]
+    assert auto["ok"] == batch["prompts"], auto  # the default batch finishes every item
     for title in ("1. Per-request", "2a. Stream parse", "2b. Time to first token",
-                  "3. Async fan-out", "4. Import time", "Targets"):  # fmt: skip
+                  "3. Async fan-out", "4. Import time", "5. Batch at the service's limits",
+                  "Targets"):  # fmt: skip
         assert title in stdout
 
     md = (out / "RESULTS.md").read_text()
     assert "## Targets" in md and "## History" in md
+    assert "5. Batch at the service's limits" in md and "batch goodput (auto)" in md
     for cls in SYNC:
         assert cls.label in md
     if importlib.util.find_spec("matplotlib") is not None:

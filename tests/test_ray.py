@@ -1,12 +1,13 @@
 """Ray Data recipe: DeploymentPredictor in map_batches, against the local emulator.
 
-The Ray test needs Ray (``pip install 'odsc-llm[ray]'``, not part of ``dev`` because it
-is heavy) and is skipped without it; the predictor itself is tested without Ray too.
+The Ray tests need Ray Data (``pip install 'odsc-llm[ray]'``; CI installs it) and run
+``ray.init(num_cpus=2)`` with two actors; the predictor itself is tested without Ray too.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,43 @@ def test_map_batches_on_a_local_ray_cluster(
     assert all(row["answer_error"] is None for row in rows)
     assert len(emulator.requests) == 24
     assert all(r.status == 200 for r in emulator.requests)
+
+
+def test_two_actors_back_off_on_a_throttled_deployment(ray_cluster: Any, tmp_path: Path) -> None:
+    # A deployment at its limits: 429 above 10 requests/s, 4 generating, 2 queued: each
+    # actor's first round (8 in flight) already meets a 503 or a 429.
+    with LocalDeployment(capacity=4, queue_size=2, rate_limit=10, token_delay=0.03) as local:
+        config = local.write_oci_config(tmp_path)
+        auth_factory = functools.partial(odsc_llm.auth.api_key, config_file=str(config))
+        prompts = [f"question {i}" for i in range(120)]
+        ds = ray_cluster.data.from_items([{"id": i, "prompt": p} for i, p in enumerate(prompts)])
+        answered = ds.map_batches(
+            DeploymentPredictor,
+            fn_constructor_kwargs={
+                "deployment": local.url,
+                "auth": auth_factory,
+                "stats_column": "stats",
+                "max_tokens": 40,
+            },
+            concurrency=2,
+            batch_size=15,
+            num_cpus=1,
+        )
+        rows = sorted(answered.take_all(), key=lambda row: row["id"])
+        counts = local.throttle.counts()
+    assert [row["answer"] for row in rows] == [f"You said: {p}" for p in prompts]
+    assert all(row["answer_error"] is None for row in rows)
+    assert counts[429] + counts[503] > 0 and counts[200] >= 120
+    # Each actor has its own controller; the last stats each one reported:
+    last: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        stats = json.loads(row["stats"])
+        if stats["cuts"] >= last.get(stats["pid"], {"cuts": -1})["cuts"]:
+            last[stats["pid"]] = stats
+    assert len(last) == 2, last
+    for stats in last.values():
+        assert stats["429"] + stats["503"] > 0, stats
+        assert stats["cuts"] >= 1, stats  # it backed off
+        assert stats["concurrency"] < 256, stats
+    seen = sum(s["429"] + s["503"] for s in last.values())
+    assert seen <= counts[429] + counts[503]

@@ -1,10 +1,13 @@
 """Spread a batch over a Ray Data cluster: a callable class for ``Dataset.map_batches``.
 
 Each Ray worker (an actor) builds one :class:`DeploymentPredictor`: one
-:class:`~odsc_llm.AsyncClient` (one connection pool) and one event loop, kept for the
-worker's life. Every block of rows Ray hands it is sent as one
-:meth:`~odsc_llm.resources.completions.AsyncCompletions.batch` with ``concurrency``
-requests in flight, so the cluster runs ``workers x concurrency`` requests at once::
+:class:`~odsc_llm.AsyncClient` (one connection pool), one event loop and one batch
+controller, kept for the worker's life. Every block of rows Ray hands it is sent as one
+batch through that controller, so what it learned (the concurrency the deployment
+sustains, the pace a 429 asked for) carries over from block to block. With
+``concurrency="auto"`` (the default) each worker backs off on its own when the
+deployment answers 429/503; the cluster runs at most ``workers x max_concurrency``
+requests at once (``workers x concurrency`` with a fixed int)::
 
     import ray
     from odsc_llm.integrations.ray import DeploymentPredictor
@@ -13,7 +16,7 @@ requests in flight, so the cluster runs ``workers x concurrency`` requests at on
     answers = ds.map_batches(
         DeploymentPredictor,
         fn_constructor_kwargs={"deployment": url, "auth": odsc_llm.auth.resource_principal,
-                               "concurrency": 16, "max_tokens": 200},
+                               "rate_limit": 150 / 4, "max_tokens": 200},
         concurrency=4,        # Ray workers (actors)
         batch_size=64,
     )
@@ -21,8 +24,9 @@ requests in flight, so the cluster runs ``workers x concurrency`` requests at on
 ``auth`` is best passed as a factory (a function returning an ``OCIAuth``, such as
 ``odsc_llm.auth.resource_principal``), called in each worker: signers hold keys and
 locks that should not be pickled and shipped. This module does not import Ray.
-Mind the service limit (about 150 requests/s per tenancy): ``workers x concurrency``
-well above what the deployment serves only turns into 429s and retries.
+Mind the service limit (about 150 requests/s per tenancy, shared by every worker):
+``rate_limit=150 / workers`` keeps the cluster under it from the start; without it the
+workers find it through 429s (each one paces itself after its first).
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from typing import Any
 
 import httpx
 
-from .._batch import BatchResult
+from .. import _constants as C
+from .._batch import BatchResult, Concurrency, Controller
+from .._batch._control import validate_options
 from ..deployment import Deployment
 
 __all__ = ["DeploymentPredictor"]
@@ -54,7 +60,11 @@ class DeploymentPredictor:
             error message of a failed row (``None`` when it succeeded).
         chat: send each prompt as a one-message chat (``chat.completions``) instead of a
             text completion; ``system_prompt`` is then put first if given.
-        concurrency: requests in flight per worker.
+        concurrency: ``"auto"`` (adaptive, per worker) or a fixed number of requests in
+            flight per worker; ``max_concurrency`` is the ceiling of ``"auto"``.
+        rate_limit: requests/s per worker (e.g. ``150 / workers``); default none.
+        stats_column: if given, each row gets a JSON string of this worker's controller
+            (``pid``, ``concurrency``, ``rate``, ``cuts``, ``429``, ``503``, ``retries``).
         max_retries, timeout: as on :class:`~odsc_llm.AsyncClient`.
         **params: parameters of ``create`` for every row (``max_tokens``, ``temperature``...).
     """
@@ -68,7 +78,10 @@ class DeploymentPredictor:
         output_column: str = "answer",
         chat: bool = False,
         system_prompt: str | None = None,
-        concurrency: int = 16,
+        concurrency: Concurrency = "auto",
+        max_concurrency: int = C.BATCH_MAX_CONCURRENCY,
+        rate_limit: float | None = None,
+        stats_column: str | None = None,
         max_retries: int = 2,
         timeout: float | httpx.Timeout | None = 600.0,
         **params: Any,
@@ -82,6 +95,13 @@ class DeploymentPredictor:
         self.chat = chat
         self.system_prompt = system_prompt
         self.concurrency = concurrency
+        self.stats_column = stats_column
+        fixed, ceiling, rate = validate_options(concurrency, max_concurrency, rate_limit)
+        self.controller = Controller(
+            fixed=fixed,
+            max_concurrency=min(ceiling, C.DEFAULT_LIMITS.max_connections or ceiling),
+            rate_limit=rate,
+        )
         self.params = params
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -91,15 +111,36 @@ class DeploymentPredictor:
         self._client = AsyncClient(deployment, auth=auth, max_retries=max_retries, timeout=timeout)
 
     async def _run(self, prompts: list[str]) -> BatchResult[Any]:
+        from .._batch import abatch
+        from ..types import ChatCompletion, Completion
+
+        client = self._client
         if not self.chat:
-            return await self._client.completions.batch(
-                prompts, concurrency=self.concurrency, **self.params
-            )
+            return await abatch(
+                client.completions.create, "prompt", prompts, Completion, self.params,
+                max_retries=client.max_retries, controller=self.controller,
+            )  # fmt: skip
         head = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         conversations = [[*head, {"role": "user", "content": p}] for p in prompts]
-        return await self._client.chat.completions.batch(
-            conversations, concurrency=self.concurrency, **self.params
-        )
+        return await abatch(
+            client.chat.completions.create, "messages", conversations, ChatCompletion,
+            self.params, max_retries=client.max_retries, controller=self.controller,
+        )  # fmt: skip
+
+    def stats(self) -> dict[str, Any]:
+        """This worker's controller: its limits now and what it has seen so far."""
+        import os
+
+        control = self.controller
+        return {
+            "pid": os.getpid(),
+            "concurrency": control.slots,
+            "rate": control.rate,
+            "cuts": control.cuts,
+            "429": control.throttled_429,
+            "503": control.throttled_503,
+            "retries": control.retries,
+        }
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, Any]:
         """Answer one block of rows (a dict of columns, as Ray's ``numpy`` format gives)."""
@@ -121,6 +162,10 @@ class DeploymentPredictor:
             None if item.error is None else f"{item.error.type}: {item.error.message}"
             for item in result
         ]
+        if self.stats_column is not None:
+            import json
+
+            out[self.stats_column] = [json.dumps(self.stats())] * len(texts)
         return out
 
     def close(self) -> None:

@@ -185,14 +185,19 @@ class ChatCompletions(SyncAPIResource):
     def batch(
         self, conversations: Iterable[Messages], **params: Unpack[ChatCompletionBatchParams]
     ) -> BatchResult[ChatCompletion]:
-        """Answer many conversations (lists of messages), ``concurrency`` (32) at a time;
-        see :meth:`AsyncChatCompletions.batch`. Runs an :class:`AsyncClient` with this
+        """Answer many conversations (lists of messages) with adaptive concurrency; see
+        :meth:`AsyncChatCompletions.batch`. Runs an :class:`AsyncClient` with this
         client's settings on its own event loop (works inside Jupyter too).
         """
         from .._batch import batch_from_sync
 
         return batch_from_sync(
-            self._client, "chat.completions", "messages", conversations, ChatCompletion, params
+            self._client,
+            lambda aclient: aclient.chat.completions.create,
+            "messages",
+            conversations,
+            ChatCompletion,
+            params,
         )
 
     @property
@@ -338,14 +343,22 @@ class AsyncChatCompletions(AsyncAPIResource):
     ) -> BatchResult[ChatCompletion]:
         """Answer many conversations concurrently: a :class:`~odsc_llm._batch.BatchResult`.
 
-        Each item is one list of messages. Batch options (``concurrency``, ``fail_fast``,
-        ``progress``, ``resume_file``, ``ids``, ``retry_failed``) as in
-        :meth:`AsyncCompletions.batch`; other keywords are :meth:`create` parameters
-        applied to each conversation. Results are in input order.
+        Each item is one list of messages. Batch options (``concurrency``,
+        ``max_concurrency``, ``rate_limit``, ``fail_fast``, ``progress``, ``resume_file``,
+        ``ids``, ``retry_failed``) as in :meth:`AsyncCompletions.batch`; other keywords
+        are :meth:`create` parameters applied to each conversation. Results are in input
+        order.
         """
         from .._batch import abatch
 
-        return await abatch(self.create, "messages", conversations, ChatCompletion, params)
+        return await abatch(
+            self.create,
+            "messages",
+            conversations,
+            ChatCompletion,
+            params,
+            max_retries=self._client.max_retries,
+        )
 
     @property
     def with_raw_response(self) -> AsyncChatCompletionsWithRawResponse:

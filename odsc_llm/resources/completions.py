@@ -72,13 +72,20 @@ class Completions(SyncAPIResource):
     def batch(
         self, prompts: Iterable[Prompt], **params: Unpack[CompletionBatchParams]
     ) -> BatchResult[Completion]:
-        """Complete many prompts, ``concurrency`` (default 32) at a time; see
+        """Complete many prompts with adaptive concurrency; see
         :meth:`AsyncCompletions.batch`. Runs an :class:`AsyncClient` with this client's
         settings on its own event loop (works inside Jupyter too).
         """
         from .._batch import batch_from_sync
 
-        return batch_from_sync(self._client, "completions", "prompt", prompts, Completion, params)
+        return batch_from_sync(
+            self._client,
+            lambda aclient: aclient.completions.create,
+            "prompt",
+            prompts,
+            Completion,
+            params,
+        )
 
     @property
     def with_raw_response(self) -> CompletionsWithRawResponse:
@@ -135,15 +142,21 @@ class AsyncCompletions(AsyncAPIResource):
     ) -> BatchResult[Completion]:
         """Complete many prompts concurrently: a :class:`~odsc_llm._batch.BatchResult`.
 
-        Batch options: ``concurrency`` (32), ``fail_fast`` (False: errors are collected per
-        item), ``progress`` (a tqdm bar), ``resume_file`` (JSONL of done items: a rerun
-        skips them), ``ids`` (stable item ids for resuming; default the index),
-        ``retry_failed``. Every other keyword is a :meth:`create` parameter applied to
-        each prompt. Retries per item follow ``max_retries``. Results are in input order.
+        Batch options: ``concurrency`` (``"auto"``: adapts to what the deployment
+        sustains, up to ``max_concurrency``, 256; or a fixed int), ``rate_limit``
+        (requests/s shared by all items, e.g. 150, the tenancy default; off by default),
+        ``fail_fast`` (False: errors are collected per item), ``progress`` (a tqdm bar),
+        ``resume_file`` (JSONL of done items: a rerun skips them), ``ids`` (stable item ids
+        for resuming; default the index), ``retry_failed``. Every other keyword is a
+        :meth:`create` parameter applied to each prompt. Retries per item follow
+        ``max_retries`` (run by the batch, so the controller sees every 429/503). Results
+        are in input order.
         """
         from .._batch import abatch
 
-        return await abatch(self.create, "prompt", prompts, Completion, params)
+        return await abatch(
+            self.create, "prompt", prompts, Completion, params, max_retries=self._client.max_retries
+        )
 
     @property
     def with_raw_response(self) -> AsyncCompletionsWithRawResponse:

@@ -30,6 +30,7 @@ from ._faults import Faults, RecordedRequest
 from ._hosts import bind_listeners
 from ._runner import serve, serve_forever, startup_banner
 from ._server import EmulatorApp, EmulatorState, make_protocol_class
+from ._throttle import Throttle
 from ._verify import PublicKeyLike
 
 if TYPE_CHECKING:
@@ -84,6 +85,11 @@ class LocalDeployment(ControlPlaneMixin):
     deterministically (see ``odsc_llm.testing.reply_text``), streams like vLLM with
     ``token_delay`` seconds between tokens, and can be told to fail (``local.faults``).
 
+    ``capacity``, ``rate_limit``, ``queue_size``: answer like a saturated deployment (at
+    most ``capacity`` answers generating at once, a tenancy-style 429 above
+    ``rate_limit`` requests/s, a 503 when ``queue_size`` wait); see ``local.throttle``
+    and :mod:`odsc_llm.testing._throttle`.
+
     ``local.requests`` keeps the last ``request_log_size`` requests (bodies included; 0
     keeps none, for long load tests).
 
@@ -111,6 +117,9 @@ class LocalDeployment(ControlPlaneMixin):
         startup_timeout: float = 15.0,
         models: Iterable[str] | Mapping[str, str | None] | None = None,
         reasoning: bool | str = False,
+        capacity: int | None = None,
+        rate_limit: float | None = None,
+        queue_size: int | None = None,
     ) -> None:
         if token_delay < 0:
             raise ValueError(f"token_delay must be >= 0 seconds, got {token_delay}.")
@@ -148,6 +157,9 @@ class LocalDeployment(ControlPlaneMixin):
         self._emulator.control_plane = self.control_plane
         # aqua hook: the served models ({name: base} for LoRA adapters) and reasoning.
         self._emulator.models = _aqua.ModelConfig.build(models, reasoning, MODEL_NAME)
+        # Throttle hook (odsc_llm/testing/_throttle.py): a deployment at its limits.
+        self.throttle = Throttle(capacity=capacity, rate_limit=rate_limit, queue_size=queue_size)
+        self._emulator.throttle = self.throttle if self.throttle.enabled else None
         self._initial_token_delay = token_delay
         self._thread: threading.Thread | None = None
         self._server: Any = None

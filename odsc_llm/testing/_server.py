@@ -26,7 +26,7 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +74,8 @@ class EmulatorState:
     peak_streams: int = 0
     #: The control plane (``_control_plane.ControlPlane``; set by LocalDeployment).
     control_plane: Any = None
+    #: Admission throttle (batch helper's hook: ``_throttle.Throttle`` or None).
+    throttle: Any = None
 
     def record(self, request: RecordedRequest) -> None:
         if self.max_log <= 0:
@@ -279,10 +281,18 @@ class EmulatorApp:
     def _admission(self, req: Request) -> AbstractAsyncContextManager[bool]:
         """The admission step: hold a seat for the whole answer; ``False``: refused.
 
-        A throttle (capacity, rate limit, queue) returns its own context here, which
-        answers the refusal (429) itself before yielding ``False``.
+        With a throttle (``LocalDeployment(capacity=, rate_limit=, queue_size=)``) the
+        request waits for its seat, or is answered 429/503 here (``_throttle``).
         """
-        return _ADMIT_ALL
+        throttle = self.state.throttle
+        return _ADMIT_ALL if throttle is None else self._throttled(req, throttle)
+
+    @contextlib.asynccontextmanager
+    async def _throttled(self, req: Request, throttle: Any) -> AsyncIterator[bool]:
+        refusal = await throttle.admit(req.body, self.state.token_delay)
+        if refusal is not None:
+            await req.send_json(*refusal)
+        yield refusal is None
 
     async def _apply_fault(self, req: Request) -> bool:
         """Take the next fault; ``True`` when it answered (or dropped) the request.

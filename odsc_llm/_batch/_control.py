@@ -1,0 +1,284 @@
+"""How many requests a batch keeps in flight, and how fast it sends them.
+
+:class:`Controller` is the batch's admission gate. Every attempt (first tries and
+retries alike) takes a slot from it before it is sent and gives it back after, and
+reports how it went:
+
+* **Concurrency (AIMD).** With ``concurrency="auto"`` the limit starts at
+  ``BATCH_INITIAL_CONCURRENCY`` and doubles every round trip (slow start) until the
+  first sign of congestion, then grows by about one per round trip while answers come
+  back fine and latency holds: the median of the last ``BATCH_LATENCY_SAMPLES``
+  latencies stays within ``BATCH_LATENCY_TOLERANCE`` x the best such median seen (a
+  median, so a mix of short and long answers is not mistaken for congestion). When it
+  does not hold, the limit is cut by ``BATCH_LATENCY_BACKOFF``. A 503, a 504 or a
+  timeout/connection error cuts it by ``BATCH_BACKOFF`` (at most once per
+  ``BATCH_CUT_INTERVAL``: a burst of failures is one signal).
+* **Pacing.** A 429 means "too many requests per second", which fewer requests in
+  flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
+  being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
+  Each second without a 429 the pace grows by the fraction ``BATCH_RATE_PROBE`` of
+  itself, so it settles just under what the tenancy allows with few 429s. ``rate_limit=`` is a hard
+  ceiling on the pace (and the pace from the start). A 429 also caps the concurrency
+  limit at twice what that pace needs (``rate x latency``).
+
+With a fixed ``concurrency`` the limit never moves and only ``rate_limit`` paces.
+Nothing here does I/O; the clock is injectable for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Literal
+
+from .. import _constants as C
+from .._errors import APIConnectionError, APITimeoutError, InvalidRequestError
+
+__all__ = ["Concurrency", "Controller", "Pacer", "validate_options"]
+
+Concurrency = int | Literal["auto"]
+
+
+def validate_options(
+    concurrency: object, max_concurrency: object, rate_limit: object
+) -> tuple[int | None, int, float | None]:
+    """Check the three knobs; return (fixed concurrency or None, ceiling, rate)."""
+    if concurrency == "auto" and isinstance(concurrency, str):
+        fixed = None
+    elif isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidRequestError(
+            f'concurrency must be "auto" (adaptive, the default) or a positive int, not '
+            f"{concurrency!r}."
+        )
+    else:
+        fixed = concurrency
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+        raise InvalidRequestError(
+            f"max_concurrency must be a positive int (the ceiling of concurrency='auto'; "
+            f"default {C.BATCH_MAX_CONCURRENCY}), not {max_concurrency!r}."
+        )
+    if max_concurrency < 1:
+        raise InvalidRequestError(f"max_concurrency must be >= 1, not {max_concurrency}.")
+    rate: float | None = None
+    if rate_limit is not None:
+        if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)):
+            raise InvalidRequestError(
+                f"rate_limit must be a number of requests per second (e.g. "
+                f"{C.TENANCY_RATE_LIMIT:g}, the tenancy default) or None, not {rate_limit!r}."
+            )
+        if not math.isfinite(rate_limit) or rate_limit <= 0:
+            raise InvalidRequestError(
+                f"rate_limit must be a finite number of requests per second > 0 (or None "
+                f"for no pacing), not {rate_limit!r}."
+            )
+        rate = float(rate_limit)
+    return fixed, max_concurrency, rate
+
+
+class Pacer:
+    """Spaces sends ``1 / rate`` seconds apart (a token bucket holding one token).
+
+    Reservations (GCRA): each caller takes the next free send time and sleeps until it,
+    so waiting callers are served in order and the rate can change between calls.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._next = 0.0
+
+    def reserve(self, rate: float) -> float:
+        """Seconds the caller must wait before sending at ``rate`` requests/s."""
+        now = self._clock()
+        start = max(self._next, now)
+        self._next = start + 1.0 / rate
+        return start - now
+
+
+class Controller:
+    """The gate every attempt goes through; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        fixed: int | None,
+        max_concurrency: int,
+        rate_limit: float | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.adaptive = fixed is None
+        self.ceiling = max_concurrency if fixed is None else fixed
+        self.limit = float(
+            fixed if fixed is not None else min(C.BATCH_INITIAL_CONCURRENCY, max_concurrency)
+        )
+        self.rate_ceiling = rate_limit
+        #: The current pace in requests/s (``None``: unpaced).
+        self.rate = rate_limit
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.retries = 0
+        self.throttled_429 = 0
+        self.throttled_503 = 0
+        self.cuts = 0
+        self._clock = clock
+        self._pacer = Pacer(clock)
+        self._slow_start = self.adaptive
+        self._started = clock()
+        self._last_cut = -math.inf
+        self._last_rate_cut = -math.inf
+        self._last_probe = self._started
+        #: Recent latencies; "latency holds" compares their median with the best median
+        #: seen, so prompts of mixed lengths do not look like congestion.
+        self._latencies: deque[float] = deque(maxlen=C.BATCH_LATENCY_SAMPLES)
+        self._since_median = 0
+        self._best_median = math.inf
+        self._queueing = False
+        self._answered: deque[float] = deque()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    # -- the gate --------------------------------------------------------------------
+
+    @property
+    def slots(self) -> int:
+        return max(1, int(self.limit))
+
+    async def acquire(self) -> None:
+        """Wait for a slot under the limit, then for the pace; the caller sends next."""
+        if self.in_flight >= self.slots or self._waiters:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(future)
+            try:
+                await future
+            except BaseException:
+                if future.done() and not future.cancelled():
+                    self._release_slot()  # handed a slot just as we were cancelled
+                else:
+                    self._waiters.remove(future)
+                raise
+        else:
+            self._take_slot()
+        if self.rate is not None:
+            wait = self._pacer.reserve(self.rate)
+            if wait > 0:
+                try:
+                    await asyncio.sleep(wait)
+                except BaseException:
+                    self._release_slot()
+                    raise
+
+    def release(self) -> None:
+        """Give the slot back (after the attempt's answer or failure)."""
+        self._release_slot()
+
+    def _take_slot(self) -> None:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def _release_slot(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.slots:
+            future = self._waiters.popleft()
+            if not future.done():
+                self._take_slot()
+                future.set_result(None)
+
+    # -- what happened ---------------------------------------------------------------
+
+    def succeeded(self, latency: float) -> None:
+        """An attempt came back with an answer after ``latency`` seconds."""
+        now = self._clock()
+        self._answered.append(now)
+        self._latencies.append(latency)
+        if self.rate is not None and self.adaptive:
+            # Probe upward while nothing says the pace is too high.
+            ceiling = self.rate_ceiling if self.rate_ceiling is not None else math.inf
+            step = C.BATCH_RATE_PROBE * self.rate * (now - self._last_probe)
+            self.rate = min(ceiling, self.rate + step)
+        self._last_probe = now
+        if not self.adaptive:
+            return
+        self._since_median += 1
+        if self._since_median >= C.BATCH_LATENCY_EVERY:
+            self._since_median = 0
+            ordered = sorted(self._latencies)
+            median = ordered[len(ordered) // 2]
+            # The baseline forgets slowly, so one lucky quiet moment does not make every
+            # later, normal latency look like congestion.
+            self._best_median = min(self._best_median * C.BATCH_LATENCY_FORGET, median)
+            self._queueing = median > self._best_median * C.BATCH_LATENCY_TOLERANCE
+            used = self.in_flight >= 0.8 * self.slots
+            if self._queueing and used and self.limit > C.BATCH_INITIAL_CONCURRENCY:
+                # Answers slow down as a whole: the server (or this process) is queueing.
+                self._cut_concurrency(C.BATCH_LATENCY_BACKOFF)
+        if self._queueing:
+            return
+        step = 1.0 if self._slow_start else C.BATCH_INCREASE / self.limit
+        self.limit = min(float(self.ceiling), self.limit + step)
+        self._wake()
+
+    def failed(self, error: BaseException) -> None:
+        """An attempt failed; 429, 503/504 and timeouts are congestion signals."""
+        status = getattr(error, "status_code", None)
+        if status == 429:
+            self.throttled_429 += 1
+            if self.adaptive:
+                self._cut_rate()
+        elif status == 503:
+            self.throttled_503 += 1
+            self._cut_concurrency()
+        elif status == 504 or (
+            isinstance(error, (APITimeoutError, APIConnectionError)) and status is None
+        ):
+            self._cut_concurrency()
+
+    def _cut_concurrency(self, factor: float = C.BATCH_BACKOFF) -> None:
+        if not self.adaptive:
+            return
+        now = self._clock()
+        self._slow_start = False
+        if now - self._last_cut < C.BATCH_CUT_INTERVAL:
+            return
+        self._last_cut = now
+        self.cuts += 1
+        self.limit = max(1.0, self.limit * factor)
+
+    def _cut_rate(self) -> None:
+        now = self._clock()
+        self._slow_start = False
+        if now - self._last_rate_cut < C.BATCH_CUT_INTERVAL:
+            return
+        self._last_rate_cut = now
+        self.cuts += 1
+        window_start = now - C.BATCH_RATE_WINDOW
+        while self._answered and self._answered[0] < window_start:
+            self._answered.popleft()
+        span = min(C.BATCH_RATE_WINDOW, max(now - self._started, 1e-3))
+        measured = len(self._answered) / span
+        current = self.rate if self.rate is not None else math.inf
+        self.rate = max(C.BATCH_MIN_RATE, min(current, max(measured, C.BATCH_MIN_RATE)))
+        self.rate *= C.BATCH_RATE_BACKOFF
+        self.rate = max(C.BATCH_MIN_RATE, self.rate)
+        self._last_probe = now
+        if self._latencies:
+            # Twice what the pace needs in flight is plenty; more only waits on the pace.
+            typical = self._best_median if self._best_median < math.inf else min(self._latencies)
+            needed = 2.0 * self.rate * typical
+            self.limit = max(1.0, min(self.limit, max(needed, float(C.BATCH_INITIAL_CONCURRENCY))))
+        else:
+            self.limit = max(1.0, self.limit * C.BATCH_BACKOFF)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The numbers the progress bar and the summary show."""
+        return {
+            "in_flight": self.in_flight,
+            "limit": self.slots,
+            "rate": None if self.rate is None else round(self.rate, 1),
+            "retries": self.retries,
+            "429": self.throttled_429,
+            "503": self.throttled_503,
+        }

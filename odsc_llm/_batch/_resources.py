@@ -1,0 +1,128 @@
+"""``client.completions.batch`` / ``client.chat.completions.batch``: the glue to the engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+
+from .. import _constants as C
+from .._errors import InvalidRequestError
+from ..types.params import ChatCompletionCreateParams, CompletionCreateParams
+from ._control import Concurrency, Controller
+from ._results import BatchResult, ItemId
+from ._runner import run_batch, run_sync
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .._client import AsyncClient, Client
+
+__all__ = [
+    "BatchOptions",
+    "ChatCompletionBatchParams",
+    "CompletionBatchParams",
+    "abatch",
+    "batch_from_sync",
+]
+
+
+class BatchOptions(TypedDict, total=False):
+    """How a batch runs (see :func:`run_batch`); the rest of the keywords go to ``create``."""
+
+    concurrency: Concurrency
+    max_concurrency: int
+    rate_limit: float | None
+    fail_fast: bool
+    progress: bool
+    resume_file: str | os.PathLike[str] | None
+    ids: Sequence[ItemId] | None
+    retry_failed: bool
+
+
+class CompletionBatchParams(CompletionCreateParams, BatchOptions, total=False):
+    """Keywords of ``completions.batch``: batch options plus ``completions.create``'s."""
+
+
+class ChatCompletionBatchParams(ChatCompletionCreateParams, BatchOptions, total=False):
+    """Keywords of ``chat.completions.batch``: batch options plus ``create``'s."""
+
+
+_BATCH_KEYS = frozenset(BatchOptions.__optional_keys__)
+ModelT = TypeVar("ModelT", bound="BaseModel")
+
+
+async def abatch(
+    create: Callable[..., Awaitable[ModelT]],
+    key: str,
+    inputs: Iterable[Any],
+    model: type[ModelT],
+    params: Any,
+    *,
+    max_retries: int,
+    controller: Controller | None = None,
+) -> BatchResult[ModelT]:
+    """Run ``await create(**{key: value}, **params)`` for each input as one batch.
+
+    ``params`` mixes :class:`BatchOptions` keys (for :func:`run_batch`) with the
+    parameters of ``create``, which apply to every item. ``max_retries`` is the client's
+    (a ``max_retries`` in ``params`` wins): the engine retries, each item's ``create``
+    runs with ``max_retries=0``, so every 429/503 reaches the concurrency controller.
+    Resumed results are decoded with ``model.model_validate``. ``controller``: see
+    :func:`run_batch`.
+    """
+    call_params = {k: v for k, v in dict(params).items() if k not in _BATCH_KEYS}
+    options = {k: v for k, v in dict(params).items() if k in _BATCH_KEYS}
+    if "stream" in call_params:
+        raise InvalidRequestError(
+            "batch() does not stream: drop stream=; each item is one request."
+        )
+    retries = call_params.pop("max_retries", max_retries)
+    call_params["max_retries"] = 0
+
+    async def call(value: Any) -> ModelT:
+        return await create(**{key: value}, **call_params)
+
+    return await run_batch(
+        call,
+        inputs,
+        decode=model.model_validate,
+        max_retries=retries,
+        # Never more in flight than the client's connection pool holds.
+        pool_size=C.DEFAULT_LIMITS.max_connections,
+        controller=controller,
+        **options,
+    )
+
+
+def _async_twin(client: Client) -> AsyncClient:
+    """An AsyncClient with the sync client's deployment, auth and settings."""
+    from .._client import AsyncClient
+
+    return AsyncClient(**client._settings())
+
+
+def batch_from_sync(
+    client: Client,
+    create_of: Callable[[AsyncClient], Callable[..., Awaitable[ModelT]]],
+    key: str,
+    inputs: Iterable[Any],
+    model: type[ModelT],
+    params: Any,
+) -> BatchResult[ModelT]:
+    """The sync ``batch``: an AsyncClient twin of ``client`` runs :func:`abatch`.
+
+    ``create_of`` picks the async ``create`` of the twin (e.g.
+    ``lambda c: c.completions.create``). Works inside a running event loop too (see
+    :func:`run_sync`). The twin does not reuse an ``http_client`` passed to ``client``:
+    it opens (and closes) its own connections.
+    """
+    items = list(inputs)
+
+    async def main() -> BatchResult[ModelT]:
+        async with _async_twin(client) as aclient:
+            return await abatch(
+                create_of(aclient), key, items, model, params, max_retries=client.max_retries
+            )
+
+    return run_sync(main())
