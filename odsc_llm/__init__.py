@@ -34,6 +34,9 @@ if _typing.TYPE_CHECKING:
     from ._response import APIResponse as APIResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
+    from ._tools import function_tool as function_tool
+    from ._tracing import instrument as instrument
+    from ._tracing import uninstrument as uninstrument
     from .control_plane import DeploymentInfo as DeploymentInfo
     from .control_plane import LogRecord as LogRecord
     from .control_plane import list_deployments as list_deployments
@@ -57,8 +60,11 @@ _LAZY: dict[str, str] = {
     "LogRecord": ".control_plane",
     "Stream": "._streaming",
     "async_openai_client": ".integrations.openai",
+    "function_tool": "._tools",
+    "instrument": "._tracing",
     "list_deployments": ".control_plane",
     "openai_client": ".integrations.openai",
+    "uninstrument": "._tracing",
 }
 _SUBMODULES = (
     "auth",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -31,6 +30,7 @@ from ._options import (
     Call,
     CallOptions,
     ChunkType,
+    Permit,
     TimeoutTypes,
     encode,
     longest,
@@ -39,6 +39,7 @@ from ._options import (
 from ._response import APIResponse
 from ._retry import retry_kwargs
 from ._streaming import AsyncStream, Stream
+from ._tracing import client_tracer, tracer_for
 from ._validation import (
     validate_headers,
     validate_max_retries,
@@ -51,72 +52,16 @@ from .types._base import ResponseType
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
 
-__all__ = ["BaseClient", "Body", "Permit", "is_sse"]
+__all__ = ["BaseClient", "EventHooks"]
+
+#: httpx's ``event_hooks``: ``{"request": [fn, ...], "response": [fn, ...]}``.
+EventHooks = Mapping[str, list[Callable[..., Any]]]
 
 log = logging.getLogger("odsc_llm")
 
 ModelT = TypeVar("ModelT", bound=ResponseType)
 
 USER_AGENT = {"user-agent": f"odsc-llm/{__version__} python-httpx/{httpx.__version__}"}
-
-
-class Permit:
-    """One in-flight request's place under the client's bound; released exactly once."""
-
-    __slots__ = ("_release",)
-
-    def __init__(self, release: Callable[[], None] | None) -> None:
-        self._release = release
-
-    def release(self) -> None:
-        release, self._release = self._release, None
-        if release is not None:
-            release()
-
-
-class Body:
-    """A body read in chunks (both clients): the deadline is checked between chunks (the
-    sockets of an ``http_client`` of the caller's are not capped) and reading stops at
-    ``limit`` bytes (error answers: the message needs no more)."""
-
-    __slots__ = ("chunks", "limit", "options", "response", "size")
-
-    def __init__(self, response: httpx.Response, options: CallOptions, limit: int | None) -> None:
-        self.response = response
-        self.options = options
-        self.limit = limit
-        self.chunks: list[bytes] = []
-        self.size = 0
-
-    def add(self, chunk: bytes) -> bool:
-        """Keep ``chunk``; False when enough was read."""
-        self.chunks.append(chunk)
-        self.size += len(chunk)
-        deadline = self.options.deadline
-        if deadline is not None and time.monotonic() > deadline:
-            raise self.options.passed("while reading the answer", self.response.request.url)
-        return self.limit is None or self.size < self.limit
-
-    def content(self) -> bytes:
-        content = b"".join(self.chunks)
-        if self.limit is not None:
-            content = content[: self.limit]
-        # As httpx's own read() does, so response.content works (for a cut error body:
-        # what was read).
-        self.response._content = content
-        return content
-
-
-def is_sse(response: httpx.Response) -> bool:
-    media = response.headers.get("content-type", "").partition(";")[0].strip()
-    return "text/event-stream" in media
-
-
-def _max_connections(http_client: httpx.Client | httpx.AsyncClient) -> int | None:
-    """The pool's ``max_connections`` (the in-flight bound); ours if it can't be read."""
-    pool = getattr(getattr(http_client, "_transport", None), "_pool", None)
-    value = getattr(pool, "_max_connections", C.DEFAULT_LIMITS.max_connections)
-    return value if isinstance(value, int) else None
 
 
 class BaseClient:
@@ -147,6 +92,7 @@ class BaseClient:
         stream_endpoint: str,
         state_hint: bool,
         model: str | None,
+        tracing: bool | None,
         sleep: Callable[[float], Any] | None,
     ) -> None:
         if deployment is None:
@@ -184,6 +130,8 @@ class BaseClient:
         #: The ``model`` every call sends unless it passes its own (AQUA multi-model and
         #: LoRA deployments choose by it); ``"odsc-llm"`` by default.
         self.model = model or C.DEFAULT_MODEL
+        self._tracing = tracing
+        self._tracer = client_tracer(tracing)  # None unless tracing=True (zero cost off)
         self._sleep = sleep
         # Parsed once: httpx re-parses a str URL on every request.
         self._predict_url = httpx.URL(self.deployment.predict_url)
@@ -216,6 +164,26 @@ class BaseClient:
             return None if timeout is None else timeout.read
         return validate_seconds(value, "stream_idle_timeout")
 
+    @staticmethod
+    def _hooks(event_hooks: EventHooks | None) -> dict[str, list[Callable[..., Any]]] | None:
+        """httpx's ``event_hooks``, checked (they run on every send, retries included)."""
+        if event_hooks is None:
+            return None
+        unknown = set(event_hooks) - {"request", "response"}
+        if unknown or not all(isinstance(v, list) for v in event_hooks.values()):
+            raise InvalidRequestError(
+                'event_hooks must be {"request": [callable, ...], "response": [...]}, '
+                f"not {event_hooks!r}."
+            )
+        return {name: list(hooks) for name, hooks in event_hooks.items()}
+
+    @staticmethod
+    def _hooks_with_http_client() -> InvalidRequestError:
+        return InvalidRequestError(
+            "event_hooks apply to the client's own connection pool: with http_client=..., "
+            "set them on that client (httpx.Client(event_hooks=...)) instead."
+        )
+
     def _settings(self) -> dict[str, Any]:
         """The constructor arguments this client was built with (for copies and twins)."""
         return {
@@ -229,6 +197,7 @@ class BaseClient:
             "stream_endpoint": self.stream_endpoint,
             "state_hint": self.state_hint,
             "model": self.model,
+            "tracing": self._tracing,
         }
 
     def copy(self, **overrides: Any) -> Self:
@@ -296,7 +265,11 @@ class BaseClient:
         if body is not None and "model" not in body:
             body = {"model": self.model, **body}  # first, as the OpenAI SDKs send it
         content = None if body is None else encode(body)
-        return Call(method, url, route, content, cast_to, chunk_type, resolved, raw)
+        call = Call(method, url, route, content, cast_to, chunk_type, resolved, raw)
+        tracer = tracer_for(self._tracer) if self._tracing is not False else None
+        if tracer is not None:
+            call.span = tracer.start(route, body, self.deployment)
+        return call
 
     def _build_request(
         self, http_client: httpx.Client | httpx.AsyncClient, call: Call
@@ -372,15 +345,42 @@ class BaseClient:
         chunk_type: type[Completion] | type[ChatCompletionChunk],
         options: CallOptions,
         permit: Permit,
+        span: Any = None,
     ) -> Any:
-        """The stream over ``response``; it holds the permit until it is closed."""
-        return stream_cls(
+        """The stream over ``response``; it holds the permit until it is closed (and a
+        traced call's span until then too)."""
+        on_close = permit.release
+        if span is not None:
+
+            def on_close() -> None:
+                permit.release()
+                span.stream_closed(stream)
+
+        stream = stream_cls(
             response,
             chunk_type,
             idle_timeout=options.idle_timeout,
             first_event_deadline=options.deadline,
-            on_close=permit.release,
+            on_close=on_close,
         )
+        return stream
+
+    @staticmethod
+    def _untraced(call: Call, error: BaseException) -> BaseException:
+        """End a traced call's span with ``error`` (which the caller raises)."""
+        if call.span is not None:
+            call.span.failed(error)
+        return error
+
+    @staticmethod
+    def _traced(call: Call, result: Any = None, error: BaseException | None = None) -> None:
+        """Record one attempt of a traced call (its outcome, status and request id)."""
+        span = call.span
+        status = getattr(error, "status_code", None) if error is not None else 200
+        request_id = getattr(error if error is not None else result, "request_id", None)
+        span.attempt(status_code=status, request_id=request_id, error=error)
+        if error is None and call.chunk_type is not None:
+            span.adopt(getattr(result, "parse", lambda: result)())
 
     def _result(
         self, response: httpx.Response, cast_to: type[ModelT], stream: Any, raw: bool

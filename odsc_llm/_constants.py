@@ -24,6 +24,9 @@ MAX_RETRY_DELAY = 8.0
 #: The longest ``Retry-After`` we honour; longer values are capped to this.
 MAX_RETRY_AFTER = 60.0
 
+#: Errors whose message gets the deployment's lifecycle state with ``state_hint=True``.
+STATE_HINT_STATUSES = (404, 409, 503)
+
 #: Statuses worth another attempt. Not 409: on a deployment it is not transient.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 

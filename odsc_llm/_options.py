@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -21,11 +21,15 @@ from .types.completion import Completion
 
 __all__ = [
     "NOT_GIVEN",
+    "Body",
     "Call",
     "CallOptions",
+    "Permit",
     "TimeoutTypes",
     "encode",
+    "is_sse",
     "longest",
+    "max_connections",
     "to_timeout",
 ]
 
@@ -136,7 +140,9 @@ class CallOptions:
 class Call:
     """One logical call, as every attempt of it sends it."""
 
-    __slots__ = ("cast_to", "chunk_type", "content", "method", "options", "raw", "route", "url")
+    __slots__ = (
+        "cast_to", "chunk_type", "content", "method", "options", "raw", "route", "span", "url",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -157,6 +163,8 @@ class Call:
         self.chunk_type = chunk_type
         self.options = options
         self.raw = raw
+        #: The call's trace (``_tracing.CallSpan``), or None: tracing is off.
+        self.span: Any = None
 
 
 def encode(body: Mapping[str, Any]) -> bytes:
@@ -174,3 +182,62 @@ def encode(body: Mapping[str, Any]) -> bytes:
             f"most {C.MAX_BODY_BYTES:,} (10 MB). Send fewer or shorter inputs per call."
         )
     return content
+
+
+class Permit:
+    """One in-flight request's place under the client's bound; released exactly once."""
+
+    __slots__ = ("_release",)
+
+    def __init__(self, release: Callable[[], None] | None) -> None:
+        self._release = release
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+class Body:
+    """A body read in chunks (both clients): the deadline is checked between chunks (the
+    sockets of an ``http_client`` of the caller's are not capped) and reading stops at
+    ``limit`` bytes (error answers: the message needs no more)."""
+
+    __slots__ = ("chunks", "limit", "options", "response", "size")
+
+    def __init__(self, response: httpx.Response, options: CallOptions, limit: int | None) -> None:
+        self.response = response
+        self.options = options
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; False when enough was read."""
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        deadline = self.options.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise self.options.passed("while reading the answer", self.response.request.url)
+        return self.limit is None or self.size < self.limit
+
+    def content(self) -> bytes:
+        content = b"".join(self.chunks)
+        if self.limit is not None:
+            content = content[: self.limit]
+        # As httpx's own read() does, so response.content works (for a cut error body:
+        # what was read).
+        self.response._content = content
+        return content
+
+
+def is_sse(response: httpx.Response) -> bool:
+    media = response.headers.get("content-type", "").partition(";")[0].strip()
+    return "text/event-stream" in media
+
+
+def max_connections(http_client: httpx.Client | httpx.AsyncClient) -> int | None:
+    """The pool's ``max_connections`` (the in-flight bound); ours if it can't be read."""
+    pool = getattr(getattr(http_client, "_transport", None), "_pool", None)
+    value = getattr(pool, "_max_connections", C.DEFAULT_LIMITS.max_connections)
+    return value if isinstance(value, int) else None

@@ -267,8 +267,9 @@ class _EventHandler(Generic[ChunkT]):
         cls: type[StreamError] = StreamError,
         network: bool = False,
     ) -> StreamError:
-        """A stream error; ``network`` failures before any chunk may be retried."""
-        return cls(
+        """A stream error; ``network`` failures before any chunk may be retried. Kept as
+        ``failure`` too (every one is raised), so ``on_close`` observers see it."""
+        self.failure = cls(
             f"{message} (opc-request-id: {self.request_id or '-'}; "
             f"{len(self.events)} chunks received before the failure)",
             request=self.request,
@@ -277,6 +278,7 @@ class _EventHandler(Generic[ChunkT]):
             partial_text=partial_text(self.chunks()),
             before_first_event=network and not self.events,
         )
+        return self.failure
 
     def check_content_type(self) -> str | None:
         """None when the answer is SSE; else the media type, whose body must be read."""

@@ -1,0 +1,288 @@
+"""``AsyncClient``: the asynchronous twin of :class:`odsc_llm.Client` (``_client.py``).
+
+The two share everything but the I/O (``_base_client.BaseClient``): this module differs
+from ``_client.py`` only in ``await``, ``asyncio`` permits and the async close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying
+
+from . import _constants as C
+from ._base_client import USER_AGENT, BaseClient, EventHooks
+from ._deadline import deadline, install, is_capped
+from ._errors import APIError, APIStatusError, NotFoundError, make_status_error
+from ._options import (
+    NOT_GIVEN,
+    Body,
+    Call,
+    ChunkType,
+    Permit,
+    TimeoutTypes,
+    is_sse,
+    max_connections,
+)
+from ._retry import is_retryable
+from ._streaming import AsyncStream, close_soon
+from .deployment import Deployment
+from .resources.models import is_unknown_model, with_served_models
+from .types._base import ResponseType
+
+if TYPE_CHECKING:
+    from .resources.chat import AsyncChat
+    from .resources.completions import AsyncCompletions
+    from .resources.embeddings import AsyncEmbeddings
+    from .resources.models import AsyncModels
+    from .resources.rerank import AsyncRerank
+    from .resources.tokenize import AsyncDetokenize, AsyncTokenize
+
+__all__ = ["AsyncClient"]
+
+
+log = logging.getLogger("odsc_llm")
+
+ModelT = TypeVar("ModelT", bound=ResponseType)
+
+
+class AsyncClient(BaseClient):
+    """An asynchronous client of one model deployment; same arguments as :class:`Client`."""
+
+    completions: AsyncCompletions
+    chat: AsyncChat
+    embeddings: AsyncEmbeddings
+    models: AsyncModels
+    rerank: AsyncRerank
+    tokenize: AsyncTokenize
+    detokenize: AsyncDetokenize
+
+    def __init__(
+        self,
+        deployment: Deployment | str | None = None,
+        *,
+        auth: httpx.Auth | None = None,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        timeout: TimeoutTypes = NOT_GIVEN,
+        total_timeout: float | None = NOT_GIVEN,
+        stream_idle_timeout: float | None = NOT_GIVEN,
+        http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        stream_endpoint: str = C.DEFAULT_STREAM_ENDPOINT,
+        state_hint: bool = False,
+        model: str | None = None,
+        tracing: bool | None = None,
+        event_hooks: EventHooks | None = None,
+        _sleep: Callable[[float], Any] | None = None,
+    ) -> None:
+        super().__init__(
+            deployment,
+            auth=auth,
+            max_retries=max_retries,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            stream_idle_timeout=stream_idle_timeout,
+            default_headers=default_headers,
+            stream_endpoint=stream_endpoint,
+            state_hint=state_hint,
+            model=model,
+            tracing=tracing,
+            sleep=_sleep,
+        )
+        self._owns_http = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                limits=C.DEFAULT_LIMITS,
+                headers=USER_AGENT,
+                follow_redirects=False,
+                event_hooks=self._hooks(event_hooks),
+            )
+            install(http_client)
+        elif event_hooks is not None:
+            raise self._hooks_with_http_client()
+        self._http = http_client
+        self._capped_sockets = is_capped(http_client)
+        size = max_connections(http_client)
+        self._permits = None if size is None else asyncio.Semaphore(size)
+        from . import resources as r
+
+        self.completions, self.chat = r.AsyncCompletions(self), r.AsyncChat(self)
+        self.embeddings, self.models = r.AsyncEmbeddings(self), r.AsyncModels(self)
+        self.rerank, self.tokenize = r.AsyncRerank(self), r.AsyncTokenize(self)
+        self.detokenize = r.AsyncDetokenize(self)
+
+    # -- one attempt --------------------------------------------------------------------
+
+    async def _acquire(self, call: Call) -> Permit:
+        permits = self._permits
+        if permits is None:
+            return Permit(None)
+        if permits.locked():
+            try:
+                await asyncio.wait_for(permits.acquire(), call.options.remaining())
+            except TimeoutError:
+                raise call.options.passed("waiting for a free connection", call.url) from None
+        else:
+            await permits.acquire()  # free: returns at once
+        return Permit(permits.release)
+
+    @staticmethod
+    async def _read(response: httpx.Response, body: Body) -> bytes:
+        async for chunk in response.aiter_bytes():
+            if not body.add(chunk):
+                break
+        return body.content()
+
+    async def _attempt(self, call: Call) -> Any:
+        options = call.options
+        permit = await self._acquire(call)
+        streaming = False
+        token = deadline.set(options.deadline)
+        try:
+            request = self._build_request(self._http, call)
+            try:
+                response = await self._http.send(
+                    request, auth=self.auth, stream=True, follow_redirects=False
+                )
+                try:
+                    if not 200 <= response.status_code < 300:  # a 3xx too: never followed
+                        await self._read(response, Body(response, options, C.MAX_ERROR_BODY_BYTES))
+                        raise make_status_error(response)
+                    if call.chunk_type is None:
+                        await self._read(response, Body(response, options, None))
+                        return self._result(response, call.cast_to, None, call.raw)
+                    if not is_sse(response):  # the stream builds the error from this much
+                        await self._read(response, Body(response, options, C.MAX_ERROR_BODY_BYTES))
+                    stream = self._make_stream(
+                        AsyncStream, response, call.chunk_type, options, permit, call.span
+                    )
+                    streaming = True
+                    await self._prime(stream)
+                    return self._result(response, call.cast_to, stream, call.raw)
+                finally:
+                    if not streaming:
+                        await response.aclose()
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc, request, options) from exc
+        finally:
+            deadline.reset(token)
+            if not streaming:
+                permit.release()
+
+    @staticmethod
+    async def _prime(stream: AsyncStream[Any]) -> None:
+        """Wait for the first event inside the attempt, so a break before it is retried."""
+        try:
+            await stream._aprime()
+        except BaseException:
+            await stream.aclose()
+            raise
+
+    # -- the call -----------------------------------------------------------------------
+
+    async def _send(self, call: Call) -> Any:
+        try:
+            try:
+                return await self._attempt_traced(call) if call.span else await self._attempt(call)
+            except APIError as error:
+                if call.options.max_retries == 0 or not is_retryable(error):
+                    raise
+                failed: APIError | None = error
+            async for attempt in AsyncRetrying(**self._retry_kwargs(call)):
+                with attempt:
+                    if failed is not None:  # the first attempt's, replayed: tenacity waits
+                        replay, failed = failed, None
+                        raise replay
+                    return (
+                        await self._attempt_traced(call) if call.span else await self._attempt(call)
+                    )
+            raise AssertionError("unreachable: tenacity returns or raises")
+        except APIStatusError as error:
+            if self.state_hint and error.status_code in C.STATE_HINT_STATUSES:
+                raise self._hint_state(error, await self._lookup_state()) from None
+            raise
+
+    async def _lookup_state(self) -> str | None:
+        try:
+            return await self.deployment_state()
+        except Exception as exc:  # the hint is best-effort: never hide the real error
+            log.debug("deployment state look-up failed: %s", exc)
+            return None
+
+    async def _request(
+        self,
+        route: str | None,
+        body: Mapping[str, Any] | None,
+        cast_to: type[ModelT],
+        chunk_type: ChunkType,
+        options: Mapping[str, Any],
+        raw: bool = False,
+        *,
+        method: str = "POST",
+        path: str = "",
+    ) -> Any:
+        call = self._call(route, body, cast_to, chunk_type, options, raw, method, path)
+        try:
+            result = await self._send(call)
+        except NotFoundError as error:
+            if not is_unknown_model(error, body):
+                raise self._untraced(call, error) from None
+            raise self._untraced(
+                call, with_served_models(error, await self._served_models())
+            ) from None
+        except BaseException as error:
+            raise self._untraced(call, error) from None
+        if call.span is not None and chunk_type is None:  # a stream's span ends with it
+            call.span.succeeded(result)
+        return result
+
+    async def _attempt_traced(self, call: Call) -> Any:
+        try:
+            result = await self._attempt(call)
+        except APIError as error:
+            self._traced(call, error=error)
+            raise
+        self._traced(call, result)
+        return result
+
+    async def _served_models(self) -> list[str] | None:
+        try:
+            return (await self.models.list(max_retries=0)).ids
+        except APIError as exc:  # the hint is best-effort: never hide the real error
+            log.debug("models look-up failed: %s", exc)
+            return None
+
+    async def deployment_state(self) -> str:
+        """Ask the control plane for the deployment's lifecycle state, off the event loop."""
+        from .control_plane import deployment_state
+
+        return str(await asyncio.to_thread(deployment_state, self.deployment, self.auth))
+
+    async def aclose(self) -> None:
+        """Close the connections (not those of an ``http_client`` you passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # Dropped without aclose(): close the pool on the running loop so sockets don't leak.
+        http = getattr(self, "_http", None)
+        if http is None or not getattr(self, "_owns_http", False) or http.is_closed:
+            return
+        close_soon(http.aclose)
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncClient(deployment={self.deployment.endpoint!r}, max_retries={self.max_retries})"
+        )
