@@ -73,7 +73,7 @@ class BatchItem(Generic[ResultT]):
         return self.error is None and (self.resumed or self.latency is not None)
 
 
-def _percentile(sorted_values: Sequence[float], q: float) -> float | None:
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
     """Nearest-rank percentile of already sorted values (None when empty)."""
     if not sorted_values:
         return None
@@ -138,7 +138,7 @@ class BatchSummary:
         )
 
 
-def _total_tokens(items: Iterable[BatchItem[Any]]) -> int | None:
+def total_tokens(items: Iterable[BatchItem[Any]]) -> int | None:
     total: int | None = None
     for item in items:
         usage = getattr(item.result, "usage", None)

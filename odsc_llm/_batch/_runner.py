@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import math
 import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -32,7 +31,15 @@ from .. import _constants as C
 from .._errors import InvalidRequestError
 from .._retry import retry_kwargs
 from ._control import Concurrency, Controller, validate_options
-from ._results import BatchError, BatchItem, BatchResult, BatchSummary, ItemId
+from ._results import (
+    BatchError,
+    BatchItem,
+    BatchResult,
+    BatchSummary,
+    ItemId,
+    percentile,
+    total_tokens,
+)
 from ._resume import ResumeFile, load_resume_file, restore
 
 __all__ = ["run_batch", "run_batch_sync", "run_sync"]
@@ -42,28 +49,6 @@ ResultT = TypeVar("ResultT")
 T = TypeVar("T")
 
 log = logging.getLogger("odsc_llm")
-
-
-def _percentile(sorted_values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile of already sorted values (None when empty)."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def _total_tokens(items: Iterable[BatchItem[Any]]) -> int | None:
-    total: int | None = None
-    for item in items:
-        usage = getattr(item.result, "usage", None)
-        if usage is None and isinstance(item.result, dict):
-            usage = item.result.get("usage")
-        tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
-        if tokens is None:
-            tokens = getattr(usage, "total_tokens", None)
-        if isinstance(tokens, int):
-            total = (total or 0) + tokens
-    return total
 
 
 def _check_ids(ids: Sequence[ItemId] | None, count: int) -> list[ItemId]:
@@ -325,10 +310,10 @@ async def run_batch(
         not_run=len(pending) - ran,
         wall_time=wall_time,
         throughput=ran / wall_time if wall_time > 0 else 0.0,
-        latency_p50=_percentile(latencies, 50),
-        latency_p95=_percentile(latencies, 95),
-        latency_p99=_percentile(latencies, 99),
-        total_tokens=_total_tokens(s for s in slots if s.error is None and not s.resumed),
+        latency_p50=percentile(latencies, 50),
+        latency_p95=percentile(latencies, 95),
+        latency_p99=percentile(latencies, 99),
+        total_tokens=total_tokens(s for s in slots if s.error is None and not s.resumed),
         retries=control.retries,
         throttled_429=control.throttled_429,
         throttled_503=control.throttled_503,
