@@ -33,6 +33,7 @@ from odsc_llm.errors import (
     DeploymentStateError,
     DeploymentWaitTimeout,
 )
+from tests.utils import FakeTime
 
 REGION = "us-ashburn-1"
 MD_OCID = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaaexample"
@@ -287,19 +288,6 @@ def test_list_deployments_is_exported_lazily() -> None:
 
 
 # -- wait ----------------------------------------------------------------------------------
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_wait_failed_raises_with_details_and_log_lines() -> None:

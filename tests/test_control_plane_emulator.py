@@ -32,6 +32,7 @@ from odsc_llm.errors import (
 )
 from odsc_llm.testing import LocalDeployment
 from odsc_llm.testing._control_plane import LIST_PAGE_SIZE, SEARCH_PAGE_SIZE
+from tests.utils import FakeTime
 
 #: A poll interval that keeps waiting tests well under a second per poll.
 FAST = 0.02
@@ -255,21 +256,6 @@ def test_wait_follows_the_lifecycle_script(twin: Twin, local: LocalDeployment) -
     assert time.monotonic() - started < BOUND
     assert local.state == "ACTIVE"  # the last state sticks
     assert twin("fetch", local.deployment, local.auth).state == "ACTIVE"
-
-
-class FakeTime:
-    """An injected clock: the polls are real HTTP calls, the sleeps take no time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _gets(local: LocalDeployment) -> int:

@@ -983,12 +983,7 @@ def test_module_cli_serves_until_terminated(tmp_path: Any) -> None:
         text=True,
     )
     try:
-        assert proc.stdout is not None
-        banner = ""
-        for line in proc.stdout:
-            banner += line
-            if "Ctrl-C" in line:
-                break
+        banner = _read_banner(proc)
         match = re.search(r"URL:\s+(\S+)", banner)
         assert match, banner
         assert f"export OCI_CONFIG_FILE={tmp_path / 'config'}" in banner
@@ -1043,12 +1038,7 @@ def test_serve_local_removes_what_it_wrote_on_a_signal(
     temp.mkdir()
     proc = _serve_local(entry, temp, "--port", "0")
     try:
-        assert proc.stdout is not None
-        banner = ""
-        for line in proc.stdout:
-            banner += line
-            if "Ctrl-C" in line:
-                break
+        banner = _read_banner(proc)
         match = re.search(r"config:\s+(\S+)", banner)
         assert match, banner
         config = Path(match[1])
@@ -1109,3 +1099,14 @@ def test_a_failed_start_leaves_nothing(local: LocalDeployment) -> None:
     with pytest.raises(OdscLLMError, match="is the port free"):
         other.start()
     assert not made.parent.exists()
+
+
+def _read_banner(proc: Any) -> str:
+    """What serve-local printed, up to its last line ("Press Ctrl-C to stop.")."""
+    assert proc.stdout is not None
+    banner = ""
+    for line in proc.stdout:
+        banner += line
+        if "Ctrl-C" in line:
+            break
+    return banner

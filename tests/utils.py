@@ -169,3 +169,18 @@ class Twin:
             return
         self.loop.run_until_complete(self.client.aclose())
         self.loop.close()
+
+
+class FakeTime:
+    """An injected clock: the polls are real HTTP calls, the sleeps take no time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
