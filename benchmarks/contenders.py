@@ -200,6 +200,47 @@ class OdscLLM(Contender):
         self._client.close()
 
 
+class OdscLLMTraced(OdscLLM):
+    """odsc_llm.Client with ``tracing=True``, into opentelemetry-sdk's providers (spans to
+    an exporter that drops them, metrics aggregated in memory): the cost of tracing."""
+
+    key = "odsc_llm_traced"
+    label = "odsc_llm, tracing on"
+    requires = (*OdscLLM.requires, "opentelemetry.sdk.trace")
+
+    def __init__(self, server: str, identity: Identity) -> None:
+        Contender.__init__(self, server, identity)
+        import odsc_llm
+
+        _install_otel_sdk()
+        self._client = odsc_llm.Client(
+            deployment=self.endpoint,
+            auth=self._auth(),
+            max_retries=2,
+            timeout=_TIMEOUT,
+            tracing=True,
+        )
+
+
+def _install_otel_sdk() -> None:
+    """Global SDK providers (once per process): what a traced service pays for, minus I/O."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class _Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(_Drop()))
+        trace.set_tracer_provider(provider)
+        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
 class AsyncOdscLLM(OdscLLM):
     def __init__(self, server: str, identity: Identity) -> None:
         Contender.__init__(self, server, identity)
@@ -418,7 +459,14 @@ class AsyncOpenAIOci(OpenAIOci):
 
 
 #: Sync contenders in table order (the floor first).
-SYNC: tuple[type[Contender], ...] = (Floor, OdscLLM, OracleAds, SeedRequests, OpenAIOci)
+SYNC: tuple[type[Contender], ...] = (
+    Floor,
+    OdscLLM,
+    OdscLLMTraced,
+    OracleAds,
+    SeedRequests,
+    OpenAIOci,
+)
 #: Async contenders for the fan-out figure (requests has no async client).
 ASYNC: dict[str, type[Contender]] = {
     "floor": AsyncFloor,

@@ -194,6 +194,9 @@ def targets(res: Results) -> list[Target]:
             best is not None and mine < best, "{:.2f}× the best peer")  # fmt: skip
     else:
         add("per-request CPU vs peers", "below every peer", None, None, "")
+    r = _ratio(pr.get("odsc_llm_traced"), pr.get("odsc_llm")) if odsc_ok else None
+    add("tracing on (info)", "measured, vs tracing off", r, None if r is None else True,
+        "{:.2f}× tracing off")  # fmt: skip
     rate = f.get("stream", {}).get("rate", {})
     r = _ratio(rate.get("odsc_llm"), rate.get("openai")) if odsc_ok else None
     add("stream parse vs openai", "≥ 4× openai's chunks/s (issue: ≥ 1.5×)", r,
