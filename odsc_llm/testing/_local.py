@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import json
 import secrets
 import shutil
 import socket
@@ -28,8 +25,10 @@ from ._answers import DEFAULT_EMBEDDING_DIM, MODEL_NAME
 from ._control_plane import ControlPlane, ControlPlaneMixin
 from ._faults import Faults, RecordedRequest
 from ._hosts import bind_listeners
+from ._keys import fake_session_token, fingerprint
 from ._runner import serve, serve_forever, startup_banner
-from ._server import EmulatorApp, EmulatorState, make_protocol_class
+from ._server import EmulatorApp
+from ._state import EmulatorState, make_protocol_class
 from ._throttle import Throttle
 from ._verify import PublicKeyLike
 
@@ -41,33 +40,6 @@ __all__ = ["LocalDeployment", "serve", "serve_forever", "startup_banner"]
 
 _REGION_KEY = "iad"
 _TEMP_PREFIX = "odsc-llm-local-"
-
-
-def _fingerprint(public_key: rsa.RSAPublicKey) -> str:
-    """OCI's API key fingerprint: MD5 of the DER public key, as colon-separated hex."""
-    der = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    digest = hashlib.md5(der, usedforsecurity=False).hexdigest()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _fake_session_token(subject: str, lifetime: float = 24 * 3600) -> str:
-    """A JWT-shaped session token (unsigned: only the emulator checks it, by key id)."""
-    now = int(time.time())
-    header = {"alg": "RS256", "typ": "JWT", "kid": "odsc-llm-local"}
-    claims = {"sub": subject, "iat": now, "exp": now + int(lifetime), "iss": "odsc-llm-local"}
-    return ".".join(
-        [
-            _b64url(json.dumps(header).encode()),
-            _b64url(json.dumps(claims).encode()),
-            _b64url(secrets.token_bytes(32)),
-        ]
-    )
 
 
 class LocalDeployment(ControlPlaneMixin):
@@ -139,10 +111,10 @@ class LocalDeployment(ControlPlaneMixin):
         public_key = self._private_key.public_key()
         self.tenancy = f"ocid1.tenancy.oc1..local{secrets.token_hex(12)}"
         self.user = f"ocid1.user.oc1..local{secrets.token_hex(12)}"
-        self.fingerprint = _fingerprint(public_key)
+        self.fingerprint = fingerprint(public_key)
         #: The API key's keyId, ``tenancy/user/fingerprint``.
         self.key_id = f"{self.tenancy}/{self.user}/{self.fingerprint}"
-        self.security_token = _fake_session_token(self.user)
+        self.security_token = fake_session_token(self.user)
         self._emulator = EmulatorState(
             ocid=self.ocid,
             public_keys={self.key_id: public_key, f"ST${self.security_token}": public_key},

@@ -24,21 +24,20 @@ import asyncio
 import contextlib
 import json
 import re
-import socket
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import _answers, _aqua, _control_plane
-from ._faults import Faults, RecordedRequest, html_error_page, oci_error_body, status_fault_body
+from ._faults import html_error_page, oci_error_body, status_fault_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
 from ._request import Receive, Request, Scope, Send, read_body
-from ._verify import PublicKeyLike, SignatureVerificationError, verify_request
+from ._state import EmulatorState
+from ._verify import SignatureVerificationError, verify_request
 
-__all__ = ["MAX_BODY_BYTES", "EmulatorApp", "EmulatorState", "Route", "make_protocol_class"]
+__all__ = ["MAX_BODY_BYTES", "EmulatorApp", "Route"]
 
 #: Model deployments refuse bodies over 10 MB.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -48,62 +47,6 @@ _PATH_RE = re.compile(
 )
 # Nothing a step can fail on waits here: admitting everyone needs no state.
 _ADMIT_ALL: AbstractAsyncContextManager[bool] = contextlib.nullcontext(True)
-
-
-@dataclass
-class EmulatorState:
-    """What the server thread and the test thread share (guarded where it matters)."""
-
-    ocid: str
-    public_keys: dict[str, PublicKeyLike]
-    faults: Faults = field(default_factory=Faults)
-    token_delay: float = 0.0
-    verify_signatures: bool = True
-    upstream: str | None = None
-    embedding_dim: int = _answers.DEFAULT_EMBEDDING_DIM
-    #: Served models, reasoning field, token vocabulary (aqua hook: ``_aqua.ModelConfig``).
-    models: _aqua.ModelConfig = field(
-        default_factory=lambda: _aqua.ModelConfig(models=[_answers.MODEL_NAME])
-    )
-    max_log: int = 10_000
-    requests: list[RecordedRequest] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    transports: dict[Any, asyncio.Transport] = field(default_factory=dict)
-    #: Streams being answered right now, and the most at once (event-loop thread only).
-    active_streams: int = 0
-    peak_streams: int = 0
-    #: The control plane (``_control_plane.ControlPlane``; set by LocalDeployment).
-    control_plane: Any = None
-    #: Admission throttle (batch helper's hook: ``_throttle.Throttle`` or None).
-    throttle: Any = None
-
-    def record(self, request: RecordedRequest) -> None:
-        if self.max_log <= 0:
-            return
-        with self.lock:
-            self.requests.append(request)
-            if len(self.requests) > self.max_log:
-                del self.requests[: len(self.requests) - self.max_log]
-
-
-def make_protocol_class(state: EmulatorState) -> type[asyncio.Protocol]:
-    """uvicorn's h11 protocol, remembering each connection's transport by client address."""
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    class _Protocol(H11Protocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            super().connection_made(transport)
-            state.transports[self.client] = transport
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            state.transports.pop(self.client, None)
-            super().connection_lost(exc)
-
-    return _Protocol
 
 
 Handler = Callable[[Request], Awaitable[None]]
