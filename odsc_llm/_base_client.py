@@ -25,6 +25,7 @@ from ._errors import (
     InvalidDeploymentError,
     InvalidRequestError,
 )
+from ._json import validate_json
 from ._options import (
     NOT_GIVEN,
     Call,
@@ -324,8 +325,8 @@ class BaseClient:
 
     @staticmethod
     def _parse(response: httpx.Response, cast_to: type[ModelT]) -> ModelT:
-        try:
-            result = cast_to.model_validate_json(response.content)
+        try:  # a lone surrogate escape is read as U+FFFD, not a reason to reject it all
+            result = validate_json(cast_to, response.content)
         except ValidationError as exc:
             text = response.content[:300].decode("utf-8", "replace")
             raise APIResponseValidationError(

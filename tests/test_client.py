@@ -740,3 +740,16 @@ def test_header_values_with_line_breaks_are_a_local_error(
 def test_per_call_max_retries_is_validated(twin: Twin, value: Any) -> None:
     with pytest.raises(InvalidRequestError, match="max_retries"):
         twin.call(prompt="x", max_retries=value)
+
+
+def test_answer_with_a_lone_surrogate_is_read_with_a_replacement_character(
+    twin: Twin, httpx_mock: HTTPXMock
+) -> None:
+    # A server that cut a UTF-16 pair in half: the rest of the answer is not lost.
+    body = (
+        b'{"id":"c","object":"text_completion","created":1,"model":"m",'
+        b'"choices":[{"index":0,"text":"smile \\ud83d!","finish_reason":"stop"}]}'
+    )
+    httpx_mock.add_response(content=body, headers={"content-type": "application/json"})
+    completion = twin.call(prompt="x")
+    assert completion.choices[0].text == "smile \ufffd!"

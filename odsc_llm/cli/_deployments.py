@@ -23,8 +23,8 @@ _AGE_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}  # largest first
 def add_info(p: argparse.ArgumentParser) -> None:
     p.description = (
         "Show the deployment's state, shape, model, URL and log ids from the control "
-        "plane; with --local-only (or for a local emulator) only what its URL or OCID says "
-        "(ocid, region, endpoint, predict and stream URLs)."
+        "plane (for a deployment on loopback, the local emulator's own); with --local-only "
+        "only what its URL or OCID says (ocid, region, endpoint, predict and stream URLs)."
     )
     _connect.add_deployment_positional(p, has_text=False)
     p.add_argument(
