@@ -40,7 +40,7 @@ from ._options import (
 from ._response import APIResponse
 from ._retry import retry_kwargs
 from ._streaming import AsyncStream, Stream
-from ._tracing import client_tracer, tracer_for
+from ._tracing import client_tracing, tracer_for
 from ._validation import (
     validate_headers,
     validate_max_retries,
@@ -132,7 +132,7 @@ class BaseClient:
         #: LoRA deployments choose by it); ``"odsc-llm"`` by default.
         self.model = model or C.DEFAULT_MODEL
         self._tracing = tracing
-        self._tracer = client_tracer(tracing)  # None unless tracing=True (zero cost off)
+        self._traces = client_tracing(tracing)  # tracing=True: every call, instrument() or not
         self._sleep = sleep
         # Parsed once: httpx re-parses a str URL on every request.
         self._predict_url = httpx.URL(self.deployment.predict_url)
@@ -267,7 +267,7 @@ class BaseClient:
             body = {"model": self.model, **body}  # first, as the OpenAI SDKs send it
         content = None if body is None else encode(body)
         call = Call(method, url, route, content, cast_to, chunk_type, resolved, raw)
-        tracer = tracer_for(self._tracer) if self._tracing is not False else None
+        tracer = tracer_for(self._traces) if self._tracing is not False else None
         if tracer is not None:
             call.span = tracer.start(route, body, self.deployment)
         return call

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .deployment import Deployment
 
-__all__ = ["CallSpan", "Tracer", "instrument", "is_instrumented", "tracer_for", "uninstrument"]
+__all__ = [
+    "CallSpan",
+    "Tracer",
+    "instrument",
+    "is_instrumented",
+    "tracer_for",
+    "uninstrument",
+    "use_providers",
+]
 
 ENV_ENABLED = "OTEL_INSTRUMENTATION_ODSC_LLM_ENABLED"
 ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -54,15 +62,17 @@ _DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12,
 _TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
                   16777216, 67108864)  # fmt: skip
 
-_process_wide: Tracer | None = None
+_instrumented = False
 _shared: Tracer | None = None
+#: The providers spans and metrics go to (None: OpenTelemetry's global ones).
+_providers: tuple[Any, Any] = (None, None)
 
 
 def _tracer() -> Tracer:
-    """The one Tracer of the process (its instruments are created once)."""
+    """The one Tracer of the process (its instruments are created once per providers)."""
     global _shared
     if _shared is None:
-        _shared = Tracer()
+        _shared = Tracer(*_providers)
     return _shared
 
 
@@ -70,50 +80,63 @@ def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def instrument() -> None:
-    """Trace every odsc_llm client of this process (clients already made, too)."""
-    global _process_wide
-    _process_wide = _tracer()
+def use_providers(tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    """Send odsc_llm's spans and metrics to these providers (None: the global ones)."""
+    global _providers, _shared
+    _providers = (tracer_provider, meter_provider)
+    _shared = None
+
+
+def instrument(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    """Trace every odsc_llm client of this process (clients already made, too).
+
+    Spans and metrics go to OpenTelemetry's global providers, or to the ones given here
+    (as other OpenTelemetry instrumentations take them).
+    """
+    global _instrumented
+    if tracer_provider is not None or meter_provider is not None:
+        use_providers(tracer_provider, meter_provider)
+    _instrumented = True
 
 
 def uninstrument() -> None:
     """Undo :func:`instrument` (clients made with ``tracing=True`` keep tracing)."""
-    global _process_wide
-    _process_wide = None
+    global _instrumented
+    _instrumented = False
 
 
 def is_instrumented() -> bool:
     """Whether :func:`instrument` (or the environment variable) turned tracing on."""
-    return _process_wide is not None
+    return _instrumented
 
 
-def client_tracer(tracing: bool | None) -> Tracer | None:
-    """The tracer a new client keeps: its own with ``tracing=True``, none with
-    ``False``; with ``None`` (default) the environment variable may turn on the
-    process-wide one."""
-    if tracing is True:
-        return _tracer()
+def client_tracing(tracing: bool | None) -> bool:
+    """Whether a new client traces every call itself (``tracing=True``); with ``None``
+    (the default) the environment variable may turn on process-wide tracing."""
     if tracing is None and _env_true(ENV_ENABLED):
         instrument()
-    return None
+    return tracing is True
 
 
-def tracer_for(own: Tracer | None) -> Tracer | None:
-    """The tracer of one call: the client's own, else the process-wide one, else None."""
-    return own if own is not None else _process_wide
+def tracer_for(own: bool) -> Tracer | None:
+    """The tracer of one call: with the client's own tracing or process-wide tracing on,
+    the Tracer; else None (and no opentelemetry import)."""
+    return _tracer() if own or _instrumented else None
 
 
 class Tracer:
-    """Holds the OpenTelemetry tracer and instruments (the global providers' own)."""
+    """Holds the OpenTelemetry tracer and instruments (of the given or global providers)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         from opentelemetry import metrics, trace
 
         from ._version import __version__
 
         self._trace = trace
-        self.tracer = trace.get_tracer(INSTRUMENTATION_NAME, __version__)
-        meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__)
+        self.tracer = trace.get_tracer(
+            INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider
+        )
+        meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__, meter_provider=meter_provider)
         self.duration = meter.create_histogram(
             "gen_ai.client.operation.duration",
             unit="s",

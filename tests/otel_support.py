@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 import odsc_llm
+import odsc_llm._tracing
 
 pytest.importorskip("opentelemetry.sdk")
 
-from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -21,24 +21,23 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 SPANS = InMemorySpanExporter()
 METRICS = InMemoryMetricReader()
-
-
-def install_providers() -> None:
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(SPANS))
-        trace.set_tracer_provider(provider)
-        metrics.set_meter_provider(MeterProvider(metric_readers=[METRICS]))
+#: Our own providers, handed to odsc_llm (OpenTelemetry's global providers can be set
+#: once per process, and another library in the test run may have taken them).
+TRACER_PROVIDER = TracerProvider()
+TRACER_PROVIDER.add_span_processor(SimpleSpanProcessor(SPANS))
+METER_PROVIDER = MeterProvider(metric_readers=[METRICS])
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    """The exporter, emptied; tracing turned off process-wide again afterwards."""
-    install_providers()
+    """The exporter, emptied; odsc_llm traces into these providers for the test, and
+    process-wide tracing is off again afterwards."""
+    odsc_llm._tracing.use_providers(TRACER_PROVIDER, METER_PROVIDER)
     SPANS.clear()
     METRICS.collect()
     yield SPANS
     odsc_llm.uninstrument()
+    odsc_llm._tracing.use_providers(None, None)
 
 
 def metric_points(name: str) -> list[Any]:

@@ -18,10 +18,10 @@ from odsc_llm.testing import LocalDeployment
 
 pytest.importorskip("opentelemetry.sdk")
 
-from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from tests.otel_support import TRACER_PROVIDER
 from tests.otel_support import metric_points as _metric_points
 from tests.otel_support import only_span as _only_span
 from tests.otel_support import spans as spans  # the fixture
@@ -217,7 +217,8 @@ def test_tracing_false_wins_over_instrument(spans: InMemorySpanExporter, call: A
 
 
 def test_spans_nest_under_the_callers_span(spans: InMemorySpanExporter, call: Any) -> None:
-    with trace.get_tracer("test").start_as_current_span("request handler") as outer:
+    tracer = TRACER_PROVIDER.get_tracer("test")  # the caller's own span, another library's
+    with tracer.start_as_current_span("request handler") as outer:
         call("completions.create", prompt="x")
     child = next(s for s in spans.get_finished_spans() if s.name == "text_completion odsc-llm")
     assert child.parent is not None
@@ -269,3 +270,21 @@ def test_event_hooks_are_checked() -> None:
         odsc_llm.Client("http://127.0.0.1:1/ocid1.datasciencemodeldeployment.oc1.iad.x",
                         auth=httpx.Auth(), http_client=httpx.Client(),
                         event_hooks={"request": []})  # fmt: skip
+
+
+def test_instrument_takes_the_providers_to_use(spans: InMemorySpanExporter, call: Any) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    mine, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(mine))
+    odsc_llm.instrument(tracer_provider=provider, meter_provider=MeterProvider([reader]))
+    call("completions.create", prompt="x", tracing=None)
+    assert [s.name for s in mine.get_finished_spans()] == ["text_completion odsc-llm"]
+    assert spans.get_finished_spans() == ()  # not the providers in use before
+    data = reader.get_metrics_data()
+    names = {m.name for r in data.resource_metrics for sc in r.scope_metrics for m in sc.metrics}
+    assert "gen_ai.client.operation.duration" in names
