@@ -124,7 +124,7 @@ class AsyncClient(BaseClient):
         if permits.locked():
             try:
                 await asyncio.wait_for(permits.acquire(), call.options.remaining())
-            except TimeoutError:
+            except asyncio.TimeoutError:  # not the builtin before 3.11: catch both
                 raise call.options.passed("waiting for a free connection", call.url) from None
         else:
             await permits.acquire()  # free: returns at once
