@@ -292,3 +292,21 @@ async def test_a_shared_controller_is_clean_after_fail_fast_and_is_reused() -> N
     assert control.in_flight == 0  # no slot leaked by cancelled or unstarted items
     again = await run_batch(_noop, range(10), controller=control)
     assert again.ok and again.summary.peak_in_flight <= 4
+
+
+async def test_a_waiter_cancelled_then_skipped_by_a_release_leaves_cleanly() -> None:
+    # Python 3.10's asyncio.run cancels every task at once on Ctrl-C: a task in flight
+    # releases its slot before the cancelled waiter wakes, and _wake pops (and skips)
+    # the waiter's cancelled future. The waiter must then just raise CancelledError.
+    control = Controller(fixed=1, max_concurrency=256, rate_limit=None)
+    await control.acquire()
+    waiter = asyncio.ensure_future(control.acquire())
+    await asyncio.sleep(0)  # the waiter is now queued
+    assert len(control._waiters) == 1
+    waiter.cancel()
+    control.release()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert control.in_flight == 0 and not control._waiters
+    await asyncio.wait_for(control.acquire(), timeout=1)  # the slot is free again
+    control.release()

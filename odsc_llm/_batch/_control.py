@@ -154,7 +154,11 @@ class Controller:
             except BaseException:
                 if future.done() and not future.cancelled():
                     self._release_slot()  # handed a slot just as we were cancelled
-                else:
+                elif future in self._waiters:
+                    # Not there if a release ran between the cancel and this task's
+                    # wake-up: ``_wake`` then popped (and skipped) the cancelled future.
+                    # Python 3.10's asyncio.run does that on Ctrl-C: it cancels every
+                    # task at once, and those in flight release their slots first.
                     self._waiters.remove(future)
                 raise
         else:

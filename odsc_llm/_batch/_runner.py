@@ -335,6 +335,12 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:
+        # Outside the except block, so a Ctrl-C traceback is not chained to the
+        # "no running event loop" RuntimeError.
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="odsc-llm-batch") as pool:
         return pool.submit(asyncio.run, coro).result()
