@@ -131,8 +131,9 @@ class BaseClient:
         #: The ``model`` every call sends unless it passes its own (AQUA multi-model and
         #: LoRA deployments choose by it); ``"odsc-llm"`` by default.
         self.model = model or C.DEFAULT_MODEL
+        #: True: every call traced; False: never; None: when instrument() is on.
         self._tracing = tracing
-        self._traces = client_tracing(tracing)  # tracing=True: every call, instrument() or not
+        client_tracing(tracing)  # the environment variable may turn on instrument()
         self._sleep = sleep
         # Parsed once: httpx re-parses a str URL on every request.
         self._predict_url = httpx.URL(self.deployment.predict_url)
@@ -267,7 +268,7 @@ class BaseClient:
             body = {"model": self.model, **body}  # first, as the OpenAI SDKs send it
         content = None if body is None else encode(body)
         call = Call(method, url, route, content, cast_to, chunk_type, resolved, raw)
-        tracer = tracer_for(self._traces) if self._tracing is not False else None
+        tracer = None if self._tracing is False else tracer_for(self._tracing is True)
         if tracer is not None:
             call.span = tracer.start(route, body, self.deployment)
         return call

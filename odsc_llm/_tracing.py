@@ -110,12 +110,11 @@ def is_instrumented() -> bool:
     return _instrumented
 
 
-def client_tracing(tracing: bool | None) -> bool:
-    """Whether a new client traces every call itself (``tracing=True``); with ``None``
-    (the default) the environment variable may turn on process-wide tracing."""
+def client_tracing(tracing: bool | None) -> None:
+    """A new client's ``tracing``: with ``None`` (the default) the environment variable
+    may turn on process-wide tracing."""
     if tracing is None and _env_true(ENV_ENABLED):
         instrument()
-    return tracing is True
 
 
 def tracer_for(own: bool) -> Tracer | None:
