@@ -106,7 +106,9 @@ def test_two_actors_back_off_on_a_throttled_deployment(ray_cluster: Any, tmp_pat
             },
             concurrency=2,
             batch_size=15,
-            num_cpus=1,
+            # Half a CPU each: with num_cpus=1 the two actors and Ray Data's own read task
+            # did not fit the 2-CPU cluster, and the second actor never started.
+            num_cpus=0.5,
         )
         rows = sorted(answered.take_all(), key=lambda row: row["id"])
         counts = local.throttle.counts()
