@@ -15,6 +15,7 @@ import httpx
 from tenacity import AsyncRetrying
 
 from . import _constants as C
+from . import _pool
 from ._base_client import USER_AGENT, BaseClient, EventHooks
 from ._deadline import deadline, install, is_capped
 from ._errors import APIError, APIStatusError, NotFoundError, make_status_error
@@ -102,6 +103,7 @@ class AsyncClient(BaseClient):
                 event_hooks=self._hooks(event_hooks),
             )
             install(http_client)
+            _pool.install(http_client)
         elif event_hooks is not None:
             raise self._hooks_with_http_client()
         self._http = http_client

@@ -24,6 +24,7 @@ import httpx
 from tenacity import Retrying
 
 from . import _constants as C
+from . import _pool
 from ._async_client import AsyncClient  # the twin, re-exported: one home for both names
 from ._base_client import USER_AGENT, BaseClient, EventHooks
 from ._deadline import deadline, install, is_capped
@@ -124,6 +125,7 @@ class Client(BaseClient):
                 event_hooks=self._hooks(event_hooks),
             )
             install(http_client)
+            _pool.install(http_client)
         elif event_hooks is not None:
             raise self._hooks_with_http_client()
         self._http = http_client

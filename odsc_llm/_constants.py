@@ -17,6 +17,9 @@ DEFAULT_STREAM_IDLE_TIMEOUT = DEFAULT_TIMEOUT.read
 #: Many concurrent streams each hold a connection: httpx's default of 100 would make
 #: the 101st wait for a free one and fail with a pool timeout.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+#: How often the clients' own pools poll every idle socket for a server-side close (a
+#: connection about to be reused is polled each time): see ``_pool``.
+POOL_SWEEP_INTERVAL = 1.0
 
 #: Exponential backoff with full jitter: a wait drawn from [0, min(MAX, INITIAL * 2**n)].
 INITIAL_RETRY_DELAY = 0.5

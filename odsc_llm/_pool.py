@@ -1,0 +1,139 @@
+"""Connection assignment for the pools the clients make themselves: linear in the pool's
+size, and one HTTP/1.1 connection per request.
+
+httpcore runs ``_assign_requests_to_connections`` whenever a request starts or ends. In
+httpcore 1.0.9 that pass costs O(connections²): for every idle connection it counts all
+connections again, and it polls every idle socket to see whether the server closed it.
+Worse, an idle connection just handed to a waiting request stays idle until that
+request's task runs, so the next pass hands it to another request too; the loser fails
+with ``ConnectionNotAvailable`` and goes round again (encode/httpcore#1035 and #1110,
+open). On a busy event loop that window is long, so passes multiply: on a 2-core machine
+a batch at 64 in flight cost 16 ms of client CPU per request against 3 ms at 32, and
+throughput fell from 148/s to 61/s.
+
+:func:`assign` keeps httpcore's rules (reuse an idle connection of the same origin,
+else open one while under ``max_connections``, else close an idle one to make room; at
+most ``max_keepalive_connections`` idle) in one pass: a connection already handed to a
+request is never offered again, and idle sockets are polled when one is about to be
+reused (and all of them at most every ``POOL_SWEEP_INTERVAL`` seconds), not on every
+pass. It is installed only on a pool a client made itself (HTTP/1.1, no proxy); a
+caller's own ``http_client`` is left as it is. Sync and async pools share :func:`assign`:
+it does no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpcore
+
+from . import _constants as C
+
+__all__ = ["assign", "install", "is_installed"]
+
+
+def _reuse(pool: Any, idle: list[Any], origin: httpcore.Origin, closing: list[Any]) -> Any:
+    """An idle connection to ``origin`` that is still usable (taken out of ``idle``)."""
+    index = 0
+    while index < len(idle):
+        connection = idle[index]
+        if not (connection.can_handle_request(origin) and connection.is_available()):
+            index += 1
+            continue
+        del idle[index]
+        if connection.has_expired():  # keep-alive ran out, or the server closed it
+            pool._connections.remove(connection)
+            closing.append(connection)
+            continue
+        return connection
+    return None
+
+
+def assign(pool: Any) -> list[Any]:
+    """Give queued requests connections; return the connections to close (no I/O here)."""
+    closing: list[Any] = []
+    taken = {request.connection for request in pool._requests if request.connection is not None}
+    now = time.monotonic()
+    sweep = now >= pool._sweep_at
+    if sweep:
+        pool._sweep_at = now + C.POOL_SWEEP_INTERVAL
+    kept: list[Any] = []
+    idle: list[Any] = []
+    for connection in pool._connections:
+        if connection.is_closed():
+            continue
+        if connection not in taken and connection.is_idle():
+            if sweep and connection.has_expired():
+                closing.append(connection)
+                continue
+            idle.append(connection)
+        kept.append(connection)
+    surplus = len(idle) - pool._max_keepalive_connections
+    if surplus > 0:  # the longest-open idle connections go first, as in httpcore
+        evicted = set(idle[:surplus])
+        closing.extend(idle[:surplus])
+        del idle[:surplus]
+        kept = [connection for connection in kept if connection not in evicted]
+    pool._connections = kept
+
+    for request in pool._requests:
+        if not request.is_queued():
+            continue
+        origin = request.request.url.origin
+        connection = _reuse(pool, idle, origin, closing)
+        if connection is None:
+            if len(pool._connections) >= pool._max_connections:
+                if not idle:
+                    break  # full and nothing idle: the rest wait for a release
+                victim = idle.pop(0)
+                pool._connections.remove(victim)
+                closing.append(victim)
+            connection = pool.create_connection(origin)
+            pool._connections.append(connection)
+        request.assign_to_connection(connection)
+    return closing
+
+
+class _Pool(httpcore.ConnectionPool):
+    _sweep_at = 0.0
+
+    def _assign_requests_to_connections(self) -> list[httpcore.ConnectionInterface]:
+        return assign(self)
+
+
+class _AsyncPool(httpcore.AsyncConnectionPool):
+    _sweep_at = 0.0
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        return assign(self)
+
+
+#: What :func:`assign` reads and calls on a pool: if httpcore changes them, the pool is
+#: left as httpcore made it.
+_NEEDED = ("_requests", "_connections", "_max_connections", "_max_keepalive_connections",
+           "_http2", "create_connection")  # fmt: skip
+
+
+def _pool(http_client: object) -> Any:
+    return getattr(getattr(http_client, "_transport", None), "_pool", None)
+
+
+def install(http_client: object) -> bool:
+    """Give the pool of an httpx client (ours, just made) :func:`assign`. False, and the
+    pool untouched, when it is not a plain HTTP/1.1 httpcore pool with no connection yet."""
+    pool = _pool(http_client)
+    kind = {httpcore.ConnectionPool: _Pool, httpcore.AsyncConnectionPool: _AsyncPool}.get(
+        type(pool)
+    )
+    if kind is None or not all(hasattr(pool, name) for name in _NEEDED):
+        return False
+    if pool._http2 or pool._connections:
+        return False
+    pool.__class__ = kind
+    return True
+
+
+def is_installed(http_client: object) -> bool:
+    """Whether this httpx client's pool assigns connections with :func:`assign`."""
+    return isinstance(_pool(http_client), (_Pool, _AsyncPool))
