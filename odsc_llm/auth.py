@@ -343,11 +343,11 @@ def security_token(profile: str | None = None, config_file: str | None = None) -
     (e.g. after ``oci session refresh``); a warning is logged once when the token is
     about to expire, and an expired token raises :class:`~odsc_llm.AuthError` at once.
     """
-    from . import _credentials
+    from . import _credentials, _session_token
 
     path, profile = config_location(profile, config_file)
     config = _credentials.load_profile(path, profile)
-    signer = _credentials.session_token_signer(config, path, profile)
+    signer = _session_token.session_token_signer(config, path, profile)
     auth = OCIAuth(signer, region=_str_or_none(config.get("region")))
     return _describe(auth, f"security_token, profile={profile!r}, config_file={path!r}")
 
