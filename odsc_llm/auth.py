@@ -3,7 +3,8 @@
 Every provider returns an :class:`OCIAuth`, which signs each request the way OCI
 requires (the ``Authorization: Signature ...`` header of the OCI HTTP signature scheme).
 The crypto and the header rules come from the ``oci`` package's own signers;
-:class:`OCIAuth` only adapts an :class:`httpx.Request` to them.
+:class:`OCIAuth` only adapts an :class:`httpx.Request` to them (that adapter is
+:mod:`odsc_llm._signing_request`) and decides when and where to sign.
 
 .. code-block:: python
 
@@ -32,6 +33,7 @@ import httpx
 
 from ._errors import AuthError
 from ._signers import always_due, headers_wanted, never_due, signing_plan
+from ._signing_request import prepare, write_back
 
 __all__ = [
     "OCIAuth",
@@ -55,36 +57,6 @@ DEFAULT_PROFILE = "DEFAULT"
 #: The environment variables the oci CLI reads, and so do the providers here.
 ENV_CONFIG_FILE = "OCI_CONFIG_FILE"
 ENV_PROFILE = "OCI_CLI_PROFILE"
-
-# oci fills these only when missing: drop them before every (re-)signing.
-_STALE_SIGNING_HEADERS = frozenset({"date", "authorization", "x-content-sha256"})
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# Marks a request this auth signed, so a re-send is not mistaken for a caller's
-# own Authorization header.
-_SIGNED_EXTENSION = "odsc_llm.signed"
-
-
-class _SigningRequest:
-    """The small stand-in for a ``requests.PreparedRequest`` that oci signers accept.
-
-    oci's ``inject_missing_headers`` and httpsig's ``sign`` read ``method``, ``url``,
-    ``headers`` (a mapping with ``setdefault``, ``update``, ``pop``; lowercase keys),
-    ``body`` and ``path_url``; the signer writes its headers back into ``headers``.
-    """
-
-    __slots__ = ("body", "headers", "method", "path_url", "url")
-
-    def __init__(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, path_url: str
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.path_url = path_url
-
-    def __repr__(self) -> str:  # never the headers: they hold the Authorization
-        return f"<_SigningRequest {self.method} {self.url}>"
 
 
 async def _in_worker_thread(fn: Callable[..., _T], *args: Any) -> _T:
@@ -178,45 +150,7 @@ class OCIAuth(httpx.Auth):
 
     def _sign(self, request: httpx.Request, *, may_block: bool = True) -> int:
         """Sign ``request`` in place; returns the refresh generation it was signed with."""
-        headers = request.headers
-        extensions = request.extensions
-        wanted = self._wanted
-        fields: dict[str, str] = {}
-        stale = False
-        for name, value in headers.items():  # one pass; names come lowercased
-            if name in _STALE_SIGNING_HEADERS:
-                stale = True
-            elif wanted is None or name in wanted:
-                fields[name] = value
-        if stale:
-            if "authorization" in headers and not extensions.get(_SIGNED_EXTENSION):
-                raise AuthError(
-                    "The request already has an Authorization header. OCIAuth signs every "
-                    "request itself: remove the Authorization header (from the request or "
-                    "the client's default headers), or do not pass auth=."
-                )
-            for name in _STALE_SIGNING_HEADERS:
-                if name in headers:
-                    del headers[name]
-
-        method = request.method
-        body = request.content
-        if method in _BODY_METHODS and "content-length" not in fields:
-            # A streamed body, now read (requires_request_body): send it with a length.
-            fields["content-length"] = str(len(body))
-            headers["content-length"] = fields["content-length"]
-            if "transfer-encoding" in headers:
-                del headers["transfer-encoding"]
-            fields.pop("transfer-encoding", None)
-        before = fields.copy()
-        url = request.url
-        path_url = url.raw_path.decode("ascii")
-        host = fields.get("host")
-        netloc = url.netloc.decode("ascii")
-        # The signature's host (oci takes it from the URL) must be the Host header sent.
-        url_str = str(url) if host is None or host == netloc else f"{url.scheme}://{host}{path_url}"
-        stand_in = _SigningRequest(method, url_str, fields, body, path_url)
-
+        stand_in, before = prepare(request, self._wanted)
         generation = self._refresh_generation
         try:
             if may_block:
@@ -235,10 +169,7 @@ class OCIAuth(httpx.Auth):
                 f"{type(exc).__name__}: {exc}"
             ) from exc
 
-        for name, value in fields.items():
-            if name != "host" and before.get(name) != value:
-                headers[name] = value
-        extensions[_SIGNED_EXTENSION] = True
+        write_back(request, stand_in, before)
         return generation
 
     def _refresh_after_401(self, generation: int) -> None:
@@ -343,11 +274,11 @@ def security_token(profile: str | None = None, config_file: str | None = None) -
     (e.g. after ``oci session refresh``); a warning is logged once when the token is
     about to expire, and an expired token raises :class:`~odsc_llm.AuthError` at once.
     """
-    from . import _credentials
+    from . import _credentials, _session_token
 
     path, profile = config_location(profile, config_file)
     config = _credentials.load_profile(path, profile)
-    signer = _credentials.session_token_signer(config, path, profile)
+    signer = _session_token.session_token_signer(config, path, profile)
     auth = OCIAuth(signer, region=_str_or_none(config.get("region")))
     return _describe(auth, f"security_token, profile={profile!r}, config_file={path!r}")
 

@@ -18,6 +18,8 @@ The answer rule (documented in the README so tests can assert exact text):
   of the UTF-8 text.
 * Models, reasoning, JSON and tool-call answers, vLLM's utility routes and range
   checks: see :mod:`odsc_llm.testing._aqua`.
+* Reading the request body (prompts, messages, ``max_tokens``, ``stop``, ...): see
+  :mod:`odsc_llm.testing._parse`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ from ._aqua import (
     json_schema_of,
     reasoning_text,
     tool_call,
+)
+from ._parse import (
+    chat_prompt,
+    completion_prompts,
+    embedding_inputs,
+    include_usage,
+    int_param,
+    stop_list,
 )
 
 __all__ = [
@@ -112,92 +122,6 @@ def _generate_text(full: str, max_tokens: int | None, stop: list[str]) -> Genera
     return Generation(tokens, "stop", None)
 
 
-# ---- request parsing -------------------------------------------------------------------
-
-
-def _int_param(body: dict[str, Any], name: str, default: int | None, minimum: int) -> int | None:
-    value = body.get(name, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise AnswerError(400, f"{name} must be an integer, got {value!r}.", param=name)
-    if value < minimum:
-        raise AnswerError(400, f"{name} must be at least {minimum}, got {value}.", param=name)
-    return value
-
-
-def _stop_list(body: dict[str, Any]) -> list[str]:
-    stop = body.get("stop")
-    if stop is None:
-        return []
-    if isinstance(stop, str):
-        return [stop]
-    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
-        return list(stop)
-    raise AnswerError(400, "stop must be a string or a list of strings.", param="stop")
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(v, int) for v in value):
-        return " ".join(str(v) for v in value)
-    raise AnswerError(400, "prompt must be a string, a list of strings or token ids.")
-
-
-def completion_prompts(body: dict[str, Any]) -> list[str]:
-    prompt = body.get("prompt")
-    if prompt is None:
-        raise AnswerError(400, "prompt is required.", param="prompt")
-    if isinstance(prompt, list) and prompt and not all(isinstance(p, int) for p in prompt):
-        return [_as_text(p) for p in prompt]
-    return [_as_text(prompt)]
-
-
-def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            str(part.get("text", ""))
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
-        )
-    raise AnswerError(400, "message content must be a string or a list of parts.")
-
-
-def chat_prompt(body: dict[str, Any]) -> tuple[str, str]:
-    """(the prompt the reply echoes, all message text for the usage count)."""
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise AnswerError(400, "messages must be a non-empty list.", param="messages")
-    texts: list[str] = []
-    last_user: str | None = None
-    for message in messages:
-        if not isinstance(message, dict) or "role" not in message:
-            raise AnswerError(400, "each message must be an object with a role.")
-        text = _content_text(message.get("content"))
-        texts.append(text)
-        if message["role"] == "user":
-            last_user = text
-    return (texts[-1] if last_user is None else last_user), " ".join(texts)
-
-
-def embedding_inputs(body: dict[str, Any]) -> list[str]:
-    value = body.get("input")
-    if value is None:
-        raise AnswerError(400, "input is required.", param="input")
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and value:
-        if all(isinstance(v, int) for v in value):
-            return [_as_text(value)]
-        return [_as_text(v) for v in value]
-    raise AnswerError(400, "input must be a string or a non-empty list.", param="input")
-
-
 # ---- answers ---------------------------------------------------------------------------
 
 
@@ -232,10 +156,10 @@ class Plan:
 def plan_completion(body: dict[str, Any], config: ModelConfig | None = None) -> Plan:
     model = _model(body, config)
     prompts = completion_prompts(body)
-    max_tokens = _int_param(body, "max_tokens", DEFAULT_COMPLETION_MAX_TOKENS, 1)
-    n = _int_param(body, "n", 1, 1) or 1
-    _int_param(body, "seed", None, -(2**63))
-    stop = _stop_list(body)
+    max_tokens = int_param(body, "max_tokens", DEFAULT_COMPLETION_MAX_TOKENS, 1)
+    n = int_param(body, "n", 1, 1) or 1
+    int_param(body, "seed", None, -(2**63))
+    stop = stop_list(body)
     choices = [generate(p, max_tokens, stop) for p in prompts for _ in range(n)]
     return Plan(
         kind="completions",
@@ -243,7 +167,7 @@ def plan_completion(body: dict[str, Any], config: ModelConfig | None = None) -> 
         created=int(time.time()),
         choices=choices,
         prompt_tokens=sum(len(tokenize(p)) for p in prompts),
-        include_usage=_include_usage(body),
+        include_usage=include_usage(body),
         model=model,
     )
 
@@ -255,19 +179,14 @@ def _model(body: dict[str, Any], config: ModelConfig | None) -> str:
     return model
 
 
-def chat_text(body: dict[str, Any]) -> str:
-    """All message text of a chat request (what its ``prompt_tokens`` count)."""
-    return chat_prompt(body)[1]
-
-
 def plan_chat(body: dict[str, Any], config: ModelConfig | None = None) -> Plan:
     model = _model(body, config)
     prompt, all_text = chat_prompt(body)
-    max_tokens = _int_param(body, "max_completion_tokens", None, 1)
-    max_tokens = _int_param(body, "max_tokens", max_tokens, 1)
-    n = _int_param(body, "n", 1, 1) or 1
-    _int_param(body, "seed", None, -(2**63))
-    stop = _stop_list(body)
+    max_tokens = int_param(body, "max_completion_tokens", None, 1)
+    max_tokens = int_param(body, "max_tokens", max_tokens, 1)
+    n = int_param(body, "n", 1, 1) or 1
+    int_param(body, "seed", None, -(2**63))
+    stop = stop_list(body)
     reply = reply_text(prompt)
     tool = chosen_tool(body, prompt)
     schema = json_schema_of(body)
@@ -289,17 +208,12 @@ def plan_chat(body: dict[str, Any], config: ModelConfig | None = None) -> Plan:
         created=int(time.time()),
         choices=[gen] * n,
         prompt_tokens=len(tokenize(all_text)),
-        include_usage=_include_usage(body),
+        include_usage=include_usage(body),
         model=model,
         reasoning=thinking,
         reasoning_field=(config.reasoning if config and config.reasoning else "reasoning"),
         tool=tool,
     )
-
-
-def _include_usage(body: dict[str, Any]) -> bool:
-    options = body.get("stream_options")
-    return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
 def full_answer(plan: Plan) -> dict[str, Any]:

@@ -426,7 +426,8 @@ def utility_answer(
     route: str, payload: dict[str, Any], config: ModelConfig
 ) -> dict[str, Any] | None:
     """The answer of a vLLM utility route, or None for the other routes."""
-    from ._answers import chat_text, tokenize
+    from ._answers import tokenize
+    from ._parse import chat_text
 
     route = route.rstrip("/")
     if route not in UTILITY_ROUTES:
