@@ -273,25 +273,29 @@ def figure(
     }
 
 
+#: The peers of the wall-time target: other libraries (the issue's "peer configurations").
+#: odsc_llm's own fixed concurrencies are shown beside them, for information.
+PEERS = ("openai_sem64", "ads_sem64")
+
+
 def targets(fig: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     """(name, goal, measured, met) for the batch targets."""
     rows = fig["rows"]
     auto = rows.get("odsc_auto") or {}
     if not auto.get("available") or not auto.get("ok"):
         return [("batch goodput", ">= 0.95x the limit", "not measured", None)]
-    peers = {k: v for k, v in rows.items() if k != "odsc_auto" and v.get("available")}
-    # A peer that gave up on items did not do the job: its wall time is listed, but
-    # the comparison is with the peers that finished every item (and says so).
-    done = [v["wall_s"] for v in peers.values() if v.get("ok") == fig["prompts"]]
-    gave_up = [CONTENDERS[k] for k, v in peers.items() if v.get("ok") != fig["prompts"]]
-    best = min(done, default=None)
-    measured = f"{auto['wall_s']:.1f} s" + (
-        f" vs {best:.1f} s (fastest peer that finished every item)"
-        if best is not None
-        else " (no peer finished every item)"
-    )
-    if gave_up:
-        measured += "; peers that failed items: " + ", ".join(gave_up)
+    # Every peer counts, also one that gave up on items (it was not slowed by them).
+    peers = {k: rows[k] for k in PEERS if rows.get(k, {}).get("available")}
+    walls = {k: v["wall_s"] for k, v in peers.items() if v["wall_s"] == v["wall_s"]}
+    fastest = min(walls, key=walls.__getitem__, default=None)
+    if fastest is None:
+        measured = f"{auto['wall_s']:.1f} s (no peer measured)"
+    else:
+        peer = peers[fastest]
+        measured = f"{auto['wall_s']:.1f} s vs {walls[fastest]:.1f} s ({CONTENDERS[fastest]}"
+        if peer.get("ok") != fig["prompts"]:
+            measured += f", {fig['prompts'] - peer['ok']:,} items failed"
+        measured += ", the fastest peer)"
     complete = auto["ok"] == fig["prompts"]
     return [
         ("batch goodput (auto)", ">= 0.95x the rate limit", f"{auto['goodput_ratio']:.2f}x",
@@ -299,7 +303,7 @@ def targets(fig: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         ("batch throttled after 5 s (auto)", "< 2% of requests",
          f"{auto['late_throttled_share']:.1%}", auto["late_throttled_share"] < 0.02),
         ("batch wall time (auto)", "faster than every peer configuration", measured,
-         None if best is None else complete and auto["wall_s"] < best),
+         None if fastest is None else complete and auto["wall_s"] < walls[fastest]),
     ]  # fmt: skip
 
 

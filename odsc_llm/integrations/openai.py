@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from .. import _pool
 from .._constants import DEFAULT_MODEL
 from .._errors import AuthError
 from ..deployment import Deployment
@@ -250,10 +251,15 @@ def http_client(
     Pass it as ``http_client=`` to any OpenAI-compatible library, with ``base_url`` set to
     :func:`base_url` ``(deployment)``. ``auth=None`` uses :func:`odsc_llm.auth.default`.
     Other keyword arguments go to ``httpx.Client`` (``limits``, ``transport``, ``proxy``...).
+    Without a ``transport=``, its pool is odsc_llm's (one connection per request, a
+    linear pass; see ``Client``).
     """
-    return httpx.Client(
+    client = httpx.Client(
         **_client_kwargs(deployment, auth, stream_endpoint, httpx_kwargs, _mark_409_not_retryable)
     )
+    if "transport" not in httpx_kwargs:  # a caller's own transport keeps its own pool
+        _pool.install(client)
+    return client
 
 
 def async_http_client(
@@ -264,9 +270,12 @@ def async_http_client(
     **httpx_kwargs: Any,
 ) -> httpx.AsyncClient:
     """The ``httpx.AsyncClient`` twin of :func:`http_client`."""
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         **_client_kwargs(deployment, auth, stream_endpoint, httpx_kwargs, _amark_409_not_retryable)
     )
+    if "transport" not in httpx_kwargs:
+        _pool.install(client)
+    return client
 
 
 # openai_client's parameter is also called http_client.
