@@ -273,8 +273,8 @@ def figure(
     }
 
 
-#: The peers of the wall-time target: other libraries (the issue's "peer configurations").
-#: odsc_llm's own fixed concurrencies are shown beside them, for information.
+#: The peers of the wall-time target: other libraries (the issue's "peer configurations");
+#: odsc_llm's own fixed concurrencies are shown beside them in the table.
 PEERS = ("openai_sem64", "ads_sem64")
 
 
@@ -284,18 +284,22 @@ def targets(fig: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     auto = rows.get("odsc_auto") or {}
     if not auto.get("available") or not auto.get("ok"):
         return [("batch goodput", ">= 0.95x the limit", "not measured", None)]
-    # Every peer counts, also one that gave up on items (it was not slowed by them).
+    # A peer that gave up on items did not do the job: it is named with its time, and
+    # the target is judged against the peers that finished every item.
     peers = {k: rows[k] for k in PEERS if rows.get(k, {}).get("available")}
-    walls = {k: v["wall_s"] for k, v in peers.items() if v["wall_s"] == v["wall_s"]}
+    walls = {k: v["wall_s"] for k, v in peers.items() if v.get("ok") == fig["prompts"]}
     fastest = min(walls, key=walls.__getitem__, default=None)
     if fastest is None:
-        measured = f"{auto['wall_s']:.1f} s (no peer measured)"
+        measured = f"{auto['wall_s']:.1f} s (no peer finished every item)"
     else:
-        peer = peers[fastest]
-        measured = f"{auto['wall_s']:.1f} s vs {walls[fastest]:.1f} s ({CONTENDERS[fastest]}"
-        if peer.get("ok") != fig["prompts"]:
-            measured += f", {fig['prompts'] - peer['ok']:,} items failed"
-        measured += ", the fastest peer)"
+        measured = (
+            f"{auto['wall_s']:.1f} s vs {walls[fastest]:.1f} s ({CONTENDERS[fastest]}, the "
+            "fastest peer that finished every item)"
+        )
+    for key, peer in peers.items():
+        if key not in walls:
+            failed = fig["prompts"] - peer["ok"]
+            measured += f"; {CONTENDERS[key]} failed {failed:,} items in {peer['wall_s']:.1f} s"
     complete = auto["ok"] == fig["prompts"]
     return [
         ("batch goodput (auto)", ">= 0.95x the rate limit", f"{auto['goodput_ratio']:.2f}x",

@@ -150,8 +150,8 @@ class _EventHandler(Generic[ChunkT]):
         # StreamError.partial_text. Strings, not models: holding thousands of models
         # makes the garbage collector rescan them all and halves the stream's speed.
         self.events: list[str] = []
-        self.started: set[int] = set()  # choice indexes seen, and those that finished
-        self.finished: set[int] = set()
+        self.started: set[int] = set()  # choice indexes seen
+        self.finished: dict[int, str] = {}  # choice index -> its finish_reason
         self.done = False
         self.ended = False
         self.failure: StreamError | None = None
@@ -198,7 +198,7 @@ class _EventHandler(Generic[ChunkT]):
             for choice in chunk.choices:
                 started.add(choice.index)
                 if choice.finish_reason is not None:
-                    finished.add(choice.index)
+                    finished[choice.index] = choice.finish_reason
             yield chunk
 
     def end_at_done(self) -> None:
@@ -211,7 +211,7 @@ class _EventHandler(Generic[ChunkT]):
         if not self.started:
             self.failure = self.error("The stream ended ('data: [DONE]') without any answer")
             return
-        unfinished = sorted(self.started - self.finished)
+        unfinished = sorted(self.started - self.finished.keys())
         if unfinished:
             self.failure = self.error(
                 "The stream ended ('data: [DONE]') before choice(s) "
@@ -235,6 +235,12 @@ class _EventHandler(Generic[ChunkT]):
     def chunks(self) -> list[ChunkT]:
         """The chunks parsed so far, parsed again from their text."""
         return [validate_json(self.cast_to, data) for data in self.events]
+
+    def ends(self) -> list[ChunkT]:
+        """The first and the last chunk parsed so far (one if only one): what a summary
+        of the stream needs (id and model come first, the final usage last)."""
+        picked = self.events[:1] + self.events[1:][-1:]
+        return [validate_json(self.cast_to, data) for data in picked]
 
     # -- releasing -------------------------------------------------------------------
 

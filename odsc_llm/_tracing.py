@@ -280,15 +280,18 @@ class CallSpan:
         if stream is not self._adopted:
             return
         handler = stream._handler
-        chunks = handler.chunks()
+        # Parsing every chunk again would double a long stream's cost: the ends carry
+        # id, model and usage, and the handler kept each choice's finish_reason.
+        chunks = handler.chunks() if self._capture else handler.ends()
         for chunk in chunks:
             self._absorb(chunk)
+        self._finish_reasons.update(handler.finished)
         if self._capture:
             from ._accumulate import partial_text
 
             self._text.append(partial_text(chunks))
         if not handler.done and handler.failure is None:  # the caller stopped reading
-            for index in handler.started - handler.finished:
+            for index in handler.started - handler.finished.keys():
                 self._finish_reasons[index] = CANCELLED
             if not self._finish_reasons:
                 self._finish_reasons[0] = CANCELLED

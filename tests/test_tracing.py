@@ -135,6 +135,28 @@ def test_streamed_completion_span_ends_at_done(spans: InMemorySpanExporter, call
     assert _metric_points("gen_ai.client.operation.time_to_first_chunk")
 
 
+def test_streamed_span_has_every_choices_finish_reason_and_the_last_usage(
+    spans: InMemorySpanExporter, call: Any
+) -> None:
+    """The span is summarised from the stream's ends and the finish reasons seen on the
+    way (not by parsing every chunk again): two choices, usage in the last chunk."""
+    chunks = call(
+        "completions.create",
+        prompt="one two three",
+        n=2,
+        max_tokens=2,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    assert {c.choices[0].index for c in chunks if c.choices} == {0, 1}
+    last = chunks[-1]
+    assert last.usage is not None and not last.choices
+    a = _only_span(spans).attributes or {}
+    assert tuple(a["gen_ai.response.finish_reasons"]) == ("length", "length")
+    assert a["gen_ai.usage.output_tokens"] == last.usage.completion_tokens
+    assert a["gen_ai.response.id"] == chunks[0].id
+
+
 def test_retried_call_is_one_span_with_each_attempt(
     spans: InMemorySpanExporter, call: Any, odsc_llm_local: LocalDeployment
 ) -> None:
