@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import batch as batch_contenders  # noqa: E402
+from benchmarks import pool as pool_benchmark  # noqa: E402
 from benchmarks import run  # noqa: E402
 from benchmarks._common import FloorSigner, Identity, dumps, request_body  # noqa: E402
 from benchmarks.contenders import ASYNC, SYNC  # noqa: E402
@@ -89,3 +90,15 @@ def test_quick_run_reports_every_contender_and_figure(tmp_path: Path, capsys) ->
         png = (out / "ratios.png").read_bytes()
         assert png.startswith(b"\x89PNG")
         assert "ratios.png" in md
+
+
+def test_pool_benchmark_measures_both_pools_at_each_width(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("uvicorn")
+    result = pool_benchmark.main(["--quick", "--in-flight", "4,16"])
+    assert set(result) == {4, 16}
+    for row in result.values():
+        assert set(row) == {"httpcore", "odsc_llm"}
+        assert all(v["cpu_ms"] > 0 and v["per_s"] > 0 for v in row.values())
+    assert "httpcore ÷ odsc_llm" in capsys.readouterr().out
