@@ -198,23 +198,63 @@ def contend(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- the harness
 
 
+def child_env() -> dict[str, str]:
+    """The environment of the benchmark's child processes (this checkout importable)."""
+    return {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+class EmulatorProcess:
+    """``with EmulatorProcess("--rate-limit", "150", ...) as server``: the throttling
+    emulator (``--serve``) in a child process; ``server.url``, ``server.config``,
+    ``server.stats()``. Asked to quit on a clean exit, killed on any other."""
+
+    def __init__(self, *options: str) -> None:
+        command = [sys.executable, "-m", "benchmarks.batch", "--serve", *options]
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            env=child_env(),
+        )  # fmt: skip
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._stdin, self._stdout = self._process.stdin, self._process.stdout
+        self.url = self.config = ""
+
+    def __enter__(self) -> EmulatorProcess:
+        try:
+            where = json.loads(self._stdout.readline())
+        except BaseException:
+            self._process.kill()
+            raise
+        self.url, self.config = where["url"], where["config"]
+        return self
+
+    def _say(self, line: str) -> None:
+        self._stdin.write(line + "\n")
+        self._stdin.flush()
+
+    def stats(self) -> dict[str, Any]:
+        """What the emulator counted (requests, 429s, 503s, those after the warm-up)."""
+        self._say("stats")
+        return dict(json.loads(self._stdout.readline()))
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        try:
+            if exc_type is None:
+                self._say("quit")
+                self._process.wait(timeout=30)
+        finally:
+            if self._process.poll() is None:
+                self._process.kill()
+
+
 def _run_one(key: str, prompts: int, timeout: float, limits: dict[str, Any]) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    command = [sys.executable, "-m", "benchmarks.batch", "--serve",
-               "--rate-limit", str(limits["rate_limit"]), "--capacity", str(limits["capacity"]),
+    options = ["--rate-limit", str(limits["rate_limit"]), "--capacity", str(limits["capacity"]),
                "--queue-size", str(limits["queue_size"])]  # fmt: skip
-    server = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
-    )
-    assert server.stdin is not None and server.stdout is not None
-    try:
-        where = json.loads(server.stdout.readline())
+    with EmulatorProcess(*options) as server:
         try:
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.batch", "--contender", key,
-                 "--url", where["url"], "--config", where["config"],
-                 "--prompts", str(prompts)],
-                capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env,
+                 "--url", server.url, "--config", server.config, "--prompts", str(prompts)],
+                capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=child_env(),
             )  # fmt: skip
             lines = out.stdout.strip().splitlines()
             row = json.loads(lines[-1]) if lines else {
@@ -224,15 +264,7 @@ def _run_one(key: str, prompts: int, timeout: float, limits: dict[str, Any]) -> 
         except subprocess.TimeoutExpired:
             row = {"ok": 0, "wall_s": float("nan"), "peak_rss_mb": float("nan"),
                    "first_error": f"did not finish within {timeout:.0f} s"}  # fmt: skip
-        server.stdin.write("stats\n")
-        server.stdin.flush()
-        row["server"] = json.loads(server.stdout.readline())
-        server.stdin.write("quit\n")
-        server.stdin.flush()
-        server.wait(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
+        row["server"] = server.stats()
     return row
 
 

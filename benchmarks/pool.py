@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -53,29 +49,16 @@ async def _measure(url: str, config: str, pool: str, in_flight: int, n: int) -> 
 
 def measure(widths: list[int], requests: int, rounds: int) -> dict[str, Any]:
     """{in_flight: {pool: {"cpu_ms": median, "per_s": median}}} over ``rounds``."""
-    command = [sys.executable, "-m", "benchmarks.batch", "--serve", "--rate-limit", "1e9",
-               "--capacity", "100000", "--token-delay", "0.01"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": batch.ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    server = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=batch.ROOT, env=env
-    )
-    assert server.stdin is not None and server.stdout is not None
-    try:
-        where = json.loads(server.stdout.readline())
-        samples: dict[int, dict[str, list[dict[str, float]]]] = {
-            w: {p: [] for p in POOLS} for w in widths
-        }
+    samples: dict[int, dict[str, list[dict[str, float]]]] = {
+        w: {p: [] for p in POOLS} for w in widths
+    }
+    options = ("--rate-limit", "1e9", "--capacity", "100000", "--token-delay", "0.01")
+    with batch.EmulatorProcess(*options) as server:
         for r in range(rounds):
             for width in widths:
                 for pool in POOLS if r % 2 == 0 else POOLS[::-1]:
-                    run = _measure(where["url"], where["config"], pool, width, requests)
+                    run = _measure(server.url, server.config, pool, width, requests)
                     samples[width][pool].append(asyncio.run(run))
-        server.stdin.write("quit\n")
-        server.stdin.flush()
-        server.wait(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
     return {
         w: {
             p: {k: statistics.median(s[k] for s in samples[w][p]) for k in ("cpu_ms", "per_s")}
