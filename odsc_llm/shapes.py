@@ -8,8 +8,8 @@ choosing a shape before deploying; the model server's own log line (vLLM's
 >>> from odsc_llm import shapes
 >>> shapes.estimate_memory(7).weights_gb          # 7B parameters at 16 bits
 14.0
->>> [s.name for s in shapes.recommend_shapes(7)][:1]
-['VM.GPU.A10.1']
+>>> shapes.recommend_shapes(7)[0].name
+'VM.GPU.A10.1'
 >>> print(shapes.format_table(params_billion=7))  # what `odsc-llm shapes --params 7` prints
 ...
 

@@ -65,7 +65,8 @@ class DeploymentPredictor:
         rate_limit: requests/s per worker (e.g. ``150 / workers``); default none.
         stats_column: if given, each row gets a JSON string of this worker's controller
             (``pid``, ``concurrency``, ``rate``, ``cuts``, ``429``, ``503``, ``retries``).
-        max_retries, timeout: as on :class:`~odsc_llm.AsyncClient`.
+        max_retries: as on :class:`~odsc_llm.AsyncClient`.
+        timeout: as on :class:`~odsc_llm.AsyncClient`.
         **params: parameters of ``create`` for every row (``max_tokens``, ``temperature``...).
     """
 
