@@ -96,6 +96,14 @@ BATCH_CUT_INTERVAL = 0.5
 BATCH_RATE_WINDOW = 1.0
 BATCH_RATE_BACKOFF = 0.95
 BATCH_RATE_PROBE = 0.02
+#: After ``BATCH_RATE_QUIET`` seconds without a 429 the pace doubles every
+#: ``BATCH_RATE_DOUBLING`` seconds, back up to the rate answered when the 429s began
+#: (without bound when nothing was answered then: a storm of 429s says nothing about
+#: the rate allowed after it), and only then probes by ``BATCH_RATE_PROBE``.
+BATCH_RATE_QUIET = 0.5
+BATCH_RATE_DOUBLING = 0.25
+#: A caller waiting for its turn at the pace re-reads the pace at least this often (s).
+BATCH_PACE_RECHECK = 0.1
 #: The pace never goes below this (requests/s).
 BATCH_MIN_RATE = 1.0
 #: With concurrency="auto" a 429/503 attempt is retried up to this many times beyond

@@ -48,6 +48,29 @@ def test_predictor_without_ray(emulator: LocalDeployment) -> None:
     assert all(r.headers["authorization"].startswith("Signature ") for r in emulator.requests)
 
 
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ({"prompt": "just one"}, "not a single str"),  # was 8 requests, one per character
+        ({"prompt": b"just one"}, "not a single bytes"),
+        ({"text": ["a"]}, r"no column 'prompt' \(it has \['text'\]\)"),
+    ],
+)
+def test_predictor_refuses_a_column_that_is_not_a_list(
+    emulator: LocalDeployment, block: dict[str, Any], message: str
+) -> None:
+    predictor = DeploymentPredictor(emulator.deployment, auth=emulator.auth, max_tokens=5)
+    try:
+        with pytest.raises(odsc_llm.InvalidRequestError, match=message) as caught:
+            predictor(block)
+        assert isinstance(caught.value, TypeError)
+        # A bytes array column (numpy's "S" dtype gives bytes items) is decoded, not "b'..'".
+        assert predictor({"prompt": [b"caf\xc3\xa9"]})["answer"] == ["You said: caf\u00e9"]
+    finally:
+        predictor.close()
+    assert len(emulator.requests) == 1
+
+
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[Any]:
     ray = pytest.importorskip(

@@ -14,7 +14,14 @@ from ._resources import (
     abatch,
     batch_from_sync,
 )
-from ._results import BatchError, BatchItem, BatchResult, BatchSummary, ItemId
+from ._results import (
+    BatchError,
+    BatchItem,
+    BatchResult,
+    BatchResumeFileError,
+    BatchSummary,
+    ItemId,
+)
 from ._runner import run_batch, run_batch_sync, run_sync
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "BatchItem",
     "BatchOptions",
     "BatchResult",
+    "BatchResumeFileError",
     "BatchSummary",
     "ChatCompletionBatchParams",
     "CompletionBatchParams",

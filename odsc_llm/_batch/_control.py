@@ -17,9 +17,14 @@ reports how it went:
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
   Each second without a 429 the pace grows by the fraction ``BATCH_RATE_PROBE`` of
-  itself, so it settles just under what the tenancy allows with few 429s. ``rate_limit=`` is a hard
-  ceiling on the pace (and the pace from the start). A 429 also caps the concurrency
-  limit at twice what that pace needs (``rate x latency``).
+  itself, so it settles just under what the tenancy allows with few 429s. Below the rate
+  that was answered when the 429s began, it instead doubles every
+  ``BATCH_RATE_DOUBLING`` seconds once ``BATCH_RATE_QUIET`` seconds have passed without
+  a 429 (without bound if nothing was answered then): a storm of 429s answers nothing,
+  so it drops the pace to ``BATCH_MIN_RATE``, and the batch must come back as fast as
+  the service does, not at 2 % a second. ``rate_limit=`` is a hard ceiling on the pace
+  (and the pace from the start). A 429 also caps the concurrency limit at twice what
+  that pace needs (``rate x latency``).
 
 With a fixed ``concurrency`` the limit never moves and only ``rate_limit`` paces.
 Nothing here does I/O; the clock is injectable for tests.
@@ -81,20 +86,45 @@ def validate_options(
 class Pacer:
     """Spaces sends ``1 / rate`` seconds apart (a token bucket holding one token).
 
-    Reservations (GCRA): each caller takes the next free send time and sleeps until it,
-    so waiting callers are served in order and the rate can change between calls.
+    Reservations (GCRA) counted in send slots, not seconds: each caller takes the next
+    free slot and waits until the slot clock (which runs at ``rate`` slots a second)
+    reaches it. Waiting callers are served in order, and a change of rate re-times the
+    slots already taken: after a storm of 429s at 1 request/s, callers queued 1 s apart
+    go out as soon as the pace grows, not at the old spacing.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._next = 0.0
+        self._rate = 0.0
+        self._anchor_time = clock()
+        self._anchor_slot = 0.0
+        self._next_slot = 0.0
+
+    def _slot_now(self, now: float) -> float:
+        return self._anchor_slot + (now - self._anchor_time) * self._rate
+
+    def set_rate(self, rate: float) -> None:
+        """Run the slot clock at ``rate`` requests/s from now on."""
+        if rate != self._rate:
+            now = self._clock()
+            self._anchor_slot = self._slot_now(now)
+            self._anchor_time = now
+            self._rate = rate
+
+    def take(self) -> float:
+        """The next free send slot (call :meth:`set_rate` first)."""
+        slot = max(self._next_slot, self._slot_now(self._clock()))
+        self._next_slot = slot + 1.0
+        return slot
+
+    def wait_for(self, slot: float) -> float:
+        """Seconds until ``slot`` may send, at the current rate."""
+        return max(0.0, (slot - self._slot_now(self._clock())) / self._rate)
 
     def reserve(self, rate: float) -> float:
         """Seconds the caller must wait before sending at ``rate`` requests/s."""
-        now = self._clock()
-        start = max(self._next, now)
-        self._next = start + 1.0 / rate
-        return start - now
+        self.set_rate(rate)
+        return self.wait_for(self.take())
 
 
 class Controller:
@@ -128,6 +158,11 @@ class Controller:
         self._started = clock()
         self._last_cut = -math.inf
         self._last_rate_cut = -math.inf
+        self._last_429 = -math.inf
+        #: The rate answered when the current run of 429s began: the pace regrows fast up
+        #: to it. ``None``: nothing was answered then, no bound (see ``_grow_rate``).
+        self._recover_to: float | None = None
+        self._answered_since_429 = 0
         self._last_probe = self._started
         #: Recent latencies; "latency holds" compares their median with the best median
         #: seen, so prompts of mixed lengths do not look like congestion.
@@ -164,13 +199,18 @@ class Controller:
         else:
             self._take_slot()
         if self.rate is not None:
-            wait = self._pacer.reserve(self.rate)
-            if wait > 0:
-                try:
-                    await asyncio.sleep(wait)
-                except BaseException:
-                    self._release_slot()
-                    raise
+            pacer = self._pacer
+            pacer.set_rate(self.rate)
+            slot = pacer.take()
+            try:
+                while (wait := pacer.wait_for(slot)) > 0:
+                    # Short naps: the pace may change meanwhile (a 429, or regrowth).
+                    await asyncio.sleep(min(wait, C.BATCH_PACE_RECHECK))
+                    if self.rate is not None:
+                        pacer.set_rate(self.rate)
+            except BaseException:
+                self._release_slot()
+                raise
 
     def release(self) -> None:
         """Give the slot back (after the attempt's answer or failure)."""
@@ -197,12 +237,10 @@ class Controller:
         """An attempt came back with an answer after ``latency`` seconds."""
         now = self._clock()
         self._answered.append(now)
+        self._answered_since_429 += 1
         self._latencies.append(latency)
         if self.rate is not None and self.adaptive:
-            # Probe upward while nothing says the pace is too high.
-            ceiling = self.rate_ceiling if self.rate_ceiling is not None else math.inf
-            step = C.BATCH_RATE_PROBE * self.rate * (now - self._last_probe)
-            self.rate = min(ceiling, self.rate + step)
+            self._grow_rate(self.rate, now)
         self._last_probe = now
         if not self.adaptive:
             return
@@ -224,6 +262,21 @@ class Controller:
         step = 1.0 if self._slow_start else C.BATCH_INCREASE / self.limit
         self.limit = min(float(self.ceiling), self.limit + step)
         self._wake()
+
+    def _grow_rate(self, rate: float, now: float) -> None:
+        """Probe the pace upward while nothing says it is too high."""
+        elapsed = now - self._last_probe
+        # Seconds of this interval spent past the quiet interval after the last 429.
+        fast = max(0.0, min(elapsed, now - self._last_429 - C.BATCH_RATE_QUIET))
+        target = math.inf if self._recover_to is None else self._recover_to * C.BATCH_RATE_BACKOFF
+        if fast > 0 and rate < target:
+            # Recovering from a run of 429s: double up to the rate answered before it
+            # (a capped exponent: a long idle gap must not overflow).
+            rate = min(target, rate * 2.0 ** min(fast / C.BATCH_RATE_DOUBLING, 32.0))
+            elapsed -= fast
+        rate += C.BATCH_RATE_PROBE * rate * elapsed
+        ceiling = self.rate_ceiling if self.rate_ceiling is not None else math.inf
+        self.rate = min(ceiling, rate)
 
     def failed(self, error: BaseException) -> None:
         """An attempt failed; 429, 503/504 and timeouts are congestion signals."""
@@ -254,6 +307,11 @@ class Controller:
     def _cut_rate(self) -> None:
         now = self._clock()
         self._slow_start = False
+        # A new run of 429s: the first after a quiet interval in which answers came
+        # back (429s a slow pace keeps 1 s apart in a storm are still the same run).
+        new_run = now - self._last_429 >= C.BATCH_RATE_QUIET and self._answered_since_429 > 0
+        self._last_429 = now
+        self._answered_since_429 = 0
         if now - self._last_rate_cut < C.BATCH_CUT_INTERVAL:
             return
         self._last_rate_cut = now
@@ -263,6 +321,10 @@ class Controller:
             self._answered.popleft()
         span = min(C.BATCH_RATE_WINDOW, max(now - self._started, 1e-3))
         measured = len(self._answered) / span
+        if new_run and measured >= C.BATCH_MIN_RATE:
+            # What was answered as the run began: the pace regrows fast up to it. Nothing
+            # answered yet (a storm from the start) bounds nothing.
+            self._recover_to = measured
         current = self.rate if self.rate is not None else math.inf
         self.rate = max(C.BATCH_MIN_RATE, min(current, max(measured, C.BATCH_MIN_RATE)))
         self.rate *= C.BATCH_RATE_BACKOFF

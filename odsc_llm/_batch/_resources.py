@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .. import _constants as C
@@ -52,6 +52,41 @@ _BATCH_KEYS = frozenset(BatchOptions.__optional_keys__)
 ModelT = TypeVar("ModelT", bound="BaseModel")
 
 
+def check_inputs(key: str, inputs: Iterable[Any]) -> list[Any]:
+    """The batch's items as a list, refusing a single prompt or conversation.
+
+    A ``str`` or ``bytes`` iterates by character (one billed request each) and a dict by
+    key, so neither is taken as a list of items. For chat, an item that is a message (a
+    dict or a message object with a ``role``) or a string means one conversation, or
+    prompts, were passed where a list of conversations is expected.
+    """
+    what = "prompts" if key == "prompt" else "conversations (each a list of messages)"
+    if isinstance(inputs, (str, bytes, bytearray, Mapping)) or not isinstance(inputs, Iterable):
+        example = "batch([prompt])" if key == "prompt" else "batch([messages])"
+        raise InvalidRequestError(
+            f"batch() takes a list of {what}, not a {type(inputs).__name__}: it would send "
+            f"one request per {'key' if isinstance(inputs, Mapping) else 'element'}. "
+            f"For a single one, pass a list of one: {example}."
+        )
+    items = list(inputs)
+    if key == "messages":
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping) or hasattr(item, "role"):
+                raise InvalidRequestError(
+                    f"batch() takes a list of conversations, each a list of messages; item "
+                    f"{index} is a message ({type(item).__name__}), so this looks like one "
+                    "conversation. Wrap it: chat.completions.batch([messages])."
+                )
+            if isinstance(item, (str, bytes)):
+                raise InvalidRequestError(
+                    f"batch() takes a list of conversations, each a list of messages; item "
+                    f"{index} is a {type(item).__name__}. Send prompts as "
+                    "[[{'role': 'user', 'content': p}] for p in prompts], or use "
+                    "completions.batch(prompts)."
+                )
+    return items
+
+
 async def abatch(
     create: Callable[..., Awaitable[ModelT]],
     key: str,
@@ -71,6 +106,7 @@ async def abatch(
     Resumed results are decoded with ``model.model_validate``. ``controller``: see
     :func:`run_batch`.
     """
+    items = check_inputs(key, inputs)
     call_params = {k: v for k, v in dict(params).items() if k not in _BATCH_KEYS}
     options = {k: v for k, v in dict(params).items() if k in _BATCH_KEYS}
     if "stream" in call_params:
@@ -85,7 +121,7 @@ async def abatch(
 
     return await run_batch(
         call,
-        inputs,
+        items,
         decode=model.model_validate,
         max_retries=retries,
         # Never more in flight than the client's connection pool holds.
@@ -117,7 +153,7 @@ def batch_from_sync(
     :func:`run_sync`). The twin does not reuse an ``http_client`` passed to ``client``:
     it opens (and closes) its own connections.
     """
-    items = list(inputs)
+    items = check_inputs(key, inputs)  # before anything starts
 
     async def main() -> BatchResult[ModelT]:
         async with _async_twin(client) as aclient:

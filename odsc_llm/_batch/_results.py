@@ -7,7 +7,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-__all__ = ["BatchError", "BatchItem", "BatchResult", "BatchSummary", "ItemId"]
+from .._errors import OdscLLMError
+
+__all__ = [
+    "BatchError",
+    "BatchItem",
+    "BatchResult",
+    "BatchResumeFileError",
+    "BatchSummary",
+    "ItemId",
+]
 
 ResultT = TypeVar("ResultT")
 
@@ -214,3 +223,31 @@ class BatchResult(Generic[ResultT]):
             else ""
         )
         return f"<b>BatchResult</b>: {html.escape(str(self.summary))}{table}"
+
+
+class BatchResumeFileError(OdscLLMError, OSError):
+    """Writing the resume file failed (a full disk, a file-size limit...); the batch
+    stopped sending new items, let those in flight finish, and raised this.
+
+    ``result`` holds every item of this run (results and errors, ``None`` where an item
+    was never sent); ``saved`` counts the items of this run written to ``path`` before the
+    failure (the file holds all of those, and everything of earlier runs). ``errno``,
+    ``strerror`` and ``__cause__`` are the write's own ``OSError``, so ``except OSError``
+    still catches it.
+    """
+
+    def __init__(
+        self, message: str, *, result: BatchResult[Any], path: str, saved: int, cause: OSError
+    ) -> None:
+        super().__init__(message)
+        self.result = result
+        self.path = path
+        self.saved = saved
+        self.message = message
+        self.errno = cause.errno
+        self.strerror = cause.strerror
+        self.filename = path
+
+    def __str__(self) -> str:
+        # OSError's own str() would be "[Errno 28] ...: path", without what to do.
+        return self.message

@@ -66,6 +66,8 @@ class ResumeFile:
     def __init__(self, path: str) -> None:
         self.path = path
         self._handle: IO[bytes] = open(path, "a+b")  # noqa: SIM115 - closed by close()
+        #: A write failed: later lines could glue onto its torn line, so none are written.
+        self.broken = False
         self._repair()
 
     def _repair(self) -> None:
@@ -104,11 +106,20 @@ class ResumeFile:
         else:
             line["error"] = slot.error.to_json()
         data = json.dumps(line, ensure_ascii=False, default=str) + "\n"
-        self._handle.write(data.encode("utf-8"))
-        self._handle.flush()
+        try:
+            self._handle.write(data.encode("utf-8"))
+            self._handle.flush()
+        except OSError:
+            self.broken = True
+            raise
 
     def close(self) -> None:
-        self._handle.close()
+        """Close the file; after a failed write, closing (which flushes) cannot raise."""
+        try:
+            self._handle.close()
+        except OSError:
+            if not self.broken:
+                raise
 
 
 def restore(slot: BatchItem[Any], stored: dict[str, Any], decode: Any) -> None:

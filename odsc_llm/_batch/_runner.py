@@ -35,6 +35,7 @@ from ._results import (
     BatchError,
     BatchItem,
     BatchResult,
+    BatchResumeFileError,
     BatchSummary,
     ItemId,
     percentile,
@@ -120,6 +121,52 @@ def _interrupted_message(done: int, total: int, path: str | None) -> str:
     )
 
 
+def _write_failed_message(
+    cause: OSError, path: str, finished: int, saved: int, not_run: int, resumed: int
+) -> str:
+    return (
+        f"Could not write to the resume file {path!r} ({cause}), so the batch stopped "
+        f"sending new items ({not_run} not sent). {finished} items finished in this run: "
+        f"their results are in this error's .result; {saved} of them were saved in the "
+        f"file before the failure, which holds everything written before it"
+        + (f" (and the {resumed} items of earlier runs)" if resumed else "")
+        + ". Free some space (or pass another resume_file) and run the same batch again "
+        f"with resume_file={path!r} (and the same ids) to send only the rest."
+    )
+
+
+def _summarize(
+    slots: list[BatchItem[ResultT]],
+    control: Controller,
+    pending: int,
+    resumed: int,
+    wall_time: float,
+) -> BatchResult[ResultT]:
+    latencies = sorted(s.latency for s in slots if s.latency is not None and not s.resumed)
+    ran = len(latencies)
+    summary = BatchSummary(
+        count=len(slots),
+        ok=sum(1 for s in slots if s.ok),
+        failed=sum(1 for s in slots if s.error is not None),
+        resumed=resumed,
+        not_run=pending - ran,
+        wall_time=wall_time,
+        throughput=ran / wall_time if wall_time > 0 else 0.0,
+        latency_p50=percentile(latencies, 50),
+        latency_p95=percentile(latencies, 95),
+        latency_p99=percentile(latencies, 99),
+        total_tokens=total_tokens(s for s in slots if s.error is None and not s.resumed),
+        retries=control.retries,
+        throttled_429=control.throttled_429,
+        throttled_503=control.throttled_503,
+        final_concurrency=control.slots,
+        peak_in_flight=control.peak_in_flight,
+        final_rate=control.rate,
+        cuts=control.cuts,
+    )
+    return BatchResult(slots, summary)
+
+
 async def run_batch(
     call: Callable[[ItemT], Awaitable[ResultT]],
     items: Iterable[ItemT],
@@ -161,7 +208,9 @@ async def run_batch(
     error). Items whose id already has a result there are not sent again; their stored
     result (JSON, or ``decode(json)``) is returned with ``resumed=True``. Failed items are
     sent again unless ``retry_failed=False``. ``ids`` names the items (default: their
-    index); pass stable ids when the item list can change between runs.
+    index); pass stable ids when the item list can change between runs. If writing it
+    fails (a full disk), no new item is sent, those in flight finish, and
+    :class:`BatchResumeFileError` (an ``OSError``) is raised with the results so far.
 
     Ctrl-C (or cancelling the task) stops launching items, cancels those in flight
     (within ``BATCH_CANCEL_GRACE`` seconds), keeps what finished in ``resume_file``,
@@ -199,13 +248,21 @@ async def run_batch(
     bar = _make_progress(progress, len(slots), resumed)
     sink = ResumeFile(path) if path is not None else None
     failure: list[BaseException] = []
-    finished = 0
+    write_failure: list[OSError] = []
+    finished = saved = 0
 
     def record(slot: BatchItem[ResultT]) -> None:
-        nonlocal finished
+        nonlocal finished, saved
         finished += 1
-        if sink is not None:
-            sink.write(slot)
+        if sink is not None and not write_failure:
+            try:
+                sink.write(slot)
+            except OSError as exc:
+                # Raised from a task nobody awaits, it would only be logged as "Task
+                # exception was never retrieved"; the launcher stops on it instead.
+                write_failure.append(exc)
+            else:
+                saved += 1
         if bar is not None:
             bar.set_postfix(control.snapshot(), refresh=False)
             bar.update(1)
@@ -268,10 +325,10 @@ async def run_batch(
     started = time.perf_counter()
     try:
         for index in pending:
-            if failure:
+            if failure or write_failure:
                 break
             await control.acquire()  # the first attempt's slot, handed to its task
-            if failure:
+            if failure or write_failure:
                 control.release()
                 break
             unclaimed += 1
@@ -299,30 +356,17 @@ async def run_batch(
         if bar is not None:
             bar.close()
     wall_time = time.perf_counter() - started
-
-    latencies = sorted(s.latency for s in slots if s.latency is not None and not s.resumed)
-    ran = len(latencies)
-    summary = BatchSummary(
-        count=len(slots),
-        ok=sum(1 for s in slots if s.ok),
-        failed=sum(1 for s in slots if s.error is not None),
-        resumed=resumed,
-        not_run=len(pending) - ran,
-        wall_time=wall_time,
-        throughput=ran / wall_time if wall_time > 0 else 0.0,
-        latency_p50=percentile(latencies, 50),
-        latency_p95=percentile(latencies, 95),
-        latency_p99=percentile(latencies, 99),
-        total_tokens=total_tokens(s for s in slots if s.error is None and not s.resumed),
-        retries=control.retries,
-        throttled_429=control.throttled_429,
-        throttled_503=control.throttled_503,
-        final_concurrency=control.slots,
-        peak_in_flight=control.peak_in_flight,
-        final_rate=control.rate,
-        cuts=control.cuts,
-    )
-    return BatchResult(slots, summary)
+    result = _summarize(slots, control, len(pending), resumed, wall_time)
+    if write_failure:
+        assert path is not None  # only a resume file is written
+        cause = write_failure[0]
+        message = _write_failed_message(
+            cause, path, finished, saved, result.summary.not_run, resumed
+        )
+        raise BatchResumeFileError(
+            message, result=result, path=path, saved=saved, cause=cause
+        ) from cause
+    return result
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

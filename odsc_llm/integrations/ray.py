@@ -41,6 +41,7 @@ import httpx
 from .. import _constants as C
 from .._batch import BatchResult, Concurrency, Controller
 from .._batch._control import validate_options
+from .._errors import InvalidRequestError
 from ..deployment import Deployment
 
 __all__ = ["DeploymentPredictor"]
@@ -143,9 +144,28 @@ class DeploymentPredictor:
             "retries": control.retries,
         }
 
+    def _prompts(self, batch: Mapping[str, Any]) -> list[str]:
+        """The block's prompt column as a list of strings, or a clear error."""
+        try:
+            values = batch[self.column]
+        except (KeyError, IndexError, TypeError):
+            columns = list(batch) if isinstance(batch, Mapping) else type(batch).__name__
+            raise InvalidRequestError(
+                f"DeploymentPredictor: the block has no column {self.column!r} (it has "
+                f"{columns}); pass column= the name of the prompt column."
+            ) from None
+        # A str (or a 0-d array) here would be sent one character at a time.
+        if isinstance(values, (str, bytes, bytearray)) or getattr(values, "ndim", 1) == 0:
+            raise InvalidRequestError(
+                f"DeploymentPredictor: column {self.column!r} must hold one prompt per row "
+                f"(a list or array), not a single {type(values).__name__}; pass a block of "
+                "columns as Ray's map_batches does, e.g. {'prompt': ['...']}."
+            )
+        return [p.decode("utf-8") if isinstance(p, bytes) else str(p) for p in values]
+
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, Any]:
         """Answer one block of rows (a dict of columns, as Ray's ``numpy`` format gives)."""
-        prompts = [str(p) for p in batch[self.column]]
+        prompts = self._prompts(batch)
         future = asyncio.run_coroutine_threadsafe(self._run(prompts), self._loop)
         result = future.result()
         texts: list[str | None] = []
