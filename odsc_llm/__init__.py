@@ -29,6 +29,7 @@ if _typing.TYPE_CHECKING:
     from ._batch import BatchError as BatchError
     from ._batch import BatchItem as BatchItem
     from ._batch import BatchResult as BatchResult
+    from ._batch import BatchResumeFileError as BatchResumeFileError
     from ._client import AsyncClient as AsyncClient
     from ._client import Client as Client
     from ._response import APIResponse as APIResponse
@@ -54,6 +55,7 @@ _LAZY: dict[str, str] = {
     "BatchError": "._batch",
     "BatchItem": "._batch",
     "BatchResult": "._batch",
+    "BatchResumeFileError": "._batch",
     "Client": "._client",
     "Deployment": ".deployment",
     "DeploymentInfo": ".control_plane",
