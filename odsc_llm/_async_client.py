@@ -145,6 +145,8 @@ class AsyncClient(BaseClient):
         streaming = False
         token = deadline.set(options.deadline)
         try:
+            if self._http.is_closed:
+                raise self._closed_error(call)
             request = self._build_request(self._http, call)
             try:
                 response = await self._http.send(
@@ -170,6 +172,11 @@ class AsyncClient(BaseClient):
                         await response.aclose()
             except httpx.TransportError as exc:
                 raise self._transport_error(exc, request, options) from exc
+        except (APIError, RuntimeError) as error:
+            closed = self._closed_instead(error, call, self._http.is_closed)
+            if closed is None:
+                raise
+            raise closed from error
         finally:
             deadline.reset(token)
             if not streaming:
