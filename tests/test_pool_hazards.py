@@ -39,25 +39,36 @@ def _answer(text: str, close: bool = False) -> bytes:
     return (head + body).encode()
 
 
-async def _answer_then_inject(server: HostileServer, reader: Any, writer: Any) -> None:
-    """Answers each request with its number; the first answer is followed, in the same
-    write, by a second whole answer no request asked for."""
-    while True:
-        await server.read_request(reader)
-        number = len(server.requests)
-        extra = _answer("injected") if number == 1 else b""
-        await server.write(writer, _answer(f"answer {number}") + extra)
+def _answer_then_inject(gap: float) -> Any:
+    """Answers each request with its number; the first answer is followed by a second
+    whole answer no request asked for: in the same write (``gap`` 0), or ``gap`` s later."""
+
+    async def handler(server: HostileServer, reader: Any, writer: Any) -> None:
+        while True:
+            await server.read_request(reader)
+            number = len(server.requests)
+            if number == 1 and gap:
+                await server.write(writer, _answer("answer 1"))
+                await asyncio.sleep(gap)
+                await server.write(writer, _answer("injected"))
+                continue
+            extra = _answer("injected") if number == 1 else b""
+            await server.write(writer, _answer(f"answer {number}") + extra)
+
+    return handler
 
 
 @SYNC
-def test_bytes_past_content_length_never_answer_the_next_call(sync: bool) -> None:
-    """The first connection has unread bytes buffered once its answer is read: it is not
-    reused, so the second call gets the answer to its own request."""
-    with HostileServer(_answer_then_inject) as server:
+@pytest.mark.parametrize("gap", [0.0, 0.05], ids=["read-with-the-answer", "still-in-the-socket"])
+def test_bytes_past_content_length_never_answer_the_next_call(sync: bool, gap: float) -> None:
+    """The first connection has bytes left once its answer is read (buffered with it, or
+    still in the socket): it is not reused, so the second call gets its own answer."""
+    with HostileServer(_answer_then_inject(gap)) as server:
         twin = Twin(sync, server.url, auth=httpx.Auth(), max_retries=0)
         try:
             assert _pool.is_installed(twin.client._http)
             first = twin.call(prompt="one")
+            threading.Event().wait(gap * 4)  # the injected answer has arrived
             second = twin.call(prompt="two")
         finally:
             twin.close()
