@@ -272,7 +272,8 @@ class AsyncClient(BaseClient):
         return str(await asyncio.to_thread(deployment_state, self.deployment, self.auth))
 
     async def aclose(self) -> None:
-        """Close the connections (not those of an ``http_client`` you passed in)."""
+        """Close the connections (not those of an ``http_client`` you passed in): calls
+        in flight on them end at once, and later calls fail, with ``ClientClosedError``."""
         if self._owns_http:
             await self._http.aclose()
 

@@ -286,7 +286,8 @@ class Client(BaseClient):
         return str(deployment_state(self.deployment, self.auth))
 
     def close(self) -> None:
-        """Close the connections (not those of an ``http_client`` you passed in)."""
+        """Close the connections (not those of an ``http_client`` you passed in): calls
+        in flight on them end at once, and later calls fail, with ``ClientClosedError``."""
         if self._owns_http:
             self._http.close()
 
