@@ -145,6 +145,8 @@ class AsyncClient(BaseClient):
         streaming = False
         token = deadline.set(options.deadline)
         try:
+            if self._http.is_closed:
+                raise self._closed_error(call)
             request = self._build_request(self._http, call)
             try:
                 response = await self._http.send(
@@ -170,6 +172,11 @@ class AsyncClient(BaseClient):
                         await response.aclose()
             except httpx.TransportError as exc:
                 raise self._transport_error(exc, request, options) from exc
+        except (APIError, RuntimeError) as error:
+            closed = self._closed_instead(error, call, self._http.is_closed)
+            if closed is None:
+                raise
+            raise closed from error
         finally:
             deadline.reset(token)
             if not streaming:
@@ -265,7 +272,8 @@ class AsyncClient(BaseClient):
         return str(await asyncio.to_thread(deployment_state, self.deployment, self.auth))
 
     async def aclose(self) -> None:
-        """Close the connections (not those of an ``http_client`` you passed in)."""
+        """Close the connections (not those of an ``http_client`` you passed in): calls
+        in flight on them end at once, and later calls fail, with ``ClientClosedError``."""
         if self._owns_http:
             await self._http.aclose()
 

@@ -22,8 +22,10 @@ from ._errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     InvalidDeploymentError,
     InvalidRequestError,
+    StreamError,
 )
 from ._json import validate_json
 from ._options import (
@@ -323,6 +325,34 @@ class BaseClient:
         return APIConnectionError(
             f"Could not talk to {request.url}: {type(exc).__name__}: {exc}", request=request
         )
+
+    @staticmethod
+    def _closed_error(call: Call, during: bool = False) -> ClientClosedError:
+        """The error of a call made after ``close()`` (or cut short by it)."""
+        what = (
+            f"it was closed while {call.url} was waiting for its answer, which never came"
+            if during
+            else f"nothing was sent to {call.url}"
+        )
+        return ClientClosedError(
+            f"The client is closed: {what}. A client is closed by close(), by the end of "
+            "its with block, or when the http_client passed to it is closed: make a new "
+            "client for new calls."
+        )
+
+    @classmethod
+    def _closed_instead(
+        cls, error: BaseException, call: Call, closed: bool
+    ) -> ClientClosedError | None:
+        """What an attempt that failed while the client closed raises instead of
+        ``error``: closing is why its connection broke (or why httpx refused to send)."""
+        if not closed or isinstance(error, ClientClosedError):
+            return None
+        if isinstance(error, StreamError):
+            return cls._closed_error(call, True) if error.before_first_event else None
+        if isinstance(error, (APIConnectionError, RuntimeError)):  # httpx: "has been closed"
+            return cls._closed_error(call, not isinstance(error, RuntimeError))
+        return None
 
     @staticmethod
     def _parse(response: httpx.Response, cast_to: type[ModelT]) -> ModelT:

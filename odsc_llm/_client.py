@@ -163,6 +163,8 @@ class Client(BaseClient):
         streaming = False
         token = deadline.set(options.deadline)
         try:
+            if self._http.is_closed:
+                raise self._closed_error(call)
             request = self._build_request(self._http, call)
             try:
                 response = self._http.send(
@@ -188,6 +190,11 @@ class Client(BaseClient):
                         response.close()
             except httpx.TransportError as exc:
                 raise self._transport_error(exc, request, options) from exc
+        except (APIError, RuntimeError) as error:
+            closed = self._closed_instead(error, call, self._http.is_closed)
+            if closed is None:
+                raise
+            raise closed from error
         finally:
             deadline.reset(token)
             if not streaming:
@@ -279,7 +286,8 @@ class Client(BaseClient):
         return str(deployment_state(self.deployment, self.auth))
 
     def close(self) -> None:
-        """Close the connections (not those of an ``http_client`` you passed in)."""
+        """Close the connections (not those of an ``http_client`` you passed in): calls
+        in flight on them end at once, and later calls fail, with ``ClientClosedError``."""
         if self._owns_http:
             self._http.close()
 

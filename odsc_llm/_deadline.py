@@ -13,6 +13,8 @@ Sync and async share :func:`capped`; the wrappers differ only in the I/O call.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 import time
 from collections.abc import Iterable
@@ -51,6 +53,13 @@ class _Stream(httpcore.NetworkStream):
         self._stream.write(buffer, capped(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
+        # Closing a socket does not wake a thread blocked reading it (Linux), so a call in
+        # flight when another thread closes the client would wait for the server, up to
+        # its read timeout: shutting the socket down first ends that read at once.
+        sock = self._stream.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):  # not connected any more, or closed already
+                sock.shutdown(socket.SHUT_RDWR)
         self._stream.close()
 
     def start_tls(

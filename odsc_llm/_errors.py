@@ -26,7 +26,8 @@ Every exception the package raises on purpose derives from :class:`OdscLLMError`
         │   └── InternalServerError        5xx
         ├── APIResponseValidationError     a 2xx answer of the wrong shape
         ├── APIConnectionError       the request did not get an answer
-        │   └── APITimeoutError
+        │   ├── APITimeoutError
+        │   └── ClientClosedError          the client was closed (before or during a call)
         └── StreamError              a streamed answer broke
             └── StreamTimeoutError
 
@@ -61,6 +62,7 @@ __all__ = [
     "AuthError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "ContentRefusalError",
     "ControlPlaneError",
@@ -305,6 +307,11 @@ class APITimeoutError(APIConnectionError):
         self, message: str = "Request timed out.", *, request: httpx.Request | None = None
     ) -> None:
         super().__init__(message, request=request)
+
+
+class ClientClosedError(APIConnectionError):
+    """The client is closed: the call came after ``close()`` (or its ``with`` block), or
+    was in flight when the client was closed. Never retried: make a new client."""
 
 
 class StreamError(APIError):

@@ -16,9 +16,13 @@ else open one while under ``max_connections``, else close an idle one to make ro
 most ``max_keepalive_connections`` idle) in one pass: a connection already handed to a
 request is never offered again, and idle sockets are polled when one is about to be
 reused (and all of them at most every ``POOL_SWEEP_INTERVAL`` seconds), not on every
-pass. It is installed only on a pool a client made itself (HTTP/1.1, no proxy); a
-caller's own ``http_client`` is left as it is. Sync and async pools share :func:`assign`:
-it does no I/O.
+pass. Two hazards of httpcore's are closed here too: a connection holding bytes the
+server sent past its last answer (a second whole answer after the ``Content-Length``)
+is never reused, or the next request would read them as its own answer; and a
+connection made for a request that was cancelled before it could open it is dropped,
+or it would hold its slot for good (encode/httpcore#1093). It is installed only on a
+pool a client made itself (HTTP/1.1, no proxy); a caller's own ``http_client`` is left
+as it is. Sync and async pools share :func:`assign`: it does no I/O.
 """
 
 from __future__ import annotations
@@ -33,6 +37,28 @@ from . import _constants as C
 __all__ = ["assign", "install", "is_installed"]
 
 
+def _unopened(connection: Any) -> bool:
+    """Made for a request that has not opened it yet (httpcore's ``HTTPConnection``
+    before its first request: no socket, and not failed)."""
+    return getattr(connection, "_connection", 0) is None and not getattr(
+        connection, "_connect_failed", True
+    )
+
+
+def _unread(connection: Any) -> bool:
+    """The server sent bytes past the last answer, and they were read off the socket
+    with it (h11 holds them): the next request on this connection would parse them as
+    its answer. (Bytes still in the socket make ``has_expired()`` true instead.)"""
+    h11_state = getattr(getattr(connection, "_connection", None), "_h11_state", None)
+    trailing = getattr(h11_state, "trailing_data", None)
+    return bool(trailing and trailing[0])
+
+
+def _spent(connection: Any) -> bool:
+    """An idle connection that must not carry another request."""
+    return bool(connection.has_expired()) or _unread(connection)
+
+
 def _reuse(pool: Any, idle: list[Any], origin: httpcore.Origin, closing: list[Any]) -> Any:
     """An idle connection to ``origin`` that is still usable (taken out of ``idle``)."""
     index = 0
@@ -42,7 +68,7 @@ def _reuse(pool: Any, idle: list[Any], origin: httpcore.Origin, closing: list[An
             index += 1
             continue
         del idle[index]
-        if connection.has_expired():  # keep-alive ran out, or the server closed it
+        if _spent(connection):  # keep-alive ran out, the server closed it, or sent more
             pool._connections.remove(connection)
             closing.append(connection)
             continue
@@ -63,11 +89,15 @@ def assign(pool: Any) -> list[Any]:
     for connection in pool._connections:
         if connection.is_closed():
             continue
-        if connection not in taken and connection.is_idle():
-            if sweep and connection.has_expired():
-                closing.append(connection)
+        if connection not in taken:
+            if connection.is_idle():
+                if sweep and _spent(connection):
+                    closing.append(connection)
+                    continue
+                idle.append(connection)
+            elif _unopened(connection):  # its request was cancelled as it was handed it
+                closing.append(connection)  # (no socket yet: closing it is a no-op)
                 continue
-            idle.append(connection)
         kept.append(connection)
     surplus = len(idle) - pool._max_keepalive_connections
     if surplus > 0:  # the longest-open idle connections go first, as in httpcore

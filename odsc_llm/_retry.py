@@ -29,7 +29,7 @@ from ._constants import (
     MAX_RETRY_DELAY,
     RETRYABLE_STATUSES,
 )
-from ._errors import APIConnectionError, APIStatusError, StreamError
+from ._errors import APIConnectionError, APIStatusError, ClientClosedError, StreamError
 
 log = logging.getLogger("odsc_llm")
 
@@ -43,6 +43,8 @@ def is_retryable(error: BaseException) -> bool:
         return error.status_code in RETRYABLE_STATUSES
     if isinstance(error, StreamError):
         return error.before_first_event
+    if isinstance(error, ClientClosedError):  # a closed client stays closed
+        return False
     return isinstance(error, APIConnectionError)
 
 

@@ -112,6 +112,7 @@ def test_new_and_control_plane_names_are_exported() -> None:
         "list_deployments",
         "StreamTimeoutError",
         "InvalidRequestError",
+        "ClientClosedError",
     ]:
         assert name in odsc_llm.__all__
 

@@ -2,7 +2,8 @@
 reuse of a socket the server closed (``odsc_llm._pool``).
 
 A property test drives :func:`assign` through random arrivals, starts, ends, cancels
-and server-side closes on a model pool and checks httpcore's rules after every pass;
+(queued, or just handed a connection), server-side closes and bytes sent past an
+answer on a model pool and checks httpcore's rules after every pass;
 the real-socket tests run sync and async twins against the emulator and a hostile
 server that closes kept-alive connections.
 """
@@ -40,6 +41,22 @@ class FakeConnection:
         self.origin = origin
         self.state = "new"  # new -> active -> idle -> active ... or closed
         self.server_closed = False
+        self.unread = False  # the server sent bytes past its last answer
+        self._connect_failed = False
+
+    @property
+    def _connection(self) -> FakeConnection | None:
+        """httpcore's HTTPConnection: None until a request opens it."""
+        return None if self.state == "new" else self
+
+    @property
+    def _h11_state(self) -> FakeConnection:
+        return self
+
+    @property
+    def trailing_data(self) -> tuple[bytes, bool]:
+        """h11's bytes received but not parsed yet."""
+        return (b"HTTP/1.1 200 OK\r\n" if self.unread else b"", False)
 
     def can_handle_request(self, origin: str) -> bool:
         return origin == self.origin
@@ -95,6 +112,8 @@ def _pass(pool: FakePool) -> None:
         connection.state = "closed"
     held = [r.connection for r in pool._requests if r.connection is not None]
     assert len(held) == len({id(c) for c in held}), "a connection was handed out twice"
+    stranded = [c for c in pool._connections if c.state == "new" and c not in held]
+    assert not stranded, "a connection no request will open keeps its slot"
     assert all(c in pool._connections and not c.is_closed() for c in held)
     assert len(pool._connections) <= pool._max_connections
     free_idle = [c for c in pool._connections if c.is_idle() and c not in held]
@@ -102,6 +121,7 @@ def _pass(pool: FakePool) -> None:
     for request in pool._requests:
         if before.get(id(request)) is None and request.connection is not None:
             assert not request.connection.server_closed, "reused a socket the server closed"
+            assert not request.connection.unread, "reused a socket with bytes left unread"
             assert request.connection.can_handle_request(request.request.url.origin)
     if any(r.is_queued() for r in pool._requests):  # only when nothing could be given
         assert len(pool._connections) == pool._max_connections and not free_idle
@@ -109,7 +129,9 @@ def _pass(pool: FakePool) -> None:
 
 OPS = st.lists(
     st.tuples(
-        st.sampled_from(["arrive", "start", "finish", "finish_close", "cancel", "drop"]),
+        st.sampled_from(
+            ["arrive", "start", "finish", "finish_close", "cancel", "abandon", "drop", "inject"]
+        ),
         st.integers(0, 1000),
         st.sampled_from(["a", "b"]),
     ),
@@ -143,8 +165,13 @@ def test_assign_keeps_the_pools_rules(
             request.connection.state = "idle" if op == "finish" else "closed"
         elif op == "cancel" and queued:
             pool._requests.remove(queued[pick % len(queued)])
+        elif op == "abandon" and ready:  # cancelled as it was handed its connection
+            pool._requests.remove(ready[pick % len(ready)])
         elif op == "drop" and idle:
             idle[pick % len(idle)].server_closed = True
+            continue
+        elif op == "inject" and idle:  # bytes past Content-Length, already buffered
+            idle[pick % len(idle)].unread = True
             continue
         _pass(pool)
 
@@ -166,6 +193,48 @@ def test_assign_gives_a_freed_connection_to_one_waiting_request() -> None:
     _pass(pool)
     assert [r.connection is first.connection for r in waiting] == [True] + [False] * 4
     assert pool.created == 1
+
+
+def _served_once(pool: FakePool) -> FakeConnection:
+    """One request run to its end: its connection is idle in the pool."""
+    request = FakeRequest("a")
+    pool._requests.append(request)
+    _pass(pool)
+    connection = request.connection
+    assert connection is not None
+    connection.state = "active"
+    pool._requests.remove(request)
+    connection.state = "idle"
+    _pass(pool)
+    return connection
+
+
+def test_assign_never_reuses_a_connection_with_bytes_left_unread() -> None:
+    """A second answer sent past the first one's Content-Length would answer the next
+    request on that connection: it gets a new connection instead."""
+    pool = FakePool(max_connections=2, max_keepalive=2)
+    connection = _served_once(pool)
+    connection.unread = True
+    request = FakeRequest("a")
+    pool._requests.append(request)
+    _pass(pool)
+    assert request.connection is not connection and pool.created == 2
+    assert connection not in pool._connections
+
+
+def test_assign_frees_the_slot_of_a_connection_its_request_never_opened() -> None:
+    """A request cancelled as it is handed a new connection leaves it unopened; the next
+    pass drops it, so the slot is free again (encode/httpcore#1093)."""
+    pool = FakePool(max_connections=1, max_keepalive=1)
+    abandoned = FakeRequest("a")
+    pool._requests.append(abandoned)
+    _pass(pool)
+    pool._requests.remove(abandoned)  # cancelled before it opened its connection
+    _pass(pool)
+    later = FakeRequest("a")
+    pool._requests.append(later)
+    _pass(pool)
+    assert later.connection is not None and later.connection is not abandoned.connection
 
 
 # -- real sockets ------------------------------------------------------------------------
