@@ -53,6 +53,22 @@ async def test_list_single_model_deployment(local: LocalDeployment, mode: str) -
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_list_iterates_its_models(stacked: LocalDeployment, mode: str) -> None:
+    """``for m in client.models.list()`` yields models (as openai's pages), not fields."""
+    async with client_of(stacked, mode) as client:
+        models = await call(client.models.list())
+    assert [m.id for m in models] == ["llama-3-8b", "my-lora", "qwen-7b"]
+    assert all(isinstance(m, Model) for m in models)
+    assert len(models) == 3
+    assert models[1].parent == "llama-3-8b" and models[-1].id == "qwen-7b"
+    assert [m.id for m in models[:2]] == ["llama-3-8b", "my-lora"]
+    assert list(reversed(models)) == models.data[::-1]
+    # Still a pydantic model: dumps and fields are unchanged.
+    assert models.to_dict()["data"][0]["id"] == "llama-3-8b"
+    assert models.model_dump()["object"] == "list"
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_list_is_a_signed_bodyless_get(local: LocalDeployment, mode: str) -> None:
     async with client_of(local, mode) as client:
         await call(client.models.list())
