@@ -39,6 +39,7 @@ import httpx
 from .. import _pool
 from .._constants import DEFAULT_MODEL
 from .._errors import AuthError
+from .._validation import validate_stream_endpoint
 from ..deployment import Deployment
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ StreamEndpoint = Literal["predictWithResponseStream", "predict"]
 # The OpenAI SDK insists on an API key; it never leaves the process (DeploymentAuth
 # removes the Bearer header before signing).
 _PLACEHOLDER_API_KEY = "unused-requests-are-oci-signed"
-_STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 
 
 def _import_openai() -> Any:
@@ -89,11 +89,7 @@ def _resolve_auth(auth: httpx.Auth | None) -> httpx.Auth:
 
 
 def _check_stream_endpoint(stream_endpoint: str) -> None:
-    if stream_endpoint not in _STREAM_ENDPOINTS:
-        raise ValueError(
-            f"stream_endpoint must be 'predictWithResponseStream' or 'predict', "
-            f"not {stream_endpoint!r}."
-        )
+    validate_stream_endpoint(stream_endpoint)  # the clients' check: one message
 
 
 class DeploymentAuth(httpx.Auth):
