@@ -19,6 +19,8 @@ __all__ = [
     "error_fields",
     "extract_error_message",
     "rate_limit_kind",
+    "unknown_model",
+    "unknown_model_hint",
 ]
 
 #: Which limit a 429 hit: the load balancer's bandwidth, or the tenancy's request rate.
@@ -77,6 +79,11 @@ RATE_LIMIT_HINTS: dict[RateLimitKind | None, str] = {
         "or ask Oracle for a limit increase."
     ),
 }
+
+# vLLM's 404 for a model name it does not serve (newer releases, and the emulator, add
+# "Valid aliases: a, b."); the deployment itself was found, so no IAM hint applies.
+_UNKNOWN_MODEL_RE = re.compile(r"The model `([^`]*)` does not exist")
+_ALIASES_RE = re.compile(r"Valid aliases: ([^\n]*?)\.?$")
 
 _BANDWIDTH_RE = re.compile(r"bandwidth", re.IGNORECASE)
 _TENANCY_RATE_RE = re.compile(
@@ -184,3 +191,28 @@ def rate_limit_kind(message: str) -> RateLimitKind | None:
     if _TENANCY_RATE_RE.search(message):
         return "tenancy_rate"
     return None
+
+
+def unknown_model(message: str) -> tuple[str, list[str] | None] | None:
+    """``(model, served names or None)`` when ``message`` is vLLM's 404 for a model it
+    does not serve; None for any other message (e.g. OCI's "no such deployment")."""
+    match = _UNKNOWN_MODEL_RE.search(message)
+    if match is None:
+        return None
+    aliases = _ALIASES_RE.search(message)
+    served = [n.strip() for n in aliases.group(1).split(",") if n.strip()] if aliases else None
+    return match.group(1), served or None
+
+
+def unknown_model_hint(model: str, served: list[str] | None) -> str:
+    """What to do about a model name the deployment does not serve."""
+    if served:
+        return (
+            f"model {model!r} is not served here. This deployment serves: "
+            f"{', '.join(served)} (pass one as model=..., or Client(model=...))."
+        )
+    return (
+        f"model {model!r} is not served here (the deployment answered: only the model "
+        "name is wrong). client.models.list() says which models it serves: pass one as "
+        "model=..., or Client(model=...)."
+    )

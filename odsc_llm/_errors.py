@@ -45,7 +45,15 @@ import json
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from ._error_text import HINTS, RATE_LIMIT_HINTS, ErrorFields, RateLimitKind, error_fields
+from ._error_text import (
+    HINTS,
+    RATE_LIMIT_HINTS,
+    ErrorFields,
+    RateLimitKind,
+    error_fields,
+    unknown_model,
+    unknown_model_hint,
+)
 from ._error_text import extract_error_message as extract_error_message
 from ._error_text import rate_limit_kind as rate_limit_kind
 
@@ -428,6 +436,9 @@ def make_status_error(response: httpx.Response, body: bytes | None = None) -> AP
         hint: str | None = RATE_LIMIT_HINTS[limit]
     else:
         hint = HINTS.get(status) or (HINTS[500] if status >= 500 else None)
+    model = unknown_model(fields.message) if status == 404 else None
+    if model is not None:  # vLLM's answer: the deployment exists, the model name is wrong
+        hint = unknown_model_hint(*model)
     if hint:
         parts.append(f"Hint: {hint}")
     error_class = _STATUS_CLASSES.get(status)
