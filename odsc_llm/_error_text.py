@@ -19,6 +19,7 @@ __all__ = [
     "error_fields",
     "extract_error_message",
     "rate_limit_kind",
+    "status_hint",
     "unknown_model",
     "unknown_model_hint",
 ]
@@ -216,3 +217,14 @@ def unknown_model_hint(model: str, served: list[str] | None) -> str:
         "name is wrong). client.models.list() says which models it serves: pass one as "
         "model=..., or Client(model=...)."
     )
+
+
+def status_hint(status: int, message: str) -> str | None:
+    """What to do about an error answer of ``status`` whose text is ``message``."""
+    if status == 429:
+        return RATE_LIMIT_HINTS[rate_limit_kind(message)]
+    if status == 404:
+        model = unknown_model(message)
+        if model is not None:  # vLLM's answer: the deployment exists, the name is wrong
+            return unknown_model_hint(*model)
+    return HINTS.get(status) or (HINTS[500] if status >= 500 else None)
