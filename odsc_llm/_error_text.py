@@ -36,9 +36,9 @@ HINTS: dict[int, str] = {
         "key_file and fingerprint are those of a public key uploaded for its user (and "
         "tenancy) in the console: a wrong fingerprint, another key, or a key deleted since "
         "all give this 401 (`openssl rsa -pubout -outform DER -in KEY_FILE | openssl md5 -c` "
-        "prints a key's fingerprint); for a session token, that it has not expired "
-        "(`oci session refresh --profile <profile>`, or `oci session authenticate`); and "
-        "that this machine's clock is within 5 minutes of real time."
+        "prints a key's fingerprint); that this machine's clock is within 5 minutes of "
+        "real time; and, for a session token, that it has not expired "
+        "(`oci session refresh --profile <profile>`, or `oci session authenticate`)."
     ),
     403: "The principal is not allowed to call this deployment: check the IAM policies.",
     404: (
