@@ -48,6 +48,7 @@ from ._validation import (
     validate_max_retries,
     validate_options,
     validate_seconds,
+    validate_stream_endpoint,
 )
 from ._version import __version__
 from .deployment import Deployment
@@ -120,11 +121,7 @@ class BaseClient:
         # Kept as given (NOT_GIVEN too) so copies with another timeout derive it again.
         self._stream_idle_given = stream_idle_timeout
         self.stream_idle_timeout = self._idle(stream_idle_timeout, self.timeout)
-        if stream_endpoint not in C.STREAM_ENDPOINTS:
-            raise ValueError(
-                f"stream_endpoint must be one of {C.STREAM_ENDPOINTS}, not {stream_endpoint!r}"
-            )
-        self.stream_endpoint = stream_endpoint
+        self.stream_endpoint = validate_stream_endpoint(stream_endpoint)
         self.state_hint = state_hint
         if model is not None and (not isinstance(model, str) or not model):
             raise InvalidRequestError(

@@ -19,6 +19,9 @@ __all__ = [
     "error_fields",
     "extract_error_message",
     "rate_limit_kind",
+    "status_hint",
+    "unknown_model",
+    "unknown_model_hint",
 ]
 
 #: Which limit a 429 hit: the load balancer's bandwidth, or the tenancy's request rate.
@@ -29,8 +32,12 @@ _MAX_MESSAGE_CHARS = 500
 
 HINTS: dict[int, str] = {
     401: (
-        "The request signature was not accepted. Check that this machine's clock is within "
-        "5 minutes of real time, and, for a session token, that it has not expired "
+        "The request signature was not accepted. Check, for an API key, that the profile's "
+        "key_file and fingerprint are those of a public key uploaded for its user (and "
+        "tenancy) in the console: a wrong fingerprint, another key, or a key deleted since "
+        "all give this 401 (`openssl rsa -pubout -outform DER -in KEY_FILE | openssl md5 -c` "
+        "prints a key's fingerprint); that this machine's clock is within 5 minutes of "
+        "real time; and, for a session token, that it has not expired "
         "(`oci session refresh --profile <profile>`, or `oci session authenticate`)."
     ),
     403: "The principal is not allowed to call this deployment: check the IAM policies.",
@@ -73,6 +80,11 @@ RATE_LIMIT_HINTS: dict[RateLimitKind | None, str] = {
         "or ask Oracle for a limit increase."
     ),
 }
+
+# vLLM's 404 for a model name it does not serve (newer releases, and the emulator, add
+# "Valid aliases: a, b."); the deployment itself was found, so no IAM hint applies.
+_UNKNOWN_MODEL_RE = re.compile(r"The model `([^`]*)` does not exist")
+_ALIASES_RE = re.compile(r"Valid aliases: ([^\n]*?)\.?$")
 
 _BANDWIDTH_RE = re.compile(r"bandwidth", re.IGNORECASE)
 _TENANCY_RATE_RE = re.compile(
@@ -180,3 +192,39 @@ def rate_limit_kind(message: str) -> RateLimitKind | None:
     if _TENANCY_RATE_RE.search(message):
         return "tenancy_rate"
     return None
+
+
+def unknown_model(message: str) -> tuple[str, list[str] | None] | None:
+    """``(model, served names or None)`` when ``message`` is vLLM's 404 for a model it
+    does not serve; None for any other message (e.g. OCI's "no such deployment")."""
+    match = _UNKNOWN_MODEL_RE.search(message)
+    if match is None:
+        return None
+    aliases = _ALIASES_RE.search(message)
+    served = [n.strip() for n in aliases.group(1).split(",") if n.strip()] if aliases else None
+    return match.group(1), served or None
+
+
+def unknown_model_hint(model: str, served: list[str] | None) -> str:
+    """What to do about a model name the deployment does not serve."""
+    if served:
+        return (
+            f"model {model!r} is not served here. This deployment serves: "
+            f"{', '.join(served)} (pass one as model=..., or Client(model=...))."
+        )
+    return (
+        f"model {model!r} is not served here (the deployment answered: only the model "
+        "name is wrong). client.models.list() says which models it serves: pass one as "
+        "model=..., or Client(model=...)."
+    )
+
+
+def status_hint(status: int, message: str) -> str | None:
+    """What to do about an error answer of ``status`` whose text is ``message``."""
+    if status == 429:
+        return RATE_LIMIT_HINTS[rate_limit_kind(message)]
+    if status == 404:
+        model = unknown_model(message)
+        if model is not None:  # vLLM's answer: the deployment exists, the name is wrong
+            return unknown_model_hint(*model)
+    return HINTS.get(status) or (HINTS[500] if status >= 500 else None)

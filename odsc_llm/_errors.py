@@ -1,6 +1,9 @@
 """The exception hierarchy of odsc_llm.
 
-Every exception the package raises on purpose derives from :class:`OdscLLMError`::
+Every exception the package raises on purpose derives from :class:`OdscLLMError`:
+catch it for "anything odsc_llm refused or could not do". :class:`APIError` is narrower:
+what happened to one request sent to a model deployment (an error status, no answer, a
+broken stream); bad arguments, credentials and ``parse()`` results are its siblings::
 
     OdscLLMError
     ├── AuthError                    credentials could not be loaded or used
@@ -31,6 +34,12 @@ Every exception the package raises on purpose derives from :class:`OdscLLMError`
         └── StreamError              a streamed answer broke
             └── StreamTimeoutError
 
+Bad arguments raise :class:`InvalidRequestError` (also a ``ValueError`` and a
+``TypeError``) before anything is sent. Outside the tree: ``ImportError`` for a missing
+optional extra (``pip install 'odsc-llm[openai]'``...), Python's own ``TypeError`` for a
+call that does not match a signature, and what a callback of yours raises.
+``odsc_llm.testing``'s ``SignatureVerificationError`` is an :class:`OdscLLMError` too.
+
 Errors tied to an HTTP exchange carry ``request_id`` (the ``opc-request-id`` response
 header) so a user can quote it to Oracle support. Secrets never appear here: messages are
 built from response bodies, status codes, file names and profile names, never from keys,
@@ -46,7 +55,7 @@ import json
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from ._error_text import HINTS, RATE_LIMIT_HINTS, ErrorFields, RateLimitKind, error_fields
+from ._error_text import ErrorFields, RateLimitKind, error_fields, status_hint
 from ._error_text import extract_error_message as extract_error_message
 from ._error_text import rate_limit_kind as rate_limit_kind
 
@@ -430,11 +439,8 @@ def make_status_error(response: httpx.Response, body: bytes | None = None) -> AP
         parts.append(f"(opc-request-id: {request_id})")
     extra: dict[str, Any] = {}
     if status == 429:
-        limit = rate_limit_kind(fields.message)
-        extra["limit"] = limit
-        hint: str | None = RATE_LIMIT_HINTS[limit]
-    else:
-        hint = HINTS.get(status) or (HINTS[500] if status >= 500 else None)
+        extra["limit"] = rate_limit_kind(fields.message)
+    hint = status_hint(status, fields.message)
     if hint:
         parts.append(f"Hint: {hint}")
     error_class = _STATUS_CLASSES.get(status)

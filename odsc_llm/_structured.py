@@ -6,6 +6,8 @@ No I/O: ``chat.completions.parse()`` (sync and async, streamed or not) and
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -42,30 +44,55 @@ _MAX_NAME = 64
 _QUOTE_CHARS = 200
 
 
-def _adapter(schema: Any) -> TypeAdapter[Any]:
+def _refuse_function(schema: Any, param: str) -> None:
+    """pydantic's TypeAdapter takes a function too, and "validates" by calling it: a tool
+    would run because its arguments were checked. Only types (and adapters) are taken."""
+    if not (inspect.isroutine(schema) or isinstance(schema, functools.partial)):
+        return
+    name = getattr(schema, "__name__", None) or "fn"
+    model = "".join(part.title() for part in name.split("_") if part.isidentifier()) or "Fn"
+    raise InvalidRequestError(
+        f"{param} takes a type (a pydantic model, a dataclass, a TypedDict, list[int]...) "
+        f"or a TypeAdapter, not the function {name}: pydantic would call it to "
+        f"validate. Describe the arguments with a pydantic model instead "
+        f"(class {model}Args(BaseModel): ...), send function_tool({model}Args, "
+        f"name={name!r}) in tools=[...], read tool_call.parsed_arguments({model}Args), "
+        f"then call {name}(**args.model_dump()) yourself."
+    )
+
+
+def _adapter(schema: Any, param: str = "response_format") -> TypeAdapter[Any]:
     from pydantic import TypeAdapter
 
     if isinstance(schema, TypeAdapter):
         return schema
+    _refuse_function(schema, param)
     try:
         return TypeAdapter(schema)
     except Exception as exc:  # pydantic raises several types for "not a type"
         raise InvalidRequestError(
-            f"response_format must be a pydantic model, a type pydantic's TypeAdapter "
+            f"{param} must be a pydantic model, a type pydantic's TypeAdapter "
             f"accepts, a TypeAdapter or a JSON schema dict; {schema!r} is none "
             f"({type(exc).__name__}: {exc})."
         ) from None
 
 
 def validate_output(
-    schema: Any, text: str | None, *, what: str = "answer", type_name: str | None = None
+    schema: Any,
+    text: str | None,
+    *,
+    what: str = "answer",
+    type_name: str | None = None,
+    param: str = "response_format",
 ) -> Any:
-    """``text`` (JSON) validated as ``schema``; an :class:`OutputValidationError` if not."""
+    """``text`` (JSON) validated as ``schema``; an :class:`OutputValidationError` if not,
+    an :class:`InvalidRequestError` naming ``param`` if ``schema`` is no type."""
     from pydantic import ValidationError
 
     raw = text or ""
+    adapter = _adapter(schema, param)
     try:
-        return _adapter(schema).validate_json(raw)
+        return adapter.validate_json(raw)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0].get("msg", "") if errors else ""

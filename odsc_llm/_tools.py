@@ -71,7 +71,8 @@ def function_tool(
     class or function name, ``description`` to its docstring (a function's first
     paragraph). ``strict=True`` marks the tool strict and closes the schema (every
     property required, no other properties), as OpenAI's strict mode demands.
-    Read the model's call back with ``tool_call.parsed_arguments(Model)``.
+    Read the model's call back with ``tool_call.parsed_arguments(Model)`` (a type: it
+    refuses a function, which pydantic would "validate" by calling).
     """
     parameters, default_name, default_description = _parameters_of(target)
     if strict:

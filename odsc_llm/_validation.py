@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from . import _constants as C
 from ._errors import InvalidRequestError
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "validate_params",
     "validate_prompt",
     "validate_seconds",
+    "validate_stream_endpoint",
     "validate_timeout",
 ]
 
@@ -49,6 +51,17 @@ def validate_max_retries(value: object, *, name: str = "max_retries") -> int:
         raise InvalidRequestError(
             f"{name} must be an integer >= 0 (the number of retries after the first "
             f"attempt; 0 disables them), not {value!r}."
+        )
+    return value
+
+
+def validate_stream_endpoint(value: object) -> str:
+    """``value`` if it is one of :data:`~odsc_llm._constants.STREAM_ENDPOINTS`."""
+    if not isinstance(value, str) or value not in C.STREAM_ENDPOINTS:
+        raise InvalidRequestError(
+            f"stream_endpoint must be {C.DEFAULT_STREAM_ENDPOINT!r} (the default) or "
+            f"'predict' (streams on /predict, for containers that do not serve the "
+            f"streaming endpoint), not {value!r}."
         )
     return value
 

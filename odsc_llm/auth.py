@@ -23,6 +23,8 @@ Importing this module does not import ``oci``: it is loaded when a provider is c
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import os
 import threading
@@ -368,18 +370,46 @@ def default() -> OCIAuth:
     )
 
 
+def _refuse_uncalled(auth: object) -> None:
+    """A provider or a class passed instead of what it makes: signing with it would fail
+    only at the first request, with a puzzling message. (A function that takes the
+    request is a raw oci signer, and stays accepted.)"""
+    if isinstance(auth, type):
+        raise AuthError(
+            f"auth= takes an instance, not the class {auth.__name__}: pass "
+            "odsc_llm.auth.api_key() (or another provider's result), or an oci signer object."
+        )
+    if not inspect.isroutine(auth) and not isinstance(auth, functools.partial):
+        return
+    try:
+        inspect.signature(auth).bind()
+    except TypeError:
+        return  # it needs arguments: a signer function of the request
+    except ValueError:  # no signature to read (some builtins)
+        pass
+    module = getattr(auth, "__module__", None)
+    name = getattr(auth, "__qualname__", None) or repr(auth)
+    shown = f"odsc_llm.auth.{name}" if module == __name__ else name
+    raise AuthError(
+        f"auth={shown} is the function, not the credentials it makes: call it: auth={shown}()."
+    )
+
+
 def resolve(auth: Any = None) -> httpx.Auth:
     """The one place where "an auth, a raw oci signer, or nothing" becomes an ``httpx.Auth``.
 
     ``None`` gives :func:`default`; an :class:`OCIAuth` or any other ``httpx.Auth`` is
     returned as is; an oci signer object (anything callable or with
-    ``do_request_sign``) is wrapped by :func:`from_signer`. The clients, the control plane
-    and the integrations all resolve their ``auth`` argument here.
+    ``do_request_sign``) is wrapped by :func:`from_signer`. A provider left uncalled
+    (``auth=odsc_llm.auth.api_key``) or a class is refused with an :class:`AuthError`
+    saying what to write. The clients, the control plane and the integrations all
+    resolve their ``auth`` argument here, so each refuses bad values when it is made.
     """
     if auth is None:
         return default()
     if isinstance(auth, httpx.Auth):
         return auth
+    _refuse_uncalled(auth)
     if callable(auth) or hasattr(auth, "do_request_sign"):
         return from_signer(auth)
     raise AuthError(

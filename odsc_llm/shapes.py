@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 # The constants: every number of the estimates and of the shape table is in
 # _shape_data.py; the functions below (and the CLI's help texts) read them from here.
+from ._errors import InvalidRequestError
 from ._shape_data import BFLOAT16_MIN_COMPUTE_CAPABILITY as BFLOAT16_MIN_COMPUTE_CAPABILITY
 from ._shape_data import DEFAULT_CONCURRENCY as DEFAULT_CONCURRENCY
 from ._shape_data import DEFAULT_CONTEXT_TOKENS as DEFAULT_CONTEXT_TOKENS
@@ -88,7 +89,7 @@ def get_shape(name: str | GPUShape) -> GPUShape:
     for shape in SHAPES.values():
         if shape.name.lower() == wanted:
             return shape
-    raise ValueError(
+    raise InvalidRequestError(
         f"Unknown shape {name!r}. Known GPU shapes: {', '.join(s.name for s in list_shapes())}."
     )
 
@@ -97,7 +98,7 @@ def _bytes_per_param(dtype: str) -> float:
     key = str(dtype).strip().lower().replace("-", "_")
     if key in DTYPE_BYTES:
         return DTYPE_BYTES[key]
-    raise ValueError(
+    raise InvalidRequestError(
         f"Unknown dtype {dtype!r}. Valid: {', '.join(sorted(DTYPE_BYTES))} "
         "(16-bit: 2 bytes per parameter, 8-bit: 1, 4-bit: 0.5, float32: 4)."
     )
@@ -105,9 +106,9 @@ def _bytes_per_param(dtype: str) -> float:
 
 def _check_positive(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+        raise InvalidRequestError(f"{name} must be a positive number, got {value!r}.")
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}.")
+        raise InvalidRequestError(f"{name} must be finite, got {value!r}.")
 
 
 def estimate_memory(
@@ -145,7 +146,7 @@ def estimate_memory(
     bytes_per_param = _bytes_per_param(dtype)
     kv_key = str(kv_cache_dtype).strip().lower().replace("-", "_")
     if kv_key not in KV_CACHE_DTYPE_BYTES:
-        raise ValueError(
+        raise InvalidRequestError(
             f"Unknown kv_cache_dtype {kv_cache_dtype!r}. Valid: {', '.join(KV_CACHE_DTYPE_BYTES)}."
         )
     kv_bytes = KV_CACHE_DTYPE_BYTES[kv_key]
@@ -155,7 +156,9 @@ def estimate_memory(
         _check_positive("head_dim", head_dim)
         kv_per_token = 2.0 * num_layers * num_kv_heads * head_dim * kv_bytes
     elif (num_layers, num_kv_heads, head_dim) != (None, None, None):
-        raise ValueError("Pass all of num_layers, num_kv_heads and head_dim, or none of them.")
+        raise InvalidRequestError(
+            "Pass all of num_layers, num_kv_heads and head_dim, or none of them."
+        )
     else:
         scale = math.sqrt(params_billion / KV_REFERENCE_PARAMS_BILLION)
         kv_per_token = _KV_REFERENCE_ELEMENTS_PER_TOKEN * scale * kv_bytes
@@ -245,7 +248,7 @@ def fits(
     """
     gpu_shape = get_shape(shape)
     if not 0 < gpu_memory_utilization <= 1:
-        raise ValueError(
+        raise InvalidRequestError(
             f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization!r}."
         )
     estimate = estimate_memory(

@@ -668,3 +668,30 @@ def test_token_file_briefly_gone_keeps_valid_token(
     assert "Keeping the current session token" in caplog.text and token not in caplog.text
     with pytest.raises(AuthError, match="does not exist"):
         auth.signer.refresh_security_token()  # after a 401: a missing file is an error
+
+
+# -- a key the service does not know: the 401 names the key and fingerprint ----------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_wrong_fingerprint_401_names_the_key_and_fingerprint(
+    emulator: Any, tmp_path: Path, mode: str
+) -> None:
+    config = emulator.write_oci_config(tmp_path)
+    wrong = ":".join(["ee"] * 16)
+    text = config.read_text()
+    config.write_text(text.replace(f"fingerprint={emulator.fingerprint}", f"fingerprint={wrong}"))
+    auth = oauth.api_key(config_file=str(config))
+    if mode == "sync":
+        with (
+            emulator.client(auth=auth, max_retries=0) as client,
+            pytest.raises(odsc_llm.AuthenticationError) as info,
+        ):
+            client.completions.create(prompt="x")
+    else:
+        async with emulator.async_client(auth=auth, max_retries=0) as aclient:
+            with pytest.raises(odsc_llm.AuthenticationError) as info:
+                await aclient.completions.create(prompt="x")
+    hint = str(info.value).partition("Hint: ")[2]
+    assert "fingerprint" in hint and "key_file" in hint, hint
+    assert "clock" in hint and "session token" in hint  # the other causes stay named

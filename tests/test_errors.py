@@ -64,6 +64,47 @@ def test_error_classes_are_all_defined_before_the_helpers() -> None:
     assert last_class < first_helper
 
 
+class _NoAuth(httpx.Auth):
+    """Nothing is sent by these calls."""
+
+
+def _openai(**kwargs: Any) -> Any:
+    from odsc_llm.integrations.openai import openai_client
+
+    return openai_client(ENDPOINT, auth=_NoAuth(), **kwargs)
+
+
+def _http(**kwargs: Any) -> Any:
+    from odsc_llm.integrations.openai import http_client
+
+    return http_client(ENDPOINT, _NoAuth(), **kwargs)
+
+
+BAD_ARGUMENTS = {
+    "Client(stream_endpoint=)": lambda: odsc_llm.Client(
+        ENDPOINT, auth=_NoAuth(), stream_endpoint="bogus"
+    ),
+    "get_shape": lambda: odsc_llm.shapes.get_shape("VM.GPU.NOPE"),
+    "estimate_memory": lambda: odsc_llm.shapes.estimate_memory(-1),
+    "estimate_memory(dtype=)": lambda: odsc_llm.shapes.estimate_memory(7, "int3"),
+    "fits(gpu_memory_utilization=)": lambda: odsc_llm.shapes.fits(
+        "VM.GPU.A10.2", 7, gpu_memory_utilization=2
+    ),
+    "openai_client(api_key=)": lambda: _openai(api_key="k"),
+    "openai_client(stream_endpoint=)": lambda: _openai(stream_endpoint="stream"),
+    "http_client(follow_redirects=)": lambda: _http(follow_redirects=True),
+}
+
+
+@pytest.mark.parametrize("make", BAD_ARGUMENTS.values(), ids=list(BAD_ARGUMENTS))
+def test_odsc_llm_error_catches_bad_arguments(make: Any) -> None:
+    """``except odsc_llm.OdscLLMError`` catches what the package raises, bad arguments
+    included (each is also the ValueError / TypeError it was before)."""
+    with pytest.raises(odsc_llm.OdscLLMError) as info:
+        make()
+    assert isinstance(info.value, (ValueError, TypeError))
+
+
 # -- the server's fields: code keeps its type, type and param are new ------------------------
 
 

@@ -53,6 +53,22 @@ async def test_list_single_model_deployment(local: LocalDeployment, mode: str) -
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_list_iterates_its_models(stacked: LocalDeployment, mode: str) -> None:
+    """``for m in client.models.list()`` yields models (as openai's pages), not fields."""
+    async with client_of(stacked, mode) as client:
+        models = await call(client.models.list())
+    assert [m.id for m in models] == ["llama-3-8b", "my-lora", "qwen-7b"]
+    assert all(isinstance(m, Model) for m in models)
+    assert len(models) == 3
+    assert models[1].parent == "llama-3-8b" and models[-1].id == "qwen-7b"
+    assert [m.id for m in models[:2]] == ["llama-3-8b", "my-lora"]
+    assert list(reversed(models)) == models.data[::-1]
+    # Still a pydantic model: dumps and fields are unchanged.
+    assert models.to_dict()["data"][0]["id"] == "llama-3-8b"
+    assert models.model_dump()["object"] == "list"
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_list_is_a_signed_bodyless_get(local: LocalDeployment, mode: str) -> None:
     async with client_of(local, mode) as client:
         await call(client.models.list())
@@ -151,6 +167,77 @@ async def test_404_without_aliases_looks_the_models_up_once(
     await call(client.close())
     assert "This deployment serves: a, b-lora" in info.value.message
     assert [r.method for r in httpx_mock.get_requests()] == ["POST", "GET"]
+
+
+IAM_WORDS = ("IAM", "policy", "OCID")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_unknown_model_404_has_no_iam_hint(stacked: LocalDeployment, mode: str) -> None:
+    """The deployment answered: the hint is about the model name, not URLs or policies."""
+    async with client_of(stacked, mode) as client:
+        with pytest.raises(NotFoundError) as info:
+            await call(client.completions.create(prompt="x", model="gpt-4"))
+    hint = info.value.message.partition("Hint: ")[2]
+    assert hint.startswith("model 'gpt-4' is not served here."), hint
+    assert "This deployment serves: llama-3-8b, my-lora, qwen-7b" in hint
+    assert not any(word in info.value.message for word in IAM_WORDS), info.value.message
+
+
+OLD_VLLM_404 = {  # vLLM before 0.10: flat, param null
+    "object": "error",
+    "message": "The model `gpt-4` does not exist.",
+    "type": "NotFoundError",
+    "param": None,
+    "code": 404,
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_unknown_model_hint_lists_what_the_look_up_found(
+    httpx_mock: HTTPXMock, mode: str
+) -> None:
+    httpx_mock.add_response(method="POST", status_code=404, json=OLD_VLLM_404)
+    httpx_mock.add_response(
+        method="GET", url=URL + "/predict/v1/models", json={"data": [{"id": "odsc-llm"}]}
+    )
+    cls = odsc_llm.Client if mode == "sync" else odsc_llm.AsyncClient
+    client: Any = cls(deployment=URL, auth=_NoAuth(), max_retries=0)
+    with pytest.raises(NotFoundError) as info:
+        await call(client.chat.completions.create(messages=MESSAGES, model="gpt-4"))
+    await call(client.close())
+    message = info.value.message
+    assert message.count("Hint: ") == 1, message
+    assert "Hint: model 'gpt-4' is not served here. This deployment serves: odsc-llm" in message
+    assert not any(word in message for word in IAM_WORDS), message
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_unknown_model_hint_when_the_look_up_fails(httpx_mock: HTTPXMock, mode: str) -> None:
+    httpx_mock.add_response(method="POST", status_code=404, json=OLD_VLLM_404)
+    httpx_mock.add_response(method="GET", status_code=500, text="down")
+    cls = odsc_llm.Client if mode == "sync" else odsc_llm.AsyncClient
+    client: Any = cls(deployment=URL, auth=_NoAuth(), max_retries=0)
+    with pytest.raises(NotFoundError) as info:
+        await call(client.chat.completions.create(messages=MESSAGES, model="gpt-4"))
+    await call(client.close())
+    hint = info.value.message.partition("Hint: ")[2]
+    assert hint.startswith("model 'gpt-4' is not served here"), hint
+    assert "client.models.list()" in hint
+    assert not any(word in info.value.message for word in IAM_WORDS), info.value.message
+
+
+def test_oci_404_keeps_the_iam_hint(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        status_code=404,
+        json={"code": "NotAuthorizedOrNotFound", "message": "Authorization failed or not found"},
+    )
+    with (
+        odsc_llm.Client(deployment=URL, auth=_NoAuth(), max_retries=0) as client,
+        pytest.raises(NotFoundError, match="IAM policy") as info,
+    ):
+        client.completions.create(prompt="x")
+    assert "not served here" not in info.value.message
 
 
 def test_oci_404_is_not_looked_up(httpx_mock: HTTPXMock) -> None:

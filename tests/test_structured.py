@@ -156,6 +156,23 @@ def test_parse_refuses_bad_arguments(local: LocalDeployment) -> None:
     assert local.requests == []
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_parse_refuses_a_function_as_response_format(
+    local: LocalDeployment, mode: str
+) -> None:
+    """pydantic would validate the answer by calling the function: refused, not run."""
+    ran: list[object] = []
+
+    def city(name: str) -> str:
+        ran.append(name)
+        return name
+
+    async with client_of(local, mode) as client:
+        with pytest.raises(odsc_llm.errors.InvalidRequestError, match="would call it"):
+            await call(client.chat.completions.parse(messages=ask("x"), response_format=city))
+    assert ran == [] and local.requests == []
+
+
 def test_emulator_structured_outputs_and_ignored_guided_json(local: LocalDeployment) -> None:
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
     with local.client() as client:

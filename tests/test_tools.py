@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field
 
-from odsc_llm._errors import OutputValidationError
+from odsc_llm._errors import InvalidRequestError, OutputValidationError
 from odsc_llm._tools import function_tool
 from odsc_llm.testing import LocalDeployment
 from odsc_llm.types import ChatCompletion
+from odsc_llm.types.chat import ChatCompletionMessageToolCall
 
 from ._aqua_helpers import MODES, call, client_of
 
@@ -164,6 +166,30 @@ def test_parsed_arguments_that_do_not_fit() -> None:
         tool_call.parsed_arguments(GetWeather)
     assert info.value.raw == '{"days": 0}'
     assert {e["loc"][0] for e in info.value.errors} == {"city", "days"}
+
+
+def _weather_call() -> ChatCompletionMessageToolCall:
+    return ChatCompletionMessageToolCall.model_validate(
+        {"id": "c", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+    )
+
+
+def test_parsed_arguments_never_runs_a_function() -> None:
+    """Validating a tool's arguments must not run the tool (pydantic would call it)."""
+    ran: list[object] = []
+
+    def get_weather(city: str, unit: Literal["C", "F"] = "C") -> str:
+        ran.append(city)
+        return f"sunny in {city}"
+
+    tool_call = _weather_call()
+    for fn in (get_weather, functools.partial(get_weather, unit="F"), lambda city: ran.append(1)):
+        with pytest.raises(InvalidRequestError, match="would call it") as info:
+            tool_call.parsed_arguments(fn)  # type: ignore[arg-type]
+        assert "function_tool(" in str(info.value) and "BaseModel" in str(info.value)
+    assert ran == []
+    # A type is still what it takes.
+    assert tool_call.parsed_arguments(GetWeather).city == "Oslo"
 
 
 def test_no_tool_call_when_auto_finds_no_tool_name(odsc_llm_local: LocalDeployment) -> None:

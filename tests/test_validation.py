@@ -108,6 +108,18 @@ def test_constructor_refuses(cls: Callable[..., Any], kwargs: dict[str, Any]) ->
         cls(ENDPOINT, auth=httpx.Auth(), **kwargs)
 
 
+@pytest.mark.parametrize("value", ["bogus", "stream", "", None, 1])
+@pytest.mark.parametrize("cls", [odsc_llm.Client, odsc_llm.AsyncClient])
+def test_constructor_refuses_an_unknown_stream_endpoint(
+    cls: Callable[..., Any], value: Any
+) -> None:
+    with refused(
+        r"stream_endpoint must be 'predictWithResponseStream' \(the default\) or 'predict'"
+    ) as info:
+        cls(ENDPOINT, auth=httpx.Auth(), stream_endpoint=value)
+    assert repr(value) in str(info.value)
+
+
 # -- headers ------------------------------------------------------------------------------------
 
 

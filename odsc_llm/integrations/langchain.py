@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._constants import DEFAULT_MODEL
+from .._errors import InvalidRequestError
 from ..deployment import Deployment
 from .openai import (
     _PLACEHOLDER_API_KEY,
@@ -61,13 +62,13 @@ def chat_model(
         ) from exc
     for name in ("base_url", "openai_api_base", "api_key", "openai_api_key"):
         if name in chat_openai_kwargs:
-            raise TypeError(
+            raise InvalidRequestError(
                 f"Do not pass {name}=: the base URL comes from the deployment and requests "
                 "are signed with OCI credentials (pass auth=)."
             )
     for name in ("http_client", "http_async_client"):
         if name in chat_openai_kwargs:
-            raise TypeError(
+            raise InvalidRequestError(
                 f"Do not pass {name}=: chat_model builds OCI-signing clients itself. Build "
                 "ChatOpenAI yourself with odsc_llm.integrations.openai.http_client() / "
                 "async_http_client() to customise them."

@@ -38,7 +38,8 @@ import httpx
 
 from .. import _pool
 from .._constants import DEFAULT_MODEL
-from .._errors import AuthError
+from .._errors import AuthError, InvalidRequestError
+from .._validation import validate_stream_endpoint
 from ..deployment import Deployment
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ StreamEndpoint = Literal["predictWithResponseStream", "predict"]
 # The OpenAI SDK insists on an API key; it never leaves the process (DeploymentAuth
 # removes the Bearer header before signing).
 _PLACEHOLDER_API_KEY = "unused-requests-are-oci-signed"
-_STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 
 
 def _import_openai() -> Any:
@@ -89,11 +89,7 @@ def _resolve_auth(auth: httpx.Auth | None) -> httpx.Auth:
 
 
 def _check_stream_endpoint(stream_endpoint: str) -> None:
-    if stream_endpoint not in _STREAM_ENDPOINTS:
-        raise ValueError(
-            f"stream_endpoint must be 'predictWithResponseStream' or 'predict', "
-            f"not {stream_endpoint!r}."
-        )
+    validate_stream_endpoint(stream_endpoint)  # the clients' check: one message
 
 
 class DeploymentAuth(httpx.Auth):
@@ -221,9 +217,9 @@ def _client_kwargs(
     hook: Callable[[httpx.Response], Any],
 ) -> dict[str, Any]:
     if "auth" in httpx_kwargs:
-        raise TypeError("Pass auth= as the second argument, not among the httpx options.")
+        raise InvalidRequestError("Pass auth= as the second argument, not among the httpx options.")
     if httpx_kwargs.get("follow_redirects"):
-        raise ValueError(
+        raise InvalidRequestError(
             "follow_redirects=True is not supported: httpx does not re-sign a redirected "
             "request, and a deployment does not redirect."
         )
@@ -288,12 +284,12 @@ def _check_openai_kwargs(openai_kwargs: Mapping[str, Any]) -> None:
         ("api_key", "requests are signed with OCI credentials (pass auth=)"),
     ):
         if name in openai_kwargs:
-            raise TypeError(f"Do not pass {name}=: {why}.")
+            raise InvalidRequestError(f"Do not pass {name}=: {why}.")
 
 
 def _check_http_client(client: object, expected: type[Any], builder: str) -> None:
     if not isinstance(client, expected) or not isinstance(client.auth, DeploymentAuth):
-        raise TypeError(
+        raise InvalidRequestError(
             f"http_client must come from odsc_llm.integrations.openai.{builder}(deployment, "
             "auth, **httpx_options), so that its requests are OCI-signed."
         )

@@ -78,11 +78,18 @@ class ChatCompletionMessageToolCall(BaseType):
         pydantic's ``TypeAdapter`` takes, or a ``TypeAdapter``).
 
         Raises :class:`~odsc_llm.OutputValidationError` (raw text and pydantic's errors)
-        when the model wrote arguments that do not fit.
+        when the model wrote arguments that do not fit, and
+        :class:`~odsc_llm.InvalidRequestError` for a function as ``schema`` (pydantic
+        would validate by calling it: the tool would run).
         """
         from .._structured import validate_output
 
-        parsed = validate_output(schema, self.function.arguments, what="tool call arguments")
+        parsed = validate_output(
+            schema,
+            self.function.arguments,
+            what="tool call arguments",
+            param="parsed_arguments()",
+        )
         return cast("_T", parsed)
 
 

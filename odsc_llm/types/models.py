@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import SupportsIndex, overload
+
 from pydantic import Field
 
 from ._base import BaseType, ResponseType
@@ -25,10 +28,28 @@ class Model(BaseType):
 
 
 class ModelList(ResponseType):
-    """The answer of ``models.list()``: ``data`` holds one :class:`Model` per served name."""
+    """The answer of ``models.list()``: ``data`` holds one :class:`Model` per served name.
+
+    It iterates over its models, as openai's pages do (``for m in client.models.list():
+    m.id``), and ``len()`` and indexing work on them too.
+    """
 
     object: str = "list"
     data: list[Model] = Field(default_factory=list)
+
+    # pydantic's own __iter__ yields (field, value) pairs: a list yields its items.
+    def __iter__(self) -> Iterator[Model]:  # type: ignore[override]
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Model: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Model]: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> Model | list[Model]:
+        return self.data[index]
 
     @property
     def ids(self) -> list[str]:
