@@ -319,3 +319,30 @@ def test_control_plane_error_status_code_and_deprecated_status() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert odsc_llm.ControlPlaneError("x").status_code is None  # no warning
+
+
+def test_public_exceptions_report_their_public_path() -> None:
+    import pickle
+
+    import odsc_llm
+
+    classes = [
+        getattr(odsc_llm, name)
+        for name in odsc_llm.__all__
+        if isinstance(getattr(odsc_llm, name), type)
+        and issubclass(getattr(odsc_llm, name), BaseException)
+    ]
+    assert len(classes) >= 28
+    for cls in classes:
+        assert cls.__module__ == "odsc_llm", cls
+        assert f"{cls.__module__}.{cls.__qualname__}" == f"odsc_llm.{cls.__name__}"
+    error = odsc_llm.InvalidRequestError("bad")
+    assert repr(error).startswith("InvalidRequestError(")
+    assert type(pickle.loads(pickle.dumps(error))) is odsc_llm.InvalidRequestError
+    import traceback
+
+    try:
+        raise odsc_llm.NotFoundError.__new__(odsc_llm.NotFoundError)
+    except odsc_llm.NotFoundError as exc:
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+    assert text.startswith("odsc_llm.NotFoundError")

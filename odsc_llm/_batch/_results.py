@@ -251,3 +251,6 @@ class BatchResumeFileError(OdscLLMError, OSError):
     def __str__(self) -> str:
         # OSError's own str() would be "[Errno 28] ...: path", without what to do.
         return self.message
+
+
+BatchResumeFileError.__module__ = "odsc_llm"  # the public path, in tracebacks
