@@ -378,6 +378,7 @@ class LengthFinishReasonError(StructuredOutputError):
 class ContentRefusalError(StructuredOutputError):
     """The model refused to answer in the requested shape (``message.refusal``)."""
 
+
 # Tracebacks and reprs name the public path (odsc_llm.NotFoundError), as openai's do;
 # pickle finds the classes there too.
 for _name in __all__:
