@@ -27,8 +27,8 @@ if _typing.TYPE_CHECKING:
     from ._faults import Faults as Faults
     from ._faults import RecordedRequest as RecordedRequest
     from ._local import LocalDeployment as LocalDeployment
-    from ._local import serve as serve
-    from ._local import serve_forever as serve_forever
+    from ._runner import serve as serve
+    from ._runner import serve_forever as serve_forever
     from ._server import MAX_BODY_BYTES as MAX_BODY_BYTES
     from ._verify import SignatureVerificationError as SignatureVerificationError
     from ._verify import verify_request as verify_request
@@ -36,8 +36,8 @@ if _typing.TYPE_CHECKING:
 # name -> module that defines it; loaded on first attribute access (PEP 562).
 _LAZY: dict[str, str] = {
     "LocalDeployment": "._local",
-    "serve_forever": "._local",
-    "serve": "._local",
+    "serve_forever": "._runner",
+    "serve": "._runner",
     "Fault": "._faults",
     "Faults": "._faults",
     "RecordedRequest": "._faults",

@@ -35,17 +35,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._aqua import (
+    UTILITY_ROUTES,
     AnswerError,
     ModelConfig,
     check_ranges,
     chosen_tool,
+    detokenize_answer,
     json_reply,
     json_schema_of,
     reasoning_text,
+    rerank_answer,
+    tokenize_answer,
     tool_call,
 )
 from ._parse import (
     chat_prompt,
+    chat_text,
     completion_prompts,
     embedding_inputs,
     include_usage,
@@ -372,3 +377,17 @@ def embeddings_answer(
             "prompt_tokens_details": None,
         },
     }
+
+
+def utility_answer(
+    route: str, payload: dict[str, Any], config: ModelConfig
+) -> dict[str, Any] | None:
+    """The answer of a vLLM utility route, or None for the other routes."""
+    route = route.rstrip("/")
+    if route not in UTILITY_ROUTES:
+        return None
+    if route == "/tokenize":
+        return tokenize_answer(payload, config, tokenize, chat_text)
+    if route == "/detokenize":
+        return detokenize_answer(payload, config)
+    return rerank_answer(payload, config, tokenize)

@@ -420,20 +420,3 @@ def forward_headers(headers: Mapping[str, str]) -> dict[str, str]:
     out.setdefault("content-type", "application/json")
     out.setdefault("accept", "*/*")
     return out
-
-
-def utility_answer(
-    route: str, payload: dict[str, Any], config: ModelConfig
-) -> dict[str, Any] | None:
-    """The answer of a vLLM utility route, or None for the other routes."""
-    from ._answers import tokenize
-    from ._parse import chat_text
-
-    route = route.rstrip("/")
-    if route not in UTILITY_ROUTES:
-        return None
-    if route == "/tokenize":
-        return tokenize_answer(payload, config, tokenize, chat_text)
-    if route == "/detokenize":
-        return detokenize_answer(payload, config)
-    return rerank_answer(payload, config, tokenize)

@@ -26,7 +26,6 @@ from ._control_plane import ControlPlane, ControlPlaneMixin
 from ._faults import Faults, RecordedRequest
 from ._hosts import bind_listeners
 from ._keys import fake_session_token, fingerprint
-from ._runner import serve, serve_forever, startup_banner
 from ._server import EmulatorApp
 from ._state import EmulatorState, make_protocol_class
 from ._throttle import Throttle
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     from .. import auth as _auth
     from .._client import AsyncClient, Client
 
-__all__ = ["LocalDeployment", "serve", "serve_forever", "startup_banner"]
+__all__ = ["LocalDeployment"]
 
 _REGION_KEY = "iad"
 _TEMP_PREFIX = "odsc-llm-local-"

@@ -7,10 +7,9 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ._local import LocalDeployment
+from ._local import LocalDeployment
 
 __all__ = ["serve", "serve_forever", "startup_banner"]
 
@@ -44,8 +43,6 @@ def serve_forever(
     def _stdout(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
-
-    from ._local import LocalDeployment  # here: _local re-exports this module
 
     say = announce or _stdout
     local = LocalDeployment(

@@ -325,7 +325,7 @@ class EmulatorApp:
     async def _answer_utility(self, req: Request) -> None:
         """vLLM's ``/tokenize``, ``/detokenize`` and rerank routes (``_aqua``)."""
         assert req.payload is not None and req.api_route is not None
-        answer = _aqua.utility_answer(req.api_route, req.payload, self.state.models)
+        answer = _answers.utility_answer(req.api_route, req.payload, self.state.models)
         assert answer is not None
         await self._send_full(req, answer)
 
