@@ -6,23 +6,15 @@ No I/O: ``chat.completions.parse()`` (sync and async, streamed or not) and
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._errors import (
-    ContentRefusalError,
-    InvalidRequestError,
-    LengthFinishReasonError,
-    OutputValidationError,
-)
+from ._errors import ContentRefusalError, LengthFinishReasonError, OutputValidationError
+from .types._validate import adapter, type_label, validate_output
 
 if TYPE_CHECKING:
-    from pydantic import TypeAdapter
-
     from ._streaming import AsyncStream, Stream
     from .types.chat import ChatCompletion, ChatCompletionChunk
     from .types.parsed import ParsedChatCompletion
@@ -32,7 +24,7 @@ __all__ = [
     "ChatParseStream",
     "OutputSpec",
     "output_spec",
-    "validate_output",
+    "validate_output",  # re-exported: it lives with the types that use it
 ]
 
 T = TypeVar("T")
@@ -40,77 +32,6 @@ T = TypeVar("T")
 #: OpenAI and vLLM accept schema names of letters, digits, ``_`` and ``-`` (64 at most).
 _NAME_RE = re.compile(r"[^a-zA-Z0-9_-]")
 _MAX_NAME = 64
-#: The longest piece of a bad answer quoted in an error message.
-_QUOTE_CHARS = 200
-
-
-def _refuse_function(schema: Any, param: str) -> None:
-    """pydantic's TypeAdapter takes a function too, and "validates" by calling it: a tool
-    would run because its arguments were checked. Only types (and adapters) are taken."""
-    if not (inspect.isroutine(schema) or isinstance(schema, functools.partial)):
-        return
-    name = getattr(schema, "__name__", None) or "fn"
-    model = "".join(part.title() for part in name.split("_") if part.isidentifier()) or "Fn"
-    raise InvalidRequestError(
-        f"{param} takes a type (a pydantic model, a dataclass, a TypedDict, list[int]...) "
-        f"or a TypeAdapter, not the function {name}: pydantic would call it to "
-        f"validate. Describe the arguments with a pydantic model instead "
-        f"(class {model}Args(BaseModel): ...), send function_tool({model}Args, "
-        f"name={name!r}) in tools=[...], read tool_call.parsed_arguments({model}Args), "
-        f"then call {name}(**args.model_dump()) yourself."
-    )
-
-
-def _adapter(schema: Any, param: str = "response_format") -> TypeAdapter[Any]:
-    from pydantic import TypeAdapter
-
-    if isinstance(schema, TypeAdapter):
-        return schema
-    _refuse_function(schema, param)
-    try:
-        return TypeAdapter(schema)
-    except Exception as exc:  # pydantic raises several types for "not a type"
-        raise InvalidRequestError(
-            f"{param} must be a pydantic model, a type pydantic's TypeAdapter "
-            f"accepts, a TypeAdapter or a JSON schema dict; {schema!r} is none "
-            f"({type(exc).__name__}: {exc})."
-        ) from None
-
-
-def validate_output(
-    schema: Any,
-    text: str | None,
-    *,
-    what: str = "answer",
-    type_name: str | None = None,
-    param: str = "response_format",
-) -> Any:
-    """``text`` (JSON) validated as ``schema``; an :class:`OutputValidationError` if not,
-    an :class:`InvalidRequestError` naming ``param`` if ``schema`` is no type."""
-    from pydantic import ValidationError
-
-    raw = text or ""
-    adapter = _adapter(schema, param)
-    try:
-        return adapter.validate_json(raw)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        first = errors[0].get("msg", "") if errors else ""
-        quoted = raw if len(raw) <= _QUOTE_CHARS else raw[:_QUOTE_CHARS] + "..."
-        raise OutputValidationError(
-            f"The model's {what} does not validate as {type_name or _type_name(schema)}: "
-            f"{len(errors)} error(s), first: {first}. It wrote: {quoted!r}",
-            raw=raw,
-            errors=errors,
-        ) from None
-
-
-def _type_name(schema: Any) -> str:
-    from pydantic import TypeAdapter
-
-    if isinstance(schema, TypeAdapter):
-        schema = schema._type  # what the adapter validates, for the message
-    return str(getattr(schema, "__name__", None) or schema)
 
 
 class OutputSpec(Generic[T]):
@@ -189,16 +110,16 @@ def output_spec(
         title = schema_dict.get("title")
         validator = None
     else:
-        adapter = _adapter(response_format)
-        schema_dict = adapter.json_schema()
+        checker = adapter(response_format)
+        schema_dict = checker.json_schema()
         title = getattr(response_format, "__name__", None) or schema_dict.get("title")
-        validator = adapter
+        validator = checker
     label = _NAME_RE.sub("_", str(name or title or "response"))[:_MAX_NAME]
     body = {
         "type": "json_schema",
         "json_schema": {"name": label, "schema": schema_dict, "strict": strict},
     }
-    return OutputSpec(body, validator, _type_name(response_format))
+    return OutputSpec(body, validator, type_label(response_format))
 
 
 class ChatParseStream(Generic[T]):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from pydantic import AliasChoices, Field
 
 from ._base import BaseType, ResponseType
+from ._validate import validate_output
 from .usage import CompletionUsage
 
 if TYPE_CHECKING:
@@ -82,8 +83,6 @@ class ChatCompletionMessageToolCall(BaseType):
         :class:`~odsc_llm.InvalidRequestError` for a function as ``schema`` (pydantic
         would validate by calling it: the tool would run).
         """
-        from .._structured import validate_output
-
         parsed = validate_output(
             schema,
             self.function.arguments,
