@@ -18,7 +18,7 @@ from . import _constants as C
 from . import _pool
 from ._base_client import USER_AGENT, BaseClient, EventHooks
 from ._deadline import deadline, install, is_capped
-from ._errors import APIError, APIStatusError, NotFoundError, make_status_error
+from ._errors import APIError, APIStatusError, NotFoundError
 from ._options import (
     NOT_GIVEN,
     Body,
@@ -30,9 +30,9 @@ from ._options import (
     max_connections,
 )
 from ._retry import is_retryable
+from ._status_errors import is_unknown_model, make_status_error, with_served_models
 from ._streaming import AsyncStream, close_soon
 from .deployment import Deployment
-from .resources.models import is_unknown_model, with_served_models
 from .types._base import ResponseType
 
 if TYPE_CHECKING:

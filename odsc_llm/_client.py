@@ -28,7 +28,7 @@ from . import _pool
 from ._async_client import AsyncClient  # the twin, re-exported: one home for both names
 from ._base_client import USER_AGENT, BaseClient, EventHooks
 from ._deadline import deadline, install, is_capped
-from ._errors import APIError, APIStatusError, NotFoundError, make_status_error
+from ._errors import APIError, APIStatusError, NotFoundError
 from ._options import (
     NOT_GIVEN,
     Body,
@@ -40,9 +40,9 @@ from ._options import (
     max_connections,
 )
 from ._retry import is_retryable
+from ._status_errors import is_unknown_model, make_status_error, with_served_models
 from ._streaming import Stream
 from .deployment import Deployment
-from .resources.models import is_unknown_model, with_served_models
 from .types._base import ResponseType
 
 if TYPE_CHECKING:
@@ -271,6 +271,11 @@ class Client(BaseClient):
             raise
         self._traced(call, result)
         return result
+
+    def _async_twin(self) -> AsyncClient:
+        """An AsyncClient with this client's deployment, auth and settings: the sync
+        ``batch()`` runs the engine on one."""
+        return AsyncClient(**self._settings())
 
     def _served_models(self) -> list[str] | None:
         try:

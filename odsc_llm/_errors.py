@@ -45,17 +45,16 @@ header) so a user can quote it to Oracle support. Secrets never appear here: mes
 built from response bodies, status codes, file names and profile names, never from keys,
 pass phrases, tokens or the ``Authorization`` header.
 
-The classes come first; the helpers that build an :class:`APIStatusError` from an answer
-(``make_status_error``, ``extract_error_message``) follow and are internal.
+The helpers that build an :class:`APIStatusError` from an answer are internal, in
+``_status_errors`` (``make_status_error``) and ``_error_text`` (the readable text).
 """
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from ._error_text import ErrorFields, RateLimitKind, error_fields, status_hint
+from ._error_text import RateLimitKind
 from ._error_text import extract_error_message as extract_error_message
 from ._error_text import rate_limit_kind as rate_limit_kind
 
@@ -384,18 +383,6 @@ class ContentRefusalError(StructuredOutputError):
 for _name in __all__:
     globals()[_name].__module__ = "odsc_llm"
 
-_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-}
-
-
-# -- building an APIStatusError from an answer (internal) ------------------------------
 
 _STATUS_DEPRECATED = "ControlPlaneError.status is deprecated: use status_code."
 
@@ -406,57 +393,3 @@ def _has_request(response: httpx.Response) -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def _decode_body(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body.decode("utf-8", "replace")
-
-
-def _read_so_far(response: httpx.Response) -> bytes:
-    """The body if it was read, else nothing: never read (a stream) from here."""
-    import httpx  # loaded already: a response exists
-
-    try:
-        return response.content
-    except httpx.ResponseNotRead:
-        return b""
-
-
-def make_status_error(response: httpx.Response, body: bytes | None = None) -> APIStatusError:
-    """The typed error for a 3xx, 4xx or 5xx answer, from ``body`` if given (e.g. the
-    first 64 KB the client read) or else from what was read of the response; it never
-    reads the response itself."""
-    raw = _read_so_far(response) if body is None else body
-    status = response.status_code
-    if 300 <= status < 400:
-        location = response.headers.get("location") or "(no Location header)"
-        fields = ErrorFields(
-            f"redirected to {location}: model deployments do not redirect; check the endpoint"
-        )
-    else:
-        fields = error_fields(raw, response.headers.get("content-type", ""))
-    request_id = response.headers.get("opc-request-id")
-    parts = [f"{status} {response.reason_phrase or ''}".strip() + f": {fields.message}"]
-    if request_id:
-        parts.append(f"(opc-request-id: {request_id})")
-    extra: dict[str, Any] = {}
-    if status == 429:
-        extra["limit"] = rate_limit_kind(fields.message)
-    hint = status_hint(status, fields.message)
-    if hint:
-        parts.append(f"Hint: {hint}")
-    error_class = _STATUS_CLASSES.get(status)
-    if error_class is None:
-        error_class = InternalServerError if status >= 500 else APIStatusError
-    return error_class(
-        " ".join(parts),
-        response=response,
-        body=_decode_body(raw),
-        code=fields.code,
-        type=fields.type,
-        param=fields.param,
-        **extra,
-    )

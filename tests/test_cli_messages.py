@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from odsc_llm import Client, Deployment, auth
-from odsc_llm._errors import OdscLLMError, make_status_error
+from odsc_llm._errors import OdscLLMError
+from odsc_llm._status_errors import make_status_error
 from odsc_llm.cli._messages import REWRITES, for_cli
 
 # Python advice that must never reach a CLI user.

@@ -15,7 +15,7 @@ from pytest_httpx import HTTPXMock
 
 import odsc_llm
 from odsc_llm import _errors
-from odsc_llm._errors import make_status_error
+from odsc_llm._status_errors import make_status_error
 from odsc_llm.testing import LocalDeployment
 
 ENDPOINT = (

@@ -131,13 +131,6 @@ async def abatch(
     )
 
 
-def _async_twin(client: Client) -> AsyncClient:
-    """An AsyncClient with the sync client's deployment, auth and settings."""
-    from .._client import AsyncClient
-
-    return AsyncClient(**client._settings())
-
-
 def batch_from_sync(
     client: Client,
     create_of: Callable[[AsyncClient], Callable[..., Awaitable[ModelT]]],
@@ -156,7 +149,7 @@ def batch_from_sync(
     items = check_inputs(key, inputs)  # before anything starts
 
     async def main() -> BatchResult[ModelT]:
-        async with _async_twin(client) as aclient:
+        async with client._async_twin() as aclient:
             return await abatch(
                 create_of(aclient), key, items, model, params, max_retries=client.max_retries
             )

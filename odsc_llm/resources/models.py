@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from typing_extensions import Unpack
 
 from .._constants import PATH_MODELS
-from .._error_text import unknown_model, unknown_model_hint
-from .._errors import InvalidRequestError, NotFoundError
+from .._errors import InvalidRequestError
 from ..types.models import Model, ModelList
 from ..types.params import RequestOptions
 from ._common import AsyncAPIResource, SyncAPIResource
 
-__all__ = ["AsyncModels", "Models", "is_unknown_model", "with_served_models"]
-
-
-def is_unknown_model(error: NotFoundError, body: Mapping[str, Any] | None) -> bool:
-    """A 404 about the body's ``model`` (vLLM's, not OCI's "no such deployment") that
-    does not already list the valid names (newer vLLM releases do): worth one
-    ``GET /v1/models`` to name them."""
-    found = unknown_model(error.message or "")
-    return body is not None and found is not None and found[1] is None
-
-
-def with_served_models(error: NotFoundError, served: list[str] | None) -> NotFoundError:
-    """``error``, its hint naming the models the deployment serves (when known)."""
-    found = unknown_model(error.message or "")
-    if served and found is not None:
-        model = found[0]
-        old, new = unknown_model_hint(model, None), unknown_model_hint(model, served)
-        if old in error.message:
-            error.message = error.message.replace(old, new)
-        else:  # a message built elsewhere: add the names at the end
-            error.message = f"{error.message} Hint: {new}"
-        error.args = (error.message,)
-    return error
+__all__ = ["AsyncModels", "Models"]
 
 
 def _pick(models: ModelList, model_id: str) -> Model:
