@@ -145,19 +145,20 @@ def test_reader_going_away_stays_quiet(
 # ------------------------------------------------------------------ the deployment rule
 
 
-def test_url_looking_text_is_text_when_the_variable_is_set(
+def test_url_looking_text_after_double_dash_is_text_when_the_variable_is_set(
     odsc_llm_local: LocalDeployment, config: str
 ) -> None:
+    # Before '--' such a positional is the deployment (tests/test_cli_positionals.py).
     env = cli_env(**{ENV_DEPLOYMENT: odsc_llm_local.url, "OCI_CONFIG_FILE": config})
-    result = run_cli("chat", "https://example.com/ocid1.x", "--no-stream", env=env)
+    result = run_cli("chat", "--no-stream", "--", "https://example.com/ocid1.x", env=env)
     assert (result.returncode, result.stdout) == (0, "You said: https://example.com/ocid1.x\n")
-    result = run_cli("complete", OCID, env=env)
+    result = run_cli("complete", "--", OCID, env=env)
     assert (result.returncode, result.stdout) == (0, f"You said: {OCID}\n"), result.stderr
-    result = run_cli("embed", URL, "two", env=env)
+    result = run_cli("embed", "--", URL, "two", env=env)
     assert result.returncode == 0, result.stderr
     assert odsc_llm_local.requests[-1].json()["input"] == [URL, "two"]
     # Two texts for one prompt: a one-line usage error that says why.
-    result = run_cli("complete", URL, "hello", env=env)
+    result = run_cli("complete", "--", URL, "hello", env=env)
     assert result.returncode == 2
     assert "every positional is text" in _one_error_line(result.stderr.encode())
 

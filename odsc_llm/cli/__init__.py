@@ -39,7 +39,7 @@ from ._base import (
     UsageError,
     err,
 )
-from ._connect import PRINCIPALS
+from ._connect import PRINCIPALS, literal_count
 from ._messages import for_cli, report_error
 
 __all__ = ["build_parser", "main", "run"]
@@ -169,4 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(words)
     parser = _parser({command} if command else set())
-    return run(parser, parser.parse_args(words))
+    args = parser.parse_args(words)
+    # argparse drops the '--': the commands need to know which texts came after it.
+    args.literal_positionals = literal_count(words)
+    return run(parser, args)
