@@ -40,6 +40,7 @@ from ._base import (
     Parser,
     UsageError,
     err,
+    parse_command_line,
 )
 from ._connect import PRINCIPALS, literal_count
 from ._messages import for_cli, report_error
@@ -172,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(words)
     parser = _parser({command} if command else set())
-    args = parser.parse_args(words)
+    args = parse_command_line(parser, words)
     # argparse drops the '--': the commands need to know which texts came after it.
     args.literal_positionals = literal_count(words)
     return run(parser, args)

@@ -242,6 +242,9 @@ def _cmd_complete(args: argparse.Namespace, out: Output) -> int:
     if len(texts) != 1:
         raise _too_many("PROMPT")
     prompt = _stdin().read() if texts[0] == "-" else texts[0]
+    if not prompt.strip():  # the model would answer something to nothing: say so instead
+        where = " read from stdin" if texts[0] == "-" else ""
+        raise UsageError(f"the prompt{where} is empty (or only white space): give a text")
     with _connect.make_client(args, _connect.deployment_of(args, deployment_arg)) as client:
         create = functools.partial(client.completions.create, prompt=prompt)
         _answer(args, out, create, _text_of)
@@ -275,6 +278,8 @@ def _cmd_chat(args: argparse.Namespace, out: Output) -> int:
     deployment_arg, texts = _split(args, given)
     if len(texts) > 1:
         raise _too_many("MESSAGE")
+    if texts and not texts[0].strip():
+        raise UsageError("the MESSAGE is empty: give a text (or none, to read messages on stdin)")
     client = _connect.make_client(args, _connect.deployment_of(args, deployment_arg))
     base: list[dict[str, str]] = []
     if args.system:
@@ -314,6 +319,9 @@ def _cmd_embed(args: argparse.Namespace, out: Output) -> int:
     deployment_arg, texts = _texts(args, list(args.texts), "TEXT")
     if not texts:
         raise UsageError("the TEXT to embed is missing after the deployment")
+    empty = [str(i) for i, text in enumerate(texts, 1) if not text.strip()]
+    if empty:
+        raise UsageError(f"TEXT {', '.join(empty)} is empty: give a text to embed")
     client = _connect.make_client(args, _connect.deployment_of(args, deployment_arg))
     kwargs: dict[str, Any] = {"model": args.model} if args.model else {}
     meter = Meter(streamed=False)

@@ -4,10 +4,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._base import EXIT_OK, PROG, Output, Parser, UsageError, int_at_least, number_in
+from ._base import (
+    EXIT_OK,
+    PROG,
+    Output,
+    Parser,
+    UsageError,
+    int_at_least,
+    number_in,
+    parse_command_line,
+)
 
 SERVE_DESCRIPTION = (
     "Run a local stand-in for a model deployment (odsc_llm.testing) until Ctrl-C: it checks "
@@ -98,4 +108,5 @@ def standalone_main(argv: Sequence[str] | None, prog: str) -> int:
     from . import run
 
     parser = standalone_parser(prog)
-    return run(parser, parser.parse_args(argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    return run(parser, parse_command_line(parser, words))
