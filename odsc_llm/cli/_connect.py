@@ -19,7 +19,6 @@ import argparse
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ._base import Parser, UsageError, int_at_least, number_in
 
@@ -38,8 +37,6 @@ AUTH_CHOICES = (
 )
 #: Auth methods that take no config file or profile.
 PRINCIPALS = ("resource_principal", "instance_principal", "oke_workload_identity")
-# What may follow the OCID in a deployment URL (Deployment.from_url strips them).
-_PATH_SUFFIXES = ("predict", "predictWithResponseStream")
 
 
 def deployment_rule(*, has_text: bool = True) -> str:
@@ -172,23 +169,6 @@ def literal_count(argv: Sequence[str]) -> int:
     return len(argv) - argv.index("--") - 1 if "--" in argv else 0
 
 
-def _check_path_suffix(url: str) -> None:
-    """A typo after the OCID (``.../predit``) gets its own message, not "no OCID".
-
-    Here rather than in ``Deployment.from_url``, whose message is about the OCID.
-    """
-    segments = [s for s in urlsplit(url).path.split("/") if s]
-    for index, segment in enumerate(segments):
-        if segment.startswith("ocid1.") and index < len(segments) - 1:
-            suffix = "/" + "/".join(segments[index + 1 :])
-            if suffix.lstrip("/") not in _PATH_SUFFIXES:
-                raise UsageError(
-                    f"unknown path suffix `{suffix}` in the deployment URL: expected "
-                    "`/predict` or nothing after the OCID"
-                )
-            return
-
-
 def resolve_deployment(
     value: str | None, *, region: str | None = None, allow_insecure: bool = False
 ) -> Deployment:
@@ -203,7 +183,6 @@ def resolve_deployment(
         )
     if text.startswith("ocid1."):
         return Deployment.from_ocid(text, region=region)
-    _check_path_suffix(text)
     return Deployment.from_url(text, region=region, allow_insecure=allow_insecure)
 
 
