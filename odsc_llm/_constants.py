@@ -55,6 +55,8 @@ ENV_DEPLOYMENT = "ODSC_LLM_DEPLOYMENT"
 #: and the delay between its streamed tokens.
 LOCAL_HOST = "127.0.0.1"
 LOCAL_PORT = 8080
+#: The largest TCP port: a larger ``--port`` is refused, not wrapped around.
+MAX_PORT = 65535
 LOCAL_TOKEN_DELAY = 0.02
 
 #: vLLM's utility routes (the ``route`` header) and the models listing (a GET path).

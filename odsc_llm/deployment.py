@@ -71,6 +71,18 @@ def _domain_for_realm(realm: str) -> str:
     return f"oci.{second_level}"
 
 
+def _check_path_suffix(url: str, segments: list[str]) -> None:
+    """An OCID followed by more path (``.../predict/v1``, ``.../predit``): name the suffix."""
+    for index, segment in enumerate(segments[:-1]):
+        if segment.startswith("ocid1."):
+            suffix = "/" + "/".join(segments[index + 1 :])
+            raise InvalidDeploymentError(
+                f"{url!r} has an unknown path suffix `{suffix}` after the deployment OCID: "
+                "expected `/predict` or nothing after the OCID "
+                "('https://<host>/<deployment-ocid>[/predict]')."
+            )
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() in _LOOPBACK_NAMES:
         return True
@@ -237,6 +249,7 @@ class Deployment(BaseModel):
                 path = path[: -len(suffix)]
                 break
         segments = [s for s in path.split("/") if s]
+        _check_path_suffix(url, segments)
         if not segments or not segments[-1].startswith("ocid1."):
             raise InvalidDeploymentError(
                 f"{url!r} has no deployment OCID in its path: expected "

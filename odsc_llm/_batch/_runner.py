@@ -348,6 +348,9 @@ async def run_batch(
             control.release()
         unclaimed = 0
         if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
+            if bar is not None:  # end the bar's line first: the hint gets a line of its own
+                bar.close()
+                bar = None
             log.warning(_interrupted_message(resumed + finished, len(slots), path))
         raise
     finally:

@@ -6,9 +6,10 @@
     odsc-llm chat  ocid1.datasciencemodeldeployment.oc1.iad.xxx
     odsc-llm serve-local          # a local emulator to try it all without OCI
 
-Exit status: 0 success, 1 API or authentication error, or stdout that cannot be written
-(one line on stderr, with the HTTP status and the ``opc-request-id`` when there is one),
-2 usage error (including a deployment URL or OCID that cannot be understood), 130
+Exit status: 0 success, also when the reader of stdout goes away (``| head``: it has
+all it wanted); 1 API or authentication error, or stdout that cannot be written (one
+line on stderr, with the HTTP status and the ``opc-request-id`` when there is one), 2
+usage error (including a deployment URL or OCID that cannot be understood), 130
 interrupted (Ctrl-C). No traceback, ever.
 
 Only the standard library is imported at start-up, so ``odsc-llm --help`` stays fast:
@@ -31,6 +32,7 @@ from collections.abc import Callable, Sequence
 from ._base import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_USAGE,
     PROG,
     Output,
@@ -38,8 +40,9 @@ from ._base import (
     Parser,
     UsageError,
     err,
+    parse_command_line,
 )
-from ._connect import PRINCIPALS
+from ._connect import PRINCIPALS, literal_count
 from ._messages import for_cli, report_error
 
 __all__ = ["build_parser", "main", "run"]
@@ -84,8 +87,8 @@ def _parser(wanted: set[str]) -> Parser:
         description="Call LLMs served by OCI Data Science Model Deployments: stream "
         "completions and chats, embed text, inspect a deployment, or run a local emulator.",
         epilog="DEPLOYMENT is a URL or an OCID; 'odsc-llm COMMAND --help' says where else "
-        "it can come from. Exit status: 0 ok, 1 API, auth or output error, 2 usage error, "
-        "130 interrupted.",
+        "it can come from. Exit status: 0 ok (a reader that goes away (| head) is 0 too), "
+        "1 API, auth or output error, 2 usage error, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -149,9 +152,10 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             out.end_line()
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly.
+        # The reader went away (``| head``): it had all it wanted, so stop quietly, and
+        # with 0 whenever it happened (before the first write or after the last).
         _silence_stdout()
-        return EXIT_ERROR
+        return EXIT_OK
     except OutputError as exc:  # a full disk (>/dev/full), an I/O error
         err(f"error: {exc}")
         _silence_stdout()
@@ -169,4 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(words)
     parser = _parser({command} if command else set())
-    return run(parser, parser.parse_args(words))
+    args = parse_command_line(parser, words)
+    # argparse drops the '--': the commands need to know which texts came after it.
+    args.literal_positionals = literal_count(words)
+    return run(parser, args)

@@ -6,6 +6,7 @@ Standard library only: importing this must not slow ``odsc-llm --help`` down.
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import sys
 import time
@@ -35,6 +36,31 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
 
+def parse_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, but an unknown option gets "did you mean --x?".
+
+    The command's own parser reports it (``odsc-llm complete: error: ...``): the top
+    level knows none of the command's options.
+    """
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command_parser: argparse.ArgumentParser = getattr(args, "parser", parser)
+        command_parser.error(_unrecognized(command_parser, extras))
+    return args
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    options = [o for action in parser._actions for o in action.option_strings]
+    for word in extras:
+        if not word.startswith("--"):
+            continue
+        close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1, cutoff=0.7)
+        if close:
+            return f"{message} (did you mean {close[0]}?)"
+    return message
+
+
 # --------------------------------------------------------------------------- arg types
 
 
@@ -53,6 +79,24 @@ def int_at_least(low: int) -> Callable[[str], int]:
         return value
 
     parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer in [{low}, {high}], got {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}], got {value}")
+        return value
+
+    parse.__name__ = f"integer in [{low}, {high}]"
     return parse
 
 

@@ -2,20 +2,23 @@
 
 Where the deployment comes from (also in ``odsc-llm --help``):
 
-1. ``-d/--deployment`` when given;
-2. else ``$ODSC_LLM_DEPLOYMENT`` when set, and then every positional is text (a prompt
-   that looks like a URL stays a prompt);
-3. else the first positional.
+1. a positional that is a deployment URL or OCID (``https://``, ``http://``, ``ocid1.``)
+   is the deployment, whatever ``$ODSC_LLM_DEPLOYMENT`` says: a text that really is
+   such a URL goes after ``--`` (with ``-d`` too, the deployment is given twice);
+2. else ``-d/--deployment`` when given;
+3. else ``$ODSC_LLM_DEPLOYMENT`` when set, and then every positional is text;
+4. else the first positional.
 
-``--`` ends the options, for a text that starts with ``-``.
+``--`` ends the options: every word after it is text (one that starts with ``-``, or
+that looks like a URL).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ._base import Parser, UsageError, int_at_least, number_in
 
@@ -34,8 +37,6 @@ AUTH_CHOICES = (
 )
 #: Auth methods that take no config file or profile.
 PRINCIPALS = ("resource_principal", "instance_principal", "oke_workload_identity")
-# What may follow the OCID in a deployment URL (Deployment.from_url strips them).
-_PATH_SUFFIXES = ("predict", "predictWithResponseStream")
 
 
 def deployment_rule(*, has_text: bool = True) -> str:
@@ -45,9 +46,11 @@ def deployment_rule(*, has_text: bool = True) -> str:
     if not has_text:
         return f"The deployment: -d/--deployment, else DEPLOYMENT, else ${ENV_DEPLOYMENT}."
     return (
-        f"Where the deployment comes from: -d/--deployment; else ${ENV_DEPLOYMENT}, and "
-        "then every positional is text (a prompt that looks like a URL stays a prompt); "
-        "else the first positional. '--' ends the options (for a text that starts with '-')."
+        "Where the deployment comes from: a positional that is a deployment URL or OCID is "
+        "the deployment (a text that is such a URL goes after '--'); else -d/--deployment; "
+        f"else ${ENV_DEPLOYMENT}, and then every positional is text; else the first "
+        "positional. '--' ends the options: every word after it is text (for a text that "
+        "starts with '-' or is a URL)."
     )
 
 
@@ -76,7 +79,7 @@ def connection_options() -> Parser:
         dest="deployment_flag",
         metavar="DEPLOYMENT",
         help=f"deployment URL or OCID (default: ${C.ENV_DEPLOYMENT}); every positional is "
-        "then text",
+        "then text (one that is a URL or OCID goes after '--')",
     )
     where.add_argument(
         "--region", help="the deployment's region, when its OCID or URL does not tell it"
@@ -137,33 +140,33 @@ def env_deployment() -> str | None:
 
 
 def split_positionals(
-    deployment: str | None, rest: list[str], *, flag: str | None = None
+    deployment: str | None, rest: list[str], *, flag: str | None = None, literal: int = 0
 ) -> tuple[str | None, list[str]]:
     """(the deployment given on the command line, the texts), by the module's rule.
 
-    ``deployment`` is what argparse put in the DEPLOYMENT positional: with ``-d`` given
-    or ``$ODSC_LLM_DEPLOYMENT`` set, it is the first text instead.
+    ``deployment`` is what argparse put in the DEPLOYMENT positional (it fills that one
+    first); ``literal`` is how many of the positionals came after ``--`` (the last ones),
+    which are text whatever they look like.
     """
+    words = ([deployment] if deployment is not None else []) + rest
+    before_dashes = len(words) - literal
+    if before_dashes > 0 and looks_like_deployment(words[0]):
+        if flag is not None:
+            raise UsageError(
+                "the deployment is given twice: with -d and as a positional URL or OCID "
+                "(a text that is a URL or OCID goes after '--')"
+            )
+        return words[0].strip(), words[1:]
     if flag is not None or env_deployment():
-        return flag, ([deployment] if deployment is not None else []) + rest
+        return flag, words
+    if before_dashes <= 0:  # all of them after '--': text, and no deployment given
+        return None, words
     return deployment, rest
 
 
-def _check_path_suffix(url: str) -> None:
-    """A typo after the OCID (``.../predit``) gets its own message, not "no OCID".
-
-    Here rather than in ``Deployment.from_url``, whose message is about the OCID.
-    """
-    segments = [s for s in urlsplit(url).path.split("/") if s]
-    for index, segment in enumerate(segments):
-        if segment.startswith("ocid1.") and index < len(segments) - 1:
-            suffix = "/" + "/".join(segments[index + 1 :])
-            if suffix.lstrip("/") not in _PATH_SUFFIXES:
-                raise UsageError(
-                    f"unknown path suffix `{suffix}` in the deployment URL: expected "
-                    "`/predict` or nothing after the OCID"
-                )
-            return
+def literal_count(argv: Sequence[str]) -> int:
+    """How many words of ``argv`` come after its first ``--`` (argparse drops the ``--``)."""
+    return len(argv) - argv.index("--") - 1 if "--" in argv else 0
 
 
 def resolve_deployment(
@@ -180,7 +183,6 @@ def resolve_deployment(
         )
     if text.startswith("ocid1."):
         return Deployment.from_ocid(text, region=region)
-    _check_path_suffix(text)
     return Deployment.from_url(text, region=region, allow_insecure=allow_insecure)
 
 

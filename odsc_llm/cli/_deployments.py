@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from . import _connect
-from ._base import EXIT_OK, Output, UsageError, int_at_least, number_in
+from ._base import EXIT_OK, Output, UsageError, err, int_at_least, number_in
 
 if TYPE_CHECKING:
     import httpx
@@ -171,8 +171,24 @@ def _cmd_info(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def _note_since_beyond_one_search(since: datetime | timedelta) -> None:
+    """One Logging search spans at most 14 days, and the library starts there: say so."""
+    from ..control_plane._constants import SEARCH_MAX_SPAN
+
+    now = datetime.now(timezone.utc)
+    asked = since if isinstance(since, timedelta) else now - since
+    if asked > SEARCH_MAX_SPAN:
+        shown = format_age(since) if isinstance(since, timedelta) else since.isoformat()
+        days = SEARCH_MAX_SPAN.days
+        err(
+            f"note: --since {shown} goes back further than one log search can ({days} "
+            f"days): showing the records of the last {days} days only"
+        )
+
+
 def _cmd_logs(args: argparse.Namespace, out: Output) -> int:
     deployment = _deployment(args)
+    _note_since_beyond_one_search(args.since)
     records = read_logs(
         deployment,
         _connect.make_auth(args),

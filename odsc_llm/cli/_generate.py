@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from . import _connect
 from ._base import EXIT_ERROR, EXIT_OK, Meter, Output, UsageError, err, int_at_least, number_in
-from ._connect import looks_like_deployment, split_positionals
+from ._connect import split_positionals
 from ._messages import report_error
 
 if TYPE_CHECKING:
@@ -113,18 +113,27 @@ def generation_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kwargs
 
 
-def _texts(args: argparse.Namespace, texts: list[str], what: str) -> tuple[str | None, list[str]]:
+def _split(args: argparse.Namespace, texts: list[str]) -> tuple[str | None, list[str]]:
     """The deployment given and the texts, by the rule of :mod:`._connect`."""
-    deployment, texts = split_positionals(args.deployment, texts, flag=args.deployment_flag)
-    implicit = args.deployment_flag is None and _connect.env_deployment() is None
-    if implicit and deployment is None and texts and looks_like_deployment(texts[0]):
-        raise UsageError(f"the {what} is missing after the deployment (quote the {what})")
+    literal: int = getattr(args, "literal_positionals", 0)
+    return split_positionals(args.deployment, texts, flag=args.deployment_flag, literal=literal)
+
+
+def _texts(args: argparse.Namespace, texts: list[str], what: str) -> tuple[str | None, list[str]]:
+    """:func:`_split`, and at least one text (the deployment alone is not a text)."""
+    deployment, texts = _split(args, texts)
+    if not texts:
+        raise UsageError(
+            f"the {what} is missing after the deployment (quote the {what}; one that is a "
+            "deployment URL or OCID goes after '--')"
+        )
     return deployment, texts
 
 
 def _too_many(what: str) -> UsageError:
     return UsageError(
-        f"one {what} only: quote it (with -d or $ODSC_LLM_DEPLOYMENT set, every positional is text)"
+        f"one {what} only: quote it (with -d or $ODSC_LLM_DEPLOYMENT set, every positional "
+        "is text, except a deployment URL or OCID before '--')"
     )
 
 
@@ -233,6 +242,9 @@ def _cmd_complete(args: argparse.Namespace, out: Output) -> int:
     if len(texts) != 1:
         raise _too_many("PROMPT")
     prompt = _stdin().read() if texts[0] == "-" else texts[0]
+    if not prompt.strip():  # the model would answer something to nothing: say so instead
+        where = " read from stdin" if texts[0] == "-" else ""
+        raise UsageError(f"the prompt{where} is empty (or only white space): give a text")
     with _connect.make_client(args, _connect.deployment_of(args, deployment_arg)) as client:
         create = functools.partial(client.completions.create, prompt=prompt)
         _answer(args, out, create, _text_of)
@@ -263,9 +275,11 @@ def _cmd_chat(args: argparse.Namespace, out: Output) -> int:
     from .._errors import APIError
 
     given = [args.message] if args.message is not None else []
-    deployment_arg, texts = split_positionals(args.deployment, given, flag=args.deployment_flag)
+    deployment_arg, texts = _split(args, given)
     if len(texts) > 1:
         raise _too_many("MESSAGE")
+    if texts and not texts[0].strip():
+        raise UsageError("the MESSAGE is empty: give a text (or none, to read messages on stdin)")
     client = _connect.make_client(args, _connect.deployment_of(args, deployment_arg))
     base: list[dict[str, str]] = []
     if args.system:
@@ -305,6 +319,9 @@ def _cmd_embed(args: argparse.Namespace, out: Output) -> int:
     deployment_arg, texts = _texts(args, list(args.texts), "TEXT")
     if not texts:
         raise UsageError("the TEXT to embed is missing after the deployment")
+    empty = [str(i) for i, text in enumerate(texts, 1) if not text.strip()]
+    if empty:
+        raise UsageError(f"TEXT {', '.join(empty)} is empty: give a text to embed")
     client = _connect.make_client(args, _connect.deployment_of(args, deployment_arg))
     kwargs: dict[str, Any] = {"model": args.model} if args.model else {}
     meter = Meter(streamed=False)

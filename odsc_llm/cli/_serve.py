@@ -4,10 +4,22 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from ._base import EXIT_OK, PROG, Output, Parser, UsageError, int_at_least, number_in
+from ._base import (
+    EXIT_OK,
+    PROG,
+    Output,
+    Parser,
+    UsageError,
+    int_in,
+    number_in,
+    parse_command_line,
+)
 
 SERVE_DESCRIPTION = (
     "Run a local stand-in for a model deployment (odsc_llm.testing) until Ctrl-C: it checks "
@@ -27,12 +39,17 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         help="gateway mode: check signatures, then forward to this OpenAI-compatible "
         "server (llama.cpp, vLLM), e.g. http://127.0.0.1:8000",
     )
-    p.add_argument("--host", default=C.LOCAL_HOST, help="address to listen on (%(default)s)")
+    p.add_argument(
+        "--host",
+        default=C.LOCAL_HOST,
+        help="address to listen on (%(default)s; 0.0.0.0 is every interface: the URL printed "
+        "is still this machine's loopback one)",
+    )
     p.add_argument(
         "--port",
-        type=int_at_least(0),
+        type=int_in(0, C.MAX_PORT),
         default=C.LOCAL_PORT,
-        help="port (%(default)s; 0 picks a free one)",
+        help=f"port, 0..{C.MAX_PORT} (%(default)s; 0 picks a free one)",
     )
     p.add_argument(
         "--token-delay",
@@ -45,14 +62,39 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config-dir",
         metavar="DIR",
-        help="where to write the OCI config and key (default: a new temporary directory)",
+        help="where to write the OCI config and key, made if missing (default: a new "
+        "temporary directory); the config names the key by its absolute path",
     )
 
 
 def serve_options(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of ``odsc_llm.testing.serve`` from :func:`add_serve_options`."""
-    names = ("host", "port", "upstream", "token_delay", "ocid", "config_dir")
-    return {name: getattr(args, name) for name in names}
+    names = ("host", "port", "upstream", "token_delay", "ocid")
+    options: dict[str, Any] = {name: getattr(args, name) for name in names}
+    options["config_dir"] = config_folder(args.config_dir)
+    return options
+
+
+def config_folder(text: str | None) -> Path | None:
+    """``--config-dir`` as an absolute path (so the config works from any folder), made
+    now: a path that cannot be a folder is a usage error that says why."""
+    if text is None:
+        return None
+    folder = Path(text).expanduser().absolute()
+    if folder.exists() and not folder.is_dir():
+        reason = "it exists and is not a directory"
+    else:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = f"cannot create it: {exc.strerror or type(exc).__name__}"
+            if isinstance(exc, NotADirectoryError):
+                reason += " (a part of the path is a file)"
+        else:
+            if os.access(folder, os.W_OK | os.X_OK):
+                return folder
+            reason = "cannot write into it"
+    raise UsageError(f"--config-dir {folder}: {reason}; give a folder that can hold the config")
 
 
 def add_serve_local(p: argparse.ArgumentParser) -> None:
@@ -98,4 +140,5 @@ def standalone_main(argv: Sequence[str] | None, prog: str) -> int:
     from . import run
 
     parser = standalone_parser(prog)
-    return run(parser, parser.parse_args(argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    return run(parser, parse_command_line(parser, words))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
 
 from ._base import EXIT_OK, Output, UsageError, int_at_least, number_in
 
@@ -58,6 +60,11 @@ def add_shapes(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--shape", action="append", metavar="NAME", help="only this shape (repeat for several)"
     )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: the shapes (with --params: the estimate, which fit, the smallest)",
+    )
     p.set_defaults(handler=_cmd_shapes)
 
 
@@ -72,6 +79,9 @@ def _cmd_shapes(args: argparse.Namespace, out: Output) -> int:
         "gpu_memory_utilization": args.gpu_memory_utilization,
     }
     try:
+        if args.json:
+            out.line(json.dumps(shapes_json(args.shape, args.params, options), indent=2))
+            return EXIT_OK
         out.line(shapes.format_table(args.shape, params_billion=args.params, **options))
         if args.params is not None:
             fitting = shapes.recommend_shapes(args.params, shapes=args.shape, **options)
@@ -85,3 +95,28 @@ def _cmd_shapes(args: argparse.Namespace, out: Output) -> int:
     except ValueError as exc:  # an unknown --dtype or --shape: the message lists the valid ones
         raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def shapes_json(
+    names: list[str] | None, params_billion: float | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    """What ``shapes --json`` prints: the table's rows (and fit) as data, smallest first."""
+    from .. import shapes
+
+    listed = shapes.list_shapes() if names is None else [shapes.get_shape(n) for n in names]
+    chosen = {s.name for s in listed}
+    dtype = options["dtype"]
+    rows: list[dict[str, Any]] = []
+    data: dict[str, Any] = {"dtype": dtype, "shapes": rows}
+    for shape in (s for s in shapes.list_shapes() if s.name in chosen):
+        row = shape.model_dump(mode="json")
+        row["notes"] = list(shapes.shape_notes(shape, dtype))
+        if params_billion is not None:
+            fit = shapes.fits(shape, params_billion, **options)
+            row.update(fits=fit.ok, usable_gb=fit.usable_gb, reason=fit.reason)
+            data["estimate"] = fit.estimate.model_dump(mode="json")
+        rows.append(row)
+    if params_billion is not None:
+        fitting = [row["name"] for row in rows if row["fits"]]
+        data["smallest_fit"] = fitting[0] if fitting else None
+    return data

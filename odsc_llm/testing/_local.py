@@ -261,8 +261,11 @@ class LocalDeployment(ControlPlaneMixin):
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        """``http://127.0.0.1:PORT`` (loopback also when it listens on every interface)."""
+        # 0.0.0.0 / :: are where to listen, not an address to reach: use this machine's
+        # loopback, which a client accepts over plain http.
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address
         return f"http://{host}:{self.port}"
 
     @property
@@ -346,7 +349,8 @@ class LocalDeployment(ControlPlaneMixin):
             made = tempfile.mkdtemp(prefix=_TEMP_PREFIX)
             self._temp_dirs.append(weakref.finalize(self, shutil.rmtree, made, True))
             directory = made
-        folder = Path(directory).expanduser()
+        # Absolute: the config names the key file, and must work from any folder.
+        folder = Path(directory).expanduser().absolute()
         folder.mkdir(parents=True, exist_ok=True)
         key_file = folder / "local_key.pem"
         token_file = folder / "local_token"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._local import LocalDeployment
 
@@ -91,7 +93,23 @@ def startup_banner(local: LocalDeployment, config: Path) -> str:
         f"  export ODSC_LLM_DEPLOYMENT={local.url}\n"
         '  python -c "import odsc_llm; c = odsc_llm.Client(); '
         "print(c.completions.create(prompt='hello').choices[0].text)\"\n"
+        f"{_remote_note(local)}"
         "\nPress Ctrl-C to stop.\n"
+    )
+
+
+def _remote_note(local: LocalDeployment) -> str:
+    """When it listens beyond loopback: how another machine reaches it (plain http)."""
+    try:
+        if local.host == "localhost" or ipaddress.ip_address(local.host).is_loopback:
+            return ""
+    except ValueError:  # a host name
+        pass
+    return (
+        f"\nIt listens on {local.host or 'every interface'}: from another machine, use this "
+        f"machine's address instead of {urlsplit(local.base_url).hostname}. That is plain "
+        "http, which a client refuses unless told: odsc-llm --allow-insecure, or "
+        "Deployment.from_url(url, allow_insecure=True) for a Client.\n"
     )
 
 
