@@ -15,9 +15,7 @@ import httpx
 from tenacity import AsyncRetrying
 
 from . import _constants as C
-from . import _pool
 from ._base_client import USER_AGENT, BaseClient, EventHooks
-from ._deadline import deadline, install, is_capped
 from ._errors import APIError, APIStatusError, NotFoundError
 from ._options import (
     NOT_GIVEN,
@@ -27,11 +25,11 @@ from ._options import (
     Permit,
     TimeoutTypes,
     is_sse,
-    max_connections,
 )
 from ._retry import is_retryable
 from ._status_errors import is_unknown_model, make_status_error, with_served_models
 from ._streaming import AsyncStream, close_soon
+from ._transport import AsyncHTTPTransport, deadline, is_capped, max_connections
 from .deployment import Deployment
 from .types._base import ResponseType
 
@@ -97,13 +95,11 @@ class AsyncClient(BaseClient):
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(
-                limits=C.DEFAULT_LIMITS,
+                transport=AsyncHTTPTransport(limits=C.DEFAULT_LIMITS),
                 headers=USER_AGENT,
                 follow_redirects=False,
                 event_hooks=self._hooks(event_hooks),
             )
-            install(http_client)
-            _pool.install(http_client)
         elif event_hooks is not None:
             raise self._hooks_with_http_client()
         self._http = http_client

@@ -24,10 +24,8 @@ import httpx
 from tenacity import Retrying
 
 from . import _constants as C
-from . import _pool
 from ._async_client import AsyncClient  # the twin, re-exported: one home for both names
 from ._base_client import USER_AGENT, BaseClient, EventHooks
-from ._deadline import deadline, install, is_capped
 from ._errors import APIError, APIStatusError, NotFoundError
 from ._options import (
     NOT_GIVEN,
@@ -37,11 +35,11 @@ from ._options import (
     Permit,
     TimeoutTypes,
     is_sse,
-    max_connections,
 )
 from ._retry import is_retryable
 from ._status_errors import is_unknown_model, make_status_error, with_served_models
 from ._streaming import Stream
+from ._transport import HTTPTransport, deadline, is_capped, max_connections
 from .deployment import Deployment
 from .types._base import ResponseType
 
@@ -119,13 +117,11 @@ class Client(BaseClient):
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.Client(
-                limits=C.DEFAULT_LIMITS,
+                transport=HTTPTransport(limits=C.DEFAULT_LIMITS),
                 headers=USER_AGENT,
                 follow_redirects=False,
                 event_hooks=self._hooks(event_hooks),
             )
-            install(http_client)
-            _pool.install(http_client)
         elif event_hooks is not None:
             raise self._hooks_with_http_client()
         self._http = http_client

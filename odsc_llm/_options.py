@@ -29,7 +29,6 @@ __all__ = [
     "encode",
     "is_sse",
     "longest",
-    "max_connections",
     "to_timeout",
 ]
 
@@ -234,10 +233,3 @@ class Body:
 def is_sse(response: httpx.Response) -> bool:
     media = response.headers.get("content-type", "").partition(";")[0].strip()
     return "text/event-stream" in media
-
-
-def max_connections(http_client: httpx.Client | httpx.AsyncClient) -> int | None:
-    """The pool's ``max_connections`` (the in-flight bound); ours if it can't be read."""
-    pool = getattr(getattr(http_client, "_transport", None), "_pool", None)
-    value = getattr(pool, "_max_connections", C.DEFAULT_LIMITS.max_connections)
-    return value if isinstance(value, int) else None

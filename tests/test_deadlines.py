@@ -96,13 +96,13 @@ def test_an_http_client_of_your_own_is_bounded_between_body_chunks(sync: bool) -
 @SYNC
 def test_own_pools_have_their_sockets_capped(sync: bool) -> None:
     """Guards the httpx internals the deadline relies on (an upgrade must not lose it)."""
-    from odsc_llm._deadline import install
+    from odsc_llm._transport import is_capped, pool_of
 
     twin = Twin(sync, ENDPOINT, auth=httpx.Auth())
     try:
-        assert install(twin.client._http)  # already wrapped at construction
-        backend = twin.client._http._transport._pool._network_backend
-        assert type(backend).__module__ == "odsc_llm._deadline"
+        assert is_capped(twin.client._http)
+        backend = pool_of(twin.client._http)._network_backend
+        assert type(backend).__module__ == "odsc_llm._transport._deadline"
     finally:
         twin.close()
 

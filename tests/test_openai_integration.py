@@ -241,10 +241,11 @@ def test_missing_openai_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.mark.parametrize("build", [http_client, async_http_client], ids=["sync", "async"])
 def test_the_http_clients_get_the_linear_pool_unless_given_a_transport(build: Any) -> None:
-    from odsc_llm import _pool
+    from odsc_llm._transport import is_capped, is_linear
 
     dep = "http://127.0.0.1:1/ocid1.datasciencemodeldeployment.oc1.iad.x"
     ours = build(dep, auth=httpx.Auth())
     transport = httpx.HTTPTransport() if build is http_client else httpx.AsyncHTTPTransport()
     theirs = build(dep, auth=httpx.Auth(), transport=transport)
-    assert _pool.is_installed(ours) and not _pool.is_installed(theirs)
+    assert is_linear(ours) and is_capped(ours)
+    assert not is_linear(theirs) and not is_capped(theirs)

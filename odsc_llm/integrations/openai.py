@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from .. import _pool
+from .. import _constants as C
 from .._constants import DEFAULT_MODEL
 from .._errors import AuthError, InvalidRequestError
+from .._transport import AsyncHTTPTransport, HTTPTransport
 from .._validation import validate_stream_endpoint
 from ..deployment import Deployment
 
@@ -235,6 +236,26 @@ def _client_kwargs(
     }
 
 
+#: httpx options that choose another transport than a plain HTTP/1.1 one: with any of
+#: them, httpx builds its own (a caller's ``transport=``, a proxy, HTTP/2, a socket file).
+_OWN_TRANSPORT_OPTIONS = ("transport", "proxy", "proxies", "mounts", "http2", "uds", "app")
+
+
+def _with_transport(
+    httpx_kwargs: dict[str, Any], transport: type[HTTPTransport | AsyncHTTPTransport]
+) -> None:
+    """Give the httpx client odsc_llm's transport (its pool), built from the same
+    options httpx would use, unless the options ask for another transport."""
+    if any(httpx_kwargs.get(name) for name in _OWN_TRANSPORT_OPTIONS):
+        return
+    httpx_kwargs["transport"] = transport(
+        verify=httpx_kwargs.pop("verify", True),
+        cert=httpx_kwargs.pop("cert", None),
+        trust_env=httpx_kwargs.get("trust_env", True),
+        limits=httpx_kwargs.pop("limits", C.DEFAULT_LIMITS),  # as the clients' pools
+    )
+
+
 def http_client(
     deployment: Deployment | str,
     auth: httpx.Auth | None = None,
@@ -250,12 +271,10 @@ def http_client(
     Without a ``transport=``, its pool is odsc_llm's (one connection per request, a
     linear pass; see ``Client``).
     """
-    client = httpx.Client(
+    _with_transport(httpx_kwargs, HTTPTransport)
+    return httpx.Client(
         **_client_kwargs(deployment, auth, stream_endpoint, httpx_kwargs, _mark_409_not_retryable)
     )
-    if "transport" not in httpx_kwargs:  # a caller's own transport keeps its own pool
-        _pool.install(client)
-    return client
 
 
 def async_http_client(
@@ -266,12 +285,10 @@ def async_http_client(
     **httpx_kwargs: Any,
 ) -> httpx.AsyncClient:
     """The ``httpx.AsyncClient`` twin of :func:`http_client`."""
-    client = httpx.AsyncClient(
+    _with_transport(httpx_kwargs, AsyncHTTPTransport)
+    return httpx.AsyncClient(
         **_client_kwargs(deployment, auth, stream_endpoint, httpx_kwargs, _amark_409_not_retryable)
     )
-    if "transport" not in httpx_kwargs:
-        _pool.install(client)
-    return client
 
 
 # openai_client's parameter is also called http_client.

@@ -2,7 +2,8 @@
 
 httpx's timeouts bound each socket wait, not a whole exchange: a server that trickles
 its headers or body one byte a second never trips them, and httpcore reads the headers
-in a loop no caller can interrupt. So the clients wrap their pool's network backend:
+in a loop no caller can interrupt. So the clients' transports build their pool on
+this network backend (httpcore's public ``network_backend=``):
 while a call runs (``deadline.set(...)``, a context variable, so threads and tasks each
 see their own), every connect, read and write waits at most until the call's deadline,
 and one that would start after it fails at once with httpcore's own timeout error (which
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpcore
 
-__all__ = ["capped", "deadline", "install", "is_capped"]
+__all__ = ["AsyncDeadlineBackend", "DeadlineBackend", "capped", "deadline"]
 
 #: The running call's deadline (a ``time.monotonic()`` instant), or None outside a call.
 deadline: ContextVar[float | None] = ContextVar("odsc_llm_deadline", default=None)
@@ -75,7 +76,9 @@ class _Stream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class _Backend(httpcore.NetworkBackend):
+class DeadlineBackend(httpcore.NetworkBackend):
+    """A network backend whose sockets wait at most until the running call's deadline."""
+
     def __init__(self, backend: httpcore.NetworkBackend) -> None:
         self._backend = backend
 
@@ -130,7 +133,9 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class _AsyncBackend(httpcore.AsyncNetworkBackend):
+class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
+    """The async twin of :class:`DeadlineBackend`."""
+
     def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
         self._backend = backend
 
@@ -154,31 +159,3 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._backend.sleep(seconds)
-
-
-def _backend(http_client: object) -> Any:
-    return getattr(
-        getattr(getattr(http_client, "_transport", None), "_pool", None), "_network_backend", None
-    )
-
-
-def is_capped(http_client: object) -> bool:
-    """Whether the sockets of this httpx client's pool are capped to the call's deadline."""
-    return isinstance(_backend(http_client), (_Backend, _AsyncBackend))
-
-
-def install(http_client: object) -> bool:
-    """Wrap the network backend of an httpx client's connection pool (ours, just made:
-    no connection exists yet). False when httpx's internals are not the expected ones;
-    the clients then still check the deadline between body chunks."""
-    pool = getattr(getattr(http_client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, (_Backend, _AsyncBackend)):
-        return True
-    if isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
-        return True
-    if isinstance(backend, httpcore.AsyncNetworkBackend):
-        pool._network_backend = _AsyncBackend(backend)  # type: ignore[union-attr]
-        return True
-    return False

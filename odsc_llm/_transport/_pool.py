@@ -20,9 +20,14 @@ pass. Two hazards of httpcore's are closed here too: a connection holding bytes 
 server sent past its last answer (a second whole answer after the ``Content-Length``)
 is never reused, or the next request would read them as its own answer; and a
 connection made for a request that was cancelled before it could open it is dropped,
-or it would hold its slot for good (encode/httpcore#1093). It is installed only on a
-pool a client made itself (HTTP/1.1, no proxy); a caller's own ``http_client`` is left
-as it is. Sync and async pools share :func:`assign`: it does no I/O.
+or it would hold its slot for good (encode/httpcore#1093). Only the transports
+odsc_llm makes build it (HTTP/1.1, no proxy); a caller's own ``http_client`` keeps its
+pool. Sync and async pools share :func:`assign`: it does no I/O.
+
+The pools override httpcore's private ``_assign_requests_to_connections`` (the one method
+that runs the pass) and read its private state, so they are used only on the httpcore
+releases they are tested on (``_transports.SUPPORTED_HTTPCORE``); on any other the
+transports build httpcore's own pool.
 """
 
 from __future__ import annotations
@@ -32,9 +37,9 @@ from typing import Any
 
 import httpcore
 
-from . import _constants as C
+from .. import _constants as C
 
-__all__ = ["assign", "install", "is_installed"]
+__all__ = ["AsyncLinearConnectionPool", "LinearConnectionPool", "assign"]
 
 
 def _unopened(connection: Any) -> bool:
@@ -125,45 +130,19 @@ def assign(pool: Any) -> list[Any]:
     return closing
 
 
-class _Pool(httpcore.ConnectionPool):
+class LinearConnectionPool(httpcore.ConnectionPool):
+    """httpcore's pool, its connections assigned by :func:`assign`."""
+
     _sweep_at = 0.0
 
     def _assign_requests_to_connections(self) -> list[httpcore.ConnectionInterface]:
         return assign(self)
 
 
-class _AsyncPool(httpcore.AsyncConnectionPool):
+class AsyncLinearConnectionPool(httpcore.AsyncConnectionPool):
+    """The async twin of :class:`LinearConnectionPool`."""
+
     _sweep_at = 0.0
 
     def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
         return assign(self)
-
-
-#: What :func:`assign` reads and calls on a pool: if httpcore changes them, the pool is
-#: left as httpcore made it.
-_NEEDED = ("_requests", "_connections", "_max_connections", "_max_keepalive_connections",
-           "_http2", "create_connection")  # fmt: skip
-
-
-def _pool(http_client: object) -> Any:
-    return getattr(getattr(http_client, "_transport", None), "_pool", None)
-
-
-def install(http_client: object) -> bool:
-    """Give the pool of an httpx client (ours, just made) :func:`assign`. False, and the
-    pool untouched, when it is not a plain HTTP/1.1 httpcore pool with no connection yet."""
-    pool = _pool(http_client)
-    kind = {httpcore.ConnectionPool: _Pool, httpcore.AsyncConnectionPool: _AsyncPool}.get(
-        type(pool)
-    )
-    if kind is None or not all(hasattr(pool, name) for name in _NEEDED):
-        return False
-    if pool._http2 or pool._connections:
-        return False
-    pool.__class__ = kind
-    return True
-
-
-def is_installed(http_client: object) -> bool:
-    """Whether this httpx client's pool assigns connections with :func:`assign`."""
-    return isinstance(_pool(http_client), (_Pool, _AsyncPool))

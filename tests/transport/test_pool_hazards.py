@@ -1,4 +1,4 @@
-"""The clients' own pools against two hazards of httpcore's (``odsc_llm._pool``):
+"""The clients' own pools against two hazards of httpcore's (``odsc_llm._transport._pool``):
 
 - a server (or a broken proxy) that writes a second whole answer past the first one's
   ``Content-Length``: the next request on that connection would read it as its own;
@@ -21,11 +21,11 @@ import httpcore
 import httpx
 import pytest
 
-from odsc_llm import _pool
+from odsc_llm._transport import is_linear
 from odsc_llm.integrations.openai import async_http_client, base_url, http_client
 
-from .hostile import HostileServer
-from .utils import COMPLETION, Twin
+from ..hostile import HostileServer
+from ..utils import COMPLETION, Twin
 
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 
@@ -66,7 +66,7 @@ def test_bytes_past_content_length_never_answer_the_next_call(sync: bool, gap: f
     with HostileServer(_answer_then_inject(gap)) as server:
         twin = Twin(sync, server.url, auth=httpx.Auth(), max_retries=0)
         try:
-            assert _pool.is_installed(twin.client._http)
+            assert is_linear(twin.client._http)
             first = twin.call(prompt="one")
             threading.Event().wait(gap * 4)  # the injected answer has arrived
             second = twin.call(prompt="two")
@@ -117,7 +117,7 @@ def test_a_waiter_failing_as_it_is_handed_a_new_connection_frees_its_slot_sync(
                 errors.append(exc)
 
         with client:
-            assert _pool.is_installed(client)
+            assert is_linear(client)
             pool = client._transport._pool  # type: ignore[attr-defined]
             first = client.send(client.build_request("POST", url, json={}), stream=True)
             thread = threading.Thread(target=waiter)
@@ -140,7 +140,7 @@ def test_a_waiter_cancelled_as_it_is_handed_a_new_connection_frees_its_slot_asyn
     async def run(server: HostileServer) -> int:
         kwargs, url = _limits_and_url(server)
         async with async_http_client(server.url, httpx.Auth(), **kwargs) as client:
-            assert _pool.is_installed(client)
+            assert is_linear(client)
             pool = client._transport._pool  # type: ignore[attr-defined]
             first = await client.send(client.build_request("POST", url, json={}), stream=True)
             waiter = asyncio.create_task(client.post(url, json={"prompt": "b"}))

@@ -1,5 +1,5 @@
 """The clients' own connection pools: one connection per request, linear passes, no
-reuse of a socket the server closed (``odsc_llm._pool``).
+reuse of a socket the server closed (``odsc_llm._transport._pool``).
 
 A property test drives :func:`assign` through random arrivals, starts, ends, cancels
 (queued, or just handed a connection), server-side closes and bytes sent past an
@@ -16,17 +16,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from odsc_llm import _pool
+from odsc_llm._transport import _pool, is_linear
 from odsc_llm.testing import LocalDeployment
 
-from .hostile import HostileServer
-from .utils import COMPLETION, Twin
+from ..hostile import HostileServer
+from ..utils import COMPLETION, Twin
 
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 
@@ -271,7 +270,7 @@ def test_many_requests_in_flight_cost_two_pool_passes_each(
     requests, width = 240, 48
     twin = Twin(sync, local.deployment, auth=local.auth)
     try:
-        assert _pool.is_installed(twin.client._http)
+        assert is_linear(twin.client._http)
         if sync:
             with ThreadPoolExecutor(width) as pool:
                 answers = list(
@@ -336,7 +335,7 @@ def test_a_callers_own_http_client_is_left_alone(sync: bool, local: LocalDeploym
     http = httpx.Client() if sync else httpx.AsyncClient()
     twin = Twin(sync, local.deployment, auth=local.auth, http_client=http)
     try:
-        assert not _pool.is_installed(http)
+        assert not is_linear(http)
         assert twin.call(prompt="hi", max_tokens=2).choices[0].text
     finally:
         if isinstance(http, httpx.AsyncClient):
@@ -344,15 +343,3 @@ def test_a_callers_own_http_client_is_left_alone(sync: bool, local: LocalDeploym
         else:
             http.close()
         twin.close()
-
-
-def test_install_refuses_pools_it_does_not_know() -> None:
-    mock = httpx.MockTransport(lambda request: httpx.Response(200))
-    with httpx.Client() as plain, httpx.Client(transport=mock) as mocked:
-        assert _pool.install(plain) and _pool.is_installed(plain)
-        assert not _pool.install(mocked)
-
-    class WithPool:  # what httpx.Client(http2=True) holds (it needs the h2 package)
-        _transport = type("T", (), {"_pool": httpcore.ConnectionPool(http2=True)})()
-
-    assert not _pool.install(WithPool())

@@ -1,0 +1,168 @@
+"""The clients' transports: httpx's own, sending through a pool odsc_llm builds itself.
+
+httpx documents custom transports as the seam for this: an ``httpx.HTTPTransport`` holds
+one thing, the httpcore pool it sends through, built in its ``__init__``. Ours build that
+pool with httpcore's public constructor arguments: the linear pool class (``_pool``) and,
+as ``network_backend=``, the deadline backend (``_deadline``). Everything else (the
+request and response mapping, httpx's exception mapping) is httpx's, inherited.
+
+The linear pool overrides a private method of httpcore's pool, so it is used only on the
+httpcore releases it is tested on (:data:`SUPPORTED_HTTPCORE`); on any other the
+transports build httpcore's own pool (still with the deadline backend) and say so once,
+at debug level, on the ``odsc_llm`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+from .. import _constants as C
+from ._deadline import AsyncDeadlineBackend, DeadlineBackend
+from ._pool import AsyncLinearConnectionPool, LinearConnectionPool
+
+__all__ = [
+    "SUPPORTED_HTTPCORE",
+    "AsyncHTTPTransport",
+    "HTTPTransport",
+    "is_capped",
+    "is_linear",
+    "linear_pool_supported",
+    "max_connections",
+    "pool_of",
+]
+
+log = logging.getLogger("odsc_llm")
+
+#: The httpcore releases the linear pool is tested on: [first, last) as version tuples.
+#: CI runs the pool's tests on the newest release in it; a new minor release of httpcore
+#: fails ``tests/transport/test_transports.py`` until it is checked and added here.
+SUPPORTED_HTTPCORE = ((1, 0, 3), (1, 1))
+
+_said_unsupported = False
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def linear_pool_supported(version: str | None = None) -> bool:
+    """Whether this httpcore release (default: the installed one) is one the linear pool
+    is tested on; says so once, at debug level, when it is not."""
+    global _said_unsupported
+    found = _version(version or httpcore.__version__)
+    first, last = SUPPORTED_HTTPCORE
+    supported = first <= found < last
+    if not supported and not _said_unsupported and version is None:
+        _said_unsupported = True
+        log.debug(
+            "httpcore %s is outside the releases odsc_llm's connection pool is tested on "
+            "(%s to before %s): the clients use httpcore's own pool",
+            httpcore.__version__,
+            ".".join(map(str, first)),
+            ".".join(map(str, last)),
+        )
+    return supported
+
+
+def _pool_kwargs(
+    verify: Any,
+    cert: Any,
+    trust_env: bool,
+    limits: httpx.Limits,
+    retries: int,
+    local_address: str | None,
+    socket_options: Iterable[Any] | None,
+) -> dict[str, Any]:
+    """What httpx's own transport gives httpcore's pool, for HTTP/1.1 without a proxy."""
+    return {
+        "ssl_context": httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env),
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+        "http1": True,
+        "http2": False,
+        "retries": retries,
+        "local_address": local_address,
+        "socket_options": socket_options,
+    }
+
+
+class HTTPTransport(httpx.HTTPTransport):
+    """``httpx.HTTPTransport`` on odsc_llm's pool: connections assigned in one linear
+    pass, one request per HTTP/1.1 connection, sockets capped to the call's deadline."""
+
+    def __init__(
+        self,
+        *,
+        verify: Any = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        limits: httpx.Limits = C.DEFAULT_LIMITS,
+        retries: int = 0,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> None:
+        # Not httpx's __init__: it would build a stock pool (and an SSL context) first.
+        # The pool is the transport's only state; ``handle_request`` and ``close`` use it.
+        pool_class = LinearConnectionPool if linear_pool_supported() else httpcore.ConnectionPool
+        self._pool = pool_class(
+            **_pool_kwargs(verify, cert, trust_env, limits, retries, local_address, socket_options),
+            network_backend=DeadlineBackend(httpcore.SyncBackend()),
+        )
+
+
+class AsyncHTTPTransport(httpx.AsyncHTTPTransport):
+    """The async twin of :class:`HTTPTransport`."""
+
+    def __init__(
+        self,
+        *,
+        verify: Any = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        limits: httpx.Limits = C.DEFAULT_LIMITS,
+        retries: int = 0,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> None:
+        pool_class = (
+            AsyncLinearConnectionPool if linear_pool_supported() else httpcore.AsyncConnectionPool
+        )
+        self._pool = pool_class(
+            **_pool_kwargs(verify, cert, trust_env, limits, retries, local_address, socket_options),
+            network_backend=AsyncDeadlineBackend(httpcore.AnyIOBackend()),
+        )
+
+
+def pool_of(http_client: httpx.Client | httpx.AsyncClient) -> Any:
+    """The httpcore pool an httpx client sends through, or None (a mock or custom
+    transport). The one place that reads it."""
+    return getattr(getattr(http_client, "_transport", None), "_pool", None)
+
+
+def is_linear(http_client: httpx.Client | httpx.AsyncClient) -> bool:
+    """Whether this httpx client sends through odsc_llm's linear pool."""
+    return isinstance(pool_of(http_client), (LinearConnectionPool, AsyncLinearConnectionPool))
+
+
+def is_capped(http_client: httpx.Client | httpx.AsyncClient) -> bool:
+    """Whether this httpx client's sockets wait at most until the call's deadline."""
+    backend = getattr(pool_of(http_client), "_network_backend", None)
+    return isinstance(backend, (DeadlineBackend, AsyncDeadlineBackend))
+
+
+def max_connections(http_client: httpx.Client | httpx.AsyncClient) -> int | None:
+    """The pool's ``max_connections`` (the in-flight bound); ours if it can't be read."""
+    value = getattr(pool_of(http_client), "_max_connections", C.DEFAULT_LIMITS.max_connections)
+    return value if isinstance(value, int) else None
