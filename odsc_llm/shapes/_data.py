@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .types.shapes import GPUShape
+from ..types.shapes import GPUShape
 
 #: The GPU shapes AI Quick Actions offers: (name, GPU model, GPUs per instance,
 #: GB per GPU, CUDA compute capability).

@@ -24,27 +24,27 @@ import math
 from collections.abc import Iterable
 
 # The constants: every number of the estimates and of the shape table is in
-# _shape_data.py; the functions below (and the CLI's help texts) read them from here.
-from ._errors import InvalidRequestError
-from ._shape_data import BFLOAT16_MIN_COMPUTE_CAPABILITY as BFLOAT16_MIN_COMPUTE_CAPABILITY
-from ._shape_data import DEFAULT_CONCURRENCY as DEFAULT_CONCURRENCY
-from ._shape_data import DEFAULT_CONTEXT_TOKENS as DEFAULT_CONTEXT_TOKENS
-from ._shape_data import DEFAULT_DTYPE as DEFAULT_DTYPE
-from ._shape_data import DEFAULT_GPU_MEMORY_UTILIZATION as DEFAULT_GPU_MEMORY_UTILIZATION
-from ._shape_data import DEFAULT_KV_CACHE_DTYPE as DEFAULT_KV_CACHE_DTYPE
-from ._shape_data import DTYPE_BYTES as DTYPE_BYTES
-from ._shape_data import KV_CACHE_DTYPE_BYTES as KV_CACHE_DTYPE_BYTES
-from ._shape_data import KV_REFERENCE_HEAD_DIM as KV_REFERENCE_HEAD_DIM
-from ._shape_data import KV_REFERENCE_KV_HEADS as KV_REFERENCE_KV_HEADS
-from ._shape_data import KV_REFERENCE_LAYERS as KV_REFERENCE_LAYERS
-from ._shape_data import KV_REFERENCE_PARAMS_BILLION as KV_REFERENCE_PARAMS_BILLION
-from ._shape_data import NATIVE_FP8_MIN_COMPUTE_CAPABILITY as NATIVE_FP8_MIN_COMPUTE_CAPABILITY
-from ._shape_data import OVERHEAD_FIXED_GB as OVERHEAD_FIXED_GB
-from ._shape_data import OVERHEAD_FRACTION as OVERHEAD_FRACTION
-from ._shape_data import SHAPE_TABLE as SHAPE_TABLE
-from ._shape_data import SHAPES as SHAPES
-from ._shape_data import VLLM_MIN_COMPUTE_CAPABILITY as VLLM_MIN_COMPUTE_CAPABILITY
-from .types.shapes import FitResult, GPUShape, MemoryEstimate
+# shapes/_data.py; the functions below (and the CLI's help texts) read them from here.
+from .._errors import InvalidRequestError
+from ..types.shapes import FitResult, GPUShape, MemoryEstimate
+from ._data import BFLOAT16_MIN_COMPUTE_CAPABILITY as BFLOAT16_MIN_COMPUTE_CAPABILITY
+from ._data import DEFAULT_CONCURRENCY as DEFAULT_CONCURRENCY
+from ._data import DEFAULT_CONTEXT_TOKENS as DEFAULT_CONTEXT_TOKENS
+from ._data import DEFAULT_DTYPE as DEFAULT_DTYPE
+from ._data import DEFAULT_GPU_MEMORY_UTILIZATION as DEFAULT_GPU_MEMORY_UTILIZATION
+from ._data import DEFAULT_KV_CACHE_DTYPE as DEFAULT_KV_CACHE_DTYPE
+from ._data import DTYPE_BYTES as DTYPE_BYTES
+from ._data import KV_CACHE_DTYPE_BYTES as KV_CACHE_DTYPE_BYTES
+from ._data import KV_REFERENCE_HEAD_DIM as KV_REFERENCE_HEAD_DIM
+from ._data import KV_REFERENCE_KV_HEADS as KV_REFERENCE_KV_HEADS
+from ._data import KV_REFERENCE_LAYERS as KV_REFERENCE_LAYERS
+from ._data import KV_REFERENCE_PARAMS_BILLION as KV_REFERENCE_PARAMS_BILLION
+from ._data import NATIVE_FP8_MIN_COMPUTE_CAPABILITY as NATIVE_FP8_MIN_COMPUTE_CAPABILITY
+from ._data import OVERHEAD_FIXED_GB as OVERHEAD_FIXED_GB
+from ._data import OVERHEAD_FRACTION as OVERHEAD_FRACTION
+from ._data import SHAPE_TABLE as SHAPE_TABLE
+from ._data import SHAPES as SHAPES
+from ._data import VLLM_MIN_COMPUTE_CAPABILITY as VLLM_MIN_COMPUTE_CAPABILITY
 
 __all__ = [
     "DTYPE_BYTES",
