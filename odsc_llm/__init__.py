@@ -26,11 +26,11 @@ if _typing.TYPE_CHECKING:
     from . import shapes as shapes
     from . import testing as testing
     from . import types as types
+    from ._async_client import AsyncClient as AsyncClient
     from ._batch import BatchError as BatchError
     from ._batch import BatchItem as BatchItem
     from ._batch import BatchResult as BatchResult
     from ._batch import BatchResumeFileError as BatchResumeFileError
-    from ._client import AsyncClient as AsyncClient
     from ._client import Client as Client
     from ._response import APIResponse as APIResponse
     from ._streaming import AsyncStream as AsyncStream
@@ -50,7 +50,7 @@ if _typing.TYPE_CHECKING:
 # model machinery (~50 ms, more than httpx), which `import odsc_llm` should not pay.
 _LAZY: dict[str, str] = {
     "APIResponse": "._response",
-    "AsyncClient": "._client",
+    "AsyncClient": "._async_client",
     "AsyncStream": "._streaming",
     "BatchError": "._batch",
     "BatchItem": "._batch",

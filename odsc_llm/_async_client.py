@@ -1,12 +1,23 @@
-"""``AsyncClient``: the asynchronous twin of :class:`odsc_llm.Client` (``_client.py``).
+# unasync: async only
+# The one source of both clients: scripts/unasync.py writes _client.py (Client) from this
+# file ("async" and "await" dropped, AsyncX read as X). Edit this file, then run it.
+# unasync: end
+"""``AsyncClient``: the I/O of a call (send, read, retry, close).
 
-The two share everything but the I/O (``_base_client.BaseClient``): this module differs
-from ``_client.py`` only in ``await``, ``asyncio`` permits and the async close.
+Everything that does no I/O (options, the deadline, building the request, classifying
+the answer, parsing it, tracing) is in ``_base_client.BaseClient``; what has no common
+shape in the two clients (the permit wait, blocking calls) is in ``_concurrency``.
+
+One attempt: take a permit (at most ``max_connections`` requests in flight per pool),
+send with the call's deadline set on the sockets (``_transport``), read an error body at
+most ``MAX_ERROR_BODY_BYTES`` (3xx included: never followed), read a plain answer whole,
+or build the stream and wait for its first event. Retries: the first attempt runs
+without tenacity (the happy path stays cheap); after a retryable failure tenacity's loop
+replays it (to compute the wait from it) and runs the rest.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,6 +27,7 @@ from tenacity import AsyncRetrying
 
 from . import _constants as C
 from ._base_client import USER_AGENT, BaseClient, EventHooks
+from ._concurrency import AsyncPermits, arelease_when_collected, arun_blocking
 from ._errors import APIError, APIStatusError, NotFoundError
 from ._options import (
     NOT_GIVEN,
@@ -28,8 +40,12 @@ from ._options import (
 )
 from ._retry import is_retryable
 from ._status_errors import is_unknown_model, make_status_error, with_served_models
-from ._streaming import AsyncStream, close_soon
+from ._streaming import AsyncStream
 from ._transport import AsyncHTTPTransport, deadline, is_capped, max_connections
+
+# unasync: sync only
+# from ._async_client import AsyncClient  # the twin the sync batch runs on
+# unasync: end
 from .deployment import Deployment
 from .types._base import ResponseType
 
@@ -50,7 +66,20 @@ ModelT = TypeVar("ModelT", bound=ResponseType)
 
 
 class AsyncClient(BaseClient):
-    """An asynchronous client of one model deployment; same arguments as :class:`Client`."""
+    """An asynchronous client of one model deployment.
+
+    ``deployment`` is a :class:`Deployment`, a URL or an OCID (default: the
+    ``ODSC_LLM_DEPLOYMENT`` environment variable). ``auth`` signs each request (default:
+    :func:`odsc_llm.auth.default`). ``timeout`` bounds each socket wait of an attempt
+    (default 10 s to connect, 600 s per read; ``None`` for none); ``total_timeout`` bounds
+    the whole call by the wall clock, retries, waits and body reading included, and a
+    stream's wait for its first event (default: the longest part of ``timeout``);
+    ``stream_idle_timeout`` bounds the gap between two content events of a stream
+    (default: the read timeout). ``max_retries`` is the number of retries after the
+    first attempt (0 disables them). ``model`` is the ``model`` every call sends unless
+    it passes one (default ``"odsc-llm"``). ``tracing=True`` records OpenTelemetry GenAI
+    spans and metrics (``None``: only after :func:`odsc_llm.instrument`; ``False``: never).
+    """
 
     completions: AsyncCompletions
     chat: AsyncChat
@@ -105,7 +134,7 @@ class AsyncClient(BaseClient):
         self._http = http_client
         self._capped_sockets = is_capped(http_client)
         size = max_connections(http_client)
-        self._permits = None if size is None else asyncio.Semaphore(size)
+        self._permits: AsyncPermits | None = None if size is None else AsyncPermits(size)
         from . import resources as r
 
         self.completions, self.chat = r.AsyncCompletions(self), r.AsyncChat(self)
@@ -119,14 +148,7 @@ class AsyncClient(BaseClient):
         permits = self._permits
         if permits is None:
             return Permit(None)
-        if permits.locked():
-            try:
-                await asyncio.wait_for(permits.acquire(), call.options.remaining())
-            except asyncio.TimeoutError:  # not the builtin before 3.11: catch both
-                raise call.options.passed("waiting for a free connection", call.url) from None
-        else:
-            await permits.acquire()  # free: returns at once
-        return Permit(permits.release)
+        return await permits.acquire(call.options, call.url)
 
     @staticmethod
     async def _read(response: httpx.Response, body: Body) -> bytes:
@@ -254,6 +276,13 @@ class AsyncClient(BaseClient):
         self._traced(call, result)
         return result
 
+    # unasync: sync only
+    # def _async_twin(self) -> AsyncClient:
+    #     """An AsyncClient with this client's deployment, auth and settings: the sync
+    #     ``batch()`` runs the engine on one."""
+    #     return AsyncClient(**self._settings())
+    #
+    # unasync: end
     async def _served_models(self) -> list[str] | None:
         try:
             return (await self.models.list(max_retries=0)).ids
@@ -262,10 +291,11 @@ class AsyncClient(BaseClient):
             return None
 
     async def deployment_state(self) -> str:
-        """Ask the control plane for the deployment's lifecycle state, off the event loop."""
+        """The deployment's lifecycle state (e.g. ``ACTIVE``), from the control plane (the
+        async client runs the blocking ``oci`` call in a worker thread)."""
         from .control_plane import deployment_state
 
-        return str(await asyncio.to_thread(deployment_state, self.deployment, self.auth))
+        return str(await arun_blocking(deployment_state, self.deployment, self.auth))
 
     async def aclose(self) -> None:
         """Close the connections (not those of an ``http_client`` you passed in): calls
@@ -273,7 +303,10 @@ class AsyncClient(BaseClient):
         if self._owns_http:
             await self._http.aclose()
 
+    # unasync: async only
     close = aclose
+
+    # unasync: end
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -282,11 +315,9 @@ class AsyncClient(BaseClient):
         await self.aclose()
 
     def __del__(self) -> None:
-        # Dropped without aclose(): close the pool on the running loop so sockets don't leak.
         http = getattr(self, "_http", None)
-        if http is None or not getattr(self, "_owns_http", False) or http.is_closed:
-            return
-        close_soon(http.aclose)
+        if http is not None and getattr(self, "_owns_http", False):
+            arelease_when_collected(http)
 
     def __repr__(self) -> str:
         return (

@@ -1,12 +1,13 @@
-"""``Client`` (and ``AsyncClient``, from ``_async_client``): the I/O of a call (send, read,
-retry, close).
+# Generated from odsc_llm/_async_client.py by scripts/unasync.py: edit that file, then run
+# `python scripts/unasync.py`. (CI fails when this file is stale.)
+"""``Client``: the I/O of a call (send, read, retry, close).
 
 Everything that does no I/O (options, the deadline, building the request, classifying
-the answer, parsing it, tracing) is in ``_base_client.BaseClient`` and shared; the two
-clients differ only in the send, the body read, the permit wait, the sleep and the close.
+the answer, parsing it, tracing) is in ``_base_client.BaseClient``; what has no common
+shape in the two clients (the permit wait, blocking calls) is in ``_concurrency``.
 
 One attempt: take a permit (at most ``max_connections`` requests in flight per pool),
-send with the call's deadline set on the sockets (``_deadline``), read an error body at
+send with the call's deadline set on the sockets (``_transport``), read an error body at
 most ``MAX_ERROR_BODY_BYTES`` (3xx included: never followed), read a plain answer whole,
 or build the stream and wait for its first event. Retries: the first attempt runs
 without tenacity (the happy path stays cheap); after a retryable failure tenacity's loop
@@ -16,7 +17,6 @@ replays it (to compute the wait from it) and runs the rest.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,8 +24,9 @@ import httpx
 from tenacity import Retrying
 
 from . import _constants as C
-from ._async_client import AsyncClient  # the twin, re-exported: one home for both names
+from ._async_client import AsyncClient  # the twin the sync batch runs on
 from ._base_client import USER_AGENT, BaseClient, EventHooks
+from ._concurrency import Permits, release_when_collected, run_blocking
 from ._errors import APIError, APIStatusError, NotFoundError
 from ._options import (
     NOT_GIVEN,
@@ -51,7 +52,8 @@ if TYPE_CHECKING:
     from .resources.rerank import Rerank
     from .resources.tokenize import Detokenize, Tokenize
 
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["Client"]
+
 
 log = logging.getLogger("odsc_llm")
 
@@ -127,7 +129,7 @@ class Client(BaseClient):
         self._http = http_client
         self._capped_sockets = is_capped(http_client)
         size = max_connections(http_client)
-        self._permits = None if size is None else threading.Semaphore(size)
+        self._permits: Permits | None = None if size is None else Permits(size)
         from . import resources as r
 
         self.completions, self.chat = r.Completions(self), r.Chat(self)
@@ -141,10 +143,7 @@ class Client(BaseClient):
         permits = self._permits
         if permits is None:
             return Permit(None)
-        remaining = call.options.remaining()
-        if not permits.acquire(timeout=None if remaining is None else max(remaining, 0.0)):
-            raise call.options.passed("waiting for a free connection", call.url)
-        return Permit(permits.release)
+        return permits.acquire(call.options, call.url)
 
     @staticmethod
     def _read(response: httpx.Response, body: Body) -> bytes:
@@ -275,16 +274,17 @@ class Client(BaseClient):
 
     def _served_models(self) -> list[str] | None:
         try:
-            return self.models.list(max_retries=0).ids
+            return (self.models.list(max_retries=0)).ids
         except APIError as exc:  # the hint is best-effort: never hide the real error
             log.debug("models look-up failed: %s", exc)
             return None
 
     def deployment_state(self) -> str:
-        """Ask the control plane for the deployment's lifecycle state (e.g. ``ACTIVE``)."""
+        """The deployment's lifecycle state (e.g. ``ACTIVE``), from the control plane (the
+        async client runs the blocking ``oci`` call in a worker thread)."""
         from .control_plane import deployment_state
 
-        return str(deployment_state(self.deployment, self.auth))
+        return str(run_blocking(deployment_state, self.deployment, self.auth))
 
     def close(self) -> None:
         """Close the connections (not those of an ``http_client`` you passed in): calls
@@ -297,6 +297,11 @@ class Client(BaseClient):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def __del__(self) -> None:
+        http = getattr(self, "_http", None)
+        if http is not None and getattr(self, "_owns_http", False):
+            release_when_collected(http)
 
     def __repr__(self) -> str:
         return f"Client(deployment={self.deployment.endpoint!r}, max_retries={self.max_retries})"

@@ -112,7 +112,7 @@ async def test_2000_concurrent_streams_all_finish(odsc_llm_local: LocalDeploymen
                 return "".join([piece async for piece in stream.text()])
 
         texts = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(2000))), 240)
-        assert client._permits._value == bound  # every permit came back
+        assert client._permits._semaphore._value == bound  # every permit came back
     assert len(texts) == 2000 and all(texts)
     assert local.peak_streams <= bound
 
@@ -125,7 +125,7 @@ def test_a_stream_holds_its_permit_until_it_is_closed(
     limits = httpx.Limits(max_connections=1)
     http: Any = httpx.Client(limits=limits) if sync else httpx.AsyncClient(limits=limits)
     twin = Twin(sync, local.deployment, auth=local.auth, http_client=http)
-    permits = twin.client._permits
+    permits = twin.client._permits._semaphore
     try:
         assert permits._value == 1  # sized from the pool given
         stream = twin.call(prompt="a", max_tokens=20, stream=True)

@@ -16,7 +16,8 @@ from ._runner import run_batch, run_sync
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from .._client import AsyncClient, Client
+    from .._async_client import AsyncClient
+    from .._client import Client
 
 __all__ = [
     "BatchOptions",

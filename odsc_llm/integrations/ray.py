@@ -88,7 +88,7 @@ class DeploymentPredictor:
         timeout: float | httpx.Timeout | None = 600.0,
         **params: Any,
     ) -> None:
-        from .._client import AsyncClient
+        from .._async_client import AsyncClient
 
         if auth is not None and not isinstance(auth, httpx.Auth):
             auth = auth()

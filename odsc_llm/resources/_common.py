@@ -17,7 +17,8 @@ from .._validation import (
 from ..types.params import RequestOptions
 
 if TYPE_CHECKING:
-    from .._client import AsyncClient, Client
+    from .._async_client import AsyncClient
+    from .._client import Client
 
 __all__ = ["AsyncAPIResource", "SyncAPIResource", "split_params"]
 

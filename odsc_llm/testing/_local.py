@@ -33,7 +33,8 @@ from ._verify import PublicKeyLike
 
 if TYPE_CHECKING:
     from .. import auth as _auth
-    from .._client import AsyncClient, Client
+    from .._async_client import AsyncClient
+    from .._client import Client
 
 __all__ = ["LocalDeployment"]
 
@@ -388,7 +389,7 @@ class LocalDeployment(ControlPlaneMixin):
 
     def async_client(self, **kwargs: Any) -> AsyncClient:
         """An ``odsc_llm.AsyncClient`` for this deployment (keyword arguments pass through)."""
-        from .._client import AsyncClient
+        from .._async_client import AsyncClient
 
         kwargs.setdefault("auth", self.auth)
         return AsyncClient(deployment=self.deployment, **kwargs)
