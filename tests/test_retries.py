@@ -57,7 +57,7 @@ def test_unusable_retry_after_falls_back_to_jittered_backoff(
     assert len(sleep.waits) == 2
     assert 0 <= sleep.waits[0] <= C.INITIAL_RETRY_DELAY * 2
     assert 0 <= sleep.waits[1] <= C.INITIAL_RETRY_DELAY * 4
-    assert twin.client._permits._semaphore._value == C.DEFAULT_LIMITS.max_connections  # all released
+    assert twin.client._permits._semaphore._value == C.DEFAULT_LIMITS.max_connections  # released
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "0", "x"])
