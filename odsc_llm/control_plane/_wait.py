@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from .._errors import DeploymentStateError, DeploymentWaitTimeout
+from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory
 from ._constants import (
@@ -53,6 +54,10 @@ class _Waiter:
             self.inactive_polls = 0
         return None
 
+    def poll_limits(self, limits: Bounds, now: float) -> Bounds:
+        """The bounds of the next poll: within the wait's own time left, when any."""
+        return limits.within(self.deadline - now).start()
+
     def next_sleep(self, now: float) -> float | None:
         """Seconds to sleep before the next poll, or None when time is up."""
         remaining = self.deadline - now
@@ -87,7 +92,11 @@ class _Waiter:
 
 
 def _last_log_lines(
-    dep: Deployment, info: DeploymentInfo, auth: AuthArg, client_factory: ClientFactory | None
+    dep: Deployment,
+    info: DeploymentInfo,
+    auth: AuthArg,
+    client_factory: ClientFactory | None,
+    limits: Bounds,
 ) -> tuple[list[str], str | None]:
     """Best effort: the deployment's last predict log lines, never raising."""
     if info.log_ids("predict") is None:
@@ -99,6 +108,8 @@ def _last_log_lines(
             kind="predict",
             limit=ERROR_LOG_LINES,
             info=info,
+            timeout=(limits.connect, limits.read),
+            max_retries=limits.max_retries,
             client_factory=client_factory,
         )
     except Exception as exc:  # a logs failure must not hide the state error
@@ -114,6 +125,8 @@ def wait_until_active(
     timeout: float = DEFAULT_WAIT_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     callback: Callable[[DeploymentInfo], object] | None = None,
+    request_timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -125,12 +138,18 @@ def wait_until_active(
     :class:`~odsc_llm.errors.DeploymentWaitTimeout` (a subclass) after ``timeout``
     seconds. The error carries ``state``, ``lifecycle_details`` and the last predict
     log lines (``log_lines``, best effort). ``callback`` is called with each poll's info.
+
+    ``request_timeout`` and ``max_retries`` bound each poll as ``timeout`` and
+    ``max_retries`` bound :func:`~odsc_llm.control_plane.fetch` (no poll outlives
+    ``timeout`` either); a poll that fails raises its
+    :class:`~odsc_llm.errors.ControlPlaneError`.
     """
+    limits = bounds(request_timeout, max_retries)
     dep = Deployment.coerce(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
-    client = data_science_client(dep, auth, client_factory)
+    client = data_science_client(dep, auth, client_factory, limits)
     while True:
-        info = fetch_with(client, dep)
+        info = fetch_with(client, dep, waiter.poll_limits(limits, clock()))
         if callback is not None:
             callback(info)
         if info.state == ACTIVE:
@@ -138,7 +157,7 @@ def wait_until_active(
         why = waiter.failure(info)
         delay = None if why else waiter.next_sleep(clock())
         if why is not None or delay is None:
-            lines, note = _last_log_lines(dep, info, auth, client_factory)
+            lines, note = _last_log_lines(dep, info, auth, client_factory, limits)
             raise waiter.error(info, why, lines, note)
         logger.debug("%s is %s; next poll in %.1f s", dep.ocid, info.state, delay)
         sleep(delay)
@@ -151,16 +170,20 @@ async def await_until_active(
     timeout: float = DEFAULT_WAIT_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     callback: Callable[[DeploymentInfo], object] | None = None,
+    request_timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> DeploymentInfo:
     """Async :func:`wait_until_active`: polls in a worker thread, sleeps on the loop."""
+    limits = bounds(request_timeout, max_retries)
     dep = Deployment.coerce(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
-    client = await asyncio.to_thread(data_science_client, dep, auth, client_factory)
+    client = await asyncio.to_thread(data_science_client, dep, auth, client_factory, limits)
     while True:
-        info = await asyncio.to_thread(fetch_with, client, dep)
+        poll = waiter.poll_limits(limits, clock())
+        info = await asyncio.to_thread(fetch_with, client, dep, poll)
         if callback is not None:
             callback(info)
         if info.state == ACTIVE:
@@ -168,6 +191,8 @@ async def await_until_active(
         why = waiter.failure(info)
         delay = None if why else waiter.next_sleep(clock())
         if why is not None or delay is None:
-            lines, note = await asyncio.to_thread(_last_log_lines, dep, info, auth, client_factory)
+            lines, note = await asyncio.to_thread(
+                _last_log_lines, dep, info, auth, client_factory, limits
+            )
             raise waiter.error(info, why, lines, note)
         await sleep(delay)
