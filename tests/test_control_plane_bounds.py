@@ -1,18 +1,13 @@
 """Control-plane calls with no network obey ``timeout`` and ``max_retries`` (issue 21, 7).
 
-Every test points the real ``oci`` clients at 127.0.0.1: a server that reads the request
-and never answers (read timeout), one that closes every connection at once (counted, to
-see oci's retry strategy at work), or a closed port (connection refused). Each call runs
-in a thread bounded by ``BOUND``, so a regression fails instead of hanging the run.
+Sync and async twins, against the servers of :mod:`tests.bounds_support`: every call
+ends at its timeout with one line, ``<operation> <endpoint>: <cause>``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,72 +18,36 @@ import odsc_llm
 from odsc_llm import control_plane as cp
 from odsc_llm.errors import ControlPlaneError, InvalidRequestError
 from odsc_llm.testing import LocalDeployment
+from tests import bounds_support as support
+from tests.bounds_support import BOUND, SLACK, TIMEOUT, bounded
 from tests.hostile import OCID, HostileServer
 
-#: The bound on any one call here, whatever the code under test does.
-BOUND = 20.0
-#: The timeout the calls are given, and the slack a slow shared machine gets on top.
-TIMEOUT = 2.0
-SLACK = 8.0
 COMPARTMENT = "ocid1.compartment.oc1..amaaaaaabounds"
 ONE_LINE = re.compile(
     r"^(GetModelDeployment|ListModelDeployments|SearchLogs) http://127\.0\.0\.1:\d+: "
 )
 
 
-async def _silent(server: HostileServer, reader: asyncio.StreamReader, writer: Any) -> None:
-    await server.read_request(reader)
-    await asyncio.sleep(3600)  # until the server stops
-
-
-async def _hang_up(server: HostileServer, reader: asyncio.StreamReader, writer: Any) -> None:
-    await server.read_request(reader)  # then the connection closes without an answer
-
-
 @pytest.fixture
 def silent() -> Iterator[HostileServer]:
-    with HostileServer(_silent) as server:
+    with HostileServer(support.silent) as server:
         yield server
 
 
 @pytest.fixture
 def hang_up() -> Iterator[HostileServer]:
-    with HostileServer(_hang_up) as server:
+    with HostileServer(support.hang_up) as server:
         yield server
 
 
 @pytest.fixture
 def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
+    return support.closed_port()
 
 
 @pytest.fixture(scope="module")
 def auth() -> odsc_llm.auth.OCIAuth:
     return LocalDeployment().auth  # never started: only its key signs
-
-
-def bounded(func: Callable[[], Any]) -> tuple[BaseException | None, float]:
-    """``func()`` in a thread, waited for at most BOUND s: (its error, seconds taken)."""
-    outcome: list[BaseException | None] = []
-
-    def target() -> None:
-        try:
-            func()
-        except BaseException as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    start = time.monotonic()
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(BOUND)
-    assert outcome, f"the call was still running after {BOUND} s"
-    return outcome[0], time.monotonic() - start
 
 
 def check_one_line(error: BaseException | None, cause: str) -> str:
