@@ -34,9 +34,9 @@ MAX_RETRY_AFTER = 60.0
 #: ``DEFAULT_MAX_RETRIES``), and waits at most ``CONTROL_PLANE_CONNECT_TIMEOUT`` to connect.
 CONTROL_PLANE_TIMEOUT = 30.0
 CONTROL_PLANE_CONNECT_TIMEOUT = 10.0
-#: Errors of calls that got no answer are one line this long at most, leaving room for
-#: the CLI's ``odsc-llm: error: `` within 300 characters.
-ONE_LINE_ERROR_MAX = 280
+#: Errors of calls that got no answer are one line this long at most: the CLI's line
+#: (``odsc-llm: error: ``, flags instead of Python advice) stays within 300 characters.
+ONE_LINE_ERROR_MAX = 260
 #: The CLI says what it is waiting for when a control-plane call takes longer than this.
 CLI_WAIT_NOTICE_AFTER = 2.0
 

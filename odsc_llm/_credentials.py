@@ -193,7 +193,7 @@ _RP_HINT = (
 )
 # (what the principal needs, what to do elsewhere): the two ends of its one-line errors.
 _RP_NEEDS = (
-    "resource principals need an OCI notebook session, job, pipeline or function",
+    "resource principals need an OCI notebook session, job or function",
     "Elsewhere use api_key() or security_token().",
 )
 _IP_NEEDS = (
@@ -230,7 +230,7 @@ def resource_principal_signer(*, timeout: TimeoutArg = None) -> Any:
     30 s in all): versions 1.1 and 2.1 fetch their token over the network at once."""
     limits = bounds(timeout).start()
     endpoint = os.environ.get("OCI_RESOURCE_PRINCIPAL_RPT_ENDPOINT")
-    where = "the resource principal token endpoint"
+    where = "the token endpoint"
     if endpoint:
         where += f" {url_root(endpoint)}"
     try:

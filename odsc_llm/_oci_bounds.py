@@ -228,10 +228,10 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 _TEXT_CAUSES = (
     ("Connection refused", "connection refused"),
-    ("Name or service not known", "cannot resolve the host name (no network or no DNS?)"),
+    ("Name or service not known", "cannot resolve the host name (no DNS?)"),
     ("Temporary failure in name resolution", "cannot resolve the host name (no network?)"),
-    ("nodename nor servname", "cannot resolve the host name (no network or no DNS?)"),
-    ("NameResolutionError", "cannot resolve the host name (no network or no DNS?)"),
+    ("nodename nor servname", "cannot resolve the host name (no DNS?)"),
+    ("NameResolutionError", "cannot resolve the host name (no DNS?)"),
     ("Network is unreachable", "the network is unreachable"),
     ("No route to host", "no route to the host"),
     ("Connection reset", "the connection was reset"),
@@ -254,7 +254,7 @@ def network_cause(exc: BaseException, limits: Bounds | None = None) -> str | Non
             return cause
     if "ConnectTimeout" in names or "ConnectTimeoutError" in names:
         within = f" within {seconds(min(limits.connect, limits.total))} s" if limits else ""
-        return f"could not connect{within} (no network, or a firewall?)"
+        return f"could not connect{within}"
     if "ReadTimeout" in names or "ReadTimeoutError" in names:
         within = f" within {seconds(min(limits.read, limits.total))} s" if limits else ""
         return f"no answer{within} (read timeout)"

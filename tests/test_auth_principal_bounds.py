@@ -27,8 +27,8 @@ IP_LINE = re.compile(
     r"http://127\.0\.0\.1:\d+/opc/v2: "
 )
 RP_LINE = re.compile(
-    r"^resource principals need an OCI notebook session, job, pipeline or function; the "
-    r"resource principal token endpoint http://127\.0\.0\.1:\d+: "
+    r"^resource principals need an OCI notebook session, job or function; "
+    r"the token endpoint http://127\.0\.0\.1:\d+: "
 )
 
 
