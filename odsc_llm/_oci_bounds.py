@@ -154,8 +154,8 @@ def bounds(timeout: TimeoutArg = None, max_retries: int | None = None) -> Bounds
         connect = _seconds(timeout[0], "timeout's connect part")
         read = _seconds(timeout[1], "timeout's read part")
         return Bounds(connect, read, max(connect, read), retries)
-    seconds = _seconds(timeout, "timeout")
-    return Bounds(seconds, seconds, seconds, retries)
+    every = _seconds(timeout, "timeout")
+    return Bounds(every, every, every, retries)
 
 
 @contextlib.contextmanager

@@ -62,10 +62,11 @@ def fetch(
     deployment, or not allowed to read it) or gives no answer in time.
 
     ``timeout``: seconds for each wait and for the whole call, retries included, or a
-    ``(connect, read)`` pair (the whole call: the longer one); default at most 30 s in
-    all (``odsc_llm._constants.CONTROL_PLANE_TIMEOUT``). ``max_retries``: retries of
-    connection errors, timeouts, 429 and 5xx answers by oci's own retry strategy
-    (default 2; 0 for one attempt).
+    ``(connect, read)`` pair (the whole call: the longer one); default 10 s to connect
+    and at most 30 s in all. ``max_retries``: retries of connection errors, timeouts,
+    429 and 5xx answers by oci's own retry strategy (default 2; 0 for one attempt). A
+    call that gets no answer in time raises a one-line ControlPlaneError,
+    ``<operation> <endpoint>: <cause>``.
     """
     limits = bounds(timeout, max_retries).start()
     dep = Deployment.coerce(deployment)
