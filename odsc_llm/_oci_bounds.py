@@ -95,12 +95,6 @@ class Bounds(NamedTuple):
         retries = "1 retry" if self.max_retries == 1 else f"{self.max_retries} retries"
         return f"timeout {seconds(self.total)} s, {retries}"
 
-    def within(self, seconds: float) -> Bounds:
-        """These bounds with the whole call cut to at most ``seconds`` (if > 0)."""
-        if not seconds > 0 or seconds >= self.total:
-            return self
-        return self._replace(total=seconds)
-
     def start(self) -> Bounds:
         """These bounds with the deadline set: ``total`` seconds from now."""
         return self._replace(end=time.monotonic() + self.total)

@@ -197,10 +197,18 @@ def test_wait_until_active_polls_obey_request_timeout(
     assert took < TIMEOUT + SLACK
 
 
-def test_a_poll_never_outlives_the_wait(silent: HostileServer, auth: Any) -> None:
+@TWINS
+def test_deployment_wait_passes_request_timeout_and_max_retries(
+    silent: HostileServer, auth: Any, is_async: bool
+) -> None:
     dep = odsc_llm.Deployment.from_url(silent.url)
-    error, took = bounded(lambda: dep.wait_until_active(auth, timeout=TIMEOUT, max_retries=0))
-    check_one_line(error, f"no answer within {TIMEOUT:g} s")
+    options: dict[str, Any] = {"timeout": 600, "request_timeout": TIMEOUT, "max_retries": 0}
+    if is_async:
+        call = lambda: asyncio.run(dep.await_until_active(auth, **options))  # noqa: E731
+    else:
+        call = lambda: dep.wait_until_active(auth, **options)  # noqa: E731
+    error, took = bounded(call)
+    check_one_line(error, f"no answer within {TIMEOUT:g} s (timeout 2 s, 0 retries)")
     assert took < TIMEOUT + SLACK
 
 

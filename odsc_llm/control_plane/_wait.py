@@ -54,10 +54,6 @@ class _Waiter:
             self.inactive_polls = 0
         return None
 
-    def poll_limits(self, limits: Bounds, now: float) -> Bounds:
-        """The bounds of the next poll: within the wait's own time left, when any."""
-        return limits.within(self.deadline - now).start()
-
     def next_sleep(self, now: float) -> float | None:
         """Seconds to sleep before the next poll, or None when time is up."""
         remaining = self.deadline - now
@@ -140,16 +136,15 @@ def wait_until_active(
     log lines (``log_lines``, best effort). ``callback`` is called with each poll's info.
 
     ``request_timeout`` and ``max_retries`` bound each poll as ``timeout`` and
-    ``max_retries`` bound :func:`~odsc_llm.control_plane.fetch` (no poll outlives
-    ``timeout`` either); a poll that fails raises its
-    :class:`~odsc_llm.errors.ControlPlaneError`.
+    ``max_retries`` bound :func:`~odsc_llm.control_plane.fetch` (default at most 30 s
+    a poll); a poll that fails raises its :class:`~odsc_llm.errors.ControlPlaneError`.
     """
     limits = bounds(request_timeout, max_retries)
     dep = Deployment.coerce(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
     client = data_science_client(dep, auth, client_factory, limits)
     while True:
-        info = fetch_with(client, dep, waiter.poll_limits(limits, clock()))
+        info = fetch_with(client, dep, limits.start())
         if callback is not None:
             callback(info)
         if info.state == ACTIVE:
@@ -182,8 +177,7 @@ async def await_until_active(
     waiter = _Waiter(dep, timeout, poll_interval, clock())
     client = await asyncio.to_thread(data_science_client, dep, auth, client_factory, limits)
     while True:
-        poll = waiter.poll_limits(limits, clock())
-        info = await asyncio.to_thread(fetch_with, client, dep, poll)
+        info = await asyncio.to_thread(fetch_with, client, dep, limits.start())
         if callback is not None:
             callback(info)
         if info.state == ACTIVE:
