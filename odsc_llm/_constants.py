@@ -27,6 +27,19 @@ MAX_RETRY_DELAY = 8.0
 #: The longest ``Retry-After`` we honour; longer values are capped to this.
 MAX_RETRY_AFTER = 60.0
 
+#: Control-plane calls (Data Science, Logging Search) and principal credentials (the
+#: instance metadata service, resource principal tokens) go through ``oci``, whose own
+#: timeouts and retries add up to minutes with no network: by default one such call
+#: takes at most ``CONTROL_PLANE_TIMEOUT`` seconds in all, retries included (retries:
+#: ``DEFAULT_MAX_RETRIES``), and waits at most ``CONTROL_PLANE_CONNECT_TIMEOUT`` to connect.
+CONTROL_PLANE_TIMEOUT = 30.0
+CONTROL_PLANE_CONNECT_TIMEOUT = 10.0
+#: Errors of calls that got no answer are one line this long at most: the CLI's line
+#: (``odsc-llm: error: ``, flags instead of Python advice) stays within 300 characters.
+ONE_LINE_ERROR_MAX = 260
+#: The CLI says what it is waiting for when a control-plane call takes longer than this.
+CLI_WAIT_NOTICE_AFTER = 2.0
+
 #: Errors whose message gets the deployment's lifecycle state with ``state_hint=True``.
 STATE_HINT_STATUSES = (404, 409, 503)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import os
+from collections.abc import Callable
 from typing import Any
 
 import oci
@@ -17,8 +18,20 @@ import oci.auth.signers
 import oci.config
 import oci.exceptions
 import oci.signer
+from oci.auth.signers import instance_principals_security_token_signer
 
 from ._errors import AuthError
+from ._oci_bounds import (
+    Bounds,
+    TimeoutArg,
+    bounds,
+    brief,
+    network_cause,
+    one_line,
+    run_bounded,
+    seconds,
+    url_root,
+)
 
 _API_KEY_FIELDS = ("tenancy", "user", "fingerprint", "key_file")
 _SETUP_HINT = "`oci setup config` writes an API-key profile"
@@ -173,31 +186,94 @@ def _principal_error(kind: str, exc: BaseException, hint: str) -> AuthError:
     return AuthError(f"Could not load {kind} credentials ({type(exc).__name__}: {exc}). {hint}")
 
 
-def resource_principal_signer() -> Any:
+_RP_HINT = (
+    "Resource principals work inside OCI notebook sessions, jobs, pipelines and functions, "
+    "which set OCI_RESOURCE_PRINCIPAL_VERSION and the variables that go with it; elsewhere "
+    "use api_key() or security_token()."
+)
+# (what the principal needs, what to do elsewhere): the two ends of its one-line errors.
+_RP_NEEDS = (
+    "resource principals need an OCI notebook session, job or function",
+    "Elsewhere use api_key() or security_token().",
+)
+_IP_NEEDS = (
+    "instance principals need an OCI compute instance",
+    "Off OCI compute instances use api_key() or security_token().",
+)
+
+
+def _unreachable(needs: tuple[str, str], where: str, cause: str, limits: Bounds) -> AuthError:
+    """``<needs>; <where>: <cause> (bounds). <fix>``, one line."""
+    what, fix = needs
+    return AuthError(one_line(f"{what}; {where}: {cause} ({limits.describe()}). {fix}"))
+
+
+def _bounded(build: Callable[[], Any], needs: tuple[str, str], where: str, limits: Bounds) -> Any:
+    """``build()`` (a principal signer that fetches its credentials over the network)
+    within ``limits``: no answer in time, or a network failure, is a one-line AuthError;
+    other errors propagate."""
+
+    def deadline_passed() -> AuthError:
+        return _unreachable(needs, where, f"no answer within {seconds(limits.total)} s", limits)
+
     try:
-        return oci.auth.signers.get_resource_principals_signer()
+        return run_bounded(build, limits, waiting_for=where, on_deadline=deadline_passed)
     except Exception as exc:
+        cause = network_cause(exc, limits)
+        if cause is None:
+            raise
+        raise _unreachable(needs, where, cause, limits) from exc
+
+
+def resource_principal_signer(*, timeout: TimeoutArg = None) -> Any:
+    """``oci.auth.signers.get_resource_principals_signer()`` within ``timeout`` (default
+    30 s in all): versions 1.1 and 2.1 fetch their token over the network at once."""
+    limits = bounds(timeout).start()
+    endpoint = os.environ.get("OCI_RESOURCE_PRINCIPAL_RPT_ENDPOINT")
+    where = "the token endpoint"
+    if endpoint:
+        where += f" {url_root(endpoint)}"
+    try:
+        return _bounded(oci.auth.signers.get_resource_principals_signer, _RP_NEEDS, where, limits)
+    except AuthError:
+        raise
+    except Exception as exc:  # not a network failure: not a resource principal's environment
         version = os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION")
         raise _principal_error(
-            "resource principal",
-            exc,
-            f"OCI_RESOURCE_PRINCIPAL_VERSION={version!r}. Resource principals work inside OCI "
-            "notebook sessions, jobs, pipelines and functions, which set "
-            "OCI_RESOURCE_PRINCIPAL_VERSION and the variables that go with it; elsewhere use "
-            "api_key() or security_token().",
+            "resource principal", exc, f"OCI_RESOURCE_PRINCIPAL_VERSION={version!r}. {_RP_HINT}"
         ) from exc
 
 
-def instance_principal_signer(**kwargs: Any) -> Any:
+def metadata_base_url() -> str:
+    """Where oci's instance-principal signer reads the instance metadata (its
+    ``OCI_METADATA_BASE_URL`` override, else the link-local default)."""
+    # From its module: tests replace the name in oci.auth.signers with a stand-in.
+    signer_class = instance_principals_security_token_signer.InstancePrincipalsSecurityTokenSigner
+    override = os.environ.get(signer_class.METADATA_URL_BASE_ENV_VAR, "").strip()
+    return override or str(signer_class.DEFAULT_METADATA_URL_BASE)
+
+
+def instance_principal_signer(
+    *, timeout: TimeoutArg = None, max_retries: int | None = None, **kwargs: Any
+) -> Any:
+    """``oci.auth.signers.InstancePrincipalsSecurityTokenSigner(**kwargs)`` within
+    ``timeout`` (default 30 s in all), retrying the metadata service ``max_retries``
+    times with oci's retry strategy (unless ``kwargs`` has its own ``retry_strategy``)."""
+    limits = bounds(timeout, max_retries).start()
+    if not kwargs.get("retry_strategy"):
+        kwargs["retry_strategy"] = limits.retry_strategy()
+    where = f"the instance metadata service {metadata_base_url()}"
     try:
-        return oci.auth.signers.InstancePrincipalsSecurityTokenSigner(**kwargs)
-    except Exception as exc:
-        raise _principal_error(
-            "instance principal",
-            exc,
-            "Instance principals work only on OCI compute instances (the instance metadata "
-            "service must be reachable) that a dynamic group + policy allow.",
-        ) from exc
+        return _bounded(
+            lambda: oci.auth.signers.InstancePrincipalsSecurityTokenSigner(**kwargs),
+            _IP_NEEDS,
+            where,
+            limits,
+        )
+    except AuthError:
+        raise
+    except Exception as exc:  # it answered, but not as an OCI instance's metadata does
+        raise _unreachable(_IP_NEEDS, where, brief(exc), limits) from exc
 
 
 def oke_workload_identity_signer(**kwargs: Any) -> Any:

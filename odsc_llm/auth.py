@@ -299,28 +299,41 @@ def from_config(profile: str | None = None, config_file: str | None = None) -> O
     return api_key(profile, path)
 
 
-def resource_principal() -> OCIAuth:
+def resource_principal(*, timeout: float | tuple[float, float] | None = None) -> OCIAuth:
     """Resource-principal signing (notebook sessions, jobs, functions).
 
     Uses ``oci.auth.signers.get_resource_principals_signer()``, which reads
-    ``OCI_RESOURCE_PRINCIPAL_VERSION`` and the variables that go with it.
+    ``OCI_RESOURCE_PRINCIPAL_VERSION`` and the variables that go with it. Versions 1.1
+    and 2.1 fetch a token over the network now: ``timeout`` (seconds, or
+    ``(connect, read)``; default at most 30 s in all) bounds that, and a token endpoint
+    that cannot be reached is a one-line :class:`~odsc_llm.AuthError`.
     """
     from . import _credentials
 
-    signer = _credentials.resource_principal_signer()
+    signer = _credentials.resource_principal_signer(timeout=timeout)
     version = os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION")
     return _describe(OCIAuth(signer), f"resource_principal, version={version!r}")
 
 
-def instance_principal(**kwargs: Any) -> OCIAuth:
+def instance_principal(
+    *,
+    timeout: float | tuple[float, float] | None = None,
+    max_retries: int | None = None,
+    **kwargs: Any,
+) -> OCIAuth:
     """Instance-principal signing on an OCI compute instance.
 
-    Contacts the instance metadata service now; ``kwargs`` go to
-    ``oci.auth.signers.InstancePrincipalsSecurityTokenSigner``.
+    Contacts the instance metadata service now (``OCI_METADATA_BASE_URL`` overrides
+    where): ``timeout`` (seconds, or ``(connect, read)``; default at most 30 s in all)
+    bounds that, retries included (``max_retries``, default 2, with oci's retry
+    strategy); off OCI it fails with a one-line :class:`~odsc_llm.AuthError`. ``kwargs``
+    go to ``oci.auth.signers.InstancePrincipalsSecurityTokenSigner``.
     """
     from . import _credentials
 
-    signer = _credentials.instance_principal_signer(**kwargs)
+    signer = _credentials.instance_principal_signer(
+        timeout=timeout, max_retries=max_retries, **kwargs
+    )
     return _describe(OCIAuth(signer), "instance_principal")
 
 

@@ -16,6 +16,7 @@ from ._errors import InvalidDeploymentError
 
 if TYPE_CHECKING:
     # Only for annotations: the control plane imports this module, never the reverse.
+    from ._oci_bounds import TimeoutArg
     from .control_plane import DeploymentInfo, FollowOptions, LogOptions, LogRecord
 
 __all__ = ["Deployment"]
@@ -316,17 +317,24 @@ class Deployment(BaseModel):
     # and oci with it). ``auth``: an odsc_llm.auth.OCIAuth, an oci signer, or None for
     # auth.default().
 
-    def fetch(self, auth: Any = None) -> DeploymentInfo:
-        """What the control plane says of this deployment: state, shape, model, log ids."""
+    def fetch(
+        self, auth: Any = None, *, timeout: TimeoutArg = None, max_retries: int | None = None
+    ) -> DeploymentInfo:
+        """What the control plane says of this deployment: state, shape, model, log ids.
+
+        ``timeout`` (default: 30 s in all) and ``max_retries``: see
+        :func:`odsc_llm.control_plane.fetch`."""
         from . import control_plane
 
-        return control_plane.fetch(self, auth)
+        return control_plane.fetch(self, auth, timeout=timeout, max_retries=max_retries)
 
-    async def afetch(self, auth: Any = None) -> DeploymentInfo:
+    async def afetch(
+        self, auth: Any = None, *, timeout: TimeoutArg = None, max_retries: int | None = None
+    ) -> DeploymentInfo:
         """Async :meth:`fetch` (the oci call runs in a worker thread)."""
         from . import control_plane
 
-        return await control_plane.afetch(self, auth)
+        return await control_plane.afetch(self, auth, timeout=timeout, max_retries=max_retries)
 
     def wait_until_active(
         self,
@@ -335,13 +343,16 @@ class Deployment(BaseModel):
         timeout: float | None = None,
         poll_interval: float | None = None,
         callback: Callable[[DeploymentInfo], object] | None = None,
+        request_timeout: TimeoutArg = None,
+        max_retries: int | None = None,
     ) -> DeploymentInfo:
         """Poll until ACTIVE; :class:`~odsc_llm.DeploymentStateError` on FAILED, DELETED
         or timeout, with the lifecycle details and the last log lines.
 
         ``timeout`` and ``poll_interval`` default to
         ``odsc_llm.control_plane.DEFAULT_WAIT_TIMEOUT`` (30 min) and
-        ``DEFAULT_POLL_INTERVAL`` (15 s). See
+        ``DEFAULT_POLL_INTERVAL`` (15 s); ``request_timeout`` and ``max_retries`` bound
+        each poll as ``timeout`` and ``max_retries`` bound :meth:`fetch`. See
         :func:`odsc_llm.control_plane.wait_until_active`.
         """
         from . import control_plane as cp
@@ -352,6 +363,8 @@ class Deployment(BaseModel):
             timeout=cp.DEFAULT_WAIT_TIMEOUT if timeout is None else timeout,
             poll_interval=cp.DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval,
             callback=callback,
+            request_timeout=request_timeout,
+            max_retries=max_retries,
         )
 
     async def await_until_active(
@@ -361,6 +374,8 @@ class Deployment(BaseModel):
         timeout: float | None = None,
         poll_interval: float | None = None,
         callback: Callable[[DeploymentInfo], object] | None = None,
+        request_timeout: TimeoutArg = None,
+        max_retries: int | None = None,
     ) -> DeploymentInfo:
         """Async :meth:`wait_until_active`."""
         from . import control_plane as cp
@@ -371,6 +386,8 @@ class Deployment(BaseModel):
             timeout=cp.DEFAULT_WAIT_TIMEOUT if timeout is None else timeout,
             poll_interval=cp.DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval,
             callback=callback,
+            request_timeout=request_timeout,
+            max_retries=max_retries,
         )
 
     def logs(

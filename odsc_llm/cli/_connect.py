@@ -201,8 +201,13 @@ def make_auth(args: argparse.Namespace) -> httpx.Auth:
 
     kind: str | None = args.auth
     if kind in PRINCIPALS:
-        provider = getattr(oci_auth, kind)
-        result: httpx.Auth = provider()
+        # Those that fetch credentials over the network obey --timeout/--max-retries.
+        bounds: dict[str, Any] = {}
+        if kind != "oke_workload_identity" and args.timeout is not None:
+            bounds["timeout"] = args.timeout
+        if kind == "instance_principal" and args.max_retries is not None:
+            bounds["max_retries"] = args.max_retries
+        result: httpx.Auth = getattr(oci_auth, kind)(**bounds)
         return result
     if kind is None and not (args.profile or args.config_file):
         return oci_auth.resolve(None)

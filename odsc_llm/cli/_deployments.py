@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +141,27 @@ def _print_mapping(out: Output, data: dict[str, Any], as_json: bool) -> None:
         out.line(f"{key + ':':<{width + 1}} {shown}")
 
 
+@contextlib.contextmanager
+def saying_what_is_slow() -> Iterator[None]:
+    """While active, a control-plane (or credentials) call still running after a couple
+    of seconds says on stderr what it is waiting for: silence looks like a hang."""
+    from .._constants import CLI_WAIT_NOTICE_AFTER
+    from .._oci_bounds import notify_slow_calls
+
+    with notify_slow_calls(err, CLI_WAIT_NOTICE_AFTER):
+        yield
+
+
+def call_bounds(args: argparse.Namespace) -> dict[str, Any]:
+    """``timeout`` / ``max_retries`` for the control-plane calls, when given."""
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    return options
+
+
 def read_logs(
     deployment: Deployment, auth: httpx.Auth, *, follow: bool, poll_interval: float, **options: Any
 ) -> Iterable[LogRecord]:
@@ -161,9 +183,10 @@ def _cmd_info(args: argparse.Namespace, out: Output) -> int:
         _print_mapping(out, local, args.json)
         return EXIT_OK
     try:
-        info = deployment.fetch(auth=_connect.make_auth(args))
-    except AuthError as exc:
-        raise AuthError(f"{exc} (--local-only shows what the URL or OCID alone says)") from exc
+        with saying_what_is_slow():
+            info = deployment.fetch(auth=_connect.make_auth(args), **call_bounds(args))
+    except AuthError as exc:  # short: the line stays within 300 characters
+        raise AuthError(f"{exc} (--local-only needs no credentials)") from exc
     data: dict[str, Any] = info.model_dump(mode="json")
     for key, value in local.items():
         data.setdefault(key, value)
@@ -189,15 +212,17 @@ def _note_since_beyond_one_search(since: datetime | timedelta) -> None:
 def _cmd_logs(args: argparse.Namespace, out: Output) -> int:
     deployment = _deployment(args)
     _note_since_beyond_one_search(args.since)
-    records = read_logs(
-        deployment,
-        _connect.make_auth(args),
-        follow=args.follow,
-        kind=args.kind,
-        since=args.since,
-        limit=args.limit,
-        poll_interval=args.poll_interval,
-    )
-    for record in records:
-        out.line(record.model_dump_json() if args.json else str(record))
+    with saying_what_is_slow():
+        records = read_logs(
+            deployment,
+            _connect.make_auth(args),
+            follow=args.follow,
+            kind=args.kind,
+            since=args.since,
+            limit=args.limit,
+            poll_interval=args.poll_interval,
+            **call_bounds(args),
+        )
+        for record in records:
+            out.line(record.model_dump_json() if args.json else str(record))
     return EXIT_OK

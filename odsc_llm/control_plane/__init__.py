@@ -26,6 +26,12 @@ plane is its own ``scheme://host:port``, and a deployment with an explicit
 The async twins (``afetch``, ``await_until_active``, ``alogs``, ``afollow_logs``...)
 run the blocking ``oci`` calls in a worker thread, never on the event loop.
 
+Every call is bounded: ``timeout`` (default at most 30 s in all, retries included) and
+``max_retries`` (default 2, by oci's own retry strategy), as in :func:`fetch`
+(``request_timeout`` for each poll of ``wait_until_active``). A call that gets no
+answer in time raises a one-line :class:`ControlPlaneError`, e.g.
+``GetModelDeployment https://datascience...: no answer within 30 s (timeout 30 s, 2 retries); ...``.
+
 Testing: every function takes ``client_factory`` (``(service, region, signer) -> client``)
 to substitute fake ``oci`` clients; ``sleep``, ``clock`` and ``now`` are injectable too.
 

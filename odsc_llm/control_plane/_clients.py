@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import AuthError, ControlPlaneError
+from .._oci_bounds import Bounds, bounds, network_cause, one_line, run_bounded, seconds, url_root
 from ._constants import SERVICE_HINTS, SIGNER_CONFIG
 
 __all__ = ["AuthArg", "ClientFactory", "default_client_factory"]
@@ -37,11 +38,19 @@ def _service_config(region: str) -> dict[str, Any]:
 
 
 def default_client_factory(
-    service: str, region: str, signer: Any, *, service_endpoint: str | None = None
+    service: str,
+    region: str,
+    signer: Any,
+    *,
+    service_endpoint: str | None = None,
+    timeout: tuple[float, float] | None = None,
+    retry_strategy: Any = None,
 ) -> Any:
     """Build the real ``oci`` client for ``service`` in ``region``, signing with ``signer``.
 
-    ``service_endpoint`` (``scheme://host:port``) replaces the region's public endpoint.
+    ``service_endpoint`` (``scheme://host:port``) replaces the region's public endpoint;
+    ``timeout`` (``(connect, read)`` seconds) and ``retry_strategy`` (an ``oci.retry``
+    strategy) replace oci's own defaults (see :func:`odsc_llm._oci_bounds.bounds`).
     """
     import oci
 
@@ -49,6 +58,10 @@ def default_client_factory(
     kwargs: dict[str, Any] = {"signer": signer}
     if service_endpoint is not None:
         kwargs["service_endpoint"] = service_endpoint
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    if retry_strategy is not None:
+        kwargs["retry_strategy"] = retry_strategy
     if service == "data_science":
         return oci.data_science.DataScienceClient(config, **kwargs)
     if service == "log_search":
@@ -62,12 +75,25 @@ def build_client(
     signer: Any,
     client_factory: ClientFactory | None,
     endpoint: str | None,
+    limits: Bounds,
 ) -> Any:
-    """``client_factory`` (or the default) called with ``service_endpoint`` only when set."""
-    factory = client_factory or default_client_factory
-    if endpoint is None:
-        return factory(service, region, signer)
-    return factory(service, region, signer, service_endpoint=endpoint)
+    """``client_factory`` (or the default) called with ``service_endpoint`` only when set.
+
+    The default factory also gets the per-attempt timeouts and oci's retry strategy of
+    ``limits``; a custom factory builds its clients as it likes (the overall deadline
+    of :func:`call` still holds).
+    """
+    extra: dict[str, Any] = {} if endpoint is None else {"service_endpoint": endpoint}
+    if client_factory is None:
+        return default_client_factory(
+            service,
+            region,
+            signer,
+            timeout=limits.oci_timeout,
+            retry_strategy=limits.retry_strategy(),
+            **extra,
+        )
+    return client_factory(service, region, signer, **extra)
 
 
 def make_client(
@@ -75,10 +101,11 @@ def make_client(
     region: str,
     auth: AuthArg,
     client_factory: ClientFactory | None,
-    endpoint: str | None = None,
+    endpoint: str | None,
+    limits: Bounds,
 ) -> Any:
     """The oci client for ``service``, signing with ``auth``'s signer."""
-    return build_client(service, region, resolve_signer(auth), client_factory, endpoint)
+    return build_client(service, region, resolve_signer(auth), client_factory, endpoint, limits)
 
 
 def _is_service_error(exc: BaseException) -> bool:
@@ -87,39 +114,84 @@ def _is_service_error(exc: BaseException) -> bool:
     return any(cls.__module__.split(".")[0] in roots for cls in type(exc).__mro__)
 
 
-def wrap_oci_error(exc: Exception, operation: str, subject: str) -> ControlPlaneError:
+def endpoint_of(client: Any) -> str:
+    """``scheme://host[:port]`` the oci ``client`` calls (a stand-in when unknown)."""
+    endpoint = getattr(getattr(client, "base_client", None), "endpoint", None)
+    return url_root(endpoint) if isinstance(endpoint, str) and endpoint else "(its endpoint)"
+
+
+def _unanswered(
+    operation: str, endpoint: str, cause: str, limits: Bounds, **fields: Any
+) -> ControlPlaneError:
+    """The one-line error of a call that got no answer: ``<operation> <endpoint>: <cause>``."""
+    text = (
+        f"{operation} {endpoint}: {cause} ({limits.describe()}); check the network and the "
+        "endpoint, or allow a longer timeout or more retries."
+    )
+    return ControlPlaneError(one_line(text), operation=operation, **fields)
+
+
+def wrap_oci_error(
+    exc: Exception,
+    operation: str,
+    subject: str,
+    endpoint: str = "(its endpoint)",
+    limits: Bounds | None = None,
+) -> ControlPlaneError:
     """A readable ControlPlaneError from an oci ServiceError (or connection error)."""
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None)
     request_id = getattr(exc, "request_id", None)
+    if not isinstance(status, int):
+        cause = network_cause(exc, limits)
+        if cause is None:
+            cause = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+        return _unanswered(operation, endpoint, cause, limits or bounds())
     raw = getattr(exc, "message", None)
     message = str(raw) if raw else f"{type(exc).__name__}: {exc}"
-    if isinstance(status, int):
-        head = f"{operation} for {subject} failed: {status} {code or ''}".rstrip()
-        text = f"{head}: {message}"
-    else:
-        text = f"{operation} for {subject} failed: {message}"
+    head = f"{operation} for {subject} failed: {status} {code or ''}".rstrip()
+    text = f"{head}: {message}"
     if request_id:
         text += f" (opc-request-id: {request_id})"
-    hint = SERVICE_HINTS.get(status) if isinstance(status, int) else None
+    hint = SERVICE_HINTS.get(status)
     if hint:
         text += f" Hint: {hint}"
     return ControlPlaneError(
         text,
-        status_code=status if isinstance(status, int) else None,
+        status_code=status,
         code=str(code) if code else None,
         request_id=str(request_id) if request_id else None,
         operation=operation,
     )
 
 
-def call(operation: str, subject: str, func: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-    """``func(*args, **kw)``, with oci's errors turned into :class:`ControlPlaneError`."""
+def call(
+    operation: str,
+    subject: str,
+    func: Callable[..., Any],
+    *args: Any,
+    client: Any,
+    limits: Bounds,
+) -> Any:
+    """``func(*args)`` within the deadline of ``limits``, with oci's errors turned into
+    :class:`ControlPlaneError` (one line, ``<operation> <endpoint>: <cause>``, when the
+    call got no answer)."""
+    endpoint = endpoint_of(client)
+
+    def deadline_passed() -> ControlPlaneError:
+        cause = f"no answer within {seconds(limits.total)} s"
+        return _unanswered(operation, endpoint, cause, limits)
+
     try:
-        return func(*args, **kw)
+        return run_bounded(
+            lambda: func(*args),
+            limits,
+            waiting_for=f"{operation} {endpoint}",
+            on_deadline=deadline_passed,
+        )
     except ControlPlaneError:
         raise
     except Exception as exc:
         if _is_service_error(exc):
-            raise wrap_oci_error(exc, operation, subject) from exc
+            raise wrap_oci_error(exc, operation, subject, endpoint, limits) from exc
         raise

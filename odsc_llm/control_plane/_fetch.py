@@ -6,6 +6,7 @@ import asyncio
 import os
 from typing import Any
 
+from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ..deployment import Deployment, check_endpoint
 from ._clients import AuthArg, ClientFactory, build_client, call, make_client, resolve_signer
 from ._constants import LIFECYCLE_STATES
@@ -21,23 +22,34 @@ __all__ = [
 ]
 
 
-def fetch_with(client: Any, dep: Deployment) -> DeploymentInfo:
-    """``GetModelDeployment`` with ``client``, as a :class:`DeploymentInfo`."""
-    response = call("GetModelDeployment", dep.ocid, client.get_model_deployment, dep.ocid)
+def fetch_with(client: Any, dep: Deployment, limits: Bounds) -> DeploymentInfo:
+    """``GetModelDeployment`` with ``client`` within ``limits``, as a :class:`DeploymentInfo`."""
+    response = call(
+        "GetModelDeployment",
+        dep.ocid,
+        client.get_model_deployment,
+        dep.ocid,
+        client=client,
+        limits=limits,
+    )
     return DeploymentInfo.from_oci(response.data, dep.region)
 
 
 def data_science_client(
-    dep: Deployment, auth: AuthArg, client_factory: ClientFactory | None
+    dep: Deployment, auth: AuthArg, client_factory: ClientFactory | None, limits: Bounds
 ) -> Any:
     """The Data Science client for ``dep`` (its region, or its control-plane endpoint)."""
-    return make_client("data_science", dep.region, auth, client_factory, dep.control_plane_url)
+    return make_client(
+        "data_science", dep.region, auth, client_factory, dep.control_plane_url, limits
+    )
 
 
 def fetch(
     deployment: Deployment | str,
     auth: AuthArg = None,
     *,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
 ) -> DeploymentInfo:
     """The control plane's view of a deployment (``GetModelDeployment``).
@@ -47,24 +59,37 @@ def fetch(
     :attr:`Deployment.control_plane_url` when it has one (a deployment on loopback such
     as the local emulator, or an explicit ``control_plane_endpoint``). Raises
     :class:`~odsc_llm.errors.ControlPlaneError` when the service refuses (404: no such
-    deployment, or not allowed to read it).
+    deployment, or not allowed to read it) or gives no answer in time.
+
+    ``timeout``: seconds for each wait and for the whole call, retries included, or a
+    ``(connect, read)`` pair (the whole call: the longer one); default 10 s to connect
+    and at most 30 s in all. ``max_retries``: retries of connection errors, timeouts,
+    429 and 5xx answers by oci's own retry strategy (default 2; 0 for one attempt). A
+    call that gets no answer in time raises a one-line ControlPlaneError,
+    ``<operation> <endpoint>: <cause>``.
     """
+    limits = bounds(timeout, max_retries).start()
     dep = Deployment.coerce(deployment)
-    return fetch_with(data_science_client(dep, auth, client_factory), dep)
+    return fetch_with(data_science_client(dep, auth, client_factory, limits), dep, limits)
 
 
 def deployment_state(
     deployment: Deployment | str,
     auth: AuthArg = None,
     *,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
 ) -> str:
     """The deployment's lifecycle state (``"ACTIVE"``, ``"CREATING"``, ``"FAILED"``...).
 
-    One ``GetModelDeployment`` call. Clients use it to say "the deployment is <state>"
-    when a call fails with 404/409/503 (see :func:`state_hint`).
+    One ``GetModelDeployment`` call (``timeout`` and ``max_retries`` as in :func:`fetch`).
+    Clients use it to say "the deployment is <state>" when a call fails with 404/409/503
+    (see :func:`state_hint`).
     """
-    return fetch(deployment, auth, client_factory=client_factory).state
+    return fetch(
+        deployment, auth, timeout=timeout, max_retries=max_retries, client_factory=client_factory
+    ).state
 
 
 def _default_region(auth: AuthArg, signer: Any) -> str | None:
@@ -86,6 +111,8 @@ def list_deployments(
     *,
     lifecycle_state: str | None = None,
     control_plane_endpoint: str | None = None,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
 ) -> list[DeploymentInfo]:
     """All model deployments of a compartment (every page), as :class:`DeploymentInfo`.
@@ -96,7 +123,9 @@ def list_deployments(
     ``OCI_RESOURCE_PRINCIPAL_REGION``. ``lifecycle_state`` (e.g. ``"ACTIVE"``) filters
     on the service side. ``control_plane_endpoint`` (``scheme://host:port``, e.g. the
     local emulator's ``local.base_url``) replaces the region's Data Science endpoint.
+    ``timeout`` and ``max_retries`` as in :func:`fetch` (the deadline covers every page).
     """
+    limits = bounds(timeout, max_retries)
     if not isinstance(compartment_id, str) or not compartment_id.strip().startswith("ocid1."):
         raise ValueError(
             f"compartment_id must be a compartment OCID ('ocid1.compartment.oc1..xxx' or a "
@@ -118,7 +147,10 @@ def list_deployments(
         raise ValueError(
             f"Unknown lifecycle_state {lifecycle_state!r}; one of {', '.join(LIFECYCLE_STATES)}."
         )
-    client = build_client("data_science", region, signer, client_factory, control_plane_endpoint)
+    limits = limits.start()
+    client = build_client(
+        "data_science", region, signer, client_factory, control_plane_endpoint, limits
+    )
     kwargs: dict[str, Any] = {"compartment_id": compartment_id}
     if lifecycle_state is not None:
         kwargs["lifecycle_state"] = lifecycle_state
@@ -129,7 +161,9 @@ def list_deployments(
         result = oci.pagination.list_call_get_all_results(client.list_model_deployments, **kwargs)
         return list(result.data)
 
-    summaries = call("ListModelDeployments", compartment_id, all_pages)
+    summaries = call(
+        "ListModelDeployments", compartment_id, all_pages, client=client, limits=limits
+    )
     infos = [DeploymentInfo.from_oci(md, region) for md in summaries]
     return [i for i in infos if i.is_aqua] if aqua_only else infos
 
@@ -141,20 +175,34 @@ async def afetch(
     deployment: Deployment | str,
     auth: AuthArg = None,
     *,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
 ) -> DeploymentInfo:
     """Async :func:`fetch` (the ``oci`` call runs in a worker thread)."""
-    return await asyncio.to_thread(fetch, deployment, auth, client_factory=client_factory)
+    return await asyncio.to_thread(
+        fetch,
+        deployment,
+        auth,
+        timeout=timeout,
+        max_retries=max_retries,
+        client_factory=client_factory,
+    )
 
 
 async def adeployment_state(
     deployment: Deployment | str,
     auth: AuthArg = None,
     *,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
 ) -> str:
     """Async :func:`deployment_state`."""
-    return (await afetch(deployment, auth, client_factory=client_factory)).state
+    info = await afetch(
+        deployment, auth, timeout=timeout, max_retries=max_retries, client_factory=client_factory
+    )
+    return info.state
 
 
 async def alist_deployments(
@@ -165,6 +213,8 @@ async def alist_deployments(
     *,
     lifecycle_state: str | None = None,
     control_plane_endpoint: str | None = None,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
 ) -> list[DeploymentInfo]:
     """Async :func:`list_deployments`."""
@@ -176,5 +226,7 @@ async def alist_deployments(
         region,
         lifecycle_state=lifecycle_state,
         control_plane_endpoint=control_plane_endpoint,
+        timeout=timeout,
+        max_retries=max_retries,
         client_factory=client_factory,
     )

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypedDict
 
 from .._errors import DeploymentStateError
+from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory, build_client, call, resolve_signer
 from ._constants import (
@@ -38,6 +39,11 @@ class LogOptions(TypedDict, total=False):
     since: datetime | timedelta | None
     #: The newest ``limit`` records are returned (default 100).
     limit: int
+    #: Seconds for each wait and each call in all, or ``(connect, read)``; default at
+    #: most 30 s per call (see :func:`odsc_llm.control_plane.fetch`).
+    timeout: TimeoutArg
+    #: Retries of each call by oci's retry strategy (default 2).
+    max_retries: int | None
 
 
 class FollowOptions(LogOptions, total=False):
@@ -106,8 +112,9 @@ class _LogQuery:
         self.client = client
         self.subject = f"the {kind} log of {info.ocid}"
 
-    def search(self, start: datetime, end: datetime, limit: int) -> list[LogRecord]:
-        """Newest-first records in [start, end), at most ``limit``, following pages."""
+    def search(self, start: datetime, end: datetime, limit: int, limits: Bounds) -> list[LogRecord]:
+        """Newest-first records in [start, end), at most ``limit``, following pages, all
+        within the deadline of ``limits``."""
         import oci.loggingsearch.models
         import oci.pagination
 
@@ -132,7 +139,7 @@ class _LogQuery:
                     break
             return found[:limit]
 
-        results = call("SearchLogs", self.subject, run)
+        results = call("SearchLogs", self.subject, run, client=self.client, limits=limits)
         return [LogRecord.from_search_result(r, self.kind) for r in results]
 
 
@@ -192,14 +199,16 @@ def _prepare_logs(
     kind: LogKind,
     info: DeploymentInfo | None,
     client_factory: ClientFactory | None,
+    limits: Bounds,
 ) -> _LogQuery:
     """The query and its Logging Search client (one GetModelDeployment unless ``info``)."""
     signer = resolve_signer(auth)
     endpoint = deployment.control_plane_url
+    region = deployment.region
     if info is None:
-        ds = build_client("data_science", deployment.region, signer, client_factory, endpoint)
-        info = fetch_with(ds, deployment)
-    search = build_client("log_search", deployment.region, signer, client_factory, endpoint)
+        ds = build_client("data_science", region, signer, client_factory, endpoint, limits)
+        info = fetch_with(ds, deployment, limits)
+    search = build_client("log_search", region, signer, client_factory, endpoint, limits)
     return _LogQuery(info, kind, search)
 
 
@@ -209,12 +218,15 @@ def _plan(
     since: datetime | timedelta | None,
     limit: int,
     now: datetime,
-) -> tuple[Deployment, datetime]:
-    """Check the arguments (before any I/O); the deployment and the search start."""
+    timeout: TimeoutArg,
+    max_retries: int | None,
+) -> tuple[Deployment, datetime, Bounds]:
+    """Check the arguments (before any I/O); the deployment, the search start, the bounds."""
     check_kind(kind)
     _check_limit(limit)
     start = _start_time(since, now)
-    return Deployment.coerce(deployment), start
+    limits = bounds(timeout, max_retries)
+    return Deployment.coerce(deployment), start, limits
 
 
 def logs(
@@ -229,6 +241,8 @@ def logs(
     now: Callable[[], datetime] = _now_utc,
     follow: bool = False,
     poll_interval: float = DEFAULT_FOLLOW_INTERVAL,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
 ) -> list[LogRecord]:
     """The deployment's recent log records, oldest first (a tail).
 
@@ -241,6 +255,8 @@ def logs(
     The records are this deployment's only (``source`` is its OCID), from the log ids
     in :class:`DeploymentInfo` (pass ``info`` to skip the look-up). Raises
     :class:`~odsc_llm.DeploymentStateError` when the deployment has no such log.
+    ``timeout`` and ``max_retries`` as in :func:`~odsc_llm.control_plane.fetch`: one
+    deadline covers the look-up and the search.
 
     ``follow=True`` (deprecated, removed in the next release) returns
     :func:`follow_logs` instead, with a ``DeprecationWarning``.
@@ -261,11 +277,14 @@ def logs(
             info=info,
             client_factory=client_factory,
             now=now,
+            timeout=timeout,
+            max_retries=max_retries,
         )
     current = now()
-    dep, start = _plan(deployment, kind, since, limit, current)
-    query = _prepare_logs(dep, auth, kind, info, client_factory)
-    return query.search(start, current, limit)[::-1]
+    dep, start, limits = _plan(deployment, kind, since, limit, current, timeout, max_retries)
+    limits = limits.start()
+    query = _prepare_logs(dep, auth, kind, info, client_factory, limits)
+    return query.search(start, current, limit, limits)[::-1]
 
 
 def follow_logs(
@@ -280,6 +299,8 @@ def follow_logs(
     client_factory: ClientFactory | None = None,
     sleep: Callable[[float], object] = time.sleep,
     now: Callable[[], datetime] = _now_utc,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
 ) -> Iterator[LogRecord]:
     """Follow the deployment's log like ``tail -f``: an iterator of records, oldest first.
 
@@ -288,21 +309,24 @@ def follow_logs(
     (records reach Logging Search seconds to a minute late, so each search looks back
     a minute from the newest record seen; duplicates are dropped). It runs until the
     caller stops iterating. The arguments are checked at once; the calls start with
-    the first ``next()``.
+    the first ``next()``. ``timeout`` and ``max_retries`` bound the first look-up and
+    search together, then each poll's search, as in :func:`logs`.
     """
     current = now()
-    dep, start = _plan(deployment, kind, since, limit, current)
+    dep, start, limits = _plan(deployment, kind, since, limit, current, timeout, max_retries)
     _check_poll_interval(poll_interval)
 
     def tail() -> Iterator[LogRecord]:
-        query = _prepare_logs(dep, auth, kind, info, client_factory)
+        first = limits.start()
+        query = _prepare_logs(dep, auth, kind, info, client_factory, first)
         follower = _Follower(start)
-        yield from follower.accept(query.search(start, current, limit))
+        yield from follower.accept(query.search(start, current, limit, first))
         while True:
             sleep(poll_interval)
             window = follower.next_window(now())
             if window is not None:
-                yield from follower.accept(query.search(*window, SEARCH_PAGE_MAX))
+                found = query.search(*window, SEARCH_PAGE_MAX, limits.start())
+                yield from follower.accept(found)
 
     return tail()
 
@@ -322,6 +346,8 @@ async def alogs(
     now: Callable[[], datetime] = _now_utc,
     follow: bool = False,
     poll_interval: float = DEFAULT_FOLLOW_INTERVAL,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
 ) -> list[LogRecord]:
     """Async :func:`logs`. ``follow=True`` (deprecated) returns :func:`afollow_logs`."""
     if follow:
@@ -340,11 +366,14 @@ async def alogs(
             info=info,
             client_factory=client_factory,
             now=now,
+            timeout=timeout,
+            max_retries=max_retries,
         )
     current = now()
-    dep, start = _plan(deployment, kind, since, limit, current)
-    query = await asyncio.to_thread(_prepare_logs, dep, auth, kind, info, client_factory)
-    return (await asyncio.to_thread(query.search, start, current, limit))[::-1]
+    dep, start, limits = _plan(deployment, kind, since, limit, current, timeout, max_retries)
+    limits = limits.start()
+    query = await asyncio.to_thread(_prepare_logs, dep, auth, kind, info, client_factory, limits)
+    return (await asyncio.to_thread(query.search, start, current, limit, limits))[::-1]
 
 
 def afollow_logs(
@@ -359,16 +388,19 @@ def afollow_logs(
     client_factory: ClientFactory | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     now: Callable[[], datetime] = _now_utc,
+    timeout: TimeoutArg = None,
+    max_retries: int | None = None,
 ) -> AsyncIterator[LogRecord]:
     """Async :func:`follow_logs`: ``async for record in afollow_logs(dep): ...``."""
     current = now()
-    dep, start = _plan(deployment, kind, since, limit, current)
+    dep, start, limits = _plan(deployment, kind, since, limit, current, timeout, max_retries)
     _check_poll_interval(poll_interval)
 
     async def tail() -> AsyncIterator[LogRecord]:
-        query = await asyncio.to_thread(_prepare_logs, dep, auth, kind, info, client_factory)
+        first = limits.start()
+        query = await asyncio.to_thread(_prepare_logs, dep, auth, kind, info, client_factory, first)
         follower = _Follower(start)
-        found = await asyncio.to_thread(query.search, start, current, limit)
+        found = await asyncio.to_thread(query.search, start, current, limit, first)
         for record in follower.accept(found):
             yield record
         while True:
@@ -376,7 +408,7 @@ def afollow_logs(
             window = follower.next_window(now())
             if window is None:
                 continue
-            found = await asyncio.to_thread(query.search, *window, SEARCH_PAGE_MAX)
+            found = await asyncio.to_thread(query.search, *window, SEARCH_PAGE_MAX, limits.start())
             for record in follower.accept(found):
                 yield record
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from .._errors import DeploymentStateError, DeploymentWaitTimeout
+from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory
 from ._constants import (
@@ -87,7 +88,11 @@ class _Waiter:
 
 
 def _last_log_lines(
-    dep: Deployment, info: DeploymentInfo, auth: AuthArg, client_factory: ClientFactory | None
+    dep: Deployment,
+    info: DeploymentInfo,
+    auth: AuthArg,
+    client_factory: ClientFactory | None,
+    limits: Bounds,
 ) -> tuple[list[str], str | None]:
     """Best effort: the deployment's last predict log lines, never raising."""
     if info.log_ids("predict") is None:
@@ -99,6 +104,8 @@ def _last_log_lines(
             kind="predict",
             limit=ERROR_LOG_LINES,
             info=info,
+            timeout=(limits.connect, limits.read),
+            max_retries=limits.max_retries,
             client_factory=client_factory,
         )
     except Exception as exc:  # a logs failure must not hide the state error
@@ -114,6 +121,8 @@ def wait_until_active(
     timeout: float = DEFAULT_WAIT_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     callback: Callable[[DeploymentInfo], object] | None = None,
+    request_timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -125,12 +134,17 @@ def wait_until_active(
     :class:`~odsc_llm.errors.DeploymentWaitTimeout` (a subclass) after ``timeout``
     seconds. The error carries ``state``, ``lifecycle_details`` and the last predict
     log lines (``log_lines``, best effort). ``callback`` is called with each poll's info.
+
+    ``request_timeout`` and ``max_retries`` bound each poll as ``timeout`` and
+    ``max_retries`` bound :func:`~odsc_llm.control_plane.fetch` (default at most 30 s
+    a poll); a poll that fails raises its :class:`~odsc_llm.errors.ControlPlaneError`.
     """
+    limits = bounds(request_timeout, max_retries)
     dep = Deployment.coerce(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
-    client = data_science_client(dep, auth, client_factory)
+    client = data_science_client(dep, auth, client_factory, limits)
     while True:
-        info = fetch_with(client, dep)
+        info = fetch_with(client, dep, limits.start())
         if callback is not None:
             callback(info)
         if info.state == ACTIVE:
@@ -138,7 +152,7 @@ def wait_until_active(
         why = waiter.failure(info)
         delay = None if why else waiter.next_sleep(clock())
         if why is not None or delay is None:
-            lines, note = _last_log_lines(dep, info, auth, client_factory)
+            lines, note = _last_log_lines(dep, info, auth, client_factory, limits)
             raise waiter.error(info, why, lines, note)
         logger.debug("%s is %s; next poll in %.1f s", dep.ocid, info.state, delay)
         sleep(delay)
@@ -151,16 +165,19 @@ async def await_until_active(
     timeout: float = DEFAULT_WAIT_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     callback: Callable[[DeploymentInfo], object] | None = None,
+    request_timeout: TimeoutArg = None,
+    max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> DeploymentInfo:
     """Async :func:`wait_until_active`: polls in a worker thread, sleeps on the loop."""
+    limits = bounds(request_timeout, max_retries)
     dep = Deployment.coerce(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
-    client = await asyncio.to_thread(data_science_client, dep, auth, client_factory)
+    client = await asyncio.to_thread(data_science_client, dep, auth, client_factory, limits)
     while True:
-        info = await asyncio.to_thread(fetch_with, client, dep)
+        info = await asyncio.to_thread(fetch_with, client, dep, limits.start())
         if callback is not None:
             callback(info)
         if info.state == ACTIVE:
@@ -168,6 +185,8 @@ async def await_until_active(
         why = waiter.failure(info)
         delay = None if why else waiter.next_sleep(clock())
         if why is not None or delay is None:
-            lines, note = await asyncio.to_thread(_last_log_lines, dep, info, auth, client_factory)
+            lines, note = await asyncio.to_thread(
+                _last_log_lines, dep, info, auth, client_factory, limits
+            )
             raise waiter.error(info, why, lines, note)
         await sleep(delay)
