@@ -10,6 +10,11 @@ from typing import Any
 
 import pytest
 
+# Instance principals ask the instance metadata service (169.254.169.254 by default): no
+# test may send anything off this machine, so every test (and every subprocess it starts)
+# finds it on a closed loopback port unless the test points it at a server of its own.
+os.environ["OCI_METADATA_BASE_URL"] = "http://127.0.0.1:9/opc/v2"
+
 OCI_TENANCY = "ocid1.tenancy.oc1..aaaaaaaatenancy"
 OCI_USER = "ocid1.user.oc1..aaaaaaaauser"
 OCI_FINGERPRINT = ":".join(["ab"] * 16)
