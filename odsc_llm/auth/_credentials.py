@@ -3,7 +3,7 @@
 Everything here turns oci's exceptions into :class:`~odsc_llm.AuthError` messages that
 name the file, profile or key at fault and how to fix it, without ever quoting a key,
 a pass phrase or a token. The session-token signer, which follows its token file on
-disk, is in :mod:`odsc_llm._session_token`.
+disk, is in :mod:`odsc_llm.auth._session_token`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import oci.exceptions
 import oci.signer
 from oci.auth.signers import instance_principals_security_token_signer
 
-from ._errors import AuthError
-from ._oci_bounds import (
+from .._errors import AuthError
+from .._oci_bounds import (
     Bounds,
     TimeoutArg,
     bounds,

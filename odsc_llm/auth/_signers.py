@@ -88,7 +88,7 @@ def _oke_workload_identity(signer: Any) -> SigningPlan:
 
 
 def _session_token_file(signer: Any) -> SigningPlan:
-    # Our own signer (odsc_llm._session_token): it re-reads its token file when it changed.
+    # Our own signer (odsc_llm.auth._session_token): it re-reads its token file when it changed.
     return SigningPlan(signer._odsc_reload_due, signer._odsc_sign_without_reload, None)
 
 
@@ -104,7 +104,7 @@ _EXACT: dict[str, Callable[[Any], SigningPlan]] = {
 }
 #: Matched along the signer's MRO, nearest class first: a subclass behaves like these.
 _FAMILIES: dict[str, Callable[[Any], SigningPlan]] = {
-    "odsc_llm._session_token.FileSecurityTokenSigner": _session_token_file,
+    "odsc_llm.auth._session_token.FileSecurityTokenSigner": _session_token_file,
     _SIGNERS + "security_token_signer.X509FederationClientBasedSecurityTokenSigner": _federation,
     _SIGNERS + "oke_workload_identity_resource_principal_signer."
     "OkeWorkloadIdentityResourcePrincipalSigner": _oke_workload_identity,

@@ -3,7 +3,7 @@
 A profile made by ``oci session authenticate`` signs with a token that lives in a file
 and is replaced there (``oci session refresh``) while a client is running.
 :class:`FileSecurityTokenSigner` follows that file, warns before the token expires and
-refuses an expired one. It is apart from :mod:`odsc_llm._credentials` (config profiles,
+refuses an expired one. It is apart from :mod:`odsc_llm.auth._credentials` (config profiles,
 keys, the other signers) because it is the one signer with state of its own: files
 watched, an expiry tracked, a lock around reloads.
 """
@@ -18,8 +18,8 @@ from typing import Any
 
 import oci.auth.signers
 
+from .._errors import AuthError
 from ._credentials import expand, load_key
-from ._errors import AuthError
 
 logger = logging.getLogger("odsc_llm.auth")
 

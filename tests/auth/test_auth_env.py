@@ -11,7 +11,7 @@ import pytest
 
 import odsc_llm
 from odsc_llm import AuthError
-from odsc_llm._signers import signing_plan
+from odsc_llm.auth._signers import signing_plan
 from odsc_llm.testing import LocalDeployment
 
 

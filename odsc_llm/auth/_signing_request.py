@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import httpx
 
-from ._errors import AuthError
+from .._errors import AuthError
 
 __all__ = ["prepare", "write_back"]
 
