@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -12,6 +10,16 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from typing_extensions import Self, Unpack
 
+from ._address import (
+    PATH_SUFFIXES,
+    check_endpoint,
+    check_ocid,
+    check_path_suffix,
+    domain_for_realm,
+    insecure_refusal,
+    is_loopback,
+    region_from_key,
+)
 from ._errors import InvalidDeploymentError
 
 if TYPE_CHECKING:
@@ -20,99 +28,6 @@ if TYPE_CHECKING:
     from .control_plane import DeploymentInfo, FollowOptions, LogOptions, LogRecord
 
 __all__ = ["Deployment"]
-
-_OCID_RE = re.compile(
-    r"^ocid1\.datasciencemodeldeployment\.(?P<realm>oc\d+)\.(?P<region>[a-z0-9-]*)\.(?P<unique>[a-z0-9]+)$"
-)
-# A full region name such as us-ashburn-1 or us-gov-ashburn-1; short keys (iad) are
-# looked up in oci's own region table.
-_REGION_NAME_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+-\d+$")
-_PATH_SUFFIXES = ("/predictWithResponseStream", "/predict")
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
-
-
-def _check_ocid(ocid: str) -> re.Match[str]:
-    match = _OCID_RE.match(ocid.strip())
-    if match is None:
-        raise InvalidDeploymentError(
-            f"{ocid!r} is not a model deployment OCID: expected "
-            "'ocid1.datasciencemodeldeployment.<realm>.<region>.<id>' "
-            "(copy it from the deployment's page in the OCI console)."
-        )
-    return match
-
-
-def _region_from_key(key: str, ocid: str) -> str:
-    """us-ashburn-1 from 'us-ashburn-1' or 'iad' (via oci's region table)."""
-    if _REGION_NAME_RE.match(key):
-        return key
-    import oci.regions  # lazy: oci is slow to import
-
-    region = oci.regions.REGIONS_SHORT_NAMES.get(key)
-    if region is None and key in oci.regions.REGIONS:
-        region = key
-    if region is None:
-        raise InvalidDeploymentError(
-            f"Cannot tell the region of {ocid!r}: region key {key!r} is unknown to the "
-            "installed oci package. Pass region='...' explicitly, or upgrade oci."
-        )
-    return str(region)
-
-
-def _domain_for_realm(realm: str) -> str:
-    if realm == "oc1":
-        return "oci.customer-oci.com"
-    import oci.regions
-
-    second_level = oci.regions.REALMS.get(realm)
-    if second_level is None:
-        raise InvalidDeploymentError(
-            f"Unknown OCI realm {realm!r}: pass the deployment's URL to Deployment.from_url."
-        )
-    return f"oci.{second_level}"
-
-
-def _check_path_suffix(url: str, segments: list[str]) -> None:
-    """An OCID followed by more path (``.../predict/v1``, ``.../predit``): name the suffix."""
-    for index, segment in enumerate(segments[:-1]):
-        if segment.startswith("ocid1."):
-            suffix = "/" + "/".join(segments[index + 1 :])
-            raise InvalidDeploymentError(
-                f"{url!r} has an unknown path suffix `{suffix}` after the deployment OCID: "
-                "expected `/predict` or nothing after the OCID "
-                "('https://<host>/<deployment-ocid>[/predict]')."
-            )
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _insecure_refusal(host: str, what: str) -> InvalidDeploymentError:
-    return InvalidDeploymentError(
-        f"Refusing plain http:// for {host!r} ({what}): requests would be sent unencrypted. "
-        "Use https://, or pass allow_insecure=True if you really mean it."
-    )
-
-
-def check_endpoint(url: str, what: str, *, allow_insecure: bool = False) -> str:
-    """``url`` without a trailing ``/``, if it is http(s) with a host, and plain http only
-    to loopback or with ``allow_insecure``; else :class:`InvalidDeploymentError`."""
-    if not isinstance(url, str) or not url.strip():
-        raise InvalidDeploymentError(f"{what} is empty: expected an https:// URL.")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidDeploymentError(
-            f"{what} {url!r} is not an http(s) URL: expected 'https://<host>[:port]'."
-        )
-    if parts.scheme == "http" and not (allow_insecure or _is_loopback(parts.hostname)):
-        raise _insecure_refusal(parts.hostname, what)
-    return url.strip().rstrip("/")
 
 
 def _typed(exc: ValidationError) -> Exception:
@@ -202,7 +117,7 @@ class Deployment(BaseModel):
         if self.control_plane_endpoint is not None:
             return self.control_plane_endpoint
         parts = urlsplit(self.endpoint)
-        if parts.hostname and _is_loopback(parts.hostname):
+        if parts.hostname and is_loopback(parts.hostname):
             return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
         return None
 
@@ -241,28 +156,28 @@ class Deployment(BaseModel):
                 "'https://modeldeployment.<region>.oci.customer-oci.com/<deployment-ocid>'."
             )
         host = parts.hostname
-        insecure = parts.scheme == "http" and not _is_loopback(host)
+        insecure = parts.scheme == "http" and not is_loopback(host)
         if insecure and not allow_insecure:
-            raise _insecure_refusal(host, "the deployment URL")
+            raise insecure_refusal(host, "the deployment URL")
         path = parts.path.rstrip("/")
-        for suffix in _PATH_SUFFIXES:
+        for suffix in PATH_SUFFIXES:
             if path.endswith(suffix):
                 path = path[: -len(suffix)]
                 break
         segments = [s for s in path.split("/") if s]
-        _check_path_suffix(url, segments)
+        check_path_suffix(url, segments)
         if not segments or not segments[-1].startswith("ocid1."):
             raise InvalidDeploymentError(
                 f"{url!r} has no deployment OCID in its path: expected "
                 "'https://<host>/<deployment-ocid>[/predict]'."
             )
         ocid = segments[-1]
-        match = _check_ocid(ocid)
+        match = check_ocid(ocid)
         labels = host.split(".")
         if region is None and len(labels) >= 3 and labels[0] == "modeldeployment":
             region = labels[1]
         if region is None:
-            region = _region_from_key(match["region"], ocid)
+            region = region_from_key(match["region"], ocid)
         netloc = parts.netloc.rsplit("@", 1)[-1]  # never keep user:password@
         endpoint = f"{parts.scheme}://{netloc}{path}"
         return cls(
@@ -287,10 +202,10 @@ class Deployment(BaseModel):
         if not isinstance(ocid, str):
             raise InvalidDeploymentError(f"Expected an OCID string, got {type(ocid).__name__}.")
         ocid = ocid.strip()
-        match = _check_ocid(ocid)
+        match = check_ocid(ocid)
         if region is None:
-            region = _region_from_key(match["region"], ocid)
-        domain = _domain_for_realm(match["realm"])
+            region = region_from_key(match["region"], ocid)
+        domain = domain_for_realm(match["realm"])
         endpoint = f"https://modeldeployment.{region}.{domain}/{ocid}"
         return cls(
             ocid=ocid,

@@ -6,8 +6,9 @@ import asyncio
 import os
 from typing import Any
 
+from .._address import check_endpoint
 from .._oci_bounds import Bounds, TimeoutArg, bounds
-from ..deployment import Deployment, check_endpoint
+from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory, build_client, call, make_client, resolve_signer
 from ._constants import LIFECYCLE_STATES
 from ._info import DeploymentInfo
