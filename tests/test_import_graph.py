@@ -144,3 +144,23 @@ def test_types_are_pure() -> None:
         if module.startswith("odsc_llm.types"):
             outside = {t for t in targets if not t.startswith("odsc_llm.types")} - allowed
             assert not outside, f"{module} imports {sorted(outside)}"
+
+
+#: Private modules the emulator may import, and why: none holds client logic that the
+#: emulator checks (so the two cannot be wrong together through them).
+EMULATOR_MAY_IMPORT = {
+    "odsc_llm._lazy": "the package's lazy loader (PEP 562), shared machinery, no client logic",
+}
+
+
+def test_the_emulator_uses_only_the_clients_public_names() -> None:
+    """``odsc_llm.testing`` checks the client: it imports only the client's public modules
+    (and its own), so a mistake in shared private code cannot hide from it."""
+    for module, targets in _graph().items():
+        if not module.startswith("odsc_llm.testing"):
+            continue
+        for target in targets:
+            if target.startswith("odsc_llm.testing") or target in EMULATOR_MAY_IMPORT:
+                continue
+            private = any(part.startswith("_") for part in target.split(".")[1:])
+            assert not private, f"{module} imports the client's private {target}"

@@ -24,28 +24,18 @@ advice), ``_connect`` (deployment, auth, client), one module per command group.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 
 from ._base import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USAGE,
     PROG,
-    Output,
-    OutputError,
     Parser,
-    UsageError,
-    err,
     parse_command_line,
 )
-from ._connect import PRINCIPALS, literal_count
-from ._messages import for_cli, report_error
+from ._connect import literal_count
+from ._run import run
 
-__all__ = ["build_parser", "main", "run"]
+__all__ = ["build_parser", "main", "run", "serve_local_main"]
 
 Builder = Callable[[argparse.ArgumentParser], None]
 
@@ -115,59 +105,6 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return word if word in _COMMANDS else None
 
 
-def _silence_stdout() -> None:
-    """Point fd 1 at /dev/null, so Python's flush at exit does not fail a second time."""
-    if sys.stdout is None:
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-
-
-def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """Run the command ``args`` names; every failure becomes an exit status and one line."""
-    from .._errors import InvalidDeploymentError, OdscLLMError
-
-    handler: Callable[[argparse.Namespace, Output], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        if sys.stderr is not None:
-            parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    command_parser: argparse.ArgumentParser = getattr(args, "parser", parser)
-    if getattr(args, "auth", None) in PRINCIPALS and (args.profile or args.config_file):
-        command_parser.error(f"--profile and --config-file do not apply to --auth {args.auth}")
-    if sys.stdout is None:  # started with stdout closed (>&-)
-        err("error: standard output is closed: nowhere to print to")
-        return EXIT_ERROR
-    out = Output(sys.stdout)
-    try:
-        return handler(args, out)
-    except UsageError as exc:
-        command_parser.error(for_cli(str(exc)))  # one line, exits 2
-    except InvalidDeploymentError as exc:
-        err(f"error: {for_cli(str(exc))}")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        with contextlib.suppress(OutputError, OSError):
-            out.end_line()
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (``| head``): it had all it wanted, so stop quietly, and
-        # with 0 whenever it happened (before the first write or after the last).
-        _silence_stdout()
-        return EXIT_OK
-    except OutputError as exc:  # a full disk (>/dev/full), an I/O error
-        err(f"error: {exc}")
-        _silence_stdout()
-        return EXIT_ERROR
-    except OdscLLMError as exc:
-        report_error(exc)
-        return EXIT_ERROR
-    except Exception as exc:  # a bug: still one line, never a traceback
-        err(f"internal error, please report it: {type(exc).__name__}: {for_cli(str(exc))}")
-        return EXIT_ERROR
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``odsc-llm`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -177,3 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # argparse drops the '--': the commands need to know which texts came after it.
     args.literal_positionals = literal_count(words)
     return run(parser, args)
+
+
+def serve_local_main(argv: Sequence[str] | None = None, prog: str = "odsc-llm serve-local") -> int:
+    """``python -m odsc_llm.testing``: ``serve-local``'s options and errors under ``prog``;
+    returns the exit status. (Its module loads on first use, as every command's does.)"""
+    from ._serve import standalone_main
+
+    return standalone_main(argv, prog)

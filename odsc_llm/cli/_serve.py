@@ -137,7 +137,7 @@ def standalone_parser(prog: str) -> Parser:
 
 def standalone_main(argv: Sequence[str] | None, prog: str) -> int:
     """``python -m odsc_llm.testing``: the same options and errors as ``serve-local``."""
-    from . import run
+    from ._run import run
 
     parser = standalone_parser(prog)
     words = list(sys.argv[1:] if argv is None else argv)

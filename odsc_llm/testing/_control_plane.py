@@ -32,11 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..control_plane._constants import (
-    DATA_SCIENCE_API_PATH,
-    LIFECYCLE_STATES,
-    LOG_SEARCH_API_PATH,
-)
+from ..control_plane import LIFECYCLE_STATES
 from ._control_plane_bodies import log_record, model_deployment
 from ._faults import RecordedRequest, oci_error_body
 from ._verify import PublicKeyLike, SignatureVerificationError, verify_request
@@ -47,6 +43,10 @@ __all__ = ["LIST_PAGE_SIZE", "ControlPlane", "ControlPlaneMixin", "handles"]
 LIST_PAGE_SIZE = 2
 #: Records per page of ``SearchLogs`` when the request gives no ``limit``.
 SEARCH_PAGE_SIZE = 100
+# The services' API versions, written here again on purpose (not taken from the client's
+# constants): the emulator checks the client, so the two must not share a mistake.
+DATA_SCIENCE_API_PATH = "/20190101"  # the Data Science API (oci.data_science)
+LOG_SEARCH_API_PATH = "/20190909"  # the Logging Search API (oci.loggingsearch)
 _PREFIXES = (DATA_SCIENCE_API_PATH + "/", LOG_SEARCH_API_PATH + "/")
 _MD_PATH = DATA_SCIENCE_API_PATH + "/modelDeployments"
 _SEARCH_PATH = LOG_SEARCH_API_PATH + "/search"

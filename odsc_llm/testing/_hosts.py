@@ -8,7 +8,7 @@ import ipaddress
 import socket
 from typing import Any
 
-from .._errors import OdscLLMError
+from ..errors import OdscLLMError
 from ._request import Request
 from ._verify import SignatureVerificationError
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .._errors import OdscLLMError
 from ..deployment import Deployment
+from ..errors import OdscLLMError
 from . import _aqua
 from ._answers import DEFAULT_EMBEDDING_DIM, MODEL_NAME
 from ._control_plane import ControlPlane, ControlPlaneMixin
@@ -32,9 +32,8 @@ from ._throttle import Throttle
 from ._verify import PublicKeyLike
 
 if TYPE_CHECKING:
+    from .. import AsyncClient, Client
     from .. import auth as _auth
-    from .._async_client import AsyncClient
-    from .._client import Client
 
 __all__ = ["LocalDeployment"]
 
@@ -382,14 +381,14 @@ class LocalDeployment(ControlPlaneMixin):
 
     def client(self, **kwargs: Any) -> Client:
         """An ``odsc_llm.Client`` for this deployment (keyword arguments pass through)."""
-        from .._client import Client
+        from .. import Client
 
         kwargs.setdefault("auth", self.auth)
         return Client(deployment=self.deployment, **kwargs)
 
     def async_client(self, **kwargs: Any) -> AsyncClient:
         """An ``odsc_llm.AsyncClient`` for this deployment (keyword arguments pass through)."""
-        from .._async_client import AsyncClient
+        from .. import AsyncClient
 
         kwargs.setdefault("auth", self.auth)
         return AsyncClient(deployment=self.deployment, **kwargs)

@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .._errors import OdscLLMError
+from ..errors import OdscLLMError
 
 __all__ = [
     "MAX_CLOCK_SKEW_SECONDS",
