@@ -29,7 +29,7 @@ from odsc_llm import (
 )
 from odsc_llm.testing import LocalDeployment, embed, reply_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

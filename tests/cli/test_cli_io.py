@@ -148,7 +148,7 @@ def test_reader_going_away_stays_quiet(
 def test_url_looking_text_after_double_dash_is_text_when_the_variable_is_set(
     odsc_llm_local: LocalDeployment, config: str
 ) -> None:
-    # Before '--' such a positional is the deployment (tests/test_cli_positionals.py).
+    # Before '--' such a positional is the deployment (tests/cli/test_cli_positionals.py).
     env = cli_env(**{ENV_DEPLOYMENT: odsc_llm_local.url, "OCI_CONFIG_FILE": config})
     result = run_cli("chat", "--no-stream", "--", "https://example.com/ocid1.x", env=env)
     assert (result.returncode, result.stdout) == (0, "You said: https://example.com/ocid1.x\n")
