@@ -1,7 +1,11 @@
 """Joining stream chunks: the text of one chunk, and the answer a whole stream makes.
 
 No I/O: used by the streams (``text()``, ``get_final_completion()``,
-``StreamError.partial_text``) and by the CLI.
+``StreamError.partial_text``) and by the CLI. A stream merges each chunk into an
+accumulator as it arrives (:class:`CompletionParts`, :class:`ChatParts`) and keeps only
+what the answer needs: the pieces of text and tool-call arguments so far (joined once, at
+the end), finish reasons, usage, and the first and last chunks. Keeping every chunk (or
+its JSON) would cost a long stream ~0.2 KB a token.
 """
 
 from __future__ import annotations
@@ -20,7 +24,17 @@ from .types.chat import (
 )
 from .types.completion import Completion, CompletionChoice, CompletionLogprobs
 
-__all__ = ["accumulate", "chunk_reasoning", "chunk_text", "partial_text"]
+__all__ = [
+    "ChatParts",
+    "CompletionParts",
+    "accumulate",
+    "accumulator",
+    "chunk_reasoning",
+    "chunk_text",
+    "partial_text",
+]
+
+_LOGPROB_FIELDS = ("text_offset", "token_logprobs", "tokens", "top_logprobs")
 
 
 def chunk_text(chunk: ResponseType) -> str | None:
@@ -44,129 +58,261 @@ def partial_text(chunks: list[Any]) -> str:
     return "".join(piece for piece in map(chunk_text, chunks) if piece)
 
 
+def accumulator(chunk_type: type[Any]) -> CompletionParts | ChatParts:
+    """An empty accumulator for chunks of ``chunk_type``."""
+    return ChatParts() if issubclass(chunk_type, ChatCompletionChunk) else CompletionParts()
+
+
 def accumulate(chunks: list[Any], request_id: str | None = None) -> Completion | ChatCompletion:
     """Join stream chunks into the answer the non-streaming call would have given."""
-    if chunks and isinstance(chunks[0], ChatCompletionChunk):
-        result: Completion | ChatCompletion = _accumulate_chat(chunks)
-    else:
-        result = _accumulate_completion(chunks)
-    result._set_request_id(request_id)
-    return result
-
-
-def _accumulate_completion(chunks: list[Completion]) -> Completion:
-    texts: dict[int, list[str]] = {}
-    finals: dict[int, CompletionChoice] = {}
-    logprobs: dict[int, CompletionLogprobs] = {}
-    head: Completion | None = None
-    usage = None
+    parts = accumulator(type(chunks[0]) if chunks else Completion)
+    add = parts.add
     for chunk in chunks:
-        head = head or chunk
-        usage = chunk.usage or usage
-        for choice in chunk.choices:
-            texts.setdefault(choice.index, []).append(choice.text)
-            if choice.finish_reason is not None or choice.index not in finals:
-                finals[choice.index] = choice
-            if choice.logprobs is not None:
-                acc = logprobs.setdefault(choice.index, CompletionLogprobs())
-                for field in ("text_offset", "token_logprobs", "tokens", "top_logprobs"):
+        add(chunk)
+    return parts.result(request_id)
+
+
+class _Parts:
+    """What both accumulators keep: the ends of the stream, usage, finish reasons."""
+
+    __slots__ = ("count", "finished", "first", "last", "usage")
+
+    def __init__(self) -> None:
+        self.count = 0  # chunks merged
+        self.first: Any = None  # id, created and model come from the first chunk
+        self.last: Any = None
+        self.usage: Any = None  # the last chunk's that had any
+        #: Choice index -> its finish_reason, once it has one.
+        self.finished: dict[int, str] = {}
+
+    @property
+    def ends(self) -> list[Any]:
+        """The first and the last chunk (one if only one; none before any)."""
+        if self.first is None:
+            return []
+        return [self.first] if self.last is self.first else [self.first, self.last]
+
+
+class CompletionParts(_Parts):
+    """A completions stream merged so far."""
+
+    __slots__ = ("finals", "logprobs", "texts")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: dict[int, list[str]] = {}  # also: the choices seen, in arrival order
+        self.finals: dict[int, tuple[str | None, int | str | None]] = {}
+        self.logprobs: dict[int, dict[str, list[Any] | None]] = {}
+
+    @property
+    def started(self) -> Any:
+        """The indexes of the choices seen (a set-like view)."""
+        return self.texts.keys()
+
+    def add(self, chunk: Completion) -> None:
+        """Merge one chunk (the stream's hot path: cheap operations only)."""
+        self.count += 1
+        if self.first is None:
+            self.first = chunk
+        self.last = chunk
+        fields = chunk.__dict__  # as ChatParts.add
+        if fields["usage"] is not None:
+            self.usage = fields["usage"]
+        texts = self.texts
+        finals = self.finals
+        for choice in fields["choices"]:
+            got = choice.__dict__
+            index = got["index"]
+            parts = texts.get(index)
+            if parts is None:
+                parts = texts[index] = []
+            parts.append(got["text"])
+            reason = got["finish_reason"]
+            if reason is not None:
+                finals[index] = (reason, got["stop_reason"])
+                self.finished[index] = reason
+            elif index not in finals:
+                finals[index] = (None, got["stop_reason"])
+            if got["logprobs"] is not None:
+                merged = self.logprobs.setdefault(index, dict.fromkeys(_LOGPROB_FIELDS))
+                for field in _LOGPROB_FIELDS:
                     piece = getattr(choice.logprobs, field)
                     if piece is not None:
-                        setattr(acc, field, (getattr(acc, field) or []) + list(piece))
-    choices = [
-        CompletionChoice(
-            index=index,
-            text="".join(texts[index]),
-            logprobs=logprobs.get(index),
-            finish_reason=finals[index].finish_reason,
-            stop_reason=finals[index].stop_reason,
-        )
-        for index in sorted(texts)
-    ]
-    return Completion(
-        id=head.id if head else "",
-        created=head.created if head else 0,
-        model=head.model if head else "",
-        choices=choices,
-        usage=usage,
-    )
+                        kept = merged[field]
+                        if kept is None:
+                            merged[field] = list(piece)
+                        else:
+                            kept.extend(piece)
 
+    def text(self) -> str:
+        """The text of choice 0 so far."""
+        return "".join(self.texts.get(0, ()))
 
-def _accumulate_chat(chunks: list[ChatCompletionChunk]) -> ChatCompletion:
-    contents: dict[int, list[str]] = {}
-    # Choices whose deltas carried a content field at all (even ""): their joined
-    # content is a string, as in the non-streamed answer; others' is None.
-    has_content: set[int] = set()
-    reasoning: dict[int, list[str]] = {}
-    roles: dict[int, str] = {}
-    finish: dict[int, tuple[str | None, int | str | None]] = {}
-    calls: dict[int, dict[int, dict[str, Any]]] = {}
-    logprob_items: dict[int, list[Any]] = {}
-    usage = None
-    for chunk in chunks:
-        usage = chunk.usage or usage
-        for choice in chunk.choices:
-            index = choice.index
-            delta = choice.delta
-            contents.setdefault(index, [])
-            if delta.role:
-                roles[index] = delta.role
-            if delta.content is not None:
-                has_content.add(index)
-                contents[index].append(delta.content)
-            if delta.reasoning:
-                reasoning.setdefault(index, []).append(delta.reasoning)
-            for call in delta.tool_calls or ():
-                acc = calls.setdefault(index, {}).setdefault(
-                    call.index, {"id": "", "type": "function", "name": "", "arguments": ""}
+    def result(self, request_id: str | None = None) -> Completion:
+        """The answer the chunks so far make."""
+        choices = []
+        for index in sorted(self.texts):
+            finish_reason, stop_reason = self.finals[index]
+            merged = self.logprobs.get(index)
+            choices.append(
+                CompletionChoice(
+                    index=index,
+                    text="".join(self.texts[index]),
+                    logprobs=None if merged is None else _logprobs(merged),
+                    finish_reason=finish_reason,
+                    stop_reason=stop_reason,
                 )
-                if call.id:
-                    acc["id"] = call.id
-                if call.type:
-                    acc["type"] = call.type
-                if call.function is not None:
-                    name = call.function.name
-                    # vLLM sends the name once; llama.cpp repeats it whole in every delta.
-                    if name and name != acc["name"]:
-                        acc["name"] += name
-                    acc["arguments"] += call.function.arguments or ""
-            if choice.logprobs is not None and choice.logprobs.content:
-                logprob_items.setdefault(index, []).extend(choice.logprobs.content)
-            if choice.finish_reason is not None:
-                finish[index] = (choice.finish_reason, choice.stop_reason)
-    choices = []
-    for index in sorted(contents):
-        tool_calls = [
-            ChatCompletionMessageToolCall(
-                id=acc["id"],
-                type=acc["type"],
-                function=Function(name=acc["name"], arguments=acc["arguments"]),
             )
-            for _, acc in sorted(calls.get(index, {}).items())
-        ]
-        message = ChatCompletionMessage(
-            role=roles.get(index, "assistant"),
-            content="".join(contents[index]) if index in has_content or not tool_calls else None,
-            reasoning="".join(reasoning[index]) if index in reasoning else None,
-            tool_calls=tool_calls or None,
+        head = self.first
+        result = Completion(
+            id=head.id if head else "",
+            created=head.created if head else 0,
+            model=head.model if head else "",
+            choices=choices,
+            usage=self.usage,
         )
-        finish_reason, stop_reason = finish.get(index, (None, None))
-        choices.append(
-            Choice(
-                index=index,
-                message=message,
-                logprobs=ChoiceLogprobs(content=logprob_items[index])
-                if index in logprob_items
-                else None,
-                finish_reason=finish_reason,
-                stop_reason=stop_reason,
+        result._set_request_id(request_id)
+        return result
+
+
+def _logprobs(merged: dict[str, list[Any] | None]) -> CompletionLogprobs:
+    # Only the fields some chunk carried are set (to_dict() leaves the others out).
+    return CompletionLogprobs(**{k: v for k, v in merged.items() if v is not None})
+
+
+class _ToolCall:
+    """One streamed tool call so far: its argument text kept in pieces."""
+
+    __slots__ = ("arguments", "id", "name", "type")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.type = "function"
+        self.name = ""
+        self.arguments: list[str] = []
+
+
+class ChatParts(_Parts):
+    """A chat stream merged so far."""
+
+    __slots__ = (
+        "calls", "contents", "finish", "has_content", "logprob_items", "reasoning", "roles",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contents: dict[int, list[str]] = {}  # also: the choices seen
+        # Choices whose deltas carried a content field at all (even ""): their joined
+        # content is a string, as in the non-streamed answer; others' is None.
+        self.has_content: set[int] = set()
+        self.reasoning: dict[int, list[str]] = {}
+        self.roles: dict[int, str] = {}
+        self.finish: dict[int, tuple[str | None, int | str | None]] = {}
+        self.calls: dict[int, dict[int, _ToolCall]] = {}
+        self.logprob_items: dict[int, list[Any]] = {}
+
+    @property
+    def started(self) -> Any:
+        """The indexes of the choices seen (a set-like view)."""
+        return self.contents.keys()
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        """Merge one chunk (the stream's hot path: cheap operations only; the fields are
+        read from the models' ``__dict__``, 3x faster than pydantic's attributes)."""
+        self.count += 1
+        if self.first is None:
+            self.first = chunk
+        self.last = chunk
+        fields = chunk.__dict__
+        if fields["usage"] is not None:
+            self.usage = fields["usage"]
+        contents = self.contents
+        for choice in fields["choices"]:
+            got = choice.__dict__
+            index = got["index"]
+            delta = got["delta"].__dict__
+            parts = contents.get(index)
+            if parts is None:
+                parts = contents[index] = []
+            if delta["role"]:
+                self.roles[index] = delta["role"]
+            content = delta["content"]
+            if content is not None:
+                if not parts:
+                    self.has_content.add(index)
+                parts.append(content)
+            if delta["reasoning"]:
+                self.reasoning.setdefault(index, []).append(delta["reasoning"])
+            if delta["tool_calls"]:
+                self._add_calls(index, delta["tool_calls"])
+            logprobs = got["logprobs"]
+            if logprobs is not None and logprobs.content:
+                self.logprob_items.setdefault(index, []).extend(logprobs.content)
+            reason = got["finish_reason"]
+            if reason is not None:
+                self.finish[index] = (reason, got["stop_reason"])
+                self.finished[index] = reason
+
+    def _add_calls(self, index: int, deltas: list[Any]) -> None:
+        calls = self.calls.setdefault(index, {})
+        for call in deltas:
+            acc = calls.get(call.index)
+            if acc is None:
+                acc = calls[call.index] = _ToolCall()
+            if call.id:
+                acc.id = call.id
+            if call.type:
+                acc.type = call.type
+            if call.function is not None:
+                name = call.function.name
+                # vLLM sends the name once; llama.cpp repeats it whole in every delta.
+                if name and name != acc.name:
+                    acc.name += name
+                if call.function.arguments:
+                    acc.arguments.append(call.function.arguments)
+
+    def text(self) -> str:
+        """The content of choice 0 so far."""
+        return "".join(self.contents.get(0, ()))
+
+    def result(self, request_id: str | None = None) -> ChatCompletion:
+        """The answer the chunks so far make."""
+        choices = []
+        for index in sorted(self.contents):
+            tool_calls = [
+                ChatCompletionMessageToolCall(
+                    id=acc.id,
+                    type=acc.type,
+                    function=Function(name=acc.name, arguments="".join(acc.arguments)),
+                )
+                for _, acc in sorted(self.calls.get(index, {}).items())
+            ]
+            has_content = index in self.has_content or not tool_calls
+            reasoning = self.reasoning.get(index)
+            message = ChatCompletionMessage(
+                role=self.roles.get(index, "assistant"),
+                content="".join(self.contents[index]) if has_content else None,
+                reasoning="".join(reasoning) if reasoning is not None else None,
+                tool_calls=tool_calls or None,
             )
+            finish_reason, stop_reason = self.finish.get(index, (None, None))
+            items = self.logprob_items.get(index)
+            choices.append(
+                Choice(
+                    index=index,
+                    message=message,
+                    logprobs=ChoiceLogprobs(content=items) if items is not None else None,
+                    finish_reason=finish_reason,
+                    stop_reason=stop_reason,
+                )
+            )
+        head = self.first
+        result = ChatCompletion(
+            id=head.id if head else "",
+            created=head.created if head else 0,
+            model=head.model if head else "",
+            choices=choices,
+            usage=self.usage,
         )
-    head = chunks[0] if chunks else None
-    return ChatCompletion(
-        id=head.id if head else "",
-        created=head.created if head else 0,
-        model=head.model if head else "",
-        choices=choices,
-        usage=usage,
-    )
+        result._set_request_id(request_id)
+        return result

@@ -58,6 +58,15 @@ ROUTE_COMPLETIONS = "/v1/completions"
 ROUTE_CHAT_COMPLETIONS = "/v1/chat/completions"
 ROUTE_EMBEDDINGS = "/v1/embeddings"
 
+#: After ``data: [DONE]`` a stream reads at most this many more pieces of the body (each
+#: already here) to give the connection back to the pool; a server that keeps talking
+#: gets it closed instead.
+STREAM_READS_AFTER_DONE = 16
+#: Async streams: how long one of those reads may take. It only lets the event loop hand
+#: over bytes it already received (a separate TCP segment with the body's end); a server
+#: that sends nothing more costs this once, then its connection is closed.
+STREAM_DRAIN_GRACE = 0.005
+
 STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
 

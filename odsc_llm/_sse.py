@@ -11,6 +11,7 @@ of the byte layer: UTF-8 with a leading U+FEFF stripped, and bad bytes replaced.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import json
 from collections.abc import Callable, Iterator
@@ -21,10 +22,11 @@ from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from httpx_sse._models import ServerSentEvent
 from pydantic import ValidationError
 
-from ._accumulate import partial_text
+from ._accumulate import accumulator
 from ._errors import StreamError, StreamTimeoutError, extract_error_message
 from ._json import validate_json
-from .types.chat import ChatCompletionChunk
+from ._release import collecting, defer, let_go, spawn
+from .types.chat import ChatCompletion, ChatCompletionChunk
 from .types.completion import Completion
 
 __all__ = ["SSEFeed", "ServerSentEvent", "_EventHandler", "rest_is_here"]
@@ -123,9 +125,9 @@ class _EventHandler(Generic[ChunkT]):
     """
 
     __slots__ = (
-        "cast_to", "done", "ended", "events", "failure", "finished", "first_event_deadline",
-        "idle_timeout", "on_close", "released", "request", "request_id", "response", "sse",
-        "started", "validate",
+        "cast_to", "closing", "deferred", "done", "ended", "failure", "first_event_deadline",
+        "idle_timeout", "on_close", "parts", "released", "request", "request_id", "response",
+        "sse", "validate",
     )  # fmt: skip
 
     def __init__(
@@ -145,13 +147,12 @@ class _EventHandler(Generic[ChunkT]):
         self.first_event_deadline = first_event_deadline
         self.on_close = on_close
         self.released = False
+        self.closing: asyncio.Task[None] | None = None  # the async release, once begun
+        self.deferred = False  # the sync release was handed to the closer thread
         self.sse = SSEFeed()
-        # The JSON text of every chunk parsed so far, for get_final_completion() and
-        # StreamError.partial_text. Strings, not models: holding thousands of models
-        # makes the garbage collector rescan them all and halves the stream's speed.
-        self.events: list[str] = []
-        self.started: set[int] = set()  # choice indexes seen
-        self.finished: dict[int, str] = {}  # choice index -> its finish_reason
+        # The chunks so far, merged as they arrive (get_final_completion(), partial_text):
+        # not each chunk, whose JSON or model would cost every token ~0.2 KB.
+        self.parts = accumulator(cast_to)
         self.done = False
         self.ended = False
         self.failure: StreamError | None = None
@@ -171,10 +172,8 @@ class _EventHandler(Generic[ChunkT]):
         at once, and the garbage collector's rescans of them cost ~15% of the speed)."""
         # The hot loop: locals and no method calls beyond parsing (chunks/s matter).
         validate = self.validate
-        remember = self.events.append
+        add = cast("Callable[[ChunkT], None]", self.parts.add)
         request_id = self.request_id
-        started = self.started
-        finished = self.finished
         for sse in events:
             data = sse.data
             if not data or data.isspace():
@@ -194,11 +193,7 @@ class _EventHandler(Generic[ChunkT]):
                     self.fail(self.bad_chunk(data, exc))
                     break
             chunk.__dict__["request_id"] = request_id  # see ResponseType
-            remember(data)
-            for choice in chunk.choices:
-                started.add(choice.index)
-                if choice.finish_reason is not None:
-                    finished[choice.index] = choice.finish_reason
+            add(chunk)
             yield chunk
 
     def end_at_done(self) -> None:
@@ -208,7 +203,7 @@ class _EventHandler(Generic[ChunkT]):
         new request interrupts it): without a finish reason the answer is incomplete.
         """
         self.ended = True
-        if not self.started:
+        if not self.parts.count:
             self.failure = self.error("The stream ended ('data: [DONE]') without any answer")
             return
         unfinished = sorted(self.started - self.finished.keys())
@@ -232,15 +227,45 @@ class _EventHandler(Generic[ChunkT]):
         if not self.done:
             raise self.end_error()
 
-    def chunks(self) -> list[ChunkT]:
-        """The chunks parsed so far, parsed again from their text."""
-        return [validate_json(self.cast_to, data) for data in self.events]
+    @property
+    def count(self) -> int:
+        """The chunks parsed so far."""
+        return self.parts.count
+
+    @property
+    def started(self) -> Any:
+        """The indexes of the choices seen so far (set-like)."""
+        return self.parts.started
+
+    @property
+    def finished(self) -> dict[int, str]:
+        """Choice index -> its finish_reason, for the choices that have one."""
+        return self.parts.finished
 
     def ends(self) -> list[ChunkT]:
         """The first and the last chunk parsed so far (one if only one): what a summary
         of the stream needs (id and model come first, the final usage last)."""
-        picked = self.events[:1] + self.events[1:][-1:]
-        return [validate_json(self.cast_to, data) for data in picked]
+        return self.parts.ends
+
+    def partial_text(self) -> str:
+        """The text of choice 0 so far."""
+        return self.parts.text()
+
+    def final_completion(self) -> Completion | ChatCompletion:
+        """The answer, once the stream was read to ``[DONE]``; else its error.
+
+        A stream closed (or broken off) before its end raises, as reading it would have:
+        its chunks make no complete answer.
+        """
+        if self.failure is not None:
+            raise self.failure
+        if not self.done:
+            raise self.error(
+                "The stream was closed before 'data: [DONE]' (the loop broke off, or "
+                "close() was called): get_final_completion() needs the whole answer; call "
+                "it on a stream not yet closed, or join the chunks you read"
+            )
+        return self.parts.result(self.request_id)
 
     # -- releasing -------------------------------------------------------------------
 
@@ -252,12 +277,35 @@ class _EventHandler(Generic[ChunkT]):
                 self.on_close()
 
     def close_sync(self) -> None:
+        """Close the response and release. From a garbage collection (a finalizer, which
+        may run while this thread holds the pool's or on_close's locks), on the closer
+        thread instead (see ``_release``)."""
+        if collecting():
+            if not self.deferred and not self.released:
+                self.deferred = True
+                defer(self._close_sync)
+            return
+        self._close_sync()
+
+    def _close_sync(self) -> None:
         try:
             self.response.close()
         finally:
+            let_go(self)  # the body iterator, kept while the stream was open
             self.release()
 
     async def close_async(self) -> None:
+        """Close the response and release, once for every caller: in a task that a
+        cancelled caller leaves running (cancelled half-way, httpx's close would leave
+        the pool holding the connection for good)."""
+        closing = self.closing
+        if closing is None:
+            if self.released and self.response.is_closed:
+                return
+            closing = self.closing = spawn(self._close_async())
+        await asyncio.shield(closing)
+
+    async def _close_async(self) -> None:
         try:
             await self.response.aclose()
         finally:
@@ -277,12 +325,12 @@ class _EventHandler(Generic[ChunkT]):
         ``failure`` too (every one is raised), so ``on_close`` observers see it."""
         self.failure = cls(
             f"{message} (opc-request-id: {self.request_id or '-'}; "
-            f"{len(self.events)} chunks received before the failure)",
+            f"{self.parts.count} chunks received before the failure)",
             request=self.request,
             request_id=self.request_id,
             body=body,
-            partial_text=partial_text(self.chunks()),
-            before_first_event=network and not self.events,
+            partial_text=self.parts.text(),
+            before_first_event=network and not self.parts.count,
         )
         return self.failure
 
@@ -325,7 +373,7 @@ class _EventHandler(Generic[ChunkT]):
         )
 
     def timeout_error(self) -> StreamError:
-        if not self.events:
+        if not self.parts.count:
             message = "The stream's first event did not arrive before its deadline (total_timeout)"
         else:
             message = (

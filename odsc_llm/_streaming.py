@@ -21,88 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
-from time import monotonic
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Generic, TextIO, TypeVar, cast
 
 import httpx
 
-from ._accumulate import accumulate, chunk_reasoning, chunk_text
-from ._constants import MAX_ERROR_BODY_BYTES
-from ._sse import _EventHandler, rest_is_here
+from ._accumulate import chunk_reasoning, chunk_text
+from ._release import close_soon, collecting, defer, watch
+from ._sse import _EventHandler
+from ._stream_io import async_chunks, sync_chunks
 from .types.chat import ChatCompletion, ChatCompletionChunk
 from .types.completion import Completion
 
 __all__ = ["AsyncStream", "Stream", "close_soon"]
 
 ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
-
-# After [DONE], read at most this many more pieces of the body (each already here) to give
-# the connection back to the pool; a server that keeps talking gets it closed instead.
-_MAX_READS_AFTER_DONE = 16
-# Async only: how long a read after [DONE] may take. It only lets the event loop hand
-# over bytes it already received (a separate TCP segment with the body's end); a server
-# that sends nothing more costs this once, then its connection is closed.
-_ASYNC_DRAIN_GRACE = 0.005
-
-# Strong references to fire-and-forget close tasks, so they are not collected mid-way.
-_background_tasks: set[asyncio.Task[None]] = set()
-
-
-def _sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
-    """The sync I/O loop: a module function, so the generator holds no ``Stream``."""
-    response = h.response
-    try:
-        media = h.check_content_type()
-        if media is not None:
-            raise h.not_sse_error(media, _read_head(h))
-        reads = response.iter_bytes()
-        feed = h.feed
-        seen = h.events
-        idle = h.idle_timeout
-        deadline = h.first_event_deadline
-        try:
-            # The hot loop (chunks/s matter): one clock read per network read.
-            for raw in reads:
-                if deadline is not None and monotonic() > deadline:
-                    raise h.timeout_error()
-                count = len(seen)
-                yield from feed(raw)
-                if len(seen) != count:
-                    # From when the reader asks again: its own pace is not a stall.
-                    deadline = None if idle is None else monotonic() + idle
-                if h.ended:
-                    break
-            else:
-                yield from h.feed_end()
-        except httpx.RequestError as exc:
-            raise h.transport_error(exc) from exc
-        h.raise_unless_done()
-        for _ in range(_MAX_READS_AFTER_DONE):
-            if not rest_is_here(response):
-                break
-            try:
-                next(reads)
-            except (StopIteration, httpx.RequestError):
-                break  # the body ended (the connection is reusable) or broke: done anyway
-    finally:
-        h.close_sync()
-
-
-def _read_head(h: _EventHandler[Any]) -> bytes:
-    """At most ``MAX_ERROR_BODY_BYTES`` of a body that is not SSE (to build the message)."""
-    head = bytearray()
-    deadline = h.first_event_deadline
-    try:
-        for piece in h.response.iter_bytes():
-            head += piece
-            if len(head) >= MAX_ERROR_BODY_BYTES or (
-                deadline is not None and monotonic() > deadline
-            ):
-                break
-    except httpx.RequestError:
-        pass  # what arrived is enough for the message
-    return bytes(head[:MAX_ERROR_BODY_BYTES])
 
 
 class Stream(Generic[ChunkT]):
@@ -125,11 +58,12 @@ class Stream(Generic[ChunkT]):
         first_event_deadline: float | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
+        watch()  # before any finalizer may need the closer thread
         self.response = response
         self._handler = _EventHandler(
             response, cast_to, idle_timeout, first_event_deadline, on_close
         )
-        self._iterator = _sync_chunks(self._handler)
+        self._iterator = sync_chunks(self._handler)
         self._first: ChunkT | None = None
 
     @property
@@ -142,7 +76,7 @@ class Stream(Generic[ChunkT]):
 
         Raises the stream's usual errors; ``before_first_event`` tells a retry it may.
         """
-        if self._first is None and not self._handler.events:
+        if self._first is None and not self._handler.count:
             self._first = next(self._iterator, None)
 
     def __iter__(self) -> Iterator[ChunkT]:
@@ -175,7 +109,8 @@ class Stream(Generic[ChunkT]):
 
     def __del__(self) -> None:
         # Dropped without being read to the end or closed: give the connection back now
-        # (an unstarted generator would never run its `finally`).
+        # (an unstarted generator would never run its `finally`); from a garbage
+        # collection, on the closer thread (see _release).
         handler = getattr(self, "_handler", None)
         if handler is not None and not handler.released:
             handler.close_sync()
@@ -215,92 +150,42 @@ class Stream(Generic[ChunkT]):
         return self
 
     def get_final_completion(self) -> Completion | ChatCompletion:
-        """Read to the end and join all chunks into one answer (tool calls joined by index)."""
+        """Read to the end and join all chunks into one answer (tool calls joined by index).
+
+        Raises :class:`~odsc_llm.StreamError` (with the ``partial_text``) when the stream
+        failed, or was closed or broken out of before its end; a stream merely paused
+        (``next()``, a loop not left) is read on to its end.
+        """
         self.until_done()
-        return accumulate(self._handler.chunks(), request_id=self.request_id)
+        return self._handler.final_completion()
 
 
-if sys.version_info >= (3, 11):
+class _AsyncChunks(Generic[ChunkT]):
+    """What ``async for chunk in stream`` iterates. Dropped before the stream's end (a
+    ``break``, an error in the loop's body), it closes the stream, as the sync wrapper
+    generator does. Not an async generator: the loop would finalize that in a task of
+    its own, racing ``__aexit__``'s close and reading on meanwhile."""
 
-    async def _next(reads: AsyncIterator[bytes], seconds: float) -> bytes:
-        """The next read, cancelled after ``seconds`` (raises ``TimeoutError``)."""
-        async with asyncio.timeout(seconds):
-            return await reads.__anext__()
+    __slots__ = ("_next", "_stream")
 
-else:  # pragma: no cover - Python 3.10
+    def __init__(self, stream: AsyncStream[ChunkT]) -> None:
+        self._stream = stream
+        self._next = stream._iterator.__anext__
 
-    async def _next(reads: AsyncIterator[bytes], seconds: float) -> bytes:
-        """The next read, cancelled after ``seconds`` (raises ``TimeoutError``)."""
-        return await asyncio.wait_for(reads.__anext__(), seconds)
+    def __aiter__(self) -> _AsyncChunks[ChunkT]:
+        return self
 
+    def __anext__(self) -> Awaitable[ChunkT]:
+        stream = self._stream
+        if stream._closed is False and stream._first is None:
+            # The hot path: the I/O generator's own awaitable, no coroutine of ours.
+            return self._next()
+        return stream.__anext__()  # the chunk read ahead by _aprime, or the end
 
-async def _async_chunks(h: _EventHandler[ChunkT]) -> AsyncIterator[ChunkT]:
-    """The async I/O loop: as ``_sync_chunks``, each read bounded by the next deadline."""
-    response = h.response
-    try:
-        media = h.check_content_type()
-        if media is not None:
-            raise h.not_sse_error(media, await _aread_head(h))
-        reads = response.aiter_bytes().__aiter__()
-        feed = h.feed
-        seen = h.events
-        idle = h.idle_timeout
-        deadline = h.first_event_deadline
-        try:
-            while True:
-                try:
-                    if deadline is None:
-                        raw = await reads.__anext__()
-                    else:
-                        remaining = deadline - monotonic()
-                        if remaining <= 0:
-                            raise h.timeout_error()
-                        raw = await _next(reads, remaining)
-                except StopAsyncIteration:
-                    raw = None
-                except asyncio.TimeoutError:
-                    raise h.timeout_error() from None
-                if raw is None:
-                    for chunk in h.feed_end():
-                        yield chunk
-                    break
-                count = len(seen)
-                for chunk in feed(raw):
-                    yield chunk
-                if len(seen) != count:
-                    deadline = None if idle is None else monotonic() + idle
-                if h.ended:
-                    break
-        except httpx.RequestError as exc:
-            raise h.transport_error(exc) from exc
-        h.raise_unless_done()
-        for _ in range(_MAX_READS_AFTER_DONE):
-            try:
-                await _next(reads, _ASYNC_DRAIN_GRACE)
-            except (StopAsyncIteration, asyncio.TimeoutError, httpx.RequestError):
-                break  # ended (reusable), nothing more at hand, or broke: done anyway
-    finally:
-        await h.close_async()
-
-
-async def _aread_head(h: _EventHandler[Any]) -> bytes:
-    """As ``_read_head``, for the async stream (each read bounded by the deadline)."""
-    head = bytearray()
-    deadline = h.first_event_deadline
-    reads = h.response.aiter_bytes().__aiter__()
-    while len(head) < MAX_ERROR_BODY_BYTES:
-        try:
-            if deadline is None:
-                piece = await reads.__anext__()
-            else:
-                remaining = deadline - monotonic()
-                if remaining <= 0:
-                    break
-                piece = await _next(reads, remaining)
-        except (StopAsyncIteration, asyncio.TimeoutError, httpx.RequestError):
-            break  # what arrived is enough for the message
-        head += piece
-    return bytes(head[:MAX_ERROR_BODY_BYTES])
+    def __del__(self) -> None:
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
+            stream._abandon()
 
 
 class AsyncStream(Generic[ChunkT]):
@@ -320,12 +205,19 @@ class AsyncStream(Generic[ChunkT]):
         first_event_deadline: float | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
+        watch()
         self.response = response
         self._handler = _EventHandler(
             response, cast_to, idle_timeout, first_event_deadline, on_close
         )
-        self._iterator = _async_chunks(self._handler)
+        self._iterator = async_chunks(self._handler)
         self._first: ChunkT | None = None
+        self._closed = False  # by aclose() or a loop left early: no more chunks
+        self._iterator_closed = False
+        try:  # where a finalizer in another thread sends the close
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
 
     @property
     def request_id(self) -> str | None:
@@ -337,23 +229,15 @@ class AsyncStream(Generic[ChunkT]):
 
         Raises the stream's usual errors; ``before_first_event`` tells a retry it may.
         """
-        if self._first is None and not self._handler.events:
+        if self._first is None and not self._handler.count:
             self._first = await _anext_or_none(self._iterator)
 
-    async def __aiter__(self) -> AsyncIterator[ChunkT]:
-        # `break` drops this wrapper generator; the event loop's async-generator finalizer
-        # then closes it, and the `finally` releases the connection (the inner generator
-        # is still referenced by the stream, so nothing else would close it).
-        try:
-            first, self._first = self._first, None
-            if first is not None:
-                yield first
-            async for chunk in self._iterator:
-                yield chunk
-        finally:
-            await self.aclose()
+    def __aiter__(self) -> AsyncIterator[ChunkT]:
+        return _AsyncChunks(self)
 
     async def __anext__(self) -> ChunkT:
+        if self._closed:
+            raise StopAsyncIteration
         first, self._first = self._first, None
         return first if first is not None else await self._iterator.__anext__()
 
@@ -364,12 +248,25 @@ class AsyncStream(Generic[ChunkT]):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop reading and release the connection."""
+        """Stop reading and release the connection (every caller waits for the one close)."""
         self._first = None
-        await cast(Any, self._iterator).aclose()
+        self._closed = True
+        if not self._iterator_closed:
+            # Once: a second aclose() of the generator while the first runs would raise.
+            self._iterator_closed = True
+            await cast(Any, self._iterator).aclose()
         await self._handler.close_async()
 
     close = aclose
+
+    def _abandon(self) -> None:
+        """A loop over the stream was left before its end: close it (from a finalizer)."""
+        handler = self._handler
+        if self._closed or handler.closing is not None or handler.released:
+            return  # closed already, or read to its end (or its error)
+        self._closed = True
+        self._first = None
+        close_soon(self.aclose, self._loop)
 
     async def text(self) -> AsyncIterator[str]:
         """The new text of each chunk (choice 0), skipping chunks without any."""
@@ -405,19 +302,28 @@ class AsyncStream(Generic[ChunkT]):
         return self
 
     async def get_final_completion(self) -> Completion | ChatCompletion:
-        """Read to the end and join all chunks into one answer (tool calls joined by index)."""
+        """Read to the end and join all chunks into one answer (tool calls joined by index).
+
+        Raises as :meth:`Stream.get_final_completion` does.
+        """
         await self.until_done()
-        return accumulate(self._handler.chunks(), request_id=self.request_id)
+        return self._handler.final_completion()
 
     def __del__(self) -> None:
-        # Dropped without being read to the end or closed: release the permit now and
-        # close the connection on the running loop (``__del__`` cannot await).
+        # Dropped without being read to the end or closed: close the connection on the
+        # loop (``__del__`` cannot await); release the permit now, except from a
+        # garbage collection (on_close may take locks this thread holds: see _release).
         handler = getattr(self, "_handler", None)
-        if handler is None or handler.released:
+        if handler is None or handler.released or handler.closing is not None:
+            return
+        loop = getattr(self, "_loop", None)
+        if collecting():
+            if not close_soon(handler.close_async, loop):
+                defer(handler.release)
             return
         handler.release()
         if not self.response.is_closed:
-            close_soon(self.response.aclose)
+            close_soon(self.response.aclose, loop)
 
 
 async def _anext_or_none(iterator: AsyncIterator[ChunkT]) -> ChunkT | None:
@@ -426,15 +332,3 @@ async def _anext_or_none(iterator: AsyncIterator[ChunkT]) -> ChunkT | None:
         return await iterator.__anext__()
     except StopAsyncIteration:
         return None
-
-
-def close_soon(closer: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run ``closer()`` on the running event loop, if any (for ``__del__``, which can't await)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    if not loop.is_closed():
-        task = loop.create_task(closer())
-        _background_tasks.add(task)
-        task.add_done_callback(_background_tasks.discard)

@@ -280,16 +280,15 @@ class CallSpan:
         if stream is not self._adopted:
             return
         handler = stream._handler
-        # Parsing every chunk again would double a long stream's cost: the ends carry
-        # id, model and usage, and the handler kept each choice's finish_reason.
-        chunks = handler.chunks() if self._capture else handler.ends()
-        for chunk in chunks:
+        # The stream keeps no chunk but its first and last: those carry id, model and
+        # usage; the handler merged each choice's finish_reason and the text as they came.
+        for chunk in handler.ends():
             self._absorb(chunk)
+        if handler.parts.usage is not None:
+            self._usage = handler.parts.usage
         self._finish_reasons.update(handler.finished)
         if self._capture:
-            from ._accumulate import partial_text
-
-            self._text.append(partial_text(chunks))
+            self._text.append(handler.partial_text())
         if not handler.done and handler.failure is None:  # the caller stopped reading
             for index in handler.started - handler.finished.keys():
                 self._finish_reasons[index] = CANCELLED
