@@ -15,7 +15,7 @@ from pytest_httpx import HTTPXMock
 import odsc_llm
 from odsc_llm import types
 
-from .utils import (
+from .support.clients import (
     CHAT,
     COMPLETION,
     EMBEDDINGS,

@@ -16,7 +16,7 @@ from odsc_llm import types
 from odsc_llm.errors import InvalidRequestError
 from odsc_llm.types._base import ResponseType
 
-from .utils import (
+from .support.clients import (
     CHAT,
     COMPLETION,
     EMBEDDINGS,

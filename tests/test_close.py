@@ -18,8 +18,8 @@ import pytest
 
 import odsc_llm
 
-from .hostile import HostileServer
-from .utils import ENDPOINT, Twin
+from .support.clients import ENDPOINT, Twin
+from .support.hostile import HostileServer
 
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 #: How long a closed call may take to end: far below the read timeout, generous for a

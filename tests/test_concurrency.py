@@ -15,7 +15,7 @@ import odsc_llm
 from odsc_llm import _constants as C
 from odsc_llm.testing import LocalDeployment
 
-from .utils import Twin
+from .support.clients import Twin
 
 
 @pytest.fixture(scope="module")

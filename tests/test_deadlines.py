@@ -17,14 +17,14 @@ import odsc_llm
 from odsc_llm import _constants as C
 from odsc_llm.errors import InvalidRequestError, StreamTimeoutError
 
-from .hostile import (
+from .support.clients import Twin, completion_chunk, sse
+from .support.hostile import (
     HostileServer,
     stream_pings,
     stream_with_gap,
     trickle_body,
     trickle_headers,
 )
-from .utils import Twin, completion_chunk, sse
 
 ENDPOINT = "http://127.0.0.1:1/ocid1.datasciencemodeldeployment.oc1.iad.x"  # never called
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])

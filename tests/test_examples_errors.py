@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import ROOT, TIMEOUT
+from tests.support.cli import ROOT, TIMEOUT
 
 EXAMPLES = ROOT / "examples"
 

@@ -17,7 +17,7 @@ from odsc_llm.auth import OCIAuth
 from odsc_llm.testing import LocalDeployment
 from odsc_llm.types.models import Model, ModelList
 
-from ._aqua_helpers import MODES, call, client_of
+from .support.aqua import MODES, call, client_of
 
 pytest.importorskip("uvicorn")
 

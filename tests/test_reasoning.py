@@ -9,7 +9,7 @@ import pytest
 from odsc_llm.testing import LocalDeployment, reply_text
 from odsc_llm.types import ChatCompletion, ChatCompletionChunk
 
-from ._aqua_helpers import MODES, call, client_of, collect
+from .support.aqua import MODES, call, client_of, collect
 
 pytest.importorskip("uvicorn")
 
@@ -110,7 +110,7 @@ def test_reasoning_option_is_checked() -> None:
 
 
 def test_a_server_sending_both_names_is_not_doubled() -> None:
-    from odsc_llm._accumulate import accumulate
+    from odsc_llm._streaming._accumulate import accumulate
 
     # Some vLLM releases sent the thinking under both names at once.
     chunks = [

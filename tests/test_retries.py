@@ -19,8 +19,16 @@ from odsc_llm import _constants as C
 from odsc_llm._retry import is_retryable, parse_retry_after
 from odsc_llm.errors import StreamError
 
-from .hostile import HostileServer, huge_body, ok_json, redirect, stream_breaks_first
-from .utils import COMPLETION, ENDPOINT, CountingAuth, RecordingSleep, Twin, completion_chunk, sse
+from .support.clients import (
+    COMPLETION,
+    ENDPOINT,
+    CountingAuth,
+    RecordingSleep,
+    Twin,
+    completion_chunk,
+    sse,
+)
+from .support.hostile import HostileServer, huge_body, ok_json, redirect, stream_breaks_first
 
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 

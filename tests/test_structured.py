@@ -20,7 +20,7 @@ from odsc_llm._errors import (
 from odsc_llm.testing import LocalDeployment, reply_text
 from odsc_llm.types.parsed import ParsedChatCompletion
 
-from ._aqua_helpers import MODES, call, client_of, collect
+from .support.aqua import MODES, call, client_of, collect
 
 pytest.importorskip("uvicorn")
 

@@ -15,7 +15,7 @@ from odsc_llm.testing import LocalDeployment
 from odsc_llm.types import ChatCompletion
 from odsc_llm.types.chat import ChatCompletionMessageToolCall
 
-from ._aqua_helpers import MODES, call, client_of
+from .support.aqua import MODES, call, client_of
 
 pytest.importorskip("uvicorn")
 
@@ -202,7 +202,7 @@ def test_no_tool_call_when_auto_finds_no_tool_name(odsc_llm_local: LocalDeployme
 
 
 def test_a_name_repeated_in_every_delta_is_not_doubled() -> None:
-    from odsc_llm._accumulate import accumulate
+    from odsc_llm._streaming._accumulate import accumulate
     from odsc_llm.types import ChatCompletionChunk
 
     def chunk(arguments: str) -> ChatCompletionChunk:

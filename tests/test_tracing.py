@@ -21,10 +21,10 @@ pytest.importorskip("opentelemetry.sdk")
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tests.otel_support import TRACER_PROVIDER
-from tests.otel_support import metric_points as _metric_points
-from tests.otel_support import only_span as _only_span
-from tests.otel_support import spans as spans  # the fixture
+from tests.support.otel import TRACER_PROVIDER
+from tests.support.otel import metric_points as _metric_points
+from tests.support.otel import only_span as _only_span
+from tests.support.otel import spans as spans  # the fixture
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -8,7 +8,7 @@ import pytest
 
 from odsc_llm import AsyncClient, Client, Deployment, InvalidDeploymentError
 from odsc_llm.cli._messages import for_cli
-from tests.cli_support import OCID, URL, run_cli
+from tests.support.cli import OCID, URL, run_cli
 
 SUFFIXES = ["/predict/v1", "/predit", "/v1/completions", "/predictWithResponseStream/x"]
 

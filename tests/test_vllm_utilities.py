@@ -12,7 +12,7 @@ from odsc_llm import BadRequestError
 from odsc_llm.testing import LocalDeployment, tokenize
 from odsc_llm.types.vllm import DetokenizeResponse, RerankResponse, TokenizeResponse
 
-from ._aqua_helpers import MODES, call, client_of
+from .support.aqua import MODES, call, client_of
 from .test_models import _PlainUpstream
 
 pytest.importorskip("uvicorn")

@@ -170,7 +170,7 @@ def _usage_tokens(chunk: Any) -> int | None:
 
 
 def _text_of(chunk: Any) -> str:
-    from .._accumulate import chunk_text
+    from .._streaming import chunk_text
 
     return chunk_text(chunk) or ""
 

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import odsc_llm
 from odsc_llm.errors import AuthError, InvalidRequestError
-from tests import bounds_support as support
-from tests.bounds_support import SLACK, TIMEOUT, bounded
-from tests.hostile import HostileServer
+from tests.support import bounds as support
+from tests.support.bounds import SLACK, TIMEOUT, bounded
+from tests.support.hostile import HostileServer
 
 IP_LINE = re.compile(
     r"^instance principals need an OCI compute instance; the instance metadata service "

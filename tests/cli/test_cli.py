@@ -19,8 +19,8 @@ import pytest
 from odsc_llm import cli
 from odsc_llm._constants import ENV_DEPLOYMENT
 from odsc_llm.cli import _base, _connect, _deployments, _generate, _messages
-from tests.cli_support import OCID, ROOT, TIMEOUT, URL, run_cli, run_python
-from tests.cli_support import cli_env as _env
+from tests.support.cli import OCID, ROOT, TIMEOUT, URL, run_cli, run_python
+from tests.support.cli import cli_env as _env
 
 if TYPE_CHECKING:
     from odsc_llm.testing import LocalDeployment

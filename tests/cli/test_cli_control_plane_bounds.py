@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from odsc_llm.testing import LocalDeployment
-from tests import bounds_support as support
-from tests.bounds_support import SLACK
-from tests.cli_support import cli_env, run_cli
-from tests.hostile import OCID, HostileServer
+from tests.support import bounds as support
+from tests.support.bounds import SLACK
+from tests.support.cli import cli_env, run_cli
+from tests.support.hostile import OCID, HostileServer
 
 #: Over the 2 s after which the CLI says what it waits for.
 TIMEOUT = 3.0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.cli_support import ROOT, TIMEOUT, cli_env, run_cli
+from tests.support.cli import ROOT, TIMEOUT, cli_env, run_cli
 
 if TYPE_CHECKING:
     from odsc_llm.testing import LocalDeployment

@@ -19,7 +19,7 @@ import pytest
 
 from odsc_llm import cli
 from odsc_llm._constants import ENV_DEPLOYMENT
-from tests.cli_support import OCID, ROOT, TIMEOUT, URL, cli_env, run_cli, run_python
+from tests.support.cli import OCID, ROOT, TIMEOUT, URL, cli_env, run_cli, run_python
 
 if TYPE_CHECKING:
     from odsc_llm.testing import LocalDeployment

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from odsc_llm._constants import ENV_DEPLOYMENT
-from tests.cli_support import OCID, URL, cli_env, run_cli
+from tests.support.cli import OCID, URL, cli_env, run_cli
 
 if TYPE_CHECKING:
     from odsc_llm.testing import LocalDeployment

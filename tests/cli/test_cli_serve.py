@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from odsc_llm._constants import ENV_DEPLOYMENT
-from tests.cli_support import ROOT, TIMEOUT, cli_env, run_cli
+from tests.support.cli import ROOT, TIMEOUT, cli_env, run_cli
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

@@ -33,7 +33,7 @@ from odsc_llm.errors import (
     DeploymentStateError,
     DeploymentWaitTimeout,
 )
-from tests.utils import FakeTime
+from tests.support.clients import FakeTime
 
 REGION = "us-ashburn-1"
 MD_OCID = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaaexample"

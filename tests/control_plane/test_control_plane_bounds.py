@@ -1,6 +1,6 @@
 """Control-plane calls with no network obey ``timeout`` and ``max_retries`` (issue 21, 7).
 
-Sync and async twins, against the servers of :mod:`tests.bounds_support`: every call
+Sync and async twins, against the servers of :mod:`tests.support.bounds`: every call
 ends at its timeout with one line, ``<operation> <endpoint>: <cause>``.
 """
 
@@ -18,9 +18,9 @@ import odsc_llm
 from odsc_llm import control_plane as cp
 from odsc_llm.errors import ControlPlaneError, InvalidRequestError
 from odsc_llm.testing import LocalDeployment
-from tests import bounds_support as support
-from tests.bounds_support import BOUND, SLACK, TIMEOUT, bounded
-from tests.hostile import OCID, HostileServer
+from tests.support import bounds as support
+from tests.support.bounds import BOUND, SLACK, TIMEOUT, bounded
+from tests.support.hostile import OCID, HostileServer
 
 COMPARTMENT = "ocid1.compartment.oc1..amaaaaaabounds"
 ONE_LINE = re.compile(

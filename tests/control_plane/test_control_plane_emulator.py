@@ -32,7 +32,7 @@ from odsc_llm.errors import (
 )
 from odsc_llm.testing import LocalDeployment
 from odsc_llm.testing._control_plane import LIST_PAGE_SIZE, SEARCH_PAGE_SIZE
-from tests.utils import FakeTime
+from tests.support.clients import FakeTime
 
 #: A poll interval that keeps waiting tests well under a second per poll.
 FAST = 0.02

@@ -8,8 +8,8 @@ import pytest
 import odsc_llm
 from tests.integration.conftest import Gateway
 from tests.integration.test_real_model import N_CTX, PROMPT
-from tests.otel_support import metric_points, only_span
-from tests.otel_support import spans as spans  # the fixture
+from tests.support.otel import metric_points, only_span
+from tests.support.otel import spans as spans  # the fixture
 
 pytest.importorskip("opentelemetry.sdk")
 

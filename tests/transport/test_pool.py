@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from odsc_llm._transport import _pool, is_linear
 from odsc_llm.testing import LocalDeployment
 
-from ..hostile import HostileServer
-from ..utils import COMPLETION, Twin
+from ..support.clients import COMPLETION, Twin
+from ..support.hostile import HostileServer
 
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 

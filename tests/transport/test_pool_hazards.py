@@ -24,8 +24,8 @@ import pytest
 from odsc_llm._transport import is_linear
 from odsc_llm.integrations.openai import async_http_client, base_url, http_client
 
-from ..hostile import HostileServer
-from ..utils import COMPLETION, Twin
+from ..support.clients import COMPLETION, Twin
+from ..support.hostile import HostileServer
 
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.hostile import HostileServer
+from tests.support.hostile import HostileServer
 
 #: The bound on any one call here, whatever the code under test does.
 BOUND = 20.0

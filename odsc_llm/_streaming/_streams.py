@@ -26,12 +26,12 @@ from typing import Any, Generic, TextIO, TypeVar, cast
 
 import httpx
 
+from ..types.chat import ChatCompletion, ChatCompletionChunk
+from ..types.completion import Completion
 from ._accumulate import chunk_reasoning, chunk_text
+from ._io import async_chunks, sync_chunks
 from ._release import close_soon, collecting, defer, watch
 from ._sse import _EventHandler
-from ._stream_io import async_chunks, sync_chunks
-from .types.chat import ChatCompletion, ChatCompletionChunk
-from .types.completion import Completion
 
 __all__ = ["AsyncStream", "Stream", "close_soon"]
 

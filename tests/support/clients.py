@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 import odsc_llm
-from odsc_llm._accumulate import chunk_text
+from odsc_llm._streaming import chunk_text
 
 ENDPOINT = (
     "https://modeldeployment.us-ashburn-1.oci.customer-oci.com/"

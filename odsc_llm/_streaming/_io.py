@@ -22,11 +22,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ._constants import MAX_ERROR_BODY_BYTES, STREAM_DRAIN_GRACE, STREAM_READS_AFTER_DONE
+from .._constants import MAX_ERROR_BODY_BYTES, STREAM_DRAIN_GRACE, STREAM_READS_AFTER_DONE
+from ..types.chat import ChatCompletionChunk
+from ..types.completion import Completion
 from ._release import hold, spawn
 from ._sse import _EventHandler, rest_is_here
-from .types.chat import ChatCompletionChunk
-from .types.completion import Completion
 
 __all__ = ["async_chunks", "sync_chunks"]
 

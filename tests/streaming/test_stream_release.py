@@ -1,7 +1,7 @@
 """How streams end and give their connection back (issue 21: points 5, 15, 16, 17, 20).
 
 Sync and async twins, through :class:`tests.test_streaming.Twin`, against raw-socket
-servers on 127.0.0.1 (``tests/hostile_sse.py``). Times are only ever generous bounds.
+servers on 127.0.0.1 (``tests/support/hostile_sse.py``). Times are only ever generous bounds.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from odsc_llm import AsyncStream, Stream
 from odsc_llm._errors import StreamError
 from odsc_llm.types.completion import Completion
 
-from .hostile_sse import HostileSSE, Writer, chunk_event
+from ..support.hostile_sse import HostileSSE, Writer, chunk_event
 from .test_streaming import DONE, Twin, answer, serve, settle
 
 pytestmark = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])

@@ -22,12 +22,12 @@ from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from httpx_sse._models import ServerSentEvent
 from pydantic import ValidationError
 
+from .._errors import StreamError, StreamTimeoutError, extract_error_message
+from .._json import validate_json
+from ..types.chat import ChatCompletion, ChatCompletionChunk
+from ..types.completion import Completion
 from ._accumulate import accumulator
-from ._errors import StreamError, StreamTimeoutError, extract_error_message
-from ._json import validate_json
 from ._release import collecting, defer, let_go, spawn
-from .types.chat import ChatCompletion, ChatCompletionChunk
-from .types.completion import Completion
 
 __all__ = ["SSEFeed", "ServerSentEvent", "_EventHandler", "rest_is_here"]
 

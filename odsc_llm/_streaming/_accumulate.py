@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .types._base import ResponseType
-from .types.chat import (
+from ..types._base import ResponseType
+from ..types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
@@ -22,7 +22,7 @@ from .types.chat import (
     ChoiceLogprobs,
     Function,
 )
-from .types.completion import Completion, CompletionChoice, CompletionLogprobs
+from ..types.completion import Completion, CompletionChoice, CompletionLogprobs
 
 __all__ = [
     "ChatParts",

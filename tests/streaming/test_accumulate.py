@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from odsc_llm import AsyncStream, Stream
-from odsc_llm._accumulate import accumulate
+from odsc_llm._streaming._accumulate import accumulate
 from odsc_llm.types.chat import (
     ChatCompletion,
     ChatCompletionChunk,

@@ -22,7 +22,7 @@ from odsc_llm._errors import StreamError
 from odsc_llm._json import replace_lone_surrogates, validate_json
 from odsc_llm.types.completion import Completion
 
-from .hostile_sse import completion_chunk
+from ..support.hostile_sse import completion_chunk
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OCID = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaaexample"
 URL = f"https://modeldeployment.us-ashburn-1.oci.customer-oci.com/{OCID}"
 TIMEOUT = 30  # bound of every subprocess, in seconds

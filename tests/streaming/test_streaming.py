@@ -3,7 +3,7 @@
 Each test takes ``sync`` (True: :class:`Stream` over ``httpx.Client``; False:
 :class:`AsyncStream` over ``httpx.AsyncClient``) and drives the stream through
 :class:`Twin`, whose methods are the same for both. The servers are raw sockets on
-127.0.0.1 (``tests/hostile_sse.py``); times are only ever generous upper bounds.
+127.0.0.1 (``tests/support/hostile_sse.py``); times are only ever generous upper bounds.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from odsc_llm import AsyncStream, Stream
 from odsc_llm._errors import StreamError, StreamTimeoutError
 from odsc_llm.types.completion import Completion
 
-from .hostile_sse import HostileSSE, Writer, chunk_event, completion_chunk
+from ..support.hostile_sse import HostileSSE, Writer, chunk_event, completion_chunk
 
 pytestmark = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 
