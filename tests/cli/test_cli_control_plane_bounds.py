@@ -126,6 +126,8 @@ def test_instance_principal_refused_by_default_is_one_line(tmp_path: Path) -> No
         f"http://127.0.0.1:{support.closed_port()}/{OCID}",
         "--auth",
         "instance_principal",
+        "--max-retries",  # refused at once, never retried: done before the 2 s notice,
+        "0",  # however busy the machine (oci's backoff between retries is not)
         env=env(),
     )
     assert code == 1 and len(lines) == 1, lines
