@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 
 from . import _constants as C
 from ._errors import InvalidRequestError
+from ._validation import is_seconds
 
 __all__ = [
     "Bounds",
@@ -111,12 +111,7 @@ def seconds(value: float) -> str:
 
 
 def _seconds(value: object, name: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
+    if not is_seconds(value):
         raise InvalidRequestError(
             f"{name} must be a finite number of seconds > 0 (or a (connect, read) pair, or "
             f"None for the default of {C.CONTROL_PLANE_TIMEOUT:g} s), not {value!r}."

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 
@@ -66,16 +66,21 @@ def validate_stream_endpoint(value: object) -> str:
     return value
 
 
+def is_seconds(value: object) -> TypeGuard[float]:
+    """A finite number of seconds > 0 (a bool is no number here)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def validate_seconds(value: object, name: str) -> float | None:
     """``value`` as seconds if it is ``None`` or a finite number > 0 (not a bool)."""
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
+    if not is_seconds(value):
         raise InvalidRequestError(
             f"{name} must be a finite number of seconds > 0, or None for no limit, not {value!r}."
         )
