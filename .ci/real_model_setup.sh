@@ -31,7 +31,12 @@ skip() {
 command -v "$PY" >/dev/null 2>&1 || skip "no 'python' on PATH (activate a virtual environment first)"
 
 cpu_key="$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)"
-LLAMA_WHEELS="$CACHE/llama-cpp-python-$LLAMA_CPP_VERSION-cpu-$cpu_key"
+# Not -march=native: on a CPU that reports AMX the native build uses AMX tiles for
+# batched matrix products, and where the kernel (or a sandbox) has not enabled them the
+# server dies with SIGILL on its first chat prompt. AVX2/FMA/F16C is enough for a 135M
+# model; the folder name says which build it holds.
+BUILD_FLAVOUR="avx2"
+LLAMA_WHEELS="$CACHE/llama-cpp-python-$LLAMA_CPP_VERSION-cpu-$cpu_key-$BUILD_FLAVOUR"
 mkdir -p "$LLAMA_WHEELS" "$CACHE/models" || skip "cannot create the wheel cache $CACHE"
 
 installed_version() {
@@ -61,8 +66,10 @@ else
         if ! CMAKE_BUILD_PARALLEL_LEVEL="$(nproc 2>/dev/null || echo 2)" \
             CMAKE_ARGS="-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF \
 -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DLLAVA_BUILD=OFF \
--DGGML_BLAS=OFF" \
-            timeout "$BUILD_TIMEOUT_S" "$PY" -m pip wheel -q --no-deps \
+-DGGML_BLAS=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+-DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+-DGGML_AMX_BF16=OFF" \
+            timeout "$BUILD_TIMEOUT_S" "$PY" -m pip wheel -q --no-deps --no-cache-dir \
             --wheel-dir "$LLAMA_WHEELS" "llama-cpp-python==$LLAMA_CPP_VERSION" \
             >"$build_log" 2>&1; then
             tail -n 20 "$build_log"
