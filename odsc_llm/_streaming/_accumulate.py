@@ -10,7 +10,7 @@ its JSON) would cost a long stream ~0.2 KB a token.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from ..types._base import ResponseType
 from ..types.chat import (
@@ -72,6 +72,9 @@ def accumulate(chunks: list[Any], request_id: str | None = None) -> Completion |
     return parts.result(request_id)
 
 
+_AnswerT = TypeVar("_AnswerT", Completion, ChatCompletion)
+
+
 class _Parts:
     """What both accumulators keep: the ends of the stream, usage, finish reasons."""
 
@@ -84,6 +87,19 @@ class _Parts:
         self.usage: Any = None  # the last chunk's that had any
         #: Choice index -> its finish_reason, once it has one.
         self.finished: dict[int, str] = {}
+
+    def _answer(self, kind: type[_AnswerT], choices: list[Any], request_id: str | None) -> _AnswerT:
+        """The whole answer: the first chunk's id, created and model, the usage seen."""
+        head = self.first
+        result = kind(
+            id=head.id if head else "",
+            created=head.created if head else 0,
+            model=head.model if head else "",
+            choices=choices,
+            usage=self.usage,
+        )
+        result._set_request_id(request_id)
+        return result
 
     @property
     def ends(self) -> list[Any]:
@@ -163,16 +179,7 @@ class CompletionParts(_Parts):
                     stop_reason=stop_reason,
                 )
             )
-        head = self.first
-        result = Completion(
-            id=head.id if head else "",
-            created=head.created if head else 0,
-            model=head.model if head else "",
-            choices=choices,
-            usage=self.usage,
-        )
-        result._set_request_id(request_id)
-        return result
+        return self._answer(Completion, choices, request_id)
 
 
 def _logprobs(merged: dict[str, list[Any] | None]) -> CompletionLogprobs:
@@ -306,13 +313,4 @@ class ChatParts(_Parts):
                     stop_reason=stop_reason,
                 )
             )
-        head = self.first
-        result = ChatCompletion(
-            id=head.id if head else "",
-            created=head.created if head else 0,
-            model=head.model if head else "",
-            choices=choices,
-            usage=self.usage,
-        )
-        result._set_request_id(request_id)
-        return result
+        return self._answer(ChatCompletion, choices, request_id)
