@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .support.bounds import hang_up, silent
+from .support.hostile import HostileServer
 
 # Instance principals ask the instance metadata service (169.254.169.254 by default): no
 # test may send anything off this machine, so every test (and every subprocess it starts)
@@ -124,3 +127,17 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped under CI, which must run every test: {reason}"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[HostileServer]:
+    """A loopback server that accepts and never answers (tests/support/bounds.py)."""
+    with HostileServer(silent) as server:
+        yield server
+
+
+@pytest.fixture
+def hang_up_server() -> Iterator[HostileServer]:
+    """A loopback server that reads a request and hangs up without an answer."""
+    with HostileServer(hang_up) as server:
+        yield server

@@ -9,7 +9,6 @@ one line that says what is needed and what to do instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,18 +41,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-@pytest.fixture
-def silent() -> Iterator[HostileServer]:
-    with HostileServer(support.silent) as server:
-        yield server
-
-
-@pytest.fixture
-def hang_up() -> Iterator[HostileServer]:
-    with HostileServer(support.hang_up) as server:
-        yield server
-
-
 def check(error: BaseException | None, line: re.Pattern[str], cause: str) -> str:
     assert isinstance(error, AuthError), repr(error)
     text = str(error)
@@ -64,9 +51,9 @@ def check(error: BaseException | None, line: re.Pattern[str], cause: str) -> str
 
 
 def test_instance_principal_without_metadata_answer_ends_at_its_timeout(
-    clean_env: pytest.MonkeyPatch, silent: HostileServer
+    clean_env: pytest.MonkeyPatch, silent_server: HostileServer
 ) -> None:
-    clean_env.setenv("OCI_METADATA_BASE_URL", f"{silent.origin}/opc/v2")
+    clean_env.setenv("OCI_METADATA_BASE_URL", f"{silent_server.origin}/opc/v2")
     error, took = bounded(lambda: odsc_llm.auth.instance_principal(timeout=TIMEOUT, max_retries=0))
     text = check(error, IP_LINE, f"no answer within {TIMEOUT:g} s (timeout 2 s, 0 retries)")
     assert text.endswith("Off OCI compute instances use api_key() or security_token().")
@@ -83,12 +70,12 @@ def test_instance_principal_refused_is_one_line_by_default(
 
 @pytest.mark.parametrize("retries", [0, 1])
 def test_instance_principal_max_retries_drives_ocis_retry_strategy(
-    clean_env: pytest.MonkeyPatch, hang_up: HostileServer, retries: int
+    clean_env: pytest.MonkeyPatch, hang_up_server: HostileServer, retries: int
 ) -> None:
-    clean_env.setenv("OCI_METADATA_BASE_URL", f"{hang_up.origin}/opc/v2")
+    clean_env.setenv("OCI_METADATA_BASE_URL", f"{hang_up_server.origin}/opc/v2")
     error, _ = bounded(lambda: odsc_llm.auth.instance_principal(timeout=15, max_retries=retries))
     check(error, IP_LINE, "closed")
-    assert hang_up.connections == retries + 1
+    assert hang_up_server.connections == retries + 1
 
 
 def test_instance_principal_refuses_bad_bounds(clean_env: pytest.MonkeyPatch) -> None:
@@ -99,7 +86,7 @@ def test_instance_principal_refuses_bad_bounds(clean_env: pytest.MonkeyPatch) ->
 
 
 def test_resource_principal_without_token_endpoint_answer_ends_at_its_timeout(
-    clean_env: pytest.MonkeyPatch, silent: HostileServer, tmp_path: Path
+    clean_env: pytest.MonkeyPatch, silent_server: HostileServer, tmp_path: Path
 ) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = tmp_path / "rp.pem"
@@ -112,8 +99,8 @@ def test_resource_principal_without_token_endpoint_answer_ends_at_its_timeout(
     )
     for name, value in {
         "OCI_RESOURCE_PRINCIPAL_VERSION": "2.1",
-        "OCI_RESOURCE_PRINCIPAL_RPT_ENDPOINT": silent.origin,
-        "OCI_RESOURCE_PRINCIPAL_RPST_ENDPOINT": silent.origin,
+        "OCI_RESOURCE_PRINCIPAL_RPT_ENDPOINT": silent_server.origin,
+        "OCI_RESOURCE_PRINCIPAL_RPST_ENDPOINT": silent_server.origin,
         "OCI_RESOURCE_PRINCIPAL_RESOURCE_ID": "ocid1.datasciencenotebooksession.oc1..x",
         "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": str(pem),
         "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1",

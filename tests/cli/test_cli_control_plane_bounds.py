@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,6 @@ from tests.support.hostile import OCID, HostileServer
 
 #: Over the 2 s after which the CLI says what it waits for.
 TIMEOUT = 3.0
-
-
-@pytest.fixture
-def silent() -> Iterator[HostileServer]:
-    with HostileServer(support.silent) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +47,12 @@ def check_error_line(line: str, pattern: str) -> None:
 
 @pytest.mark.parametrize("command", [("info",), ("logs", "--limit", "5")])
 def test_no_answer_obeys_timeout_and_says_what_it_waits_for(
-    silent: HostileServer, config: str, command: tuple[str, ...]
+    silent_server: HostileServer, config: str, command: tuple[str, ...]
 ) -> None:
     code, lines, took = timed(
         *command,
         "-d",
-        silent.url,
+        silent_server.url,
         "--config-file",
         config,
         "--timeout",
@@ -69,12 +62,15 @@ def test_no_answer_obeys_timeout_and_says_what_it_waits_for(
         env=env(),
     )
     assert code == 1 and len(lines) == 2, lines
+    origin = silent_server.origin
     assert lines[0] == (
-        f"odsc-llm: waiting for GetModelDeployment {silent.origin} (up to 3 s; Ctrl-C to stop)"
+        f"odsc-llm: waiting for GetModelDeployment {origin} (up to 3 s; Ctrl-C to stop)"
     )
     check_error_line(
         lines[1],
-        re.escape(f"GetModelDeployment {silent.origin}: no answer within 3 s (timeout 3 s, 0 ")
+        re.escape(
+            f"GetModelDeployment {silent_server.origin}: no answer within 3 s (timeout 3 s, 0 "
+        )
         + r"retries\); ",
     )
     assert took < TIMEOUT + SLACK
@@ -89,12 +85,14 @@ def test_a_quick_failure_says_nothing_about_waiting(config: str) -> None:
     check_error_line(lines[0], re.escape(f"GetModelDeployment {origin}: connection refused"))
 
 
-def test_instance_principal_off_oci_is_one_line(silent: HostileServer, tmp_path: Path) -> None:
-    metadata = f"{silent.origin}/opc/v2"
+def test_instance_principal_off_oci_is_one_line(
+    silent_server: HostileServer, tmp_path: Path
+) -> None:
+    metadata = f"{silent_server.origin}/opc/v2"
     code, lines, took = timed(
         "info",
         "-d",
-        silent.url,
+        silent_server.url,
         "--auth",
         "instance_principal",
         "--timeout",

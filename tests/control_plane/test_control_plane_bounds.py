@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import oci
@@ -26,18 +26,6 @@ COMPARTMENT = "ocid1.compartment.oc1..amaaaaaabounds"
 ONE_LINE = re.compile(
     r"^(GetModelDeployment|ListModelDeployments|SearchLogs) http://127\.0\.0\.1:\d+: "
 )
-
-
-@pytest.fixture
-def silent() -> Iterator[HostileServer]:
-    with HostileServer(support.silent) as server:
-        yield server
-
-
-@pytest.fixture
-def hang_up() -> Iterator[HostileServer]:
-    with HostileServer(support.hang_up) as server:
-        yield server
 
 
 @pytest.fixture
@@ -85,20 +73,20 @@ TWINS = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"]
 
 @TWINS
 def test_fetch_with_no_answer_ends_at_its_timeout(
-    silent: HostileServer, auth: Any, is_async: bool
+    silent_server: HostileServer, auth: Any, is_async: bool
 ) -> None:
-    dep = odsc_llm.Deployment.from_url(silent.url)
+    dep = odsc_llm.Deployment.from_url(silent_server.url)
     error, took = bounded(twin(is_async, "fetch", dep, auth, timeout=TIMEOUT, max_retries=0))
     text = check_one_line(error, f"no answer within {TIMEOUT:g} s")
-    assert text.startswith(f"GetModelDeployment {silent.origin}: ")
+    assert text.startswith(f"GetModelDeployment {silent_server.origin}: ")
     assert took < TIMEOUT + SLACK
 
 
 @TWINS
 def test_deployment_fetch_passes_timeout_and_max_retries(
-    silent: HostileServer, auth: Any, is_async: bool
+    silent_server: HostileServer, auth: Any, is_async: bool
 ) -> None:
-    dep = odsc_llm.Deployment.from_url(silent.url)
+    dep = odsc_llm.Deployment.from_url(silent_server.url)
     if is_async:
         call = lambda: asyncio.run(dep.afetch(auth, timeout=TIMEOUT, max_retries=0))  # noqa: E731
     else:
@@ -118,15 +106,17 @@ def test_connection_refused_is_one_line(closed_port: int, auth: Any, is_async: b
 
 @pytest.mark.parametrize("retries", [0, 2])
 def test_max_retries_drives_ocis_retry_strategy(
-    hang_up: HostileServer, auth: Any, retries: int
+    hang_up_server: HostileServer, auth: Any, retries: int
 ) -> None:
-    dep = odsc_llm.Deployment.from_url(hang_up.url)
+    dep = odsc_llm.Deployment.from_url(hang_up_server.url)
     error, _ = bounded(lambda: cp.fetch(dep, auth, timeout=BOUND / 2, max_retries=retries))
     check_one_line(error, "closed")
-    assert hang_up.connections == retries + 1
+    assert hang_up_server.connections == retries + 1
 
 
-def test_the_deadline_holds_whatever_the_oci_client_does(silent: HostileServer, auth: Any) -> None:
+def test_the_deadline_holds_whatever_the_oci_client_does(
+    silent_server: HostileServer, auth: Any
+) -> None:
     """A client built by a custom factory keeps oci's own timeouts (60 s reads) and
     retry strategy (8 attempts): the call still ends at its timeout."""
 
@@ -134,7 +124,7 @@ def test_the_deadline_holds_whatever_the_oci_client_does(silent: HostileServer, 
         config = {**cp._constants.SIGNER_CONFIG, "region": region}
         return oci.data_science.DataScienceClient(config, signer=signer, **kwargs)
 
-    dep = odsc_llm.Deployment.from_url(silent.url)
+    dep = odsc_llm.Deployment.from_url(silent_server.url)
     call = lambda: cp.fetch(dep, auth, timeout=TIMEOUT, client_factory=factory)  # noqa: E731
     error, took = bounded(call)
     check_one_line(error, f"no answer within {TIMEOUT:g} s")
@@ -145,34 +135,36 @@ def test_the_deadline_holds_whatever_the_oci_client_does(silent: HostileServer, 
 
 
 @TWINS
-def test_list_deployments_obeys_timeout(silent: HostileServer, auth: Any, is_async: bool) -> None:
+def test_list_deployments_obeys_timeout(
+    silent_server: HostileServer, auth: Any, is_async: bool
+) -> None:
     call = twin(
         is_async,
         "list_deployments",
         COMPARTMENT,
         auth,
         region="us-ashburn-1",
-        control_plane_endpoint=silent.origin,
+        control_plane_endpoint=silent_server.origin,
         timeout=TIMEOUT,
         max_retries=0,
     )
     error, took = bounded(call)
-    assert str(error).startswith(f"ListModelDeployments {silent.origin}: ")
+    assert str(error).startswith(f"ListModelDeployments {silent_server.origin}: ")
     check_one_line(error, "no answer")
     assert took < TIMEOUT + SLACK
 
 
 @TWINS
-def test_logs_obey_one_deadline(silent: HostileServer, auth: Any, is_async: bool) -> None:
-    dep = odsc_llm.Deployment.from_url(silent.url)
+def test_logs_obey_one_deadline(silent_server: HostileServer, auth: Any, is_async: bool) -> None:
+    dep = odsc_llm.Deployment.from_url(silent_server.url)
     error, took = bounded(twin(is_async, "logs", dep, auth, timeout=TIMEOUT, max_retries=0))
     check_one_line(error, "no answer")
     assert took < TIMEOUT + SLACK
 
 
 @TWINS
-def test_follow_logs_obeys_timeout(silent: HostileServer, auth: Any, is_async: bool) -> None:
-    dep = odsc_llm.Deployment.from_url(silent.url)
+def test_follow_logs_obeys_timeout(silent_server: HostileServer, auth: Any, is_async: bool) -> None:
+    dep = odsc_llm.Deployment.from_url(silent_server.url)
     error, took = bounded(first_record(is_async, dep, auth, timeout=TIMEOUT, max_retries=0))
     check_one_line(error, "no answer")
     assert took < TIMEOUT + SLACK
@@ -180,9 +172,9 @@ def test_follow_logs_obeys_timeout(silent: HostileServer, auth: Any, is_async: b
 
 @TWINS
 def test_wait_until_active_polls_obey_request_timeout(
-    silent: HostileServer, auth: Any, is_async: bool
+    silent_server: HostileServer, auth: Any, is_async: bool
 ) -> None:
-    dep = odsc_llm.Deployment.from_url(silent.url)
+    dep = odsc_llm.Deployment.from_url(silent_server.url)
     call = twin(
         is_async,
         "wait_until_active",
@@ -199,9 +191,9 @@ def test_wait_until_active_polls_obey_request_timeout(
 
 @TWINS
 def test_deployment_wait_passes_request_timeout_and_max_retries(
-    silent: HostileServer, auth: Any, is_async: bool
+    silent_server: HostileServer, auth: Any, is_async: bool
 ) -> None:
-    dep = odsc_llm.Deployment.from_url(silent.url)
+    dep = odsc_llm.Deployment.from_url(silent_server.url)
     options: dict[str, Any] = {"timeout": 600, "request_timeout": TIMEOUT, "max_retries": 0}
     if is_async:
         call = lambda: asyncio.run(dep.await_until_active(auth, **options))  # noqa: E731
