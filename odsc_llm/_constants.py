@@ -70,6 +70,35 @@ STREAM_DRAIN_GRACE = 0.005
 STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
 
+#: How a request names its container path. ``"header"``: to ``{endpoint}/predict`` (or
+#: ``/predictWithResponseStream``) with a ``route: /v1/...`` header, which every
+#: deployment routes. ``"path"``: to ``{endpoint}/predict/v1/...``, which only Multiple
+#: Inference Endpoints (MIE) deployments route (``predictApiSpecification="openai"`` or
+#: ``customHttpEndpoints``); a classic deployment answers it 404.
+ROUTINGS = ("header", "path")
+DEFAULT_ROUTING = "header"
+#: The suffixes an MIE deployment with ``predictApiSpecification="openai"`` routes after
+#: ``/predict`` (and ``/predictWithResponseStream``); ``/v1/responses`` with its sub-paths.
+#: Source: OCI Data Science docs, "Multiple Inference Endpoints" (model deployments).
+MIE_OPENAI_SUFFIXES = (
+    "/v1/models",
+    "/v1/completions",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/responses",
+    "/v1/audio/transcriptions",
+    "/v1/audio/translations",
+    "/v1/messages",
+    "/tokenize",
+    "/detokenize",
+    "/metrics",
+    "/invocations",
+)
+#: Suffixes under which sub-paths are routed too (``/v1/responses/{id}/cancel``).
+MIE_PREFIX_SUFFIXES = ("/v1/responses",)
+#: A deployment may declare at most this many custom HTTP endpoints.
+MIE_MAX_CUSTOM_ENDPOINTS = 15
+
 #: The environment variable a client reads its deployment from when none is given.
 ENV_DEPLOYMENT = "ODSC_LLM_DEPLOYMENT"
 

@@ -66,6 +66,17 @@ def validate_stream_endpoint(value: object) -> str:
     return value
 
 
+def validate_routing(value: object) -> str:
+    """``value`` if it is one of :data:`~odsc_llm._constants.ROUTINGS`."""
+    if not isinstance(value, str) or value not in C.ROUTINGS:
+        raise InvalidRequestError(
+            f"routing must be 'header' (the default: the `route` header, which every "
+            f"deployment routes) or 'path' (/predict/v1/..., only on deployments with "
+            f"Multiple Inference Endpoints), not {value!r}."
+        )
+    return value
+
+
 def is_seconds(value: object) -> TypeGuard[float]:
     """A finite number of seconds > 0 (a bool is no number here)."""
     return (

@@ -23,8 +23,13 @@ __all__ = [
     "CompletionCreateParams",
     "EmbeddingCreateParams",
     "RequestOptions",
+    "Routing",
     "StreamOptions",
 ]
+
+#: How requests name their container path: ``"header"`` (``route`` header, every
+#: deployment) or ``"path"`` (``/predict/v1/...``, Multiple Inference Endpoints only).
+Routing = Literal["header", "path"]
 
 
 class StreamOptions(TypedDict, total=False):
