@@ -23,7 +23,8 @@ _AGE_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}  # largest first
 
 def add_info(p: argparse.ArgumentParser) -> None:
     p.description = (
-        "Show the deployment's state, shape, model, URL and log ids from the control "
+        "Show the deployment's state, shape, model, URL, log ids and the --routing that "
+        "fits (with its Multiple Inference Endpoints, if any) from the control "
         "plane (for a deployment on loopback, the local emulator's own); with --local-only "
         "only what its URL or OCID says (ocid, region, endpoint, predict and stream URLs)."
     )
@@ -188,6 +189,11 @@ def _cmd_info(args: argparse.Namespace, out: Output) -> int:
     except AuthError as exc:  # short: the line stays within 300 characters
         raise AuthError(f"{exc} (--local-only needs no credentials)") from exc
     data: dict[str, Any] = info.model_dump(mode="json")
+    data["routing"] = info.routing  # the --routing that fits (a property: not dumped)
+    if not args.json:  # "/v1/score (POST)" rather than a list of dicts
+        data["custom_http_endpoints"] = [
+            f"{e.suffix} ({', '.join(e.methods)})" for e in info.custom_http_endpoints
+        ]
     for key, value in local.items():
         data.setdefault(key, value)
     _print_mapping(out, data, args.json)
