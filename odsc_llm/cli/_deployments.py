@@ -129,17 +129,16 @@ def _print_mapping(out: Output, data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         out.line(json.dumps(data, indent=2, default=str))
         return
-    width = max((len(k) for k in data), default=0)
-    for key, value in data.items():
-        if value is None or value == "" or value == [] or value == {}:
-            continue
+    shown = {k: v for k, v in data.items() if not (v is None or v == "" or v == [] or v == {})}
+    width = max((len(k) for k in shown), default=0)  # aligned on what is printed
+    for key, value in shown.items():
         if isinstance(value, dict):
-            shown: object = ", ".join(f"{k}={v}" for k, v in value.items())
+            text: object = ", ".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, (list, tuple)):
-            shown = ", ".join(map(str, value))
+            text = ", ".join(map(str, value))
         else:
-            shown = value
-        out.line(f"{key + ':':<{width + 1}} {shown}")
+            text = value
+        out.line(f"{key + ':':<{width + 1}} {text}")
 
 
 @contextlib.contextmanager
