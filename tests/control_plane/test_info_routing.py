@@ -63,7 +63,7 @@ def test_an_mie_deployment_reports_its_endpoints_and_fits_path_routing(
     )
     assert info.routing == "path"
     # What a user does with it: a client with the routing that fits.
-    with odsc_llm.Client(info.deployment, auth=mie.auth, routing=info.routing) as client:
+    with odsc_llm.Client(mie.deployment, auth=mie.auth, routing=info.routing) as client:
         assert client.models.list().ids == ["odsc-llm"]
     assert mie.requests[-1].path == f"/{mie.ocid}/predict/v1/models"
 
