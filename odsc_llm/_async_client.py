@@ -48,6 +48,7 @@ from ._transport import AsyncHTTPTransport, deadline, is_capped, max_connections
 # unasync: end
 from .deployment import Deployment
 from .types._base import ResponseType
+from .types.params import Routing
 
 if TYPE_CHECKING:
     from .resources.chat import AsyncChat
@@ -79,6 +80,10 @@ class AsyncClient(BaseClient):
     first attempt (0 disables them). ``model`` is the ``model`` every call sends unless
     it passes one (default ``"odsc-llm"``). ``tracing=True`` records OpenTelemetry GenAI
     spans and metrics (``None``: only after :func:`odsc_llm.instrument`; ``False``: never).
+    ``routing`` says how a call names its container path: ``"header"`` (the default: to
+    ``/predict`` or ``/predictWithResponseStream`` with a ``route`` header, which every
+    deployment routes) or ``"path"`` (to ``/predict/v1/...``, only on deployments with
+    Multiple Inference Endpoints; ``DeploymentInfo.routing`` says which fits).
     """
 
     completions: AsyncCompletions
@@ -105,6 +110,7 @@ class AsyncClient(BaseClient):
         model: str | None = None,
         tracing: bool | None = None,
         event_hooks: EventHooks | None = None,
+        routing: Routing = C.DEFAULT_ROUTING,
         _sleep: Callable[[float], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -120,6 +126,7 @@ class AsyncClient(BaseClient):
             model=model,
             tracing=tracing,
             sleep=_sleep,
+            routing=routing,
         )
         self._owns_http = http_client is None
         if http_client is None:
@@ -242,7 +249,7 @@ class AsyncClient(BaseClient):
 
     async def _request(
         self,
-        route: str | None,
+        route: str,
         body: Mapping[str, Any] | None,
         cast_to: type[ModelT],
         chunk_type: ChunkType,
@@ -250,9 +257,8 @@ class AsyncClient(BaseClient):
         raw: bool = False,
         *,
         method: str = "POST",
-        path: str = "",
     ) -> Any:
-        call = self._call(route, body, cast_to, chunk_type, options, raw, method, path)
+        call = self._call(route, body, cast_to, chunk_type, options, raw, method)
         try:
             result = await self._send(call)
         except NotFoundError as error:

@@ -43,6 +43,7 @@ from ._streaming import Stream
 from ._transport import HTTPTransport, deadline, is_capped, max_connections
 from .deployment import Deployment
 from .types._base import ResponseType
+from .types.params import Routing
 
 if TYPE_CHECKING:
     from .resources.chat import Chat
@@ -74,6 +75,10 @@ class Client(BaseClient):
     first attempt (0 disables them). ``model`` is the ``model`` every call sends unless
     it passes one (default ``"odsc-llm"``). ``tracing=True`` records OpenTelemetry GenAI
     spans and metrics (``None``: only after :func:`odsc_llm.instrument`; ``False``: never).
+    ``routing`` says how a call names its container path: ``"header"`` (the default: to
+    ``/predict`` or ``/predictWithResponseStream`` with a ``route`` header, which every
+    deployment routes) or ``"path"`` (to ``/predict/v1/...``, only on deployments with
+    Multiple Inference Endpoints; ``DeploymentInfo.routing`` says which fits).
     """
 
     completions: Completions
@@ -100,6 +105,7 @@ class Client(BaseClient):
         model: str | None = None,
         tracing: bool | None = None,
         event_hooks: EventHooks | None = None,
+        routing: Routing = C.DEFAULT_ROUTING,
         _sleep: Callable[[float], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -115,6 +121,7 @@ class Client(BaseClient):
             model=model,
             tracing=tracing,
             sleep=_sleep,
+            routing=routing,
         )
         self._owns_http = http_client is None
         if http_client is None:
@@ -235,7 +242,7 @@ class Client(BaseClient):
 
     def _request(
         self,
-        route: str | None,
+        route: str,
         body: Mapping[str, Any] | None,
         cast_to: type[ModelT],
         chunk_type: ChunkType,
@@ -243,9 +250,8 @@ class Client(BaseClient):
         raw: bool = False,
         *,
         method: str = "POST",
-        path: str = "",
     ) -> Any:
-        call = self._call(route, body, cast_to, chunk_type, options, raw, method, path)
+        call = self._call(route, body, cast_to, chunk_type, options, raw, method)
         try:
             result = self._send(call)
         except NotFoundError as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import httpx
 
 #: The model name a single-model deployment answers to (vLLM 404s on any other).
@@ -76,7 +78,8 @@ DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
 #: Inference Endpoints (MIE) deployments route (``predictApiSpecification="openai"`` or
 #: ``customHttpEndpoints``); a classic deployment answers it 404.
 ROUTINGS = ("header", "path")
-DEFAULT_ROUTING = "header"
+#: ``Final``: typed as the literal, so it is a valid default of a ``Routing`` parameter.
+DEFAULT_ROUTING: Final = "header"
 #: The suffixes an MIE deployment with ``predictApiSpecification="openai"`` routes after
 #: ``/predict`` (and ``/predictWithResponseStream``); ``/v1/responses`` with its sub-paths.
 #: Source: OCI Data Science docs, "Multiple Inference Endpoints" (model deployments).

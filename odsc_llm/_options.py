@@ -147,7 +147,7 @@ class Call:
         self,
         method: str,
         url: httpx.URL,
-        route: str | None,
+        route: str,
         content: bytes | None,
         cast_to: type[Any],
         chunk_type: ChunkType,

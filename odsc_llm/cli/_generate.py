@@ -61,6 +61,7 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the response JSON (JSON lines of chunks when streaming)",
     )
+    _connect.add_routing_option(parser)
 
 
 def add_complete(p: argparse.ArgumentParser) -> None:
@@ -95,6 +96,7 @@ def add_embed(p: argparse.ArgumentParser) -> None:
     p.add_argument("texts", nargs="+", metavar="TEXT", help="text to embed")
     p.add_argument("--model", help=f"model name (default: {C.DEFAULT_MODEL})")
     p.add_argument("--json", action="store_true", help="print the whole response JSON")
+    _connect.add_routing_option(p)
     p.set_defaults(handler=_cmd_embed)
 
 
