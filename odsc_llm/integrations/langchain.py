@@ -22,15 +22,17 @@ import httpx
 
 from .._constants import DEFAULT_MODEL
 from .._errors import InvalidRequestError
+from .._validation import validate_routing
 from ..deployment import Deployment
+from ..types.params import Routing
 from .openai import (
     _PLACEHOLDER_API_KEY,
     StreamEndpoint,
-    _resolve_auth,
     async_http_client,
     base_url,
     http_client,
 )
+from .openai._auth import _resolve_auth
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
@@ -42,16 +44,19 @@ def chat_model(
     deployment: Deployment | str,
     auth: httpx.Auth | None = None,
     *,
+    routing: Routing = "header",
     stream_endpoint: StreamEndpoint = "predictWithResponseStream",
     **chat_openai_kwargs: Any,
 ) -> ChatOpenAI:
     """A ``langchain_openai.ChatOpenAI`` for ``deployment``, every request OCI-signed.
 
     ``auth`` is an :class:`odsc_llm.auth.OCIAuth` (``None``: :func:`odsc_llm.auth.default`).
-    Other keyword arguments go to ``ChatOpenAI`` (``temperature``, ``max_tokens``,
-    ``max_retries``, ``timeout``, ``streaming``...). ``model`` defaults to ``"odsc-llm"``
-    and ``use_responses_api`` to ``False`` (deployments serve chat completions, not the
-    Responses API).
+    ``routing="header"`` (the default) works on every deployment; ``"path"`` only on
+    deployments with Multiple Inference Endpoints (see
+    :func:`odsc_llm.integrations.openai.http_client`). Other keyword arguments go to
+    ``ChatOpenAI`` (``temperature``, ``max_tokens``, ``max_retries``, ``timeout``,
+    ``streaming``...). ``model`` defaults to ``"odsc-llm"`` and ``use_responses_api`` to
+    ``False`` (deployments serve chat completions, not the Responses API).
     """
     try:
         from langchain_openai import ChatOpenAI
@@ -73,16 +78,18 @@ def chat_model(
                 "ChatOpenAI yourself with odsc_llm.integrations.openai.http_client() / "
                 "async_http_client() to customise them."
             )
+    validate_routing(routing)
     dep = Deployment.coerce(deployment)
     signing = _resolve_auth(auth)
+    options: dict[str, Any] = {"routing": routing, "stream_endpoint": stream_endpoint}
     kwargs: dict[str, Any] = {
         "model": DEFAULT_MODEL,
         "use_responses_api": False,
         **chat_openai_kwargs,
         "base_url": base_url(dep),
         "api_key": _PLACEHOLDER_API_KEY,
-        "http_client": http_client(dep, signing, stream_endpoint=stream_endpoint),
-        "http_async_client": async_http_client(dep, signing, stream_endpoint=stream_endpoint),
+        "http_client": http_client(dep, signing, **options),
+        "http_async_client": async_http_client(dep, signing, **options),
     }
     model: ChatOpenAI = ChatOpenAI(**kwargs)
     return model

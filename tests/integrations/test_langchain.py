@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 pytest.importorskip(
@@ -13,43 +15,65 @@ pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
+from odsc_llm import InvalidRequestError
 from odsc_llm.integrations.langchain import chat_model
 from odsc_llm.testing import LocalDeployment
+from tests.support.routing import (  # noqa: F401 - fixtures
+    assert_all_signed,
+    mie_local_fixture,
+    routed_fixture,
+    sent,
+    sent_paths,
+    sent_routes,
+)
+
+CHAT = "/v1/chat/completions"
 
 
-def _paths(local: LocalDeployment) -> list[str]:
-    prefix = "/" + local.deployment.ocid
-    return [r.path.removeprefix(prefix) for r in local.requests]
+def _expect(routing: str, endpoint: str, suffix: str) -> tuple[str, str | None]:
+    return (f"/{endpoint}", suffix) if routing == "header" else (f"/{endpoint}{suffix}", None)
 
 
-def test_invoke(emulator: LocalDeployment) -> None:
-    llm = chat_model(emulator.deployment, auth=emulator.auth, temperature=0.1)
+def test_invoke(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    llm = chat_model(local.deployment, auth=local.auth, routing=routing, temperature=0.1)
     assert isinstance(llm, ChatOpenAI)
     answer = llm.invoke([SystemMessage("Be brief."), HumanMessage("hi there")])
     assert answer.content == "You said: hi there"
-    assert _paths(emulator) == ["/predict/v1/chat/completions"]
-    request = emulator.requests[0]
-    assert request.headers["authorization"].startswith("Signature ")
+    assert sent(local) == [_expect(routing, "predict", CHAT)]
+    request = local.requests[0]
     assert request.json()["model"] == "odsc-llm"
     assert request.json()["temperature"] == 0.1
+    assert_all_signed(local)
 
 
-def test_stream(emulator: LocalDeployment) -> None:
-    llm = chat_model(emulator.deployment, auth=emulator.auth)
+def test_stream(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    llm = chat_model(local.deployment, auth=local.auth, routing=routing)
     text = "".join(str(chunk.content) for chunk in llm.stream("hi there"))
     assert text == "You said: hi there"
-    assert _paths(emulator) == ["/predictWithResponseStream/v1/chat/completions"]
-    assert emulator.requests[0].headers["enable-streaming"] == "true"
+    assert sent(local) == [_expect(routing, "predictWithResponseStream", CHAT)]
+    assert local.requests[0].headers["enable-streaming"] == "true"
+    assert_all_signed(local)
 
 
-async def test_async_invoke_and_stream(emulator: LocalDeployment) -> None:
-    llm = chat_model(emulator.url, auth=emulator.auth)
+async def test_async_invoke_and_stream(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    llm = chat_model(local.url, auth=local.auth, routing=routing)
     answer = await llm.ainvoke("hello")
     assert answer.content == "You said: hello"
     parts = [str(chunk.content) async for chunk in llm.astream("hello")]
     assert "".join(parts) == "You said: hello"
-    assert all(r.status == 200 for r in emulator.requests)
-    assert len(emulator.requests) == 2
+    assert sent(local) == [
+        _expect(routing, "predict", CHAT),
+        _expect(routing, "predictWithResponseStream", CHAT),
+    ]
+    assert_all_signed(local)
+
+
+def test_the_default_routing_is_the_header(emulator: LocalDeployment) -> None:
+    chat_model(emulator.deployment, auth=emulator.auth).invoke("hi")
+    assert sent(emulator) == [("/predict", CHAT)]
 
 
 def test_refuses_settings_it_owns(emulator: LocalDeployment) -> None:
@@ -57,3 +81,5 @@ def test_refuses_settings_it_owns(emulator: LocalDeployment) -> None:
         chat_model(emulator.deployment, auth=emulator.auth, api_key="sk-x")
     with pytest.raises(TypeError, match="http_client"):
         chat_model(emulator.deployment, auth=emulator.auth, http_client=object())
+    with pytest.raises(InvalidRequestError, match="routing must be 'header'"):
+        chat_model(emulator.deployment, auth=emulator.auth, routing="mie")  # type: ignore[arg-type]
