@@ -207,7 +207,10 @@ def test_signing_through_pytest_httpx(httpx_mock: Any) -> None:
         },
     )
     signer = _FakeSigner()
-    client = openai_client(DEP, auth=odsc_llm.auth.from_signer(signer), max_retries=0)
+    auth = odsc_llm.auth.from_signer(signer)
+    client = openai_client(  # pytest-httpx mocks httpx (the httpx2 flavor: test_openai_httpx2)
+        DEP, auth=auth, http_client=http_client(DEP, auth, flavor="httpx"), max_retries=0
+    )
     assert client.completions.create(model="odsc-llm", prompt="x").choices[0].text == "ok"
     sent = httpx_mock.get_requests()
     assert len(sent) == 1 and sent[0].headers["authorization"].startswith("Signature ")
@@ -228,7 +231,7 @@ def test_bad_arguments() -> None:
         openai_client(DEP, auth=auth, stream_endpoint="stream")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="follow_redirects"):
         http_client(DEP, auth, follow_redirects=True)
-    custom = async_http_client(DEP, auth, timeout=5.0)
+    custom = async_http_client(DEP, auth, flavor="httpx", timeout=5.0)
     assert isinstance(custom.auth, DeploymentAuth)
     assert isinstance(async_openai_client(DEP, auth=auth, http_client=custom), openai.AsyncOpenAI)
     assert base_url(DEP) == f"{DEP}/predict/v1"
@@ -246,8 +249,8 @@ def test_the_http_clients_get_the_linear_pool_unless_given_a_transport(build: An
     from odsc_llm._transport import is_capped, is_linear
 
     dep = "http://127.0.0.1:1/ocid1.datasciencemodeldeployment.oc1.iad.x"
-    ours = build(dep, auth=httpx.Auth())
+    ours = build(dep, auth=httpx.Auth(), flavor="httpx")
     transport = httpx.HTTPTransport() if build is http_client else httpx.AsyncHTTPTransport()
-    theirs = build(dep, auth=httpx.Auth(), transport=transport)
+    theirs = build(dep, auth=httpx.Auth(), flavor="httpx", transport=transport)
     assert is_linear(ours) and is_capped(ours)
     assert not is_linear(theirs) and not is_capped(theirs)

@@ -7,6 +7,7 @@ the exact URLs and headers through pytest-httpx, sync and async.
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -26,6 +27,7 @@ from odsc_llm.integrations.openai import (
 from tests.support.routing import (  # noqa: F401 - fixtures
     assert_all_signed,
     mie_local_fixture,
+    openai_flavors,
     routed_fixture,
     sent,
     sent_paths,
@@ -68,9 +70,13 @@ def _check_sent(local: LocalDeployment, routing: str) -> None:
     assert_all_signed(local)
 
 
-def test_openai_sdk_on_each_routing(routed: tuple[LocalDeployment, Any]) -> None:
+@pytest.mark.parametrize("flavor", openai_flavors())
+def test_openai_sdk_on_each_routing(routed: tuple[LocalDeployment, Any], flavor: Any) -> None:
     local, routing = routed
-    client = openai_client(local.deployment, auth=local.auth, routing=routing, max_retries=0)
+    http = http_client(local.deployment, local.auth, routing=routing, flavor=flavor)
+    client = openai_client(
+        local.deployment, auth=local.auth, routing=routing, http_client=http, max_retries=0
+    )
     answer = client.chat.completions.create(model="odsc-llm", messages=MESSAGES)
     assert answer.choices[0].message.content == "You said: hi there"
     stream = client.chat.completions.create(model="odsc-llm", messages=MESSAGES, stream=True)
@@ -81,9 +87,15 @@ def test_openai_sdk_on_each_routing(routed: tuple[LocalDeployment, Any]) -> None
     _check_sent(local, routing)
 
 
-async def test_async_openai_sdk_on_each_routing(routed: tuple[LocalDeployment, Any]) -> None:
+@pytest.mark.parametrize("flavor", openai_flavors())
+async def test_async_openai_sdk_on_each_routing(
+    routed: tuple[LocalDeployment, Any], flavor: Any
+) -> None:
     local, routing = routed
-    client = async_openai_client(local.deployment, auth=local.auth, routing=routing)
+    http = async_http_client(local.deployment, local.auth, routing=routing, flavor=flavor)
+    client = async_openai_client(
+        local.deployment, auth=local.auth, routing=routing, http_client=http
+    )
     async with client:
         answer = await client.chat.completions.create(model="odsc-llm", messages=MESSAGES)
         assert answer.choices[0].message.content == "You said: hi there"
@@ -115,17 +127,18 @@ def test_stream_endpoint_predict_keeps_streams_on_predict(emulator: LocalDeploym
     assert emulator.requests[0].headers["enable-streaming"] == "true"
 
 
-# ---- the exact requests (pytest-httpx) ----------------------------------------------
+# ---- the exact requests, for each routing and each flavor --------------------------
 
 
-def _answer(request: httpx.Request) -> httpx.Response:
-    """What a deployment would answer, chosen by the route (header or path)."""
+def _answer(request: Any, lib: Any) -> Any:
+    """What a deployment would answer, chosen by the route (header or path); ``lib`` is
+    ``httpx`` or ``httpx2`` (the mock transport's own library)."""
     route = request.headers.get("route") or request.url.path.split("/predict", 1)[1]
     if route.startswith("/v1/models"):
-        return httpx.Response(200, json={"object": "list", "data": [{"id": "odsc-llm"}]})
+        return lib.Response(200, json={"object": "list", "data": [{"id": "odsc-llm"}]})
     if route.startswith("/v1/embeddings"):
         data = [{"object": "embedding", "index": 0, "embedding": [0.5]}]
-        return httpx.Response(200, json={"object": "list", "data": data, "model": "odsc-llm"})
+        return lib.Response(200, json={"object": "list", "data": data, "model": "odsc-llm"})
     chunk = {
         "id": "1",
         "object": "chat.completion.chunk",
@@ -135,13 +148,10 @@ def _answer(request: httpx.Request) -> httpx.Response:
     }
     if request.headers.get("enable-streaming") == "true":
         body = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
-        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+        return lib.Response(200, content=body, headers={"content-type": "text/event-stream"})
     message = {"role": "assistant", "content": "ok"}
     choice = {"index": 0, "message": message, "finish_reason": "stop"}
-    return httpx.Response(
-        200,
-        json={**chunk, "object": "chat.completion", "choices": [choice]},
-    )
+    return lib.Response(200, json={**chunk, "object": "chat.completion", "choices": [choice]})
 
 
 class _FakeSigner:
@@ -171,24 +181,50 @@ EXACT = {
         ("GET", f"{DEP}/predict/v1/models", None),
     ],
 }
+FLAVORS = openai_flavors()
 
 
-def _check_exact(httpx_mock: Any, signer: _FakeSigner, routing: str) -> None:
-    sent = httpx_mock.get_requests()
-    got = [(r.method, str(r.url), r.headers.get("route")) for r in sent]
-    assert got == EXACT[routing]
-    assert signer.signed == [(method, url) for method, url, _ in EXACT[routing]]  # what was sent
-    assert sent[-1].headers["content-length"] == "0"
-    for request in sent:
-        assert request.headers["authorization"].startswith("Signature ")
+class _Recorder:
+    """A mock transport's handler of either flavor: answers and keeps what was sent."""
+
+    def __init__(self, flavor: str, asynchronous: bool) -> None:
+        self.lib = importlib.import_module(flavor)
+        self.asynchronous = asynchronous
+        self.sent: list[Any] = []
+
+    def _handle(self, request: Any) -> Any:
+        self.sent.append(request)
+        return _answer(request, self.lib)
+
+    def transport(self) -> Any:
+        if not self.asynchronous:
+            return self.lib.MockTransport(self._handle)
+
+        async def handle(request: Any) -> Any:
+            await request.aread()
+            return self._handle(request)
+
+        return self.lib.MockTransport(handle)
+
+    def check(self, signer: _FakeSigner, routing: str) -> None:
+        got = [(r.method, str(r.url), r.headers.get("route")) for r in self.sent]
+        assert got == EXACT[routing]
+        expected_signed = [(method, url) for method, url, _ in EXACT[routing]]
+        assert signer.signed == expected_signed  # signed exactly what was sent
+        assert self.sent[-1].headers["content-length"] == "0"
+        for request in self.sent:
+            assert request.headers["authorization"].startswith("Signature ")
+            assert type(request).__module__.startswith(self.lib.__name__)
 
 
+@pytest.mark.parametrize("flavor", FLAVORS)
 @pytest.mark.parametrize("routing", ["header", "path"])
-def test_exact_requests(httpx_mock: Any, routing: Any) -> None:
-    httpx_mock.add_callback(_answer, is_reusable=True)
+def test_exact_requests(routing: Any, flavor: Any) -> None:
+    recorder = _Recorder(flavor, asynchronous=False)
     signer = _FakeSigner()
     auth = odsc_llm.auth.from_signer(signer)
-    client = openai_client(DEP, auth=auth, routing=routing, max_retries=0)
+    http = http_client(DEP, auth, routing=routing, flavor=flavor, transport=recorder.transport())
+    client = openai_client(DEP, auth=auth, routing=routing, http_client=http, max_retries=0)
     chat = client.chat.completions.create(
         model="odsc-llm", messages=MESSAGES, extra_query={"api-version": "2"}
     )
@@ -197,15 +233,20 @@ def test_exact_requests(httpx_mock: Any, routing: Any) -> None:
     assert [c.choices[0].delta.content for c in stream] == ["ok"]
     assert client.embeddings.create(model="odsc-llm", input="a").data[0].embedding == [0.5]
     assert [m.id for m in client.models.list()] == ["odsc-llm"]
-    _check_exact(httpx_mock, signer, routing)
+    recorder.check(signer, routing)
 
 
+@pytest.mark.parametrize("flavor", FLAVORS)
 @pytest.mark.parametrize("routing", ["header", "path"])
-async def test_async_exact_requests(httpx_mock: Any, routing: Any) -> None:
-    httpx_mock.add_callback(_answer, is_reusable=True)
+async def test_async_exact_requests(routing: Any, flavor: Any) -> None:
+    recorder = _Recorder(flavor, asynchronous=True)
     signer = _FakeSigner()
     auth = odsc_llm.auth.from_signer(signer)
-    async with async_openai_client(DEP, auth=auth, routing=routing, max_retries=0) as client:
+    http = async_http_client(
+        DEP, auth, routing=routing, flavor=flavor, transport=recorder.transport()
+    )
+    client = async_openai_client(DEP, auth=auth, routing=routing, http_client=http)
+    async with client:
         chat = await client.chat.completions.create(
             model="odsc-llm", messages=MESSAGES, extra_query={"api-version": "2"}
         )
@@ -217,7 +258,7 @@ async def test_async_exact_requests(httpx_mock: Any, routing: Any) -> None:
         embedded = await client.embeddings.create(model="odsc-llm", input="a")
         assert embedded.data[0].embedding == [0.5]
         assert [m.id async for m in client.models.list()] == ["odsc-llm"]
-    _check_exact(httpx_mock, signer, routing)
+    recorder.check(signer, routing)
 
 
 # ---- DeploymentAuth.prepare on its own ----------------------------------------------

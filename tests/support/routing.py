@@ -17,6 +17,15 @@ import pytest
 from odsc_llm.testing import LocalDeployment
 
 
+def openai_flavors() -> list[str]:
+    """The HTTP client flavors the installed openai takes: httpx always, and httpx2 from
+    openai 2 on (which installs it). In an openai 1.x environment (httpx only) the
+    httpx2 cases are not generated, rather than skipped."""
+    from odsc_llm.integrations.openai._options import default_flavor
+
+    return ["httpx", "httpx2"] if default_flavor() == "httpx2" else ["httpx"]
+
+
 def mie_options() -> dict[str, Any]:
     """The ``LocalDeployment`` options of an MIE deployment with the OpenAI allowlist."""
     if "api_specification" in inspect.signature(LocalDeployment).parameters:

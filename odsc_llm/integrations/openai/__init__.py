@@ -14,25 +14,27 @@ How it reaches the deployment:
   ``route`` header (``route: /v1/chat/completions``), which every deployment routes;
   ``routing="path"`` sends ``{endpoint}/predict/v1/...`` as is, which only deployments
   with Multiple Inference Endpoints route (a classic one answers 404).
-- The OpenAI SDK sends its requests through an ``httpx`` client built here, whose auth
+- The OpenAI SDK sends its requests through an HTTP client built here, whose auth
   (:class:`DeploymentAuth`) drops the SDK's placeholder ``Bearer`` key, routes the
   request, prepares streams (``Accept: text/event-stream``, ``enable-streaming: true``,
   and by default ``{endpoint}/predictWithResponseStream``), sends a body-less request
   with ``content-length: 0``, refuses to sign for any other origin, then signs what is
   sent with the given :class:`odsc_llm.auth.OCIAuth`. The SDK builds a new request for
   each of its retries, so each attempt is signed afresh.
-- openai 1.x sends through ``httpx``; openai 2.x and later send through ``httpx2`` by
-  default but still accept an ``httpx.Client`` as ``http_client``, which is what is
-  passed here (checked with openai 3.63).
+- openai 1.x sends through ``httpx``, openai 2.x and later through ``httpx2``: the
+  client built here is of the flavor the installed openai uses (``flavor=`` of
+  :func:`http_client` chooses another; openai 3 still converts an ``httpx.Client``).
+  Signing is the same code for both (httpx2 through :func:`odsc_llm.auth.for_httpx2`).
 - ``409`` answers (``ExternalServerIncorrectState``) are marked ``x-should-retry: false``
   so the SDK does not retry them: on a deployment a 409 is not transient.
 
-The same ``httpx`` clients (:func:`http_client`, :func:`async_http_client`) work for any
+The same HTTP clients (:func:`http_client`, :func:`async_http_client`) work for any
 library that takes an ``http_client`` and a ``base_url`` (LangChain's ``ChatOpenAI``...).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +49,7 @@ from ._auth import DeploymentAuth, StreamEndpoint
 from ._http import async_http_client, http_client
 
 if TYPE_CHECKING:
+    import httpx2
     import openai
 
 __all__ = [
@@ -100,9 +103,25 @@ def _check_openai_kwargs(openai_kwargs: Mapping[str, Any]) -> None:
             raise InvalidRequestError(f"Do not pass {name}=: {why}.")
 
 
-def _check_http_client(client: object, expected: type[Any], builder: str, routing: str) -> None:
+def _deployment_auth_of(client: object, kind: str) -> DeploymentAuth | None:
+    """The :class:`DeploymentAuth` of an ``httpx`` or ``httpx2`` client of class ``kind``
+    (``"Client"``/``"AsyncClient"``) made by this module, else ``None``."""
+    classes: list[type[Any]] = [getattr(httpx, kind)]
+    flavor2 = sys.modules.get("httpx2")  # loaded if the client could be an httpx2 one
+    if flavor2 is not None:
+        classes.append(getattr(flavor2, kind))
+    if not isinstance(client, tuple(classes)):
+        return None
     auth = getattr(client, "auth", None)
-    if not isinstance(client, expected) or not isinstance(auth, DeploymentAuth):
+    adapter = sys.modules.get("odsc_llm.auth._httpx2_auth")
+    if adapter is not None and isinstance(auth, adapter.HTTPX2Auth):
+        auth = auth.auth
+    return auth if isinstance(auth, DeploymentAuth) else None
+
+
+def _check_http_client(client: object, kind: str, builder: str, routing: str) -> None:
+    auth = _deployment_auth_of(client, kind)
+    if auth is None:
         raise InvalidRequestError(
             f"http_client must come from odsc_llm.integrations.openai.{builder}(deployment, "
             "auth, **httpx_options), so that its requests are OCI-signed."
@@ -121,7 +140,7 @@ def openai_client(
     *,
     routing: Routing = "header",
     stream_endpoint: StreamEndpoint = "predictWithResponseStream",
-    http_client: httpx.Client | None = None,
+    http_client: httpx.Client | httpx2.Client | None = None,
     **openai_kwargs: Any,
 ) -> openai.OpenAI:
     """An ``openai.OpenAI`` that talks to ``deployment`` with OCI-signed requests.
@@ -142,7 +161,7 @@ def openai_client(
     if http_client is None:
         http_client = _sync_http_client(dep, auth, routing=routing, stream_endpoint=stream_endpoint)
     else:
-        _check_http_client(http_client, httpx.Client, "http_client", routing)
+        _check_http_client(http_client, "Client", "http_client", routing)
     client: openai.OpenAI = openai_module.OpenAI(
         base_url=base_url(dep),
         api_key=_PLACEHOLDER_API_KEY,
@@ -158,7 +177,7 @@ def async_openai_client(
     *,
     routing: Routing = "header",
     stream_endpoint: StreamEndpoint = "predictWithResponseStream",
-    http_client: httpx.AsyncClient | None = None,
+    http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
     **openai_kwargs: Any,
 ) -> openai.AsyncOpenAI:
     """The ``openai.AsyncOpenAI`` twin of :func:`openai_client`."""
@@ -169,7 +188,7 @@ def async_openai_client(
     if http_client is None:
         http_client = async_http_client(dep, auth, routing=routing, stream_endpoint=stream_endpoint)
     else:
-        _check_http_client(http_client, httpx.AsyncClient, "async_http_client", routing)
+        _check_http_client(http_client, "AsyncClient", "async_http_client", routing)
     client: openai.AsyncOpenAI = openai_module.AsyncOpenAI(
         base_url=base_url(dep),
         api_key=_PLACEHOLDER_API_KEY,

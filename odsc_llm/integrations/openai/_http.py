@@ -1,55 +1,36 @@
 """The HTTP clients the OpenAI SDK (and any OpenAI-compatible library) sends through.
 
-Each is a plain ``httpx`` client whose auth is a :class:`DeploymentAuth` (routing, stream
-preparation, no Bearer key, no other origin, then OCI signing), with a response hook that
-marks ``409`` not retryable, no redirects, and odsc_llm's connection pool.
+Each is a plain ``httpx`` or ``httpx2`` client (``flavor``; by default what the installed
+openai sends through) whose auth is a :class:`DeploymentAuth` (routing, stream
+preparation, no Bearer key, no other origin, then OCI signing; for httpx2 through
+:func:`odsc_llm.auth.for_httpx2`'s adapter), with a response hook that marks ``409`` not
+retryable and no redirects. An httpx client gets odsc_llm's connection pool.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import httpx
 
 from ... import _constants as C
-from ..._errors import InvalidRequestError
 from ..._transport import AsyncHTTPTransport, HTTPTransport
 from ...deployment import Deployment
 from ...types.params import Routing
-from ._auth import DeploymentAuth, StreamEndpoint, _resolve_auth
+from ._auth import StreamEndpoint
+from ._options import (
+    Flavor,
+    amark_409_not_retryable,
+    client_kwargs,
+    deployment_auth,
+    mark_409_not_retryable,
+    resolve_flavor,
+)
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = ["async_http_client", "http_client"]
-
-
-def _mark_409_not_retryable(response: Any) -> None:
-    # The OpenAI SDK retries 409 ("lock timeout"); on a deployment it is not transient.
-    if response.status_code == 409:
-        response.headers["x-should-retry"] = "false"
-
-
-async def _amark_409_not_retryable(response: Any) -> None:
-    _mark_409_not_retryable(response)
-
-
-def _client_kwargs(
-    auth: DeploymentAuth,
-    httpx_kwargs: dict[str, Any],
-    hook: Callable[[Any], Any],
-) -> dict[str, Any]:
-    if "auth" in httpx_kwargs:
-        raise InvalidRequestError("Pass auth= as the second argument, not among the httpx options.")
-    if httpx_kwargs.get("follow_redirects"):
-        raise InvalidRequestError(
-            "follow_redirects=True is not supported: httpx does not re-sign a redirected "
-            "request, and a deployment does not redirect."
-        )
-    hooks: dict[str, list[Callable[..., Any]]] = {
-        key: list(value) for key, value in dict(httpx_kwargs.pop("event_hooks", None) or {}).items()
-    }
-    hooks.setdefault("response", []).insert(0, hook)
-    return {**httpx_kwargs, "auth": auth, "follow_redirects": False, "event_hooks": hooks}
-
 
 #: httpx options that choose another transport than a plain HTTP/1.1 one: with any of
 #: them, httpx builds its own (a caller's ``transport=``, a proxy, HTTP/2, a socket file).
@@ -71,50 +52,125 @@ def _with_transport(
     )
 
 
-def _deployment_auth(
+def _httpx2_module() -> Any:
+    try:
+        from . import _httpx2
+    except ImportError as exc:
+        raise ImportError(
+            "flavor='httpx2' needs the `httpx2` package, which is not installed. Install "
+            "the extra: pip install 'odsc-llm[httpx2]' (or pass flavor='httpx')."
+        ) from exc
+    return _httpx2
+
+
+@overload
+def http_client(
     deployment: Deployment | str,
-    auth: httpx.Auth | None,
-    routing: Routing,
-    stream_endpoint: StreamEndpoint,
-) -> DeploymentAuth:
-    return DeploymentAuth(
-        _resolve_auth(auth), deployment, routing=routing, stream_endpoint=stream_endpoint
-    )
-
-
+    auth: httpx.Auth | None = ...,
+    *,
+    routing: Routing = ...,
+    stream_endpoint: StreamEndpoint = ...,
+    flavor: Literal["httpx"],
+    **httpx_kwargs: Any,
+) -> httpx.Client: ...
+@overload
+def http_client(
+    deployment: Deployment | str,
+    auth: httpx.Auth | None = ...,
+    *,
+    routing: Routing = ...,
+    stream_endpoint: StreamEndpoint = ...,
+    flavor: Literal["httpx2"],
+    **httpx_kwargs: Any,
+) -> httpx2.Client: ...
+@overload
+def http_client(
+    deployment: Deployment | str,
+    auth: httpx.Auth | None = ...,
+    *,
+    routing: Routing = ...,
+    stream_endpoint: StreamEndpoint = ...,
+    flavor: None = ...,
+    **httpx_kwargs: Any,
+) -> httpx.Client | httpx2.Client: ...
 def http_client(
     deployment: Deployment | str,
     auth: httpx.Auth | None = None,
     *,
     routing: Routing = "header",
     stream_endpoint: StreamEndpoint = "predictWithResponseStream",
+    flavor: Flavor | None = None,
     **httpx_kwargs: Any,
-) -> httpx.Client:
-    """An ``httpx.Client`` that signs and adapts OpenAI-style requests for ``deployment``.
+) -> httpx.Client | httpx2.Client:
+    """An HTTP client that signs and adapts OpenAI-style requests for ``deployment``.
 
     Pass it as ``http_client=`` to any OpenAI-compatible library, with ``base_url`` set to
     :func:`base_url` ``(deployment)``. ``auth=None`` uses :func:`odsc_llm.auth.default`.
     ``routing="header"`` (the default) sends ``{endpoint}/predict/v1/...`` to
     ``{endpoint}/predict`` with a ``route: /v1/...`` header, which every deployment
     routes; ``routing="path"`` keeps the path form (deployments with Multiple Inference
-    Endpoints only). Other keyword arguments go to ``httpx.Client`` (``limits``,
-    ``transport``, ``proxy``...). Without a ``transport=``, its pool is odsc_llm's (one
-    connection per request, a linear pass; see ``Client``).
+    Endpoints only).
+
+    ``flavor`` picks the library: ``"httpx"`` (an ``httpx.Client``), ``"httpx2"`` (an
+    ``httpx2.Client``; ``pip install 'odsc-llm[httpx2]'``), or ``None`` (the default):
+    what the installed ``openai`` sends through, httpx2 for openai >= 2, httpx for 1.x.
+    Other keyword arguments go to the client (``limits``, ``timeout``, ``transport``,
+    ``proxy``...). An httpx client without ``transport=`` gets odsc_llm's pool (one
+    connection per request, a linear pass; see ``Client``); an httpx2 client keeps
+    httpx2's pool, with the same limits.
     """
-    signing = _deployment_auth(deployment, auth, routing, stream_endpoint)
+    signing = deployment_auth(deployment, auth, routing, stream_endpoint)
+    if resolve_flavor(flavor) == "httpx2":
+        client: httpx2.Client = _httpx2_module().sync_client(signing, httpx_kwargs)
+        return client
     _with_transport(httpx_kwargs, HTTPTransport)
-    return httpx.Client(**_client_kwargs(signing, httpx_kwargs, _mark_409_not_retryable))
+    return httpx.Client(**client_kwargs(signing, httpx_kwargs, mark_409_not_retryable))
 
 
+@overload
+def async_http_client(
+    deployment: Deployment | str,
+    auth: httpx.Auth | None = ...,
+    *,
+    routing: Routing = ...,
+    stream_endpoint: StreamEndpoint = ...,
+    flavor: Literal["httpx"],
+    **httpx_kwargs: Any,
+) -> httpx.AsyncClient: ...
+@overload
+def async_http_client(
+    deployment: Deployment | str,
+    auth: httpx.Auth | None = ...,
+    *,
+    routing: Routing = ...,
+    stream_endpoint: StreamEndpoint = ...,
+    flavor: Literal["httpx2"],
+    **httpx_kwargs: Any,
+) -> httpx2.AsyncClient: ...
+@overload
+def async_http_client(
+    deployment: Deployment | str,
+    auth: httpx.Auth | None = ...,
+    *,
+    routing: Routing = ...,
+    stream_endpoint: StreamEndpoint = ...,
+    flavor: None = ...,
+    **httpx_kwargs: Any,
+) -> httpx.AsyncClient | httpx2.AsyncClient: ...
 def async_http_client(
     deployment: Deployment | str,
     auth: httpx.Auth | None = None,
     *,
     routing: Routing = "header",
     stream_endpoint: StreamEndpoint = "predictWithResponseStream",
+    flavor: Flavor | None = None,
     **httpx_kwargs: Any,
-) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` twin of :func:`http_client`."""
-    signing = _deployment_auth(deployment, auth, routing, stream_endpoint)
+) -> httpx.AsyncClient | httpx2.AsyncClient:
+    """The async twin of :func:`http_client`: an ``httpx.AsyncClient`` or an
+    ``httpx2.AsyncClient``."""
+    signing = deployment_auth(deployment, auth, routing, stream_endpoint)
+    if resolve_flavor(flavor) == "httpx2":
+        client: httpx2.AsyncClient = _httpx2_module().async_client(signing, httpx_kwargs)
+        return client
     _with_transport(httpx_kwargs, AsyncHTTPTransport)
-    return httpx.AsyncClient(**_client_kwargs(signing, httpx_kwargs, _amark_409_not_retryable))
+    return httpx.AsyncClient(**client_kwargs(signing, httpx_kwargs, amark_409_not_retryable))
