@@ -13,21 +13,20 @@ pytest.importorskip(
 pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_openai import ChatOpenAI
+from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 
 from odsc_llm import InvalidRequestError
-from odsc_llm.integrations.langchain import chat_model
+from odsc_llm.integrations.langchain import chat_model, embeddings
 from odsc_llm.testing import LocalDeployment
 from tests.support.routing import (  # noqa: F401 - fixtures
     assert_all_signed,
     mie_local_fixture,
     routed_fixture,
     sent,
-    sent_paths,
-    sent_routes,
 )
 
 CHAT = "/v1/chat/completions"
+EMBEDDINGS = "/v1/embeddings"
 
 
 def _expect(routing: str, endpoint: str, suffix: str) -> tuple[str, str | None]:
@@ -83,3 +82,38 @@ def test_refuses_settings_it_owns(emulator: LocalDeployment) -> None:
         chat_model(emulator.deployment, auth=emulator.auth, http_client=object())
     with pytest.raises(InvalidRequestError, match="routing must be 'header'"):
         chat_model(emulator.deployment, auth=emulator.auth, routing="mie")  # type: ignore[arg-type]
+
+
+def test_embeddings(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    model = embeddings(local.deployment, auth=local.auth, routing=routing)
+    assert isinstance(model, OpenAIEmbeddings)
+    assert model.check_embedding_ctx_length is False
+    vectors = model.embed_documents(["first text", "second text"])
+    query = model.embed_query("a question")
+    assert len(vectors) == 2 and all(len(v) == len(query) > 0 for v in vectors)
+    assert vectors[0] != vectors[1]
+    assert sent(local) == [_expect(routing, "predict", EMBEDDINGS)] * 2
+    body = local.requests[0].json()
+    # The texts as they are, not tiktoken ids (the deployment's model has its own tokenizer).
+    assert body["input"] == ["first text", "second text"]
+    assert body["model"] == "odsc-llm"
+    assert_all_signed(local)
+
+
+async def test_async_embeddings(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    model = embeddings(local.url, auth=local.auth, routing=routing, chunk_size=1)
+    vectors = await model.aembed_documents(["a", "b"])
+    assert len(vectors) == 2
+    assert sent(local) == [_expect(routing, "predict", EMBEDDINGS)] * 2  # chunk_size=1
+    assert_all_signed(local)
+
+
+def test_embeddings_refuses_settings_it_owns(emulator: LocalDeployment) -> None:
+    with pytest.raises(InvalidRequestError, match="openai_api_base"):
+        embeddings(emulator.deployment, auth=emulator.auth, openai_api_base="https://x")
+    with pytest.raises(InvalidRequestError, match="embeddings builds OCI-signing clients"):
+        embeddings(emulator.deployment, auth=emulator.auth, http_async_client=object())
+    with pytest.raises(InvalidRequestError, match="routing must be 'header'"):
+        embeddings(emulator.deployment, auth=emulator.auth, routing="")  # type: ignore[arg-type]
