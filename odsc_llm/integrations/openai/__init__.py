@@ -47,6 +47,7 @@ from ...deployment import Deployment
 from ...types.params import Routing
 from ._auth import DeploymentAuth, StreamEndpoint
 from ._http import async_http_client, http_client
+from ._options import Flavor
 
 if TYPE_CHECKING:
     import httpx2
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MODEL",
     "DeploymentAuth",
+    "Flavor",
     "StreamEndpoint",
     "async_http_client",
     "async_openai_client",
