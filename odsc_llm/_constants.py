@@ -101,6 +101,9 @@ MIE_OPENAI_SUFFIXES = (
 MIE_PREFIX_SUFFIXES = ("/v1/responses",)
 #: A deployment may declare at most this many custom HTTP endpoints.
 MIE_MAX_CUSTOM_ENDPOINTS = 15
+#: openai from this major version on sends through ``httpx2`` (openai 1.x: ``httpx``): the
+#: flavor of HTTP client that ``integrations.openai.http_client()`` builds by default.
+OPENAI_HTTPX2_FROM_MAJOR = 2
 
 #: The environment variable a client reads its deployment from when none is given.
 ENV_DEPLOYMENT = "ODSC_LLM_DEPLOYMENT"
