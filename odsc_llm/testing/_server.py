@@ -42,8 +42,10 @@ __all__ = ["MAX_BODY_BYTES", "EmulatorApp", "Route"]
 #: Model deployments refuse bodies over 10 MB.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
+# The deployment's paths: /<ocid>/predict[WithResponseStream], then any suffix; whether
+# the suffix is routed is the deployment's kind (``_mie``), checked in _deployment.
 _PATH_RE = re.compile(
-    r"^/(?P<ocid>[^/]+)/(?P<endpoint>predictWithResponseStream|predict)(?P<route>/v1/[^?]*)?/?$"
+    r"^/(?P<ocid>[^/]+)/(?P<endpoint>predictWithResponseStream|predict)(?P<route>(?:/[^/]+)+)?/?$"
 )
 # Nothing a step can fail on waits here: admitting everyone needs no state.
 _ADMIT_ALL: AbstractAsyncContextManager[bool] = contextlib.nullcontext(True)
@@ -204,8 +206,14 @@ class EmulatorApp:
         return None
 
     async def _deployment(self, req: Request) -> None:
-        """``/<ocid>/predict[WithResponseStream][/v1/...]``: admission, fault, answer."""
-        if req.match["ocid"] != self.state.ocid:
+        """``/<ocid>/predict[WithResponseStream][/<suffix>]``: routing, admission, fault,
+        answer. A suffix is served only where the deployment routes it (``_mie``)."""
+        suffix = req.match["route"]
+        if req.match["ocid"] != self.state.ocid or (
+            suffix is not None and not self.state.path_routing.routes(req.method, suffix)
+        ):
+            # A path the deployment does not route: the service's 404, the same as for an
+            # unknown deployment (classic deployments route no path after /predict).
             await req.send_json(404, oci_error_body(404))
             return
         if req.method != "POST" and not (
