@@ -216,8 +216,12 @@ class EmulatorApp:
             # unknown deployment (classic deployments route no path after /predict).
             await req.send_json(404, oci_error_body(404))
             return
-        if req.method != "POST" and not (
-            req.method == "GET" and self._api_route(req) in self.get_answers
+        # /predict itself takes POST (and GET for the models listing); a routed suffix
+        # takes the methods its routing allows (checked above), the container the rest.
+        if (
+            suffix is None
+            and req.method != "POST"
+            and not (req.method == "GET" and self._api_route(req) in self.get_answers)
         ):
             message = f"{req.method} is not allowed; use POST."
             await req.send_json(405, oci_error_body(405, message=message))
@@ -279,8 +283,16 @@ class EmulatorApp:
 
     async def _respond(self, req: Request) -> None:
         """Answer (or, in gateway mode, forward) a request that passed every check."""
-        if req.method == "GET":
-            await self.get_answers[self._api_route(req)](req)
+        if req.method != "POST":
+            route = self._api_route(req)
+            if self.gateway is not None:
+                await self.gateway.forward(req, route, buffer=False)
+                return
+            answer = self.get_answers.get(route) if req.method == "GET" else None
+            if answer is None:  # the model server's own answer (FastAPI's)
+                await req.send_json(405, {"detail": "Method Not Allowed"})
+                return
+            await answer(req)
             return
         try:
             payload = json.loads(req.body) if req.body else None

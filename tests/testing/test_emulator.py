@@ -874,11 +874,11 @@ def test_gateway_path_form_and_body_default(gateway: tuple[LocalDeployment, _Fak
         assert refused.json()["code"] == "NotAuthorizedOrNotFound"
         http.post(local.deployment.predict_url, json={"messages": []})
         http.post(local.deployment.predict_url, json={"prompt": "p"})
-    with LocalDeployment(upstream=local.upstream, api_specification="openai") as mie:
-        with httpx.Client(auth=mie.auth) as http:
-            http.post(mie.deployment.predict_url + "/v1/embeddings", json={"input": "x"})
-            refused = http.post(mie.deployment.predict_url + "/v1/nope", json={"input": "x"})
-            assert refused.status_code == 404
+    mie = LocalDeployment(upstream=local.upstream, api_specification="openai")
+    with mie, httpx.Client(auth=mie.auth) as http:
+        http.post(mie.deployment.predict_url + "/v1/embeddings", json={"input": "x"})
+        refused = http.post(mie.deployment.predict_url + "/v1/nope", json={"input": "x"})
+        assert refused.status_code == 404
     assert [p for p, _, _ in app.seen] == [
         "/v1/chat/completions",
         "/v1/completions",
