@@ -54,7 +54,7 @@ _TOOL_ROLES = ("tool", "function")
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _QUOTED = re.compile(rf"\"({_IDENTIFIER})\"|'({_IDENTIFIER})'|`({_IDENTIFIER})`")
 _LIST_AFTER = re.compile(
-    rf"\b(?:fields?|keys?|propert(?:y|ies))\b\s*:?\s*"
+    rf"\b(?:fields?|keys?|propert(?:y|ies))\b\s*:?\s*(?!(?:and|or)\b)"
     rf"({_IDENTIFIER}(?:\s*(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+){_IDENTIFIER})*)",
     re.IGNORECASE,
 )

@@ -159,6 +159,7 @@ def test_a_forced_choice_still_calls_after_results(
         ('Give me a JSON object with "name" and `age`, nothing else', ["name", "age"]),
         ("JSON with the field summary", ["summary"]),
         ("Say hello as JSON", ["answer"]),
+        ("A JSON object of keys and values", ["answer"]),
     ],
 )
 def test_json_object_has_the_fields_the_prompt_names(
