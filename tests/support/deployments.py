@@ -37,6 +37,16 @@ class DeploymentKind:
         """``"header"`` on classic, ``"path"`` on MIE (``LocalDeployment.routing``)."""
         return self.local.routing
 
+    @property
+    def client_kwargs(self) -> dict[str, Any]:
+        """``deployment``, ``auth`` and the fitting ``routing``: the arguments of
+        ``Client``/``AsyncClient``/``openai_client``/``http_client`` for this kind."""
+        return {
+            "deployment": self.local.deployment,
+            "auth": self.local.auth,
+            "routing": self.routing,
+        }
+
     def request(
         self,
         method: str,
