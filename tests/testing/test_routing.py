@@ -39,6 +39,11 @@ def _send(local: LocalDeployment, request: httpx.Request) -> httpx.Response:
 def test_the_fitting_routing_reaches_every_api(deployment_kind: DeploymentKind) -> None:
     kind, local = deployment_kind, deployment_kind.local
     assert kind.routing == {"classic": "header", "mie": "path"}[kind.name]
+    assert kind.client_kwargs == {
+        "deployment": local.deployment,
+        "auth": local.auth,
+        "routing": kind.routing,
+    }
     chat = _send(local, kind.request("POST", "/v1/chat/completions", json=CHAT))
     assert chat.json()["choices"][0]["message"]["content"] == "You said: hi"
     completion = _send(local, kind.request("POST", "/v1/completions", json={"prompt": "p"}))
