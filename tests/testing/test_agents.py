@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from odsc_llm.testing import LocalDeployment, embed
+from odsc_llm.testing import embed
 from tests.support.deployments import DeploymentKind
 
 WEATHER = {
@@ -235,17 +235,16 @@ def test_an_unknown_encoding_format_is_vllms_400(
     assert error["param"] == "encoding_format" and "base64" in error["message"]
 
 
-def test_the_openai_sdk_decodes_the_emulators_base64() -> None:
+def test_the_openai_sdk_decodes_the_emulators_base64(deployment_kind: DeploymentKind) -> None:
     pytest.importorskip("openai")
     from odsc_llm.integrations.openai import openai_client
 
-    # openai_client sends the path form (routing="path" lands with another change): MIE.
-    with LocalDeployment(api_specification="openai") as local:
-        client = openai_client(local.deployment, local.auth)
-        # The SDK asks for base64 when no format is given, and decodes it.
-        vector = client.embeddings.create(model="odsc-llm", input="hello").data[0].embedding
-        sent = json.loads(local.requests[-1].body)
-        chosen = client.embeddings.create(model="odsc-llm", input="hello", encoding_format="base64")
+    local = deployment_kind.local
+    client = openai_client(**deployment_kind.client_kwargs)  # the routing that fits
+    # The SDK asks for base64 when no format is given, and decodes it.
+    vector = client.embeddings.create(model="odsc-llm", input="hello").data[0].embedding
+    sent = json.loads(local.requests[-1].body)
+    chosen = client.embeddings.create(model="odsc-llm", input="hello", encoding_format="base64")
     assert sent["encoding_format"] == "base64"
     expected = embed("hello")
     assert all(
@@ -253,3 +252,4 @@ def test_the_openai_sdk_decodes_the_emulators_base64() -> None:
         for v, e in zip(vector, expected, strict=True)
     )
     assert isinstance(chosen.data[0].embedding, str)
+    assert [r.status for r in local.requests] == [200, 200]
