@@ -82,7 +82,9 @@ class LocalDeployment(ControlPlaneMixin, StateViews):
     (``/v1/chat/completions``, ``/v1/models``, ...); ``custom_endpoints=[("/v1/items/{}",
     ["GET"])]`` (at most 15; ``{}`` is one path segment) routes those suffixes for those
     methods. :attr:`routing` is the client routing that fits. The gateway follows the
-    same rules.
+    same rules. The emulated control plane reports both (``predictApiSpecification``,
+    ``customHttpEndpoints``), and setting ``local.control_plane.predict_api_specification``
+    or ``.custom_http_endpoints`` changes what it routes, as updating a deployment does.
     """
 
     def __init__(
@@ -136,7 +138,7 @@ class LocalDeployment(ControlPlaneMixin, StateViews):
             upstream=upstream,
             embedding_dim=embedding_dim,
             max_log=request_log_size,
-            path_routing=path_routing,
+            fixed_routing=path_routing,
         )
         # cp helper: the control plane on the same port (local.state, lifecycle_script...)
         self.control_plane = ControlPlane(ocid=self.ocid)

@@ -88,10 +88,16 @@ class PathRouting:
             seen.add(entry.suffix)
         return cls(api_specification, entries)
 
-    @property
-    def is_mie(self) -> bool:
-        """Whether any path after ``/predict`` is routed (Multiple Inference Endpoints)."""
-        return self.api_specification is not None or bool(self.custom)
+    @classmethod
+    def of(cls, api_specification: Any, custom_endpoints: Iterable[Any]) -> PathRouting:
+        """What the control plane's fields route, as they are (checked only by
+        :meth:`build`: a value the service would not take routes nothing)."""
+        entries = tuple(
+            CustomEndpoint(str(suffix), tuple(str(m).upper() for m in methods))
+            for suffix, methods in custom_endpoints
+        )
+        spec = api_specification if api_specification in API_SPECIFICATIONS else None
+        return cls(spec, entries)
 
     def routes(self, method: str, suffix: str) -> bool:
         """Whether ``method /<ocid>/predict<suffix>`` reaches the container."""

@@ -43,8 +43,21 @@ class EmulatorState:
     control_plane: Any = None
     #: The admission throttle (``_throttle.Throttle``), or None: admit everything.
     throttle: Any = None
-    #: Which paths after ``/predict`` are routed (``_mie``; none: a classic deployment).
-    path_routing: PathRouting = field(default_factory=PathRouting)
+    #: Which paths after ``/predict`` are routed without a control plane (``_mie``).
+    fixed_routing: PathRouting = field(default_factory=PathRouting)
+
+    @property
+    def path_routing(self) -> PathRouting:
+        """Which paths after ``/predict`` are routed (``_mie``; none: a classic deployment).
+
+        What the control plane reports (``predict_api_specification``,
+        ``custom_http_endpoints``) is what the deployment routes, as after an update of
+        a real deployment: one truth for both planes.
+        """
+        cp = self.control_plane
+        if cp is None:
+            return self.fixed_routing
+        return PathRouting.of(cp.predict_api_specification, cp.custom_http_endpoints)
 
     def record(self, request: RecordedRequest) -> None:
         if self.max_log <= 0:

@@ -147,6 +147,32 @@ def test_mie_reports_its_spec_on_the_control_plane(mie: LocalDeployment) -> None
     assert _environment(mie)["predictApiSpecification"] == "openai"
 
 
+def test_what_the_control_plane_reports_is_what_is_routed(
+    odsc_llm_local: LocalDeployment,
+) -> None:
+    local, plane = odsc_llm_local, odsc_llm_local.control_plane
+
+    def routed(method: str, suffix: str) -> bool:
+        body = None if method == "GET" else CHAT
+        response = _send(local, routed_request(local, "path", method, suffix, body))
+        return response.json() != NOT_ROUTED
+
+    try:
+        plane.predict_api_specification = "openai"  # as after updating the deployment
+        assert local.routing == "path" and local.api_specification == "openai"
+        assert routed("POST", "/v1/chat/completions") and not routed("POST", "/v1/other")
+        assert _environment(local)["predictApiSpecification"] == "openai"
+        plane.predict_api_specification = "OpenAI"  # not a value the service takes
+        assert not routed("POST", "/v1/chat/completions")
+        plane.predict_api_specification = None
+        plane.custom_http_endpoints = [("/v1/items/{}", ["get"])]
+        assert local.custom_endpoints == [("/v1/items/{}", ("GET",))]
+        assert routed("GET", "/v1/items/1") and not routed("POST", "/v1/items/1")
+    finally:
+        plane.predict_api_specification, plane.custom_http_endpoints = None, []
+    assert not routed("GET", "/v1/items/1") and local.routing == "header"
+
+
 def _environment(local: LocalDeployment) -> dict[str, Any]:
     url = f"{local.base_url}/20190101/modelDeployments/{local.ocid}"
     response = _send(local, httpx.Request("GET", url))
