@@ -45,11 +45,13 @@ from .deployment import Deployment
 from .types._base import ResponseType
 
 if TYPE_CHECKING:
+    from .resources.audio import Audio
     from .resources.chat import Chat
     from .resources.completions import Completions
     from .resources.embeddings import Embeddings
     from .resources.models import Models
     from .resources.rerank import Rerank
+    from .resources.scoring import Classify, Pooling, Score
     from .resources.tokenize import Detokenize, Tokenize
 
 __all__ = ["Client"]
@@ -83,6 +85,10 @@ class Client(BaseClient):
     rerank: Rerank
     tokenize: Tokenize
     detokenize: Detokenize
+    audio: Audio
+    score: Score
+    classify: Classify
+    pooling: Pooling
 
     def __init__(
         self,
@@ -136,6 +142,8 @@ class Client(BaseClient):
         self.embeddings, self.models = r.Embeddings(self), r.Models(self)
         self.rerank, self.tokenize = r.Rerank(self), r.Tokenize(self)
         self.detokenize = r.Detokenize(self)
+        self.audio, self.score = r.Audio(self), r.Score(self)
+        self.classify, self.pooling = r.Classify(self), r.Pooling(self)
 
     # -- one attempt --------------------------------------------------------------------
 
