@@ -20,8 +20,11 @@ from ._errors import InvalidRequestError
 
 __all__ = ["FileInput", "Multipart", "multipart", "read_file"]
 
-#: What a ``file=`` argument may be: a path, the bytes themselves, or a binary file.
-FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+#: What a ``file=`` argument may be: a path, the bytes themselves, a binary file, or
+#: ``(file name, bytes)`` (as the OpenAI SDK takes it).
+FileInput = Union[
+    str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], tuple[str, bytes]
+]
 
 
 class Multipart(dict[str, Any]):
@@ -51,8 +54,16 @@ def multipart(fields: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]])
 
 
 def read_file(file: Any, what: str = "file") -> tuple[str, bytes]:
-    """(file name, bytes) of a path, bytes or a binary file object; a typed error
-    naming ``what`` for anything else (a text-mode file, a missing path)."""
+    """(file name, bytes) of a path, bytes, a binary file object or a (name, bytes)
+    pair; a typed error naming ``what`` for anything else (a text-mode file, a missing
+    path)."""
+    if (
+        isinstance(file, tuple)
+        and len(file) == 2
+        and isinstance(file[0], str)
+        and isinstance(file[1], (bytes, bytearray, memoryview))
+    ):
+        return file[0], bytes(file[1])
     if isinstance(file, (bytes, bytearray, memoryview)):
         return what, bytes(file)
     if isinstance(file, (str, os.PathLike)):
