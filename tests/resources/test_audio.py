@@ -227,3 +227,36 @@ def test_a_retry_resends_the_same_signed_bytes(httpx_mock: HTTPXMock) -> None:
         assert client.audio.transcriptions.create(file=wav()).text == "ok"
     first, second = httpx_mock.get_requests()
     assert first.content == second.content and auth.count == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"cut_before_done": True, "after_events": 3}, "without 'data: \\[DONE\\]'"),
+        ({"error_event": True, "after_events": 2}, "reported an error mid-stream"),
+    ],
+)
+async def test_a_broken_transcription_stream_raises_with_the_partial_text(
+    local: LocalDeployment, mode: str, fault: dict[str, Any], message: str
+) -> None:
+    """The chat stream's rules hold: no quiet end without ``[DONE]``, an error event
+    raises; ``partial_text`` keeps what arrived."""
+    local.faults.push(**fault)
+    received: list[str] = []
+    async with client_of(local, mode) as client:
+        stream = await call(client.audio.transcriptions.create(file=wav(), stream=True))
+        with pytest.raises(odsc_llm.StreamError, match=message) as caught:
+            async for piece in _pieces(stream):
+                received.append(piece)
+    assert caught.value.partial_text == "".join(received)
+    assert TEXT.startswith(caught.value.partial_text) and caught.value.partial_text
+
+
+async def _pieces(stream: Any) -> Any:
+    if hasattr(stream, "__aiter__"):
+        async for piece in stream.text():
+            yield piece
+    else:
+        for piece in stream.text():
+            yield piece
