@@ -120,6 +120,13 @@ LOCAL_TOKEN_DELAY = 0.02
 ROUTE_TOKENIZE = "/tokenize"
 ROUTE_DETOKENIZE = "/detokenize"
 ROUTE_RERANK = "/v1/rerank"
+#: vLLM's pooling routes (score: vLLM moved it from ``/v1/score`` to ``/score``).
+ROUTE_SCORE = "/score"
+ROUTE_CLASSIFY = "/classify"
+ROUTE_POOLING = "/pooling"
+#: Speech to text (multipart/form-data bodies; vLLM streams them with ``stream=true``).
+ROUTE_TRANSCRIPTIONS = "/v1/audio/transcriptions"
+ROUTE_TRANSLATIONS = "/v1/audio/translations"
 PATH_MODELS = "/v1/models"
 
 # ---- batch runner: adaptive concurrency and pacing (odsc_llm/_batch/) ------------------
