@@ -78,6 +78,11 @@ class DeploymentInfo(BaseModel):
     predict_log_id: str | None = None
     predict_log_group_id: str | None = None
     freeform_tags: dict[str, str] = Field(default_factory=dict)
+    #: The container image that runs, e.g. ``dsmc://odsc-vllm-serving:0.9.1.2``.
+    container: str | None = None
+    #: The work request of the operation this call started (create, update, activate,
+    #: deactivate, delete), to wait on; None from a plain fetch or list.
+    work_request_id: str | None = None
 
     @property
     def lifecycle_state(self) -> str:
@@ -135,6 +140,7 @@ class DeploymentInfo(BaseModel):
             predict_log_id=_get(logs, "predict", "log_id"),
             predict_log_group_id=_get(logs, "predict", "log_group_id"),
             freeform_tags={str(k): str(v) for k, v in tags.items()},
+            container=_get(config, "environment_configuration_details", "image"),
         )
 
     def log_ids(self, kind: LogKind) -> tuple[str, str] | None:
