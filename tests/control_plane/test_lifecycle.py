@@ -207,3 +207,21 @@ def test_list_deployments_filters_by_state_and_name(life: Life, emulator: LocalD
                                 region=REGION, control_plane_endpoint=emulator.base_url,
                                 state="ACTIVE", display_name="filtered")  # fmt: skip
     assert [d.ocid for d in found] == [info.ocid]
+
+
+def test_deployment_methods_are_the_control_plane_calls(
+    life: Life, emulator: LocalDeployment
+) -> None:
+    dep = life.create(wait=True).deployment
+    auth = emulator.auth
+
+    def run(method: str, *args: Any) -> DeploymentInfo:
+        if life.is_async:
+            return asyncio.run(getattr(dep, f"a{method}")(*args, auth, wait=True,
+                                                          poll_interval=FAST))  # fmt: skip
+        return getattr(dep, method)(*args, auth, wait=True, poll_interval=FAST)  # type: ignore[no-any-return]
+
+    assert run("scale", 3).instance_count == 3
+    assert run("deactivate").state == "INACTIVE"
+    assert run("activate").state == "ACTIVE"
+    assert run("delete").state == "DELETED"
