@@ -113,3 +113,11 @@ MODEL_KIND = "ocid1.datasciencemodel."
 WORK_REQUEST_DONE = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
 #: States a deployment's operation ends in (``wait_until_done`` without a work request).
 SETTLED_STATES = frozenset({"ACTIVE", "INACTIVE", "DELETED", "FAILED", "NEEDS_ATTENTION"})
+
+# -- the command line's defaults for the lifecycle commands ------------------------------------
+#: Where ``odsc-llm`` sends control-plane calls when ``--control-plane-endpoint`` is absent.
+ENV_CONTROL_PLANE_ENDPOINT = "ODSC_LLM_CONTROL_PLANE_ENDPOINT"
+#: Where the compartment and project come from when no flag gives them: the variables an
+#: OCI notebook session sets, read in this order (as AI Quick Actions reads them).
+COMPARTMENT_ENV_VARS = ("NB_SESSION_COMPARTMENT_OCID", "PROJECT_COMPARTMENT_OCID")
+PROJECT_ENV_VARS = ("PROJECT_OCID",)
