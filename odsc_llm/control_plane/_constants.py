@@ -109,6 +109,8 @@ CONTAINER_ENV_KEYS = (
 COMPARTMENT_KINDS = ("ocid1.compartment.", "ocid1.tenancy.")
 PROJECT_KIND = "ocid1.datascienceproject."
 MODEL_KIND = "ocid1.datasciencemodel."
+#: ``wait_until_done`` polls first after this many seconds, doubling up to ``poll_interval``.
+FIRST_POLL_INTERVAL = 1.0
 #: Work request statuses after which nothing more happens.
 WORK_REQUEST_DONE = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
 #: States a deployment's operation ends in (``wait_until_done`` without a work request).

@@ -15,6 +15,7 @@ from ._clients import AuthArg, ClientFactory, call
 from ._constants import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
+    FIRST_POLL_INTERVAL,
     SETTLED_STATES,
     WORK_REQUEST_DONE,
 )
@@ -39,6 +40,7 @@ class _Waiter:
         self.timeout = float(timeout)
         self.poll_interval = float(poll)
         self.deadline = now + self.timeout
+        self.polls = 0
 
     def done(self, info: DeploymentInfo, status: str | None) -> bool | None:
         """True: finished well; False: failed; None: keep waiting."""
@@ -51,8 +53,14 @@ class _Waiter:
         return info.state != "FAILED"
 
     def next_sleep(self, now: float) -> float | None:
+        """The first polls come quickly (FIRST_POLL_INTERVAL, doubling), then every
+        ``poll_interval``: a short operation is seen to end without a long first sleep."""
         remaining = self.deadline - now
-        return None if remaining <= 0 else min(self.poll_interval, remaining)
+        if remaining <= 0:
+            return None
+        delay: float = min(self.poll_interval, FIRST_POLL_INTERVAL * 2.0**self.polls, remaining)
+        self.polls += 1
+        return delay
 
     def _name(self, info: DeploymentInfo) -> str:
         return f"{info.display_name!r} ({info.ocid})" if info.display_name else info.ocid
