@@ -58,7 +58,9 @@ def _model_family(client: Any, model_id: str, limits: Bounds) -> str:
     )
 
 
-def _service_shapes(client: Any, compartment_id: str, limits: Bounds) -> list[str]:
+def service_shapes(client: Any, compartment_id: str, limits: Bounds) -> list[str]:
+    """The names ``ListModelDeploymentShapes`` gives for ``compartment_id`` (every page)."""
+
     def all_pages() -> list[Any]:
         import oci.pagination
 
@@ -152,7 +154,7 @@ def create_deployment(
     client = build_client("data_science", region, signer, client_factory, endpoint, limits.start())
     shape = check_shape(
         shape, ocpus=ocpus, memory_gb=memory_gb, params_billion=params_billion, force=force,
-        service_shapes=lambda: _service_shapes(client, compartment_id, limits),
+        service_shapes=lambda: service_shapes(client, compartment_id, limits),
     )  # fmt: skip
     family = container_family or _model_family(client, model_id, limits)
     container = pick_container(containers_with(client, limits.start()), family)

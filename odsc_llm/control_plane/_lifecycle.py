@@ -19,11 +19,13 @@ from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory, call
 from ._constants import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, SERVICE_CONTAINER_SCHEME
 from ._containers import ContainerInfo, containers_with
+from ._create import service_shapes
 from ._deploy_details import (
     Params,
     build_params,
     check_env,
     check_params,
+    check_shape,
     split_params,
     user_params,
 )
@@ -119,7 +121,14 @@ def _update_details(
         current = config.model_configuration_details
         instance = None
         if options["shape"] is not None or options["ocpus"] is not None:
-            shape = options["shape"] or current.instance_configuration.instance_shape_name
+            # Checked here, before the update is sent: the service's shapes are those of
+            # the deployment's compartment.
+            shape = check_shape(
+                options["shape"] or current.instance_configuration.instance_shape_name,
+                ocpus=options["ocpus"], memory_gb=options["memory_gb"], params_billion=None,
+                force=False, service_shapes=lambda: service_shapes(client, md.compartment_id,
+                                                                   options["limits"]),
+            )  # fmt: skip
             flex = None
             if options["ocpus"] is not None:
                 flex = models.ModelDeploymentInstanceShapeConfigDetails(
@@ -225,18 +234,13 @@ def update_deployment(
     served model name stay). Only what is given changes. ``wait``, ``timeout``,
     ``poll_interval`` and ``callback`` as in :func:`create_deployment`.
     """
-    from ._deploy_details import check_shape
-
     if instance_count is not None:
         _whole("instance_count", instance_count)
     if bandwidth_mbps is not None:
         _whole("bandwidth_mbps", bandwidth_mbps)
-    if shape is not None:
-        shape = check_shape(shape, ocpus=ocpus, memory_gb=memory_gb, params_billion=None,
-                            force=False, service_shapes=lambda: [shape or ""])  # fmt: skip
-    elif (ocpus is None) != (memory_gb is None):
+    if (ocpus is None) != (memory_gb is None):
         raise InvalidRequestError("Pass ocpus= and memory_gb= together.")
-    options = {
+    options: dict[str, Any] = {
         "instance_count": instance_count,
         "shape": shape,
         "ocpus": ocpus,
@@ -251,6 +255,7 @@ def update_deployment(
             "ocpus=/memory_gb=, bandwidth_mbps=, params= or env=."
         )
     limits = bounds(request_timeout, max_retries)
+    options["limits"] = limits
     dep = Deployment.coerce(deployment)
     details = _update_details(options, lambda c: containers_with(c, limits.start()))
     info = _change("update", dep, auth, client_factory, limits, details)

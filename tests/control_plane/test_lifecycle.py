@@ -225,3 +225,34 @@ def test_deployment_methods_are_the_control_plane_calls(
     assert run("deactivate").state == "INACTIVE"
     assert run("activate").state == "ACTIVE"
     assert run("delete").state == "DELETED"
+
+
+def test_update_checks_a_new_shape_before_sending(life: Life, emulator: LocalDeployment) -> None:
+    info = life.create(wait=True)
+    with pytest.raises(InvalidRequestError, match=r"VM\.GPU\.Nope\.1"):
+        life("update_deployment", info.deployment, shape="VM.GPU.Nope.1")
+    assert emulator.lifecycle.deployments[info.ocid].state == "ACTIVE"
+    flex = life("update_deployment", info.deployment, shape="VM.Standard.E4.Flex", ocpus=2,
+                memory_gb=32, wait=True)  # fmt: skip
+    assert flex.shape == "VM.Standard.E4.Flex"
+
+
+def test_the_first_polls_come_quickly_then_every_poll_interval(
+    life: Life, emulator: LocalDeployment
+) -> None:
+    now = [0.0]
+    emulator.lifecycle.clock = lambda: now[0]
+    emulator.lifecycle.transition_seconds = 50.0
+    slept: list[float] = []
+
+    def advance(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    async def aadvance(seconds: float) -> None:
+        advance(seconds)
+
+    info = life.create()
+    life("wait_until_done", info.deployment, work_request_id=info.work_request_id,
+         poll_interval=15.0, sleep=aadvance if life.is_async else advance)  # fmt: skip
+    assert slept == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]
