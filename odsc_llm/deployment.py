@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from typing_extensions import Self, Unpack
 
-from ._address import (
-    PATH_SUFFIXES,
-    check_endpoint,
-    check_ocid,
-    check_path_suffix,
-    domain_for_realm,
-    insecure_refusal,
-    is_loopback,
-    region_from_key,
-)
+from ._address import Address, check_endpoint, control_plane_url, parse_ocid, parse_url
 from ._errors import InvalidDeploymentError
 
 if TYPE_CHECKING:
-    # Only for annotations: the control plane imports this module, never the reverse.
+    # Only for annotations: the control plane never imports this module (it reads
+    # addresses through ._address), and this one imports it only inside its delegates.
     from ._oci_bounds import TimeoutArg
     from .control_plane import DeploymentInfo, FollowOptions, LogOptions, LogRecord
 
 __all__ = ["Deployment"]
+
+
+def _fields(address: Address) -> dict[str, Any]:
+    fields = dataclasses.asdict(address)
+    del fields["control_plane_endpoint"]  # given by the caller
+    return fields
 
 
 def _typed(exc: ValidationError) -> Exception:
@@ -114,12 +112,7 @@ class Deployment(BaseModel):
         """Where this deployment's control-plane calls go, or None for the region's public
         endpoints: ``control_plane_endpoint`` if set, else ``scheme://host:port`` of a
         loopback endpoint (the local emulator serves its own control plane)."""
-        if self.control_plane_endpoint is not None:
-            return self.control_plane_endpoint
-        parts = urlsplit(self.endpoint)
-        if parts.hostname and is_loopback(parts.hostname):
-            return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
-        return None
+        return control_plane_url(self.endpoint, self.control_plane_endpoint)
 
     @property
     def predict_url(self) -> str:
@@ -147,47 +140,8 @@ class Deployment(BaseModel):
         Plain ``http://`` is refused unless the host is loopback or ``allow_insecure=True``.
         ``control_plane_endpoint``: see :attr:`control_plane_url`.
         """
-        if not isinstance(url, str) or not url.strip():
-            raise InvalidDeploymentError("The deployment URL is empty.")
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise InvalidDeploymentError(
-                f"{url!r} is not a deployment URL: expected "
-                "'https://modeldeployment.<region>.oci.customer-oci.com/<deployment-ocid>'."
-            )
-        host = parts.hostname
-        insecure = parts.scheme == "http" and not is_loopback(host)
-        if insecure and not allow_insecure:
-            raise insecure_refusal(host, "the deployment URL")
-        path = parts.path.rstrip("/")
-        for suffix in PATH_SUFFIXES:
-            if path.endswith(suffix):
-                path = path[: -len(suffix)]
-                break
-        segments = [s for s in path.split("/") if s]
-        check_path_suffix(url, segments)
-        if not segments or not segments[-1].startswith("ocid1."):
-            raise InvalidDeploymentError(
-                f"{url!r} has no deployment OCID in its path: expected "
-                "'https://<host>/<deployment-ocid>[/predict]'."
-            )
-        ocid = segments[-1]
-        match = check_ocid(ocid)
-        labels = host.split(".")
-        if region is None and len(labels) >= 3 and labels[0] == "modeldeployment":
-            region = labels[1]
-        if region is None:
-            region = region_from_key(match["region"], ocid)
-        netloc = parts.netloc.rsplit("@", 1)[-1]  # never keep user:password@
-        endpoint = f"{parts.scheme}://{netloc}{path}"
-        return cls(
-            ocid=ocid,
-            region=region,
-            endpoint=endpoint,
-            # kept only when needed, so equal addresses make equal values
-            allow_insecure=insecure,
-            control_plane_endpoint=control_plane_endpoint,
-        )
+        address = parse_url(url, region=region, allow_insecure=allow_insecure)
+        return cls(**_fields(address), control_plane_endpoint=control_plane_endpoint)
 
     @classmethod
     def from_ocid(
@@ -199,20 +153,19 @@ class Deployment(BaseModel):
         oci's region table) unless ``region`` is given. ``control_plane_endpoint``: see
         :attr:`control_plane_url`.
         """
-        if not isinstance(ocid, str):
-            raise InvalidDeploymentError(f"Expected an OCID string, got {type(ocid).__name__}.")
-        ocid = ocid.strip()
-        match = check_ocid(ocid)
-        if region is None:
-            region = region_from_key(match["region"], ocid)
-        domain = domain_for_realm(match["realm"])
-        endpoint = f"https://modeldeployment.{region}.{domain}/{ocid}"
-        return cls(
-            ocid=ocid,
-            region=region,
-            endpoint=endpoint,
-            control_plane_endpoint=control_plane_endpoint,
-        )
+        address = parse_ocid(ocid, region)
+        return cls(**_fields(address), control_plane_endpoint=control_plane_endpoint)
+
+    @classmethod
+    def from_info(cls, info: DeploymentInfo) -> Deployment:
+        """The deployment that ``info`` (from :func:`odsc_llm.control_plane.fetch` or
+        ``list_deployments``) describes, to give a client: from its URL, else its OCID."""
+        if info.endpoint:
+            try:
+                return cls.from_url(info.endpoint, region=info.region)
+            except InvalidDeploymentError:
+                pass
+        return cls.from_ocid(info.ocid, region=info.region)
 
     @classmethod
     def coerce(cls, value: Deployment | str) -> Deployment:

@@ -177,3 +177,28 @@ def test_deployment_does_not_import_the_control_plane() -> None:
         "assert 'odsc_llm.control_plane' not in sys.modules, 'imported at module level'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_from_info_builds_the_deployment_a_control_plane_answer_describes() -> None:
+    from odsc_llm.control_plane import DeploymentInfo
+
+    info = DeploymentInfo(ocid=OCID, region="us-ashburn-1", state="ACTIVE", endpoint=ENDPOINT)
+    assert Deployment.from_info(info) == Deployment.from_url(ENDPOINT)
+    # No usable URL (a list summary without one): the public address from the OCID.
+    bare = DeploymentInfo(ocid=OCID, region="us-ashburn-1", state="ACTIVE", endpoint="")
+    assert Deployment.from_info(bare) == Deployment.from_ocid(OCID, region="us-ashburn-1")
+
+
+def test_the_control_plane_reads_addresses_without_the_deployment_module() -> None:
+    """The address layer is below both: a URL or an OCID string is located by it alone,
+    and a Deployment is taken as it is."""
+    from odsc_llm._address import Address, locate
+
+    located = locate(f"  {ENDPOINT}/predict ")
+    assert located == Address(OCID, "us-ashburn-1", ENDPOINT)
+    assert locate(OCID).endpoint == ENDPOINT
+    assert locate("http://127.0.0.1:9/" + OCID).control_plane_url == "http://127.0.0.1:9"
+    dep = Deployment.from_url(ENDPOINT)
+    assert locate(dep) is dep
+    with pytest.raises(InvalidDeploymentError, match="not int"):
+        locate(3)

@@ -112,10 +112,10 @@ def _resume_hint(args: argparse.Namespace, ocid: str) -> str:
     return f"odsc-llm wait {ocid}{extra}"
 
 
-def _waiting(args: argparse.Namespace, ocid: str, wait: Any) -> DeploymentInfo:
-    """``wait()`` with progress lines; Ctrl-C says how to resume, then exits 130."""
+def _waiting(args: argparse.Namespace, ocid: str, wait: Any) -> Any:
+    """``wait()`` (what prints progress); Ctrl-C says how to resume, then exits 130."""
     try:
-        result: DeploymentInfo = wait()
+        result = wait()
     except KeyboardInterrupt:
         err(f"stopped waiting; the operation goes on in OCI. Resume: {_resume_hint(args, ocid)}")
         raise
@@ -192,17 +192,25 @@ def _cmd_deploy(args: argparse.Namespace, out: Output) -> int:
             force=args.force, auth=_auth(args), region=args.region,
             control_plane_endpoint=args.control_plane_endpoint, **_calls(args),
         )  # fmt: skip
-    _report(out, info, url=True)
-    if not args.wait:
-        return EXIT_OK
-    dep = info.deployment
+    from ..deployment import Deployment
+
+    dep = Deployment.from_info(info)
     if args.control_plane_endpoint:
         dep = dep.model_copy(update={"control_plane_endpoint": args.control_plane_endpoint})
-    final = _waiting(args, info.ocid, lambda: cp.wait_until_done(
-        dep, _auth(args), work_request_id=info.work_request_id, timeout=args.timeout,
-        poll_interval=args.poll_interval, callback=_progress(time.monotonic()), **_calls(args),
-    ))  # fmt: skip
-    _report(out, final)
+
+    def report_then_wait() -> DeploymentInfo | None:
+        _report(out, info, url=True)
+        if not args.wait:
+            return None
+        return cp.wait_until_done(
+            dep, _auth(args), work_request_id=info.work_request_id, timeout=args.timeout,
+            poll_interval=args.poll_interval, callback=_progress(time.monotonic()),
+            **_calls(args),
+        )  # fmt: skip
+
+    final = _waiting(args, info.ocid, report_then_wait)
+    if final is not None:
+        _report(out, final)
     return EXIT_OK
 
 

@@ -26,9 +26,10 @@ operation's work request)::
     info = cp.create_deployment("ocid1.datasciencemodel.oc1.iad.xxx",
                                 compartment_id=..., project_id=..., shape="VM.GPU.A10.1",
                                 params="--max-model-len 8192", wait=True)
-    cp.update_deployment(info.deployment, instance_count=2, wait=True)   # scale
-    cp.deactivate(info.deployment)       # billing stops; cp.activate() starts it again
-    cp.delete(info.deployment, wait=True)
+    dep = odsc_llm.Deployment.from_info(info)
+    cp.update_deployment(dep, instance_count=2, wait=True)   # scale
+    cp.deactivate(dep)                   # billing stops; cp.activate() starts it again
+    cp.delete(dep, wait=True)
     cp.list_containers()                 # the service containers (vLLM, llama.cpp, TEI...)
 
 Where the calls go: the region's public endpoints, except for a deployment whose URL is

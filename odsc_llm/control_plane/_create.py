@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from .._address import Address, parse_ocid
 from .._errors import InvalidRequestError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
-from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory, call
 from ._constants import (
     CONTAINER_METADATA_KEY,
@@ -36,7 +37,16 @@ from ._info import DeploymentInfo
 from ._regions import resolve_region
 from ._work_requests import await_until_done, wait_until_done
 
+if TYPE_CHECKING:
+    from ..deployment import Deployment
+
 __all__ = ["acreate_deployment", "create_deployment"]
+
+
+def _address_of(info: DeploymentInfo, endpoint: str | None) -> Address:
+    """Where a created deployment's control-plane calls go: ``endpoint`` when given."""
+    address = parse_ocid(info.ocid, info.region)
+    return dataclasses.replace(address, control_plane_endpoint=endpoint)
 
 
 def _whole(name: str, value: object) -> int:
@@ -209,9 +219,9 @@ def create_deployment(
     )
     if not wait:
         return info
-    dep = Deployment.from_ocid(info.ocid, region=region, control_plane_endpoint=endpoint)
+    dep = _address_of(info, endpoint)  # wait_until_done takes any located address
     return wait_until_done(
-        dep, auth, work_request_id=info.work_request_id, timeout=timeout,
+        cast("Deployment", dep), auth, work_request_id=info.work_request_id, timeout=timeout,
         poll_interval=poll_interval, callback=callback, request_timeout=request_timeout,
         max_retries=max_retries, client_factory=client_factory,
     )  # fmt: skip
@@ -231,10 +241,10 @@ async def acreate_deployment(
     info = await asyncio.to_thread(lambda: create_deployment(model_id, **options))
     if not wait:
         return info
-    endpoint = options.get("control_plane_endpoint")
-    dep = Deployment.from_ocid(info.ocid, region=info.region, control_plane_endpoint=endpoint)
+    dep = _address_of(info, options.get("control_plane_endpoint"))  # any located address
     return await await_until_done(
-        dep, options.get("auth"), work_request_id=info.work_request_id, timeout=timeout,
+        cast("Deployment", dep), options.get("auth"), work_request_id=info.work_request_id,
+        timeout=timeout,
         poll_interval=poll_interval, callback=callback,
         request_timeout=options.get("request_timeout"), max_retries=options.get("max_retries"),
         client_factory=options.get("client_factory"),

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._address import check_endpoint
+from .._address import Located, check_endpoint, locate
 from .._oci_bounds import Bounds, TimeoutArg, bounds
-from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory, build_client, call, make_client, resolve_signer
 from ._constants import LIFECYCLE_STATES
 from ._info import DeploymentInfo
 from ._regions import default_region
+
+if TYPE_CHECKING:
+    from ..deployment import Deployment
 
 __all__ = [
     "adeployment_state",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 
-def fetch_with(client: Any, dep: Deployment, limits: Bounds) -> DeploymentInfo:
+def fetch_with(client: Any, dep: Located, limits: Bounds) -> DeploymentInfo:
     """``GetModelDeployment`` with ``client`` within ``limits``, as a :class:`DeploymentInfo`."""
     response = call(
         "GetModelDeployment",
@@ -37,7 +39,7 @@ def fetch_with(client: Any, dep: Deployment, limits: Bounds) -> DeploymentInfo:
 
 
 def data_science_client(
-    dep: Deployment, auth: AuthArg, client_factory: ClientFactory | None, limits: Bounds
+    dep: Located, auth: AuthArg, client_factory: ClientFactory | None, limits: Bounds
 ) -> Any:
     """The Data Science client for ``dep`` (its region, or its control-plane endpoint)."""
     return make_client(
@@ -70,7 +72,7 @@ def fetch(
     ``<operation> <endpoint>: <cause>``.
     """
     limits = bounds(timeout, max_retries).start()
-    dep = Deployment.coerce(deployment)
+    dep = locate(deployment)
     return fetch_with(data_science_client(dep, auth, client_factory, limits), dep, limits)
 
 

@@ -8,8 +8,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .._errors import InvalidDeploymentError
-from ..deployment import Deployment
 from ._constants import ACTIVE
 
 __all__ = ["DeploymentInfo", "LogKind", "state_hint"]
@@ -93,16 +91,6 @@ class DeploymentInfo(BaseModel):
     def is_active(self) -> bool:
         """Whether the deployment is ACTIVE (ready to answer)."""
         return self.state == ACTIVE
-
-    @property
-    def deployment(self) -> Deployment:
-        """The :class:`~odsc_llm.Deployment` to give a client (from the URL or the OCID)."""
-        if self.endpoint:
-            try:
-                return Deployment.from_url(self.endpoint, region=self.region)
-            except InvalidDeploymentError:
-                pass
-        return Deployment.from_ocid(self.ocid, region=self.region)
 
     @classmethod
     def from_oci(cls, md: Any, region: str) -> DeploymentInfo:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from .._address import Located, locate
 from .._errors import ControlPlaneError, InvalidRequestError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
-from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory, call
 from ._constants import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, SERVICE_CONTAINER_SCHEME
 from ._containers import ContainerInfo, containers_with
@@ -32,6 +32,9 @@ from ._deploy_details import (
 from ._fetch import data_science_client
 from ._info import DeploymentInfo
 from ._work_requests import await_until_done, wait_until_done
+
+if TYPE_CHECKING:
+    from ..deployment import Deployment
 
 __all__ = [
     "aactivate",
@@ -69,7 +72,7 @@ def conflict_hint(kind: str, state: str) -> str:
     return f"It is {state}: {kind} needs an ACTIVE deployment (or INACTIVE for update/delete)."
 
 
-def _read(client: Any, dep: Deployment, limits: Bounds) -> tuple[Any, str | None]:
+def _read(client: Any, dep: Located, limits: Bounds) -> tuple[Any, str | None]:
     """The raw ``ModelDeployment`` and its etag."""
     response = call("GetModelDeployment", dep.ocid, client.get_model_deployment, dep.ocid,
                     client=client, limits=limits.start())  # fmt: skip
@@ -78,7 +81,7 @@ def _read(client: Any, dep: Deployment, limits: Bounds) -> tuple[Any, str | None
 
 def _change(
     kind: Operation,
-    dep: Deployment,
+    dep: Located,
     auth: AuthArg,
     client_factory: ClientFactory | None,
     limits: Bounds,
@@ -180,14 +183,15 @@ def _container_of(image: str, containers: list[ContainerInfo]) -> ContainerInfo 
 
 def _finish(
     info: DeploymentInfo,
-    dep: Deployment,
+    dep: Located,
     auth: AuthArg,
     wait: bool,
     waiting: dict[str, Any],
 ) -> DeploymentInfo:
     if not wait:
         return info
-    return wait_until_done(dep, auth, work_request_id=info.work_request_id, **waiting)
+    located = cast("Deployment", dep)  # it takes any located address
+    return wait_until_done(located, auth, work_request_id=info.work_request_id, **waiting)
 
 
 def _waiting(
@@ -256,7 +260,7 @@ def update_deployment(
         )
     limits = bounds(request_timeout, max_retries)
     options["limits"] = limits
-    dep = Deployment.coerce(deployment)
+    dep = locate(deployment)
     details = _update_details(options, lambda c: containers_with(c, limits.start()))
     info = _change("update", dep, auth, client_factory, limits, details)
     waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
@@ -277,7 +281,7 @@ def _run(
     waiting: dict[str, Any],
 ) -> DeploymentInfo:
     limits = bounds(waiting["request_timeout"], waiting["max_retries"])
-    dep = Deployment.coerce(deployment)
+    dep = locate(deployment)
     info = _change(kind, dep, auth, waiting["client_factory"], limits)
     return _finish(info, dep, auth, wait, waiting)
 
@@ -354,8 +358,9 @@ async def _await_on(
 ) -> DeploymentInfo:
     if not wait:
         return info
-    dep = Deployment.coerce(deployment)
-    return await await_until_done(dep, auth, work_request_id=info.work_request_id, **waiting)
+    dep = locate(deployment)
+    located = cast("Deployment", dep)  # it takes any located address
+    return await await_until_done(located, auth, work_request_id=info.work_request_id, **waiting)
 
 
 async def aupdate_deployment(

@@ -7,11 +7,11 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._address import Located, locate
 from .._errors import DeploymentStateError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
-from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory, build_client, call, resolve_signer
 from ._constants import (
     DEFAULT_FOLLOW_INTERVAL,
@@ -26,6 +26,9 @@ from ._constants import (
 from ._fetch import fetch_with
 from ._info import DeploymentInfo, LogKind, check_kind
 from ._records import LogRecord
+
+if TYPE_CHECKING:
+    from ..deployment import Deployment
 
 __all__ = ["FollowOptions", "LogOptions", "afollow_logs", "alogs", "follow_logs", "logs"]
 
@@ -194,7 +197,7 @@ def _check_poll_interval(poll_interval: float) -> None:
 
 
 def _prepare_logs(
-    deployment: Deployment,
+    deployment: Located,
     auth: AuthArg,
     kind: LogKind,
     info: DeploymentInfo | None,
@@ -220,13 +223,13 @@ def _plan(
     now: datetime,
     timeout: TimeoutArg,
     max_retries: int | None,
-) -> tuple[Deployment, datetime, Bounds]:
+) -> tuple[Located, datetime, Bounds]:
     """Check the arguments (before any I/O); the deployment, the search start, the bounds."""
     check_kind(kind)
     _check_limit(limit)
     start = _start_time(since, now)
     limits = bounds(timeout, max_retries)
-    return Deployment.coerce(deployment), start, limits
+    return locate(deployment), start, limits
 
 
 def logs(

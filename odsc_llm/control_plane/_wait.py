@@ -6,10 +6,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, cast
 
+from .._address import Located, locate
 from .._errors import DeploymentStateError, DeploymentWaitTimeout
 from .._oci_bounds import Bounds, TimeoutArg, bounds
-from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory
 from ._constants import (
     ACTIVE,
@@ -22,6 +23,9 @@ from ._fetch import data_science_client, fetch_with
 from ._info import DeploymentInfo
 from ._logs import logs
 
+if TYPE_CHECKING:
+    from ..deployment import Deployment
+
 __all__ = ["await_until_active", "wait_until_active"]
 
 logger = logging.getLogger("odsc_llm.control_plane")
@@ -30,7 +34,7 @@ logger = logging.getLogger("odsc_llm.control_plane")
 class _Waiter:
     """The no-I/O part of waiting: deadline, state decisions, messages."""
 
-    def __init__(self, dep: Deployment, timeout: float, poll_interval: float, now: float):
+    def __init__(self, dep: Located, timeout: float, poll_interval: float, now: float):
         if timeout is None or timeout < 0:
             raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout!r}.")
         if poll_interval is None or poll_interval <= 0:
@@ -88,7 +92,7 @@ class _Waiter:
 
 
 def _last_log_lines(
-    dep: Deployment,
+    dep: Located,
     info: DeploymentInfo,
     auth: AuthArg,
     client_factory: ClientFactory | None,
@@ -99,7 +103,7 @@ def _last_log_lines(
         return [], "no predict log is configured on this deployment, so no log lines"
     try:
         records = logs(
-            dep,
+            cast("Deployment", dep),  # logs() takes any located address, as it does here
             auth,
             kind="predict",
             limit=ERROR_LOG_LINES,
@@ -140,7 +144,7 @@ def wait_until_active(
     a poll); a poll that fails raises its :class:`~odsc_llm.errors.ControlPlaneError`.
     """
     limits = bounds(request_timeout, max_retries)
-    dep = Deployment.coerce(deployment)
+    dep = locate(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
     client = data_science_client(dep, auth, client_factory, limits)
     while True:
@@ -173,7 +177,7 @@ async def await_until_active(
 ) -> DeploymentInfo:
     """Async :func:`wait_until_active`: polls in a worker thread, sleeps on the loop."""
     limits = bounds(request_timeout, max_retries)
-    dep = Deployment.coerce(deployment)
+    dep = locate(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
     client = await asyncio.to_thread(data_science_client, dep, auth, client_factory, limits)
     while True:

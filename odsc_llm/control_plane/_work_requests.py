@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .._address import Located, locate
 from .._errors import DeploymentStateError, DeploymentWaitTimeout, InvalidRequestError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
-from ..deployment import Deployment
 from ._clients import AuthArg, ClientFactory, call
 from ._constants import (
     DEFAULT_POLL_INTERVAL,
@@ -22,6 +22,9 @@ from ._constants import (
 from ._fetch import data_science_client, fetch_with
 from ._info import DeploymentInfo
 
+if TYPE_CHECKING:
+    from ..deployment import Deployment
+
 __all__ = ["await_until_done", "wait_until_done"]
 
 
@@ -29,7 +32,7 @@ class _Waiter:
     """The no-I/O part: the deadline, what a poll means, the messages."""
 
     def __init__(
-        self, dep: Deployment, work_request_id: str | None, timeout: float, poll: float, now: float
+        self, dep: Located, work_request_id: str | None, timeout: float, poll: float, now: float
     ) -> None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
             raise InvalidRequestError(f"timeout must be seconds >= 0, got {timeout!r}.")
@@ -92,7 +95,7 @@ class _Waiter:
 
 
 def _poll(
-    client: Any, dep: Deployment, wr_id: str | None, limits: Bounds
+    client: Any, dep: Located, wr_id: str | None, limits: Bounds
 ) -> tuple[DeploymentInfo, str | None, str | None]:
     """``(info, work request status, operation type)`` of one poll (the work request
     first: once it has ended, the deployment read after it shows the outcome)."""
@@ -144,7 +147,7 @@ def wait_until_done(
     ``max_retries`` bound each poll's calls as in :func:`fetch`.
     """
     limits = bounds(request_timeout, max_retries)
-    dep = Deployment.coerce(deployment)
+    dep = locate(deployment)
     waiter = _Waiter(dep, work_request_id, timeout, poll_interval, clock())
     client = data_science_client(dep, auth, client_factory, limits.start())
     while True:
@@ -178,7 +181,7 @@ async def await_until_done(
 ) -> DeploymentInfo:
     """Async :func:`wait_until_done`: polls in a worker thread, sleeps on the loop."""
     limits = bounds(request_timeout, max_retries)
-    dep = Deployment.coerce(deployment)
+    dep = locate(deployment)
     waiter = _Waiter(dep, work_request_id, timeout, poll_interval, clock())
     client = await asyncio.to_thread(data_science_client, dep, auth, client_factory,
                                      limits.start())  # fmt: skip

@@ -149,7 +149,8 @@ def test_fetch_through_the_real_oci_client(twin: Twin, local: LocalDeployment) -
     assert info.shape == "VM.GPU.A10.1" and info.instance_count == 1
     assert info.is_aqua and info.model_name == "odsc-llm"
     assert info.compartment_id == local.compartment_id
-    assert info.endpoint == local.url and info.deployment == local.deployment
+    assert info.endpoint == local.url
+    assert odsc_llm.Deployment.from_info(info) == local.deployment
     assert info.log_ids("predict") is not None and info.log_ids("access") is not None
     assert twin("deployment_state", local.deployment, local.auth) == "ACTIVE"
     plane = local.control_plane

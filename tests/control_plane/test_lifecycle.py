@@ -22,6 +22,8 @@ from odsc_llm.errors import (
 from odsc_llm.testing import LocalDeployment
 
 FAST = 0.02
+#: The Deployment a DeploymentInfo describes.
+at = odsc_llm.Deployment.from_info
 REGION = "us-ashburn-1"
 
 
@@ -60,7 +62,7 @@ def life(request: pytest.FixtureRequest, emulator: LocalDeployment) -> Life:
 
 
 def _stream_chat(local: LocalDeployment, info: DeploymentInfo) -> str:
-    with odsc_llm.Client(info.deployment, auth=local.auth, max_retries=0) as client:
+    with odsc_llm.Client(at(info), auth=local.auth, max_retries=0) as client:
         stream = client.chat.completions.create(
             model="odsc-llm", messages=[{"role": "user", "content": "hello"}], stream=True
         )
@@ -81,21 +83,21 @@ def test_the_whole_life(life: Life, emulator: LocalDeployment) -> None:
     assert info.endpoint is not None and info.ocid in info.endpoint
     assert "hello" in _stream_chat(emulator, info)
 
-    scaled = life("update_deployment", info.deployment, instance_count=2, wait=True)
+    scaled = life("update_deployment", at(info), instance_count=2, wait=True)
     assert (scaled.state, scaled.instance_count) == ("ACTIVE", 2)
-    stopped = life("deactivate", info.deployment, wait=True)
+    stopped = life("deactivate", at(info), wait=True)
     assert stopped.state == "INACTIVE"
     with pytest.raises(NotFoundError):
         _stream_chat(emulator, info)
-    assert life("activate", info.deployment, wait=True).state == "ACTIVE"
+    assert life("activate", at(info), wait=True).state == "ACTIVE"
     assert "hello" in _stream_chat(emulator, info)
-    assert life("delete", info.deployment, wait=True).state == "DELETED"
+    assert life("delete", at(info), wait=True).state == "DELETED"
 
 
 def test_create_without_wait_answers_creating_with_its_work_request(life: Life) -> None:
     info = life.create()
     assert info.state == "CREATING" and info.work_request_id
-    done = life("wait_until_done", info.deployment, work_request_id=info.work_request_id)
+    done = life("wait_until_done", at(info), work_request_id=info.work_request_id)
     assert done.state == "ACTIVE"
 
 
@@ -105,8 +107,8 @@ def test_params_are_the_containers_then_the_users(life: Life, emulator: LocalDep
     env = _env(emulator, info)
     assert env["PARAMS"] == "--served-model-name my-llm --seed 42 --max-model-len 8192"
     assert env["EXTRA"] == "1" and env["PORT"] == "8080"
-    life("wait_until_done", info.deployment, work_request_id=info.work_request_id)
-    life("update_deployment", info.deployment, params=["--max-model-len", "4096"],
+    life("wait_until_done", at(info), work_request_id=info.work_request_id)
+    life("update_deployment", at(info), params=["--max-model-len", "4096"],
          env={"EXTRA": None, "NEW": "x"}, wait=True)  # fmt: skip
     env = _env(emulator, info)
     assert env["PARAMS"] == "--served-model-name my-llm --seed 42 --max-model-len 4096"
@@ -182,7 +184,7 @@ def ocid_deployment(local: LocalDeployment, ocid: str) -> odsc_llm.Deployment:
 def test_a_409_says_the_state_and_what_to_do(life: Life) -> None:
     info = life.create(wait=True)
     with pytest.raises(ControlPlaneError) as error:
-        life("activate", info.deployment)
+        life("activate", at(info))
     assert error.value.status_code == 409 and error.value.code == "IncorrectState"
     assert "already ACTIVE: nothing to do" in str(error.value)
 
@@ -190,7 +192,7 @@ def test_a_409_says_the_state_and_what_to_do(life: Life) -> None:
 def test_update_needs_something_to_change(life: Life) -> None:
     info = life.create()
     with pytest.raises(InvalidRequestError, match="needs something to change"):
-        life("update_deployment", info.deployment)
+        life("update_deployment", at(info))
 
 
 def test_list_containers_is_typed(life: Life) -> None:
@@ -212,7 +214,7 @@ def test_list_deployments_filters_by_state_and_name(life: Life, emulator: LocalD
 def test_deployment_methods_are_the_control_plane_calls(
     life: Life, emulator: LocalDeployment
 ) -> None:
-    dep = life.create(wait=True).deployment
+    dep = at(life.create(wait=True))
     auth = emulator.auth
 
     def run(method: str, *args: Any) -> DeploymentInfo:
@@ -230,9 +232,9 @@ def test_deployment_methods_are_the_control_plane_calls(
 def test_update_checks_a_new_shape_before_sending(life: Life, emulator: LocalDeployment) -> None:
     info = life.create(wait=True)
     with pytest.raises(InvalidRequestError, match=r"VM\.GPU\.Nope\.1"):
-        life("update_deployment", info.deployment, shape="VM.GPU.Nope.1")
+        life("update_deployment", at(info), shape="VM.GPU.Nope.1")
     assert emulator.lifecycle.deployments[info.ocid].state == "ACTIVE"
-    flex = life("update_deployment", info.deployment, shape="VM.Standard.E4.Flex", ocpus=2,
+    flex = life("update_deployment", at(info), shape="VM.Standard.E4.Flex", ocpus=2,
                 memory_gb=32, wait=True)  # fmt: skip
     assert flex.shape == "VM.Standard.E4.Flex"
 
@@ -253,6 +255,6 @@ def test_the_first_polls_come_quickly_then_every_poll_interval(
         advance(seconds)
 
     info = life.create()
-    life("wait_until_done", info.deployment, work_request_id=info.work_request_id,
+    life("wait_until_done", at(info), work_request_id=info.work_request_id,
          poll_interval=15.0, sleep=aadvance if life.is_async else advance)  # fmt: skip
     assert slept == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]
