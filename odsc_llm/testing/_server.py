@@ -194,6 +194,9 @@ class EmulatorApp:
             verify=False,  # _admit verified the signature and the signed host
             requests=lambda: list(self.state.requests),
         )
+        if obj is _control_plane.DROP:  # a create carried out, its answer lost on the way
+            await req.abort()
+            return
         await req.send_json(status, obj, extra)
 
     def _route(self, req: Request) -> Route | None:
@@ -206,7 +209,8 @@ class EmulatorApp:
 
     async def _deployment(self, req: Request) -> None:
         """``/<ocid>/predict[WithResponseStream][/v1/...]``: admission, fault, answer."""
-        if req.match["ocid"] != self.state.ocid:
+        cp = self.state.control_plane  # it also serves the deployments created through it
+        if req.match["ocid"] != self.state.ocid and not (cp and cp.serves(req.match["ocid"])):
             await req.send_json(404, oci_error_body(404))
             return
         if req.method != "POST" and not (
