@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from .resources.embeddings import AsyncEmbeddings
     from .resources.models import AsyncModels
     from .resources.rerank import AsyncRerank
+    from .resources.responses import AsyncResponses
     from .resources.tokenize import AsyncDetokenize, AsyncTokenize
 
 __all__ = ["AsyncClient"]
@@ -88,6 +89,7 @@ class AsyncClient(BaseClient):
     rerank: AsyncRerank
     tokenize: AsyncTokenize
     detokenize: AsyncDetokenize
+    responses: AsyncResponses
 
     def __init__(
         self,
@@ -141,6 +143,7 @@ class AsyncClient(BaseClient):
         self.embeddings, self.models = r.AsyncEmbeddings(self), r.AsyncModels(self)
         self.rerank, self.tokenize = r.AsyncRerank(self), r.AsyncTokenize(self)
         self.detokenize = r.AsyncDetokenize(self)
+        self.responses = r.AsyncResponses(self)
 
     # -- one attempt --------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from ._options import (
 )
 from ._response import APIResponse
 from ._retry import retry_kwargs
-from ._streaming import AsyncStream, Stream
+from ._streaming import AsyncStream, Stream, stream_class
 from ._tracing import client_tracing, tracer_for
 from ._validation import (
     validate_headers,
@@ -55,6 +55,7 @@ from .deployment import Deployment
 from .types._base import ResponseType
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
+from .types.responses import ResponseStreamEvent
 
 __all__ = ["BaseClient", "EventHooks"]
 
@@ -371,7 +372,7 @@ class BaseClient:
     def _make_stream(
         stream_cls: type[Stream[Any]] | type[AsyncStream[Any]],
         response: httpx.Response,
-        chunk_type: type[Completion] | type[ChatCompletionChunk],
+        chunk_type: type[Completion] | type[ChatCompletionChunk] | type[ResponseStreamEvent],
         options: CallOptions,
         permit: Permit,
         span: Any = None,
@@ -385,7 +386,7 @@ class BaseClient:
                 permit.release()
                 span.stream_closed(stream)
 
-        stream = stream_cls(
+        stream = stream_class(stream_cls, chunk_type)(
             response,
             chunk_type,
             idle_timeout=options.idle_timeout,

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .resources.embeddings import Embeddings
     from .resources.models import Models
     from .resources.rerank import Rerank
+    from .resources.responses import Responses
     from .resources.tokenize import Detokenize, Tokenize
 
 __all__ = ["Client"]
@@ -83,6 +84,7 @@ class Client(BaseClient):
     rerank: Rerank
     tokenize: Tokenize
     detokenize: Detokenize
+    responses: Responses
 
     def __init__(
         self,
@@ -136,6 +138,7 @@ class Client(BaseClient):
         self.embeddings, self.models = r.Embeddings(self), r.Models(self)
         self.rerank, self.tokenize = r.Rerank(self), r.Tokenize(self)
         self.detokenize = r.Detokenize(self)
+        self.responses = r.Responses(self)
 
     # -- one attempt --------------------------------------------------------------------
 

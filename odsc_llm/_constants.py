@@ -57,6 +57,8 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 ROUTE_COMPLETIONS = "/v1/completions"
 ROUTE_CHAT_COMPLETIONS = "/v1/chat/completions"
 ROUTE_EMBEDDINGS = "/v1/embeddings"
+#: The Responses API (vLLM also serves ``GET {it}/{id}`` and ``POST {it}/{id}/cancel``).
+ROUTE_RESPONSES = "/v1/responses"
 
 #: After ``data: [DONE]`` a stream reads at most this many more pieces of the body (each
 #: already here) to give the connection back to the pool; a server that keeps talking

@@ -18,6 +18,7 @@ from ._errors import APITimeoutError, InvalidRequestError, RequestTooLargeError
 from ._validation import validate_params, validate_timeout
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
+from .types.responses import ResponseStreamEvent
 
 __all__ = [
     "NOT_GIVEN",
@@ -32,7 +33,7 @@ __all__ = [
     "to_timeout",
 ]
 
-ChunkType = type[Completion] | type[ChatCompletionChunk] | None
+ChunkType = type[Completion] | type[ChatCompletionChunk] | type[ResponseStreamEvent] | None
 
 
 class _NotGiven:

@@ -5,10 +5,22 @@
 - ``_io``: the read loops (deadlines, the drain after ``[DONE]``), sync and async.
 - ``_release``: giving a connection back, never from a finalizer's thread under a lock.
 - ``_streams``: the public ``Stream`` and ``AsyncStream``.
+- ``_responses``: the Responses API's ``ResponseStream`` and ``AsyncResponseStream``
+  (the same streams; another end: ``response.completed``, no ``[DONE]``).
 """
 
 from ._accumulate import chunk_reasoning, chunk_text
 from ._release import close_soon
+from ._responses import AsyncResponseStream, ResponseStream, stream_class
 from ._streams import AsyncStream, Stream
 
-__all__ = ["AsyncStream", "Stream", "chunk_reasoning", "chunk_text", "close_soon"]
+__all__ = [
+    "AsyncResponseStream",
+    "AsyncStream",
+    "ResponseStream",
+    "Stream",
+    "chunk_reasoning",
+    "chunk_text",
+    "close_soon",
+    "stream_class",
+]

@@ -25,12 +25,13 @@ import httpx
 from .._constants import MAX_ERROR_BODY_BYTES, STREAM_DRAIN_GRACE, STREAM_READS_AFTER_DONE
 from ..types.chat import ChatCompletionChunk
 from ..types.completion import Completion
+from ..types.responses import ResponseStreamEvent
 from ._release import hold, spawn
 from ._sse import _EventHandler, rest_is_here
 
 __all__ = ["async_chunks", "sync_chunks"]
 
-ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
+ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk | ResponseStreamEvent")
 
 
 def sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:

@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Generic, TextIO, TypeVar, cast
+from typing import Any, ClassVar, Generic, TextIO, TypeVar, cast
 
 import httpx
 
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
+from ..types.responses import ResponseStreamEvent
 from ._accumulate import chunk_reasoning, chunk_text
 from ._io import async_chunks, sync_chunks
 from ._release import close_soon, collecting, defer, watch
@@ -35,7 +36,7 @@ from ._sse import _EventHandler
 
 __all__ = ["AsyncStream", "Stream", "close_soon"]
 
-ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
+ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk | ResponseStreamEvent")
 
 
 class Stream(Generic[ChunkT]):
@@ -48,6 +49,8 @@ class Stream(Generic[ChunkT]):
     """
 
     response: httpx.Response
+    #: What turns the events into chunks (the Responses stream has its own).
+    _handler_type: ClassVar[type[_EventHandler[Any]]] = _EventHandler
 
     def __init__(
         self,
@@ -60,7 +63,7 @@ class Stream(Generic[ChunkT]):
     ) -> None:
         watch()  # before any finalizer may need the closer thread
         self.response = response
-        self._handler = _EventHandler(
+        self._handler = self._handler_type(
             response, cast_to, idle_timeout, first_event_deadline, on_close
         )
         self._iterator = sync_chunks(self._handler)
@@ -195,6 +198,8 @@ class AsyncStream(Generic[ChunkT]):
     """
 
     response: httpx.Response
+    #: What turns the events into chunks (the Responses stream has its own).
+    _handler_type: ClassVar[type[_EventHandler[Any]]] = _EventHandler
 
     def __init__(
         self,
@@ -207,7 +212,7 @@ class AsyncStream(Generic[ChunkT]):
     ) -> None:
         watch()
         self.response = response
-        self._handler = _EventHandler(
+        self._handler = self._handler_type(
             response, cast_to, idle_timeout, first_event_deadline, on_close
         )
         self._iterator = async_chunks(self._handler)

@@ -5,6 +5,7 @@ from .completions import AsyncCompletions, Completions
 from .embeddings import AsyncEmbeddings, Embeddings
 from .models import AsyncModels, Models
 from .rerank import AsyncRerank, Rerank
+from .responses import AsyncResponses, Responses
 from .tokenize import AsyncDetokenize, AsyncTokenize, Detokenize, Tokenize
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "AsyncEmbeddings",
     "AsyncModels",
     "AsyncRerank",
+    "AsyncResponses",
     "AsyncTokenize",
     "Chat",
     "ChatCompletions",
@@ -23,5 +25,6 @@ __all__ = [
     "Embeddings",
     "Models",
     "Rerank",
+    "Responses",
     "Tokenize",
 ]
