@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, ClassVar, Generic, TextIO, TypeVar, cast
 
 import httpx
+from typing_extensions import Self
 
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
@@ -98,7 +99,7 @@ class Stream(Generic[ChunkT]):
         first, self._first = self._first, None
         return first if first is not None else self._iterator.__next__()
 
-    def __enter__(self) -> Stream[ChunkT]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -146,7 +147,7 @@ class Stream(Generic[ChunkT]):
         out.flush()
         return "".join(pieces)
 
-    def until_done(self) -> Stream[ChunkT]:
+    def until_done(self) -> Self:
         """Read the stream to its end (raising on failure); returns self."""
         for _ in self:
             pass
@@ -246,7 +247,7 @@ class AsyncStream(Generic[ChunkT]):
         first, self._first = self._first, None
         return first if first is not None else await self._iterator.__anext__()
 
-    async def __aenter__(self) -> AsyncStream[ChunkT]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -300,7 +301,7 @@ class AsyncStream(Generic[ChunkT]):
         out.flush()
         return "".join(pieces)
 
-    async def until_done(self) -> AsyncStream[ChunkT]:
+    async def until_done(self) -> Self:
         """Read the stream to its end (raising on failure); returns self."""
         async for _ in self:
             pass
