@@ -89,7 +89,6 @@ class AsyncClient(BaseClient):
     rerank: AsyncRerank
     tokenize: AsyncTokenize
     detokenize: AsyncDetokenize
-    responses: AsyncResponses
 
     def __init__(
         self,
@@ -143,7 +142,16 @@ class AsyncClient(BaseClient):
         self.embeddings, self.models = r.AsyncEmbeddings(self), r.AsyncModels(self)
         self.rerank, self.tokenize = r.AsyncRerank(self), r.AsyncTokenize(self)
         self.detokenize = r.AsyncDetokenize(self)
-        self.responses = r.AsyncResponses(self)
+
+    @property
+    def responses(self) -> AsyncResponses:
+        """The Responses API (``/v1/responses``): ``create``, ``parse``, ``retrieve``,
+        ``cancel``."""
+        # Deferred: its models take longer to build than all the others, and most
+        # clients never use them.
+        from .resources.responses import AsyncResponses
+
+        return AsyncResponses(self)
 
     # -- one attempt --------------------------------------------------------------------
 

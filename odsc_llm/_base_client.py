@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -55,7 +55,9 @@ from .deployment import Deployment
 from .types._base import ResponseType
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
-from .types.responses import ResponseStreamEvent
+
+if TYPE_CHECKING:
+    from .types.responses import ResponseStreamEvent
 
 __all__ = ["BaseClient", "EventHooks"]
 

@@ -84,7 +84,6 @@ class Client(BaseClient):
     rerank: Rerank
     tokenize: Tokenize
     detokenize: Detokenize
-    responses: Responses
 
     def __init__(
         self,
@@ -138,7 +137,16 @@ class Client(BaseClient):
         self.embeddings, self.models = r.Embeddings(self), r.Models(self)
         self.rerank, self.tokenize = r.Rerank(self), r.Tokenize(self)
         self.detokenize = r.Detokenize(self)
-        self.responses = r.Responses(self)
+
+    @property
+    def responses(self) -> Responses:
+        """The Responses API (``/v1/responses``): ``create``, ``parse``, ``retrieve``,
+        ``cancel``."""
+        # Deferred: its models take longer to build than all the others, and most
+        # clients never use them.
+        from .resources.responses import Responses
+
+        return Responses(self)
 
     # -- one attempt --------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import httpx
 
@@ -18,7 +18,9 @@ from ._errors import APITimeoutError, InvalidRequestError, RequestTooLargeError
 from ._validation import validate_params, validate_timeout
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
-from .types.responses import ResponseStreamEvent
+
+if TYPE_CHECKING:
+    from .types.responses import ResponseStreamEvent
 
 __all__ = [
     "NOT_GIVEN",
@@ -33,7 +35,10 @@ __all__ = [
     "to_timeout",
 ]
 
-ChunkType = type[Completion] | type[ChatCompletionChunk] | type[ResponseStreamEvent] | None
+#: A string: the Responses types load only when a Responses call is made.
+ChunkType: TypeAlias = (
+    "type[Completion] | type[ChatCompletionChunk] | type[ResponseStreamEvent] | None"
+)
 
 
 class _NotGiven:

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import ContentRefusalError, LengthFinishReasonError, OutputValidationError
 from .types._validate import adapter, type_label, validate_output
-from .types.responses import ParsedResponse, Response, ResponseOutputMessage
 
 if TYPE_CHECKING:
     from ._streaming import AsyncStream, Stream
     from .types.chat import ChatCompletion, ChatCompletionChunk
     from .types.parsed import ParsedChatCompletion
+    from .types.responses import ParsedResponse, Response
 
 __all__ = [
     "AsyncChatParseStream",
@@ -102,6 +102,8 @@ class OutputSpec(Generic[T]):
     def parse_response(self, response: Response) -> ParsedResponse[T]:
         """``response`` with its output text parsed as ``output_parsed`` (``None`` when
         the answer is a function call); typed errors as :meth:`parse_completion`."""
+        from .types.responses import ParsedResponse, ResponseOutputMessage
+
         for item in response.output:
             if isinstance(item, ResponseOutputMessage):
                 for part in item.content:

@@ -23,7 +23,6 @@ from ..types.chat import (
     Function,
 )
 from ..types.completion import Completion, CompletionChoice, CompletionLogprobs
-from ..types.responses import ResponseReasoningTextDeltaEvent, ResponseTextDeltaEvent
 
 __all__ = [
     "ChatParts",
@@ -45,8 +44,9 @@ def chunk_text(chunk: ResponseType) -> str | None:
         return chunk.choices[0].delta.content if chunk.choices else None
     if isinstance(chunk, Completion):
         return chunk.choices[0].text if chunk.choices else None
-    if isinstance(chunk, ResponseTextDeltaEvent):
-        return chunk.delta
+    # A Responses event, read by its type (importing those models costs every client).
+    if chunk.__dict__.get("type") == "response.output_text.delta":
+        return getattr(chunk, "delta", None)
     return None
 
 
@@ -55,8 +55,8 @@ def chunk_reasoning(chunk: ResponseType) -> str | None:
     ``response.reasoning_text.delta`` event (None if it has none)."""
     if isinstance(chunk, ChatCompletionChunk) and chunk.choices:
         return chunk.choices[0].delta.reasoning
-    if isinstance(chunk, ResponseReasoningTextDeltaEvent):
-        return chunk.delta
+    if chunk.__dict__.get("type") == "response.reasoning_text.delta":
+        return getattr(chunk, "delta", None)
     return None
 
 

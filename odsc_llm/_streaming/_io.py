@@ -18,16 +18,18 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Generator
 from time import monotonic
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from .._constants import MAX_ERROR_BODY_BYTES, STREAM_DRAIN_GRACE, STREAM_READS_AFTER_DONE
 from ..types.chat import ChatCompletionChunk
 from ..types.completion import Completion
-from ..types.responses import ResponseStreamEvent
 from ._release import hold, spawn
 from ._sse import _EventHandler, rest_is_here
+
+if TYPE_CHECKING:  # only for the bound: the Responses types load when used
+    from ..types.responses import ResponseStreamEvent
 
 __all__ = ["async_chunks", "sync_chunks"]
 

@@ -204,11 +204,3 @@ class AsyncResponseStream(AsyncStream[ResponseStreamEvent]):
     async def get_final_completion(self) -> NoReturn:
         """Not for this stream: see :meth:`get_final_response`."""
         raise TypeError(_NOT_CHAT)
-
-
-def stream_class(base: type[Any], chunk_type: type[Any]) -> type[Any]:
-    """The stream class for ``chunk_type``: the Responses twin of ``base`` (``Stream``
-    or ``AsyncStream``) for Responses events, else ``base``."""
-    if not issubclass(chunk_type, ResponseStreamEvent):
-        return base
-    return AsyncResponseStream if issubclass(base, AsyncStream) else ResponseStream

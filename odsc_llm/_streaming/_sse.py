@@ -15,7 +15,7 @@ import asyncio
 import codecs
 import json
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
@@ -26,9 +26,11 @@ from .._errors import StreamError, StreamTimeoutError, extract_error_message
 from .._json import validate_json
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
-from ..types.responses import ResponseStreamEvent
 from ._accumulate import accumulator
 from ._release import collecting, defer, let_go, spawn
+
+if TYPE_CHECKING:  # only for the bound: the Responses types load when used
+    from ..types.responses import ResponseStreamEvent
 
 __all__ = ["SSEFeed", "ServerSentEvent", "_EventHandler", "rest_is_here"]
 

@@ -22,18 +22,20 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, ClassVar, Generic, TextIO, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TextIO, TypeVar, cast
 
 import httpx
 from typing_extensions import Self
 
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
-from ..types.responses import ResponseStreamEvent
 from ._accumulate import chunk_reasoning, chunk_text
 from ._io import async_chunks, sync_chunks
 from ._release import close_soon, collecting, defer, watch
 from ._sse import _EventHandler
+
+if TYPE_CHECKING:  # only for the bound: the Responses types load when used
+    from ..types.responses import ResponseStreamEvent
 
 __all__ = ["AsyncStream", "Stream", "close_soon"]
 

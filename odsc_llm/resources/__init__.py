@@ -1,11 +1,13 @@
-"""The operations of the clients, grouped as in the OpenAI SDK."""
+"""The operations of the clients, grouped as in the OpenAI SDK.
+
+``responses`` (the Responses API) is not imported here: the clients load it on first use.
+"""
 
 from .chat import AsyncChat, AsyncChatCompletions, Chat, ChatCompletions
 from .completions import AsyncCompletions, Completions
 from .embeddings import AsyncEmbeddings, Embeddings
 from .models import AsyncModels, Models
 from .rerank import AsyncRerank, Rerank
-from .responses import AsyncResponses, Responses
 from .tokenize import AsyncDetokenize, AsyncTokenize, Detokenize, Tokenize
 
 __all__ = [
@@ -16,7 +18,6 @@ __all__ = [
     "AsyncEmbeddings",
     "AsyncModels",
     "AsyncRerank",
-    "AsyncResponses",
     "AsyncTokenize",
     "Chat",
     "ChatCompletions",
@@ -25,6 +26,5 @@ __all__ = [
     "Embeddings",
     "Models",
     "Rerank",
-    "Responses",
     "Tokenize",
 ]

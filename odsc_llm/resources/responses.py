@@ -20,7 +20,7 @@ from typing_extensions import Unpack
 
 from .._constants import ROUTE_RESPONSES
 from .._errors import InvalidRequestError
-from .._streaming import AsyncResponseStream, ResponseStream
+from .._streaming._responses import AsyncResponseStream, ResponseStream
 from ..types.params import RequestOptions
 from ..types.responses import (
     ParsedResponse,
