@@ -29,7 +29,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from . import _answers, _answers_responses, _aqua, _control_plane
+from . import _answers, _aqua, _control_plane, _responses_routes
 from ._faults import html_error_page, oci_error_body, status_fault_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
@@ -103,9 +103,9 @@ class EmulatorApp:
             )
         #: API route -> answer, for POSTs to the deployment (the route comes from the
         #: ``route`` header, the path form ``/predict/v1/...``, or the body's shape).
-        #: A key may hold ``{id}`` (``/v1/responses/{id}``: ``_answers_responses``).
-        self.responses = _answers_responses.ResponsesAnswers(self)
-        self.answers: dict[str, Handler] = _answers_responses.RouteTable(
+        #: A key may hold ``{id}`` (``/v1/responses/{id}``: ``_responses_routes``).
+        self.responses = _responses_routes.ResponsesAnswers(self)
+        self.answers: dict[str, Handler] = _responses_routes.RouteTable(
             {
                 "/v1/completions": self._answer_completions,
                 "/v1/chat/completions": self._answer_chat,
@@ -115,7 +115,7 @@ class EmulatorApp:
             }
         )
         #: API route -> answer, for GETs to the deployment (any other GET is a 405).
-        self.get_answers: dict[str, Handler] = _answers_responses.RouteTable(
+        self.get_answers: dict[str, Handler] = _responses_routes.RouteTable(
             {_aqua.PATH_MODELS: self._answer_models, **self.responses.get_routes()}
         )
         self._check_host = HostCheck()
@@ -285,7 +285,7 @@ class EmulatorApp:
             payload = json.loads(req.body) if req.body else None
         except ValueError:
             payload = None
-        if not req.body and _answers_responses.takes_no_body(
+        if not req.body and _responses_routes.takes_no_body(
             req.headers.get("route") or req.match["route"]
         ):
             payload = {}  # POST /v1/responses/{id}/cancel: vLLM reads no body

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from odsc_llm.testing import LocalDeployment
-from odsc_llm.testing._answers_responses import RouteTable, takes_no_body
+from odsc_llm.testing._responses_routes import RouteTable, takes_no_body
 
 
 @pytest.fixture
