@@ -32,6 +32,8 @@ if _typing.TYPE_CHECKING:
     from ._batch import BatchResult as BatchResult
     from ._batch import BatchResumeFileError as BatchResumeFileError
     from ._client import Client as Client
+    from ._content import image as image
+    from ._content import text as text
     from ._response import APIResponse as APIResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
@@ -67,9 +69,11 @@ _LAZY: dict[str, str] = {
     "Stream": "._streaming",
     "async_openai_client": ".integrations.openai",
     "function_tool": "._tools",
+    "image": "._content",
     "instrument": "._tracing",
     "list_deployments": ".control_plane",
     "openai_client": ".integrations.openai",
+    "text": "._content",
     "uninstrument": "._tracing",
 }
 _SUBMODULES = (

@@ -48,14 +48,17 @@ from ._transport import AsyncHTTPTransport, deadline, is_capped, max_connections
 # unasync: end
 from .deployment import Deployment
 from .types._base import ResponseType
+from .types.params import Routing
 
 if TYPE_CHECKING:
+    from .resources.audio import AsyncAudio
     from .resources.chat import AsyncChat
     from .resources.completions import AsyncCompletions
     from .resources.embeddings import AsyncEmbeddings
     from .resources.models import AsyncModels
     from .resources.rerank import AsyncRerank
     from .resources.responses import AsyncResponses
+    from .resources.scoring import AsyncClassify, AsyncPooling, AsyncScore
     from .resources.tokenize import AsyncDetokenize, AsyncTokenize
 
 __all__ = ["AsyncClient"]
@@ -80,6 +83,10 @@ class AsyncClient(BaseClient):
     first attempt (0 disables them). ``model`` is the ``model`` every call sends unless
     it passes one (default ``"odsc-llm"``). ``tracing=True`` records OpenTelemetry GenAI
     spans and metrics (``None``: only after :func:`odsc_llm.instrument`; ``False``: never).
+    ``routing`` says how a call names its container path: ``"header"`` (the default: to
+    ``/predict`` or ``/predictWithResponseStream`` with a ``route`` header, which every
+    deployment routes) or ``"path"`` (to ``/predict/v1/...``, only on deployments with
+    Multiple Inference Endpoints; ``DeploymentInfo.routing`` says which fits).
     """
 
     completions: AsyncCompletions
@@ -89,6 +96,10 @@ class AsyncClient(BaseClient):
     rerank: AsyncRerank
     tokenize: AsyncTokenize
     detokenize: AsyncDetokenize
+    audio: AsyncAudio
+    score: AsyncScore
+    classify: AsyncClassify
+    pooling: AsyncPooling
 
     def __init__(
         self,
@@ -106,6 +117,7 @@ class AsyncClient(BaseClient):
         model: str | None = None,
         tracing: bool | None = None,
         event_hooks: EventHooks | None = None,
+        routing: Routing = C.DEFAULT_ROUTING,
         _sleep: Callable[[float], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -121,6 +133,7 @@ class AsyncClient(BaseClient):
             model=model,
             tracing=tracing,
             sleep=_sleep,
+            routing=routing,
         )
         self._owns_http = http_client is None
         if http_client is None:
@@ -142,6 +155,8 @@ class AsyncClient(BaseClient):
         self.embeddings, self.models = r.AsyncEmbeddings(self), r.AsyncModels(self)
         self.rerank, self.tokenize = r.AsyncRerank(self), r.AsyncTokenize(self)
         self.detokenize = r.AsyncDetokenize(self)
+        self.audio, self.score = r.AsyncAudio(self), r.AsyncScore(self)
+        self.classify, self.pooling = r.AsyncClassify(self), r.AsyncPooling(self)
 
     @property
     def responses(self) -> AsyncResponses:
@@ -253,7 +268,7 @@ class AsyncClient(BaseClient):
 
     async def _request(
         self,
-        route: str | None,
+        route: str,
         body: Mapping[str, Any] | None,
         cast_to: type[ModelT],
         chunk_type: ChunkType,
@@ -261,9 +276,8 @@ class AsyncClient(BaseClient):
         raw: bool = False,
         *,
         method: str = "POST",
-        path: str = "",
     ) -> Any:
-        call = self._call(route, body, cast_to, chunk_type, options, raw, method, path)
+        call = self._call(route, body, cast_to, chunk_type, options, raw, method)
         try:
             result = await self._send(call)
         except NotFoundError as error:

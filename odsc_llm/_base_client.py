@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from pydantic import ValidationError
@@ -47,6 +47,7 @@ from ._validation import (
     validate_headers,
     validate_max_retries,
     validate_options,
+    validate_routing,
     validate_seconds,
     validate_stream_endpoint,
 )
@@ -55,6 +56,7 @@ from .deployment import Deployment
 from .types._base import ResponseType
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
+from .types.params import Routing
 
 if TYPE_CHECKING:
     from .types.responses import ResponseStreamEvent
@@ -101,6 +103,7 @@ class BaseClient:
         model: str | None,
         tracing: bool | None,
         sleep: Callable[[float], Any] | None,
+        routing: Routing = C.DEFAULT_ROUTING,
     ) -> None:
         if deployment is None:
             deployment = os.environ.get(C.ENV_DEPLOYMENT)
@@ -125,6 +128,7 @@ class BaseClient:
         self._stream_idle_given = stream_idle_timeout
         self.stream_idle_timeout = self._idle(stream_idle_timeout, self.timeout)
         self.stream_endpoint = validate_stream_endpoint(stream_endpoint)
+        self._routing = cast("Routing", validate_routing(routing))
         self.state_hint = state_hint
         if model is not None and (not isinstance(model, str) or not model):
             raise InvalidRequestError(
@@ -144,6 +148,8 @@ class BaseClient:
             if stream_endpoint == C.DEFAULT_STREAM_ENDPOINT
             else self.deployment.predict_url
         )
+        #: Path mode: ``(base URL, route)`` -> ``{base}{route}``, each parsed once.
+        self._route_urls: dict[tuple[httpx.URL, str], httpx.URL] = {}
         validate_headers(default_headers, name="default_headers")
         #: The caller's own default headers, as given (for twins such as the sync batch's).
         self.default_headers: dict[str, str] = dict(default_headers or {})
@@ -161,6 +167,14 @@ class BaseClient:
             "enable-streaming": "true",
             **base,
         }
+
+    @property
+    def routing(self) -> Routing:
+        """How calls name their container path: ``"header"`` (to ``/predict`` or
+        ``/predictWithResponseStream`` with a ``route`` header; every deployment) or
+        ``"path"`` (to ``/predict/<route>``; only Multiple Inference Endpoints
+        deployments). Set at construction (``Client(routing=...)``, ``copy(routing=...)``)."""
+        return self._routing
 
     @staticmethod
     def _idle(value: object, timeout: httpx.Timeout | None) -> float | None:
@@ -202,6 +216,7 @@ class BaseClient:
             "state_hint": self.state_hint,
             "model": self.model,
             "tracing": self._tracing,
+            "routing": self._routing,
         }
 
     def copy(self, **overrides: Any) -> Self:
@@ -252,20 +267,19 @@ class BaseClient:
 
     def _call(
         self,
-        route: str | None,
+        route: str,
         body: Mapping[str, Any] | None,
         cast_to: type[Any],
         chunk_type: ChunkType,
         options: Mapping[str, Any],
         raw: bool,
         method: str,
-        path: str,
     ) -> Call:
         """Everything a call sends, resolved once for all its attempts (nothing sent yet)."""
         resolved = self._options(options)
         url = self._stream_url if chunk_type is not None else self._predict_url
-        if path:
-            url = httpx.URL(str(url) + path)
+        if self._routing == "path":
+            url = self._route_url(url, route)
         if body is not None and "model" not in body:
             body = {"model": self.model, **body}  # first, as the OpenAI SDKs send it
         content = None if body is None else encode(body)
@@ -275,6 +289,15 @@ class BaseClient:
             call.span = tracer.start(route, body, self.deployment)
         return call
 
+    def _route_url(self, base: httpx.URL, route: str) -> httpx.URL:
+        url = self._route_urls.get((base, route))
+        if url is None:
+            url = httpx.URL(str(base) + route)
+            # Bounded: a route may carry an id (/v1/responses/{id}), one per response.
+            if len(self._route_urls) < C.MAX_CACHED_ROUTE_URLS:
+                self._route_urls[(base, route)] = url
+        return url
+
     def _build_request(
         self, http_client: httpx.Client | httpx.AsyncClient, call: Call
     ) -> httpx.Request:
@@ -283,7 +306,7 @@ class BaseClient:
             headers = dict(self._bodyless_headers)
         else:
             headers = dict(self._plain_headers if call.chunk_type is None else self._stream_headers)
-        if call.route is not None:
+        if self._routing == "header":  # path mode: the route is in the URL already
             headers["route"] = call.route
         if options.extra_headers:  # checked by validate_options
             headers.update(options.extra_headers)

@@ -43,14 +43,17 @@ from ._streaming import Stream
 from ._transport import HTTPTransport, deadline, is_capped, max_connections
 from .deployment import Deployment
 from .types._base import ResponseType
+from .types.params import Routing
 
 if TYPE_CHECKING:
+    from .resources.audio import Audio
     from .resources.chat import Chat
     from .resources.completions import Completions
     from .resources.embeddings import Embeddings
     from .resources.models import Models
     from .resources.rerank import Rerank
     from .resources.responses import Responses
+    from .resources.scoring import Classify, Pooling, Score
     from .resources.tokenize import Detokenize, Tokenize
 
 __all__ = ["Client"]
@@ -75,6 +78,10 @@ class Client(BaseClient):
     first attempt (0 disables them). ``model`` is the ``model`` every call sends unless
     it passes one (default ``"odsc-llm"``). ``tracing=True`` records OpenTelemetry GenAI
     spans and metrics (``None``: only after :func:`odsc_llm.instrument`; ``False``: never).
+    ``routing`` says how a call names its container path: ``"header"`` (the default: to
+    ``/predict`` or ``/predictWithResponseStream`` with a ``route`` header, which every
+    deployment routes) or ``"path"`` (to ``/predict/v1/...``, only on deployments with
+    Multiple Inference Endpoints; ``DeploymentInfo.routing`` says which fits).
     """
 
     completions: Completions
@@ -84,6 +91,10 @@ class Client(BaseClient):
     rerank: Rerank
     tokenize: Tokenize
     detokenize: Detokenize
+    audio: Audio
+    score: Score
+    classify: Classify
+    pooling: Pooling
 
     def __init__(
         self,
@@ -101,6 +112,7 @@ class Client(BaseClient):
         model: str | None = None,
         tracing: bool | None = None,
         event_hooks: EventHooks | None = None,
+        routing: Routing = C.DEFAULT_ROUTING,
         _sleep: Callable[[float], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -116,6 +128,7 @@ class Client(BaseClient):
             model=model,
             tracing=tracing,
             sleep=_sleep,
+            routing=routing,
         )
         self._owns_http = http_client is None
         if http_client is None:
@@ -137,6 +150,8 @@ class Client(BaseClient):
         self.embeddings, self.models = r.Embeddings(self), r.Models(self)
         self.rerank, self.tokenize = r.Rerank(self), r.Tokenize(self)
         self.detokenize = r.Detokenize(self)
+        self.audio, self.score = r.Audio(self), r.Score(self)
+        self.classify, self.pooling = r.Classify(self), r.Pooling(self)
 
     @property
     def responses(self) -> Responses:
@@ -246,7 +261,7 @@ class Client(BaseClient):
 
     def _request(
         self,
-        route: str | None,
+        route: str,
         body: Mapping[str, Any] | None,
         cast_to: type[ModelT],
         chunk_type: ChunkType,
@@ -254,9 +269,8 @@ class Client(BaseClient):
         raw: bool = False,
         *,
         method: str = "POST",
-        path: str = "",
     ) -> Any:
-        call = self._call(route, body, cast_to, chunk_type, options, raw, method, path)
+        call = self._call(route, body, cast_to, chunk_type, options, raw, method)
         try:
             result = self._send(call)
         except NotFoundError as error:

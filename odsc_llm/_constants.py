@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import httpx
 
 #: The model name a single-model deployment answers to (vLLM 404s on any other).
@@ -59,6 +61,9 @@ ROUTE_CHAT_COMPLETIONS = "/v1/chat/completions"
 ROUTE_EMBEDDINGS = "/v1/embeddings"
 #: The Responses API (vLLM also serves ``GET {it}/{id}`` and ``POST {it}/{id}/cancel``).
 ROUTE_RESPONSES = "/v1/responses"
+#: Path routing: at most this many container URLs are kept parsed per client (routes
+#: with an id, such as ``/v1/responses/{id}``, are one per response).
+MAX_CACHED_ROUTE_URLS = 64
 
 #: After ``data: [DONE]`` a stream reads at most this many more pieces of the body (each
 #: already here) to give the connection back to the pool; a server that keeps talking
@@ -78,7 +83,8 @@ DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
 #: Inference Endpoints (MIE) deployments route (``predictApiSpecification="openai"`` or
 #: ``customHttpEndpoints``); a classic deployment answers it 404.
 ROUTINGS = ("header", "path")
-DEFAULT_ROUTING = "header"
+#: ``Final``: typed as the literal, so it is a valid default of a ``Routing`` parameter.
+DEFAULT_ROUTING: Final = "header"
 #: The suffixes an MIE deployment with ``predictApiSpecification="openai"`` routes after
 #: ``/predict`` (and ``/predictWithResponseStream``); ``/v1/responses`` with its sub-paths.
 #: Source: OCI Data Science docs, "Multiple Inference Endpoints" (model deployments).
@@ -100,6 +106,9 @@ MIE_OPENAI_SUFFIXES = (
 MIE_PREFIX_SUFFIXES = ("/v1/responses",)
 #: A deployment may declare at most this many custom HTTP endpoints.
 MIE_MAX_CUSTOM_ENDPOINTS = 15
+#: openai from this major version on sends through ``httpx2`` (openai 1.x: ``httpx``): the
+#: flavor of HTTP client that ``integrations.openai.http_client()`` builds by default.
+OPENAI_HTTPX2_FROM_MAJOR = 2
 
 #: The environment variable a client reads its deployment from when none is given.
 ENV_DEPLOYMENT = "ODSC_LLM_DEPLOYMENT"
@@ -116,6 +125,13 @@ LOCAL_TOKEN_DELAY = 0.02
 ROUTE_TOKENIZE = "/tokenize"
 ROUTE_DETOKENIZE = "/detokenize"
 ROUTE_RERANK = "/v1/rerank"
+#: vLLM's pooling routes (score: vLLM moved it from ``/v1/score`` to ``/score``).
+ROUTE_SCORE = "/score"
+ROUTE_CLASSIFY = "/classify"
+ROUTE_POOLING = "/pooling"
+#: Speech to text (multipart/form-data bodies; vLLM streams them with ``stream=true``).
+ROUTE_TRANSCRIPTIONS = "/v1/audio/transcriptions"
+ROUTE_TRANSLATIONS = "/v1/audio/translations"
 PATH_MODELS = "/v1/models"
 
 # ---- batch runner: adaptive concurrency and pacing (odsc_llm/_batch/) ------------------

@@ -15,6 +15,7 @@ import httpx
 
 from . import _constants as C
 from ._errors import APITimeoutError, InvalidRequestError, RequestTooLargeError
+from ._multipart import Multipart
 from ._validation import validate_params, validate_timeout
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
@@ -153,7 +154,7 @@ class Call:
         self,
         method: str,
         url: httpx.URL,
-        route: str | None,
+        route: str,
         content: bytes | None,
         cast_to: type[Any],
         chunk_type: ChunkType,
@@ -173,7 +174,11 @@ class Call:
 
 
 def encode(body: Mapping[str, Any]) -> bytes:
-    """The JSON body (strict: no NaN), refused before sending when JSON cannot carry it."""
+    """The JSON body (strict: no NaN), refused before sending when JSON cannot carry it
+    or the service would refuse its size. A :class:`~._multipart.Multipart` form is
+    already encoded: its bytes, size-checked."""
+    if isinstance(body, Multipart):
+        return _sized(body.content, "Send a shorter audio file (or split it).")
     try:
         content = json.dumps(
             body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -181,10 +186,18 @@ def encode(body: Mapping[str, Any]) -> bytes:
     except (ValueError, TypeError) as exc:
         validate_params(body)  # names the field JSON cannot carry, and how to fix it
         raise InvalidRequestError(f"The request body cannot be sent as JSON: {exc}") from None
+    return _sized(
+        content,
+        "Send fewer or shorter inputs per call; send images smaller (resize or compress "
+        "them) or as http(s) URLs.",
+    )
+
+
+def _sized(content: bytes, advice: str) -> bytes:
     if len(content) > C.MAX_BODY_BYTES:
         raise RequestTooLargeError(
             f"The request body is {len(content):,} bytes; model deployments accept at "
-            f"most {C.MAX_BODY_BYTES:,} (10 MB). Send fewer or shorter inputs per call."
+            f"most {C.MAX_BODY_BYTES:,} (10 MB). {advice}"
         )
     return content
 

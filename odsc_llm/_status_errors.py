@@ -9,6 +9,7 @@ model name is completed with the names the deployment serves
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,40 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
+#: The service's code for "no such deployment, or not allowed", which is also what it
+#: answers to a path it does not route: ``{endpoint}/predict/<suffix>`` on a deployment
+#: without Multiple Inference Endpoints. (OCI Data Science docs, "Predict Endpoint": 404
+#: ``NotAuthorizedOrNotFound``, "Model deployment not found or authorization failed".)
+NOT_FOUND_CODE = "NotAuthorizedOrNotFound"
+# The path form: a suffix after /predict or /predictWithResponseStream.
+_PATH_FORM = re.compile(r"/(?:predict|predictWithResponseStream)(/[^?#]+)")
+PATH_NOT_ROUTED_HINT = (
+    "this request named its container path in the URL ({path}: routing='path'), which "
+    "only deployments with Multiple Inference Endpoints route; a classic deployment "
+    "(AI Quick Actions, oracle-ads) answers it 404. Use routing='header' (the default: "
+    "the route header, which every deployment routes), or enable Multiple Inference "
+    "Endpoints on the deployment (predictApiSpecification 'openai', or "
+    "customHttpEndpoints naming {suffix}). If it has them, check the OCID, region and "
+    "IAM policies: OCI gives this 404 for those too."
+)
+
+
+def _path_not_routed(response: httpx.Response, code: object) -> str | None:
+    """The routing hint of the service's 404 to a path-form request, else None."""
+    if code != NOT_FOUND_CODE:
+        return None  # vLLM's 404 (unknown model, unknown path): it was routed
+    try:
+        path = response.request.url.path
+    except RuntimeError:  # a response built without its request
+        return None
+    match = _PATH_FORM.search(path)
+    return (
+        None
+        if match is None
+        else PATH_NOT_ROUTED_HINT.format(path=match.group(0), suffix=match.group(1))
+    )
+
+
 def _decode_body(body: bytes) -> object:
     try:
         return json.loads(body)
@@ -85,7 +120,9 @@ def make_status_error(response: httpx.Response, body: bytes | None = None) -> AP
     extra: dict[str, Any] = {}
     if status == 429:
         extra["limit"] = rate_limit_kind(fields.message)
-    hint = status_hint(status, fields.message)
+    hint = (status == 404 and _path_not_routed(response, fields.code)) or status_hint(
+        status, fields.message
+    )
     if hint:
         parts.append(f"Hint: {hint}")
     error_class = _STATUS_CLASSES.get(status)

@@ -677,32 +677,30 @@ class ModelList(ResponseType):
 
 
 def test_get_sends_no_body_and_content_length_0(twin: Twin, httpx_mock: HTTPXMock) -> None:
-    """The service answers 411 to a body-less request without content-length."""
-    httpx_mock.add_response(
-        url=PREDICT + "/v1/models", json={"object": "list", "data": [{"id": "odsc-llm"}]}
-    )
-    models = twin.run(
-        twin.client._request(None, None, ModelList, None, {}, method="GET", path="/v1/models")
-    )
+    """The service answers 411 to a body-less request without content-length; the GET
+    goes to /predict with its route in the header (header routing, the default)."""
+    httpx_mock.add_response(url=PREDICT, json={"object": "list", "data": [{"id": "odsc-llm"}]})
+    models = twin.run(twin.client._request("/v1/models", None, ModelList, None, {}, method="GET"))
     assert models.data == [{"id": "odsc-llm"}]
     request = httpx_mock.get_request()
     assert request is not None
     assert request.method == "GET"
-    assert request.url == PREDICT + "/v1/models"
+    assert request.url == PREDICT
     assert request.headers["content-length"] == "0" and request.content == b""
-    assert "route" not in request.headers and "content-type" not in request.headers
+    assert request.headers["route"] == "/v1/models" and "content-type" not in request.headers
     assert request.headers["authorization"] == "Signature test-1"
 
 
-def test_post_with_a_path_and_a_route(twin: Twin, httpx_mock: HTTPXMock) -> None:
+def test_post_with_path_routing_puts_the_route_in_the_url(
+    twin: Twin, httpx_mock: HTTPXMock
+) -> None:
     httpx_mock.add_response(url=PREDICT + "/tokenize", json={"object": "list", "data": []})
-    twin.run(
-        twin.client._request("/tokenize", {"prompt": "x"}, ModelList, None, {}, path="/tokenize")
-    )
+    client = twin.client.copy(routing="path")
+    twin.run(client._request("/tokenize", {"prompt": "x"}, ModelList, None, {}))
     request = httpx_mock.get_request()
     assert request is not None and request.method == "POST"
     # Every body carries the client's model (first), as create() bodies do.
-    assert request.headers["route"] == "/tokenize" and json.loads(request.content) == {
+    assert "route" not in request.headers and json.loads(request.content) == {
         "model": "odsc-llm",
         "prompt": "x",
     }

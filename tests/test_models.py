@@ -74,10 +74,10 @@ async def test_list_is_a_signed_bodyless_get(local: LocalDeployment, mode: str) 
         await call(client.models.list())
     (request,) = local.requests
     assert request.method == "GET"
-    assert request.path == f"/{local.ocid}/predict/v1/models"
+    assert request.path == f"/{local.ocid}/predict"  # header routing: every deployment
     assert request.body == b""
     assert request.headers["content-length"] == "0"  # the service answers 411 without it
-    assert "route" not in request.headers
+    assert request.headers["route"] == "/v1/models"
     assert 'headers="date (request-target) host"' in request.headers["authorization"]
     assert request.status == 200  # the emulator verified the signature
 
@@ -156,7 +156,8 @@ async def test_404_without_aliases_looks_the_models_up_once(
     httpx_mock.add_response(method="POST", status_code=404, json=body)
     httpx_mock.add_response(
         method="GET",
-        url=url + "/predict/v1/models",
+        url=url + "/predict",
+        match_headers={"route": "/v1/models"},
         json={"object": "list", "data": [{"id": "a"}, {"id": "b-lora", "parent": "a"}]},
     )
     auth = _NoAuth()
@@ -199,7 +200,10 @@ async def test_unknown_model_hint_lists_what_the_look_up_found(
 ) -> None:
     httpx_mock.add_response(method="POST", status_code=404, json=OLD_VLLM_404)
     httpx_mock.add_response(
-        method="GET", url=URL + "/predict/v1/models", json={"data": [{"id": "odsc-llm"}]}
+        method="GET",
+        url=URL + "/predict",
+        match_headers={"route": "/v1/models"},
+        json={"data": [{"id": "odsc-llm"}]},
     )
     cls = odsc_llm.Client if mode == "sync" else odsc_llm.AsyncClient
     client: Any = cls(deployment=URL, auth=_NoAuth(), max_retries=0)

@@ -18,7 +18,10 @@ The crypto and the header rules come from the ``oci`` package's own signers;
     auth = odsc_llm.auth.oke_workload_identity()
     auth = odsc_llm.auth.from_signer(signer)  # any oci signer object
 
-Importing this module does not import ``oci``: it is loaded when a provider is called.
+    httpx2.Client(auth=odsc_llm.auth.for_httpx2(auth))  # the same signing, for httpx2
+
+Importing this module does not import ``oci`` (loaded when a provider is called) nor
+``httpx2`` (loaded by :func:`for_httpx2`).
 """
 
 from __future__ import annotations
@@ -27,18 +30,23 @@ import functools
 import inspect
 import logging
 import os
-from typing import Any, TypeVar
+import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from .._errors import AuthError
 from ._httpx_auth import OCIAuth, nonempty_str
 
+if TYPE_CHECKING:
+    import httpx2
+
 __all__ = [
     "OCIAuth",
     "api_key",
     "config_location",
     "default",
+    "for_httpx2",
     "from_config",
     "from_signer",
     "instance_principal",
@@ -259,6 +267,11 @@ def resolve(auth: Any = None) -> httpx.Auth:
         return default()
     if isinstance(auth, httpx.Auth):
         return auth
+    # An auth made for httpx2 (for_httpx2) stands for the httpx auth it wraps; its module
+    # is in sys.modules only once httpx2 is in use, so httpx2 is never imported here.
+    adapter = sys.modules.get(f"{__name__}._httpx2_auth")
+    if adapter is not None and isinstance(auth, adapter.HTTPX2Auth):
+        return auth.auth  # type: ignore[no-any-return]
     _refuse_uncalled(auth)
     if callable(auth) or hasattr(auth, "do_request_sign"):
         return from_signer(auth)
@@ -267,3 +280,23 @@ def resolve(auth: Any = None) -> httpx.Auth:
         ".resource_principal(), .instance_principal(), or .from_signer(signer) for an oci "
         f"signer object), or None for odsc_llm.auth.default(); got {type(auth).__name__}."
     )
+
+
+def for_httpx2(auth: Any = None) -> httpx2.Auth:
+    """``auth`` as the ``auth=`` of an ``httpx2.Client`` / ``httpx2.AsyncClient``.
+
+    ``auth`` is anything :func:`resolve` takes (``None``: :func:`default`). The result
+    runs the very same signing as on httpx (one signing path: the httpx2 request is shown
+    to :class:`OCIAuth` as an httpx request and the signed headers are copied back), with
+    its refresh after a 401 and, in async clients, token refreshes in a worker thread.
+    Needs ``httpx2`` (``pip install 'odsc-llm[httpx2]'``; openai >= 2 installs it).
+    """
+    resolved = resolve(auth)
+    try:
+        from ._httpx2_auth import HTTPX2Auth
+    except ImportError as exc:
+        raise ImportError(
+            "odsc_llm.auth.for_httpx2 needs the `httpx2` package, which is not installed. "
+            "Install the extra: pip install 'odsc-llm[httpx2]'"
+        ) from exc
+    return HTTPX2Auth(resolved)

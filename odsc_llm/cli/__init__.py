@@ -44,6 +44,7 @@ _COMMANDS: dict[str, tuple[str, bool, str]] = {
     "complete": ("complete a prompt (streams by default)", True, "_generate:add_complete"),
     "chat": ("chat: one message, or a conversation on stdin", True, "_generate:add_chat"),
     "embed": ("embed texts; prints the vectors as JSON", True, "_generate:add_embed"),
+    "transcribe": ("transcribe (or translate) an audio file", True, "_media:add_transcribe"),
     "info": ("what the control plane says of a deployment", True, "_deployments:add_info"),
     "logs": ("recent log records of a deployment (-f to tail)", True, "_deployments:add_logs"),
     "shapes": ("GPU shapes, and which ones a model fits", False, "_shapes:add_shapes"),

@@ -128,6 +128,20 @@ def connection_options() -> Parser:
     return parent
 
 
+def add_routing_option(parser: argparse.ArgumentParser) -> None:
+    """``--routing``, for the commands that call the deployment itself."""
+    from .. import _constants as C
+
+    parser.add_argument(
+        "--routing",
+        choices=C.ROUTINGS,
+        help=f"how requests name the container path (default: {C.DEFAULT_ROUTING}): header "
+        "sends the route header to /predict, which every deployment routes; path sends to "
+        "/predict/v1/..., which only deployments with Multiple Inference Endpoints route "
+        "('odsc-llm info' says which fits)",
+    )
+
+
 def looks_like_deployment(text: str) -> bool:
     return text.strip().startswith(("ocid1.", "https://", "http://"))
 
@@ -230,4 +244,6 @@ def make_client(args: argparse.Namespace, deployment: Deployment) -> Client:
         options["max_retries"] = args.max_retries
     if getattr(args, "stream_endpoint", None) is not None:
         options["stream_endpoint"] = args.stream_endpoint
+    if getattr(args, "routing", None) is not None:
+        options["routing"] = args.routing
     return Client(deployment, auth=make_auth(args), **options)

@@ -23,7 +23,8 @@ _AGE_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}  # largest first
 
 def add_info(p: argparse.ArgumentParser) -> None:
     p.description = (
-        "Show the deployment's state, shape, model, URL and log ids from the control "
+        "Show the deployment's state, shape, model, URL, log ids and the --routing that "
+        "fits (with its Multiple Inference Endpoints, if any) from the control "
         "plane (for a deployment on loopback, the local emulator's own); with --local-only "
         "only what its URL or OCID says (ocid, region, endpoint, predict and stream URLs)."
     )
@@ -128,17 +129,16 @@ def _print_mapping(out: Output, data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         out.line(json.dumps(data, indent=2, default=str))
         return
-    width = max((len(k) for k in data), default=0)
-    for key, value in data.items():
-        if value is None or value == "" or value == [] or value == {}:
-            continue
+    shown = {k: v for k, v in data.items() if not (v is None or v == "" or v == [] or v == {})}
+    width = max((len(k) for k in shown), default=0)  # aligned on what is printed
+    for key, value in shown.items():
         if isinstance(value, dict):
-            shown: object = ", ".join(f"{k}={v}" for k, v in value.items())
+            text: object = ", ".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, (list, tuple)):
-            shown = ", ".join(map(str, value))
+            text = ", ".join(map(str, value))
         else:
-            shown = value
-        out.line(f"{key + ':':<{width + 1}} {shown}")
+            text = value
+        out.line(f"{key + ':':<{width + 1}} {text}")
 
 
 @contextlib.contextmanager
@@ -188,6 +188,11 @@ def _cmd_info(args: argparse.Namespace, out: Output) -> int:
     except AuthError as exc:  # short: the line stays within 300 characters
         raise AuthError(f"{exc} (--local-only needs no credentials)") from exc
     data: dict[str, Any] = info.model_dump(mode="json")
+    data["routing"] = info.routing  # the --routing that fits (a property: not dumped)
+    if not args.json:  # "/v1/score (POST)" rather than a list of dicts
+        data["custom_http_endpoints"] = [
+            f"{e.suffix} ({', '.join(e.methods)})" for e in info.custom_http_endpoints
+        ]
     for key, value in local.items():
         data.setdefault(key, value)
     _print_mapping(out, data, args.json)

@@ -40,6 +40,7 @@ REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bpass allow_insecure=True", "pass --allow-insecure"),
         (r"\b([Pp])ass port=0\b", r"\1ass --port 0"),
         (r"\bpass stream_endpoint='predict'", "pass --stream-endpoint predict"),
+        (r"\brouting='(header|path)'", r"--routing \1"),
         (
             r"\bpass deployment=<URL, OCID or Deployment>, or set the ODSC_LLM_DEPLOYMENT "
             r"environment variable",

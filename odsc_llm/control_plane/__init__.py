@@ -64,7 +64,7 @@ from ._fetch import (
     fetch,
     list_deployments,
 )
-from ._info import DeploymentInfo, LogKind, state_hint
+from ._info import CustomHttpEndpoint, DeploymentInfo, LogKind, state_hint
 from ._logs import FollowOptions, LogOptions, afollow_logs, alogs, follow_logs, logs
 from ._records import LogRecord
 from ._wait import await_until_active, wait_until_active
@@ -83,6 +83,7 @@ __all__ = [
     "AuthArg",
     "ClientFactory",
     "ControlPlaneError",
+    "CustomHttpEndpoint",
     "DeploymentInfo",
     "DeploymentStateError",
     "DeploymentWaitTimeout",

@@ -8,9 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..types.params import Routing
 from ._constants import ACTIVE
 
-__all__ = ["DeploymentInfo", "LogKind", "state_hint"]
+__all__ = ["CustomHttpEndpoint", "DeploymentInfo", "LogKind", "state_hint"]
 
 LogKind = Literal["predict", "access"]
 
@@ -38,6 +39,31 @@ def _instance_count(scaling_policy: Any) -> int | None:
         if isinstance(initial, int):
             return initial
     return None
+
+
+def _custom_endpoints(environment: Any) -> tuple[CustomHttpEndpoint, ...]:
+    # oci.data_science.models.InferenceHttpEndpoint: endpoint_uri_suffix, http_methods
+    return tuple(
+        CustomHttpEndpoint(
+            suffix=str(_get(e, "endpoint_uri_suffix")),
+            methods=tuple(str(m) for m in _get(e, "http_methods") or ()),
+        )
+        for e in _get(environment, "custom_http_endpoints") or ()
+        if _get(e, "endpoint_uri_suffix")
+    )
+
+
+class CustomHttpEndpoint(BaseModel):
+    """One custom inference endpoint of a Multiple Inference Endpoints deployment
+    (``environmentConfigurationDetails.customHttpEndpoints``): ``{endpoint}/predict``
+    followed by ``suffix`` (``{}`` matches one path segment) answers ``methods``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: The path after ``/predict`` (``endpointUriSuffix``), e.g. ``/v1/score``.
+    suffix: str
+    #: The HTTP methods it accepts (``httpMethods``), e.g. ``("POST",)``.
+    methods: tuple[str, ...] = ()
 
 
 class DeploymentInfo(BaseModel):
@@ -76,6 +102,25 @@ class DeploymentInfo(BaseModel):
     predict_log_id: str | None = None
     predict_log_group_id: str | None = None
     freeform_tags: dict[str, str] = Field(default_factory=dict)
+    #: The predefined endpoint set the container serves under ``/predict/...``
+    #: (``environmentConfigurationDetails.predictApiSpecification``), e.g. ``"openai"``;
+    #: ``None`` on a classic deployment.
+    predict_api_specification: str | None = None
+    #: The custom inference endpoints it routes under ``/predict/...`` (empty when none).
+    custom_http_endpoints: tuple[CustomHttpEndpoint, ...] = ()
+
+    @property
+    def routing(self) -> Routing:
+        """The ``routing`` that fits a client of this deployment.
+
+        ``"path"`` when its Multiple Inference Endpoints route the OpenAI paths
+        (``predict_api_specification == "openai"``: ``{endpoint}/predict/v1/...``);
+        ``"header"`` otherwise, which works on every deployment (the ``route`` header on
+        ``/predict``), MIE ones included. Custom endpoints alone route only their own
+        suffixes, not every call a client makes, so they give ``"header"`` too.
+        """
+        spec = (self.predict_api_specification or "").strip().lower()
+        return "path" if spec == "openai" else "header"
 
     @property
     def lifecycle_state(self) -> str:
@@ -101,6 +146,7 @@ class DeploymentInfo(BaseModel):
         )
         tags = dict(_get(md, "freeform_tags") or {})
         logs = _get(md, "category_log_details")
+        environment = _get(config, "environment_configuration_details")
         return cls(
             ocid=str(_get(md, "id")),
             region=region,
@@ -123,6 +169,8 @@ class DeploymentInfo(BaseModel):
             predict_log_id=_get(logs, "predict", "log_id"),
             predict_log_group_id=_get(logs, "predict", "log_group_id"),
             freeform_tags={str(k): str(v) for k, v in tags.items()},
+            predict_api_specification=_get(environment, "predict_api_specification"),
+            custom_http_endpoints=_custom_endpoints(environment),
         )
 
     def log_ids(self, kind: LogKind) -> tuple[str, str] | None:
@@ -154,6 +202,7 @@ class DeploymentInfo(BaseModel):
             ("ocid", self.ocid),
             ("region", self.region),
             ("endpoint", self.endpoint or "-"),
+            ("routing", self.routing),
             ("created", self.time_created.isoformat() if self.time_created else "-"),
         ]
         body = "".join(

@@ -42,7 +42,9 @@ from .. import _constants as C
 from .._batch import BatchResult, Concurrency, Controller
 from .._batch._control import validate_options
 from .._errors import InvalidRequestError
+from .._validation import validate_routing
 from ..deployment import Deployment
+from ..types.params import Routing
 
 __all__ = ["DeploymentPredictor"]
 
@@ -68,6 +70,8 @@ class DeploymentPredictor:
             (``pid``, ``concurrency``, ``rate``, ``cuts``, ``429``, ``503``, ``retries``).
         max_retries: as on :class:`~odsc_llm.AsyncClient`.
         timeout: as on :class:`~odsc_llm.AsyncClient`.
+        routing: as on :class:`~odsc_llm.AsyncClient` (``"header"``, or ``"path"`` for
+            Multiple Inference Endpoints deployments).
         **params: parameters of ``create`` for every row (``max_tokens``, ``temperature``...).
     """
 
@@ -86,6 +90,7 @@ class DeploymentPredictor:
         stats_column: str | None = None,
         max_retries: int = 2,
         timeout: float | httpx.Timeout | None = 600.0,
+        routing: Routing = C.DEFAULT_ROUTING,
         **params: Any,
     ) -> None:
         from .._async_client import AsyncClient
@@ -99,6 +104,7 @@ class DeploymentPredictor:
         self.concurrency = concurrency
         self.stats_column = stats_column
         fixed, ceiling, rate = validate_options(concurrency, max_concurrency, rate_limit)
+        validate_routing(routing)  # before the thread starts: a bad value leaks nothing
         self.controller = Controller(
             fixed=fixed,
             max_concurrency=min(ceiling, C.DEFAULT_LIMITS.max_connections or ceiling),
@@ -110,7 +116,9 @@ class DeploymentPredictor:
             target=self._loop.run_forever, name="odsc-llm-ray", daemon=True
         )
         self._thread.start()
-        self._client = AsyncClient(deployment, auth=auth, max_retries=max_retries, timeout=timeout)
+        self._client = AsyncClient(
+            deployment, auth=auth, max_retries=max_retries, timeout=timeout, routing=routing
+        )
 
     async def _run(self, prompts: list[str]) -> BatchResult[Any]:
         from .._batch import abatch

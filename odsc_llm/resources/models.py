@@ -1,4 +1,5 @@
-"""``client.models``: what a deployment serves (``GET {endpoint}/predict/v1/models``)."""
+"""``client.models``: what a deployment serves (``GET /v1/models``, routed as every call is:
+``route: /v1/models`` on ``{endpoint}/predict``, or ``{endpoint}/predict/v1/models``)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Models(SyncAPIResource):
         The ``id`` of each is the ``model`` to pass to a call (or ``Client(model=...)``).
         """
         return self._client._request(  # type: ignore[no-any-return]
-            None, None, ModelList, None, options, method="GET", path=PATH_MODELS
+            PATH_MODELS, None, ModelList, None, options, method="GET"
         )
 
     def retrieve(self, model: str, **options: Unpack[RequestOptions]) -> Model:
@@ -50,7 +51,7 @@ class AsyncModels(AsyncAPIResource):
     async def list(self, **options: Unpack[RequestOptions]) -> ModelList:
         """Every model the deployment answers to; see :meth:`Models.list`."""
         return await self._client._request(  # type: ignore[no-any-return]
-            None, None, ModelList, None, options, method="GET", path=PATH_MODELS
+            PATH_MODELS, None, ModelList, None, options, method="GET"
         )
 
     async def retrieve(self, model: str, **options: Unpack[RequestOptions]) -> Model:

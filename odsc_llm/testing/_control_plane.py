@@ -123,6 +123,10 @@ class ControlPlane:
     shape: str = "VM.GPU.A10.1"
     instance_count: int = 1
     lifecycle_details: str | None = None
+    #: Multiple Inference Endpoints, as the deployment JSON reports them
+    #: (``predictApiSpecification``; ``customHttpEndpoints`` as ``(suffix, methods)``).
+    predict_api_specification: str | None = None
+    custom_http_endpoints: list[tuple[str, list[str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _state: str = "ACTIVE"
     _script: list[str] = field(default_factory=list)
@@ -310,6 +314,14 @@ class ControlPlane:
         body = model_deployment(
             self, self.ocid, self.display_name, state, self.shape, host, aqua=True, logs=True
         )
+        environment = body["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]
+        if self.predict_api_specification is not None:
+            environment["predictApiSpecification"] = self.predict_api_specification
+        if self.custom_http_endpoints:
+            environment["customHttpEndpoints"] = [
+                {"endpointUriSuffix": suffix, "httpMethods": list(methods)}
+                for suffix, methods in self.custom_http_endpoints
+            ]
         if self.lifecycle_details is not None:
             body["lifecycleDetails"] = self.lifecycle_details
         return body

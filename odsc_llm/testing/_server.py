@@ -29,7 +29,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from . import _answers, _aqua, _control_plane, _responses_routes
+from . import _answers, _answers_media, _aqua, _control_plane, _responses_routes
 from ._faults import html_error_page, oci_error_body, status_fault_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
@@ -111,6 +111,7 @@ class EmulatorApp:
                 "/v1/chat/completions": self._answer_chat,
                 "/v1/embeddings": self._answer_embeddings,
                 **{route: self._answer_utility for route in _aqua.UTILITY_ROUTES},
+                **{route: self._answer_media for route in _answers_media.ROUTES},
                 **self.responses.post_routes(),
             }
         )
@@ -285,6 +286,7 @@ class EmulatorApp:
             payload = json.loads(req.body) if req.body else None
         except ValueError:
             payload = None
+        payload = _answers_media.form_payload(req.headers, req.body, payload)
         if not req.body and _responses_routes.takes_no_body(
             req.headers.get("route") or req.match["route"]
         ):
@@ -340,6 +342,17 @@ class EmulatorApp:
         assert answer is not None
         await self._send_full(req, answer)
 
+    async def _answer_media(self, req: Request) -> None:
+        """Audio (a stream, or not), score, classify and pooling (``_answers_media``)."""
+        assert req.payload is not None and req.api_route is not None
+        answer = _answers_media.answer(
+            req.api_route, req.payload, self.state.models, _answers.tokenize, _answers.embed
+        )
+        if isinstance(answer, list):
+            await self._stream(req, answer, incremental=req.incremental)
+        else:
+            await self._send_full(req, answer)
+
     async def _answer_models(self, req: Request) -> None:
         """``GET /v1/models``: the served models (forwarded in gateway mode)."""
         if self.gateway is not None:
@@ -364,10 +377,13 @@ class EmulatorApp:
             return
         await req.send_bytes(200, body, "application/json")
 
-    async def _stream(self, req: Request, plan: _answers.Plan, *, incremental: bool) -> None:
+    async def _stream(
+        self, req: Request, plan: _answers.Plan | list[_answers_media.Event], *, incremental: bool
+    ) -> None:
+        given = plan if isinstance(plan, list) else _answers.stream_events(plan)
         events: list[tuple[bytes, bool]] = [
             (b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n", is_token)
-            for obj, is_token in _answers.stream_events(plan)
+            for obj, is_token in given
         ]
         done = b"data: [DONE]\n\n"
         fault = req.fault

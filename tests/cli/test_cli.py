@@ -308,7 +308,9 @@ def test_info_asks_the_control_plane(
     for expected in ("state", "ACTIVE", "VM.GPU.A10.2", "Mistral-7B-Instruct", "p", URL):
         assert expected in out
     assert "stream_url" in out
-    assert "freeform_tags:        OCI_AQUA=active, aqua_model_name=Mistral-7B-Instruct" in out
+    # Aligned on the keys printed (not on the unset ones left out).
+    assert "freeform_tags:  OCI_AQUA=active, aqua_model_name=Mistral-7B-Instruct" in out
+    assert "routing:        header" in out
     assert cli.main(["info", URL, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["state"] == "ACTIVE" and data["predict_url"] == URL + "/predict"

@@ -20,7 +20,7 @@ from odsc_llm.cli._messages import REWRITES, for_cli
 
 # Python advice that must never reach a CLI user.
 PYTHON_ADVICE = re.compile(
-    r"\b(config_file|profile|region|port|allow_insecure|stream_endpoint|deployment)="
+    r"\b(config_file|profile|region|port|allow_insecure|stream_endpoint|deployment|routing)="
     r"|odsc_llm\.auth\.|auth\.default\(\)|Deployment\.from_url|\bapi_key\(\)"
 )
 OCID = "ocid1.datasciencemodeldeployment.oc1.iad.amaaaaaaexample"
@@ -49,6 +49,12 @@ def _status_409() -> None:
     request = httpx.Request("POST", f"https://example.com/{OCID}/predictWithResponseStream")
     body = {"code": "ExternalServerIncorrectState", "message": "not streaming"}
     raise make_status_error(httpx.Response(409, json=body, request=request))
+
+
+def _status_404_path_form() -> None:
+    request = httpx.Request("GET", f"https://example.com/{OCID}/predict/v1/models")
+    body = {"code": "NotAuthorizedOrNotFound", "message": "not found"}
+    raise make_status_error(httpx.Response(404, json=body, request=request))
 
 
 def _triggers(config: Path, tmp_path: Path) -> dict[str, tuple[Callable[[], object], str]]:
@@ -87,6 +93,7 @@ def _triggers(config: Path, tmp_path: Path) -> dict[str, tuple[Callable[[], obje
         ),
         "port in use": (_busy_port, "Pass --port 0"),
         "409 on the stream endpoint": (_status_409, "pass --stream-endpoint predict"),
+        "404 on the path form": (_status_404_path_form, "Use --routing header (the default"),
         "no deployment": (
             lambda: Client(auth=httpx.BasicAuth("u", "p")),
             "-d/--deployment), or set ODSC_LLM_DEPLOYMENT",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 pytest.importorskip(
@@ -11,45 +13,66 @@ pytest.importorskip(
 pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_openai import ChatOpenAI
+from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 
-from odsc_llm.integrations.langchain import chat_model
+from odsc_llm import InvalidRequestError
+from odsc_llm.integrations.langchain import chat_model, embeddings
 from odsc_llm.testing import LocalDeployment
+from tests.support.routing import (  # noqa: F401 - fixtures
+    assert_all_signed,
+    mie_local_fixture,
+    routed_fixture,
+    sent,
+)
+
+CHAT = "/v1/chat/completions"
+EMBEDDINGS = "/v1/embeddings"
 
 
-def _paths(local: LocalDeployment) -> list[str]:
-    prefix = "/" + local.deployment.ocid
-    return [r.path.removeprefix(prefix) for r in local.requests]
+def _expect(routing: str, endpoint: str, suffix: str) -> tuple[str, str | None]:
+    return (f"/{endpoint}", suffix) if routing == "header" else (f"/{endpoint}{suffix}", None)
 
 
-def test_invoke(emulator: LocalDeployment) -> None:
-    llm = chat_model(emulator.deployment, auth=emulator.auth, temperature=0.1)
+def test_invoke(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    llm = chat_model(local.deployment, auth=local.auth, routing=routing, temperature=0.1)
     assert isinstance(llm, ChatOpenAI)
     answer = llm.invoke([SystemMessage("Be brief."), HumanMessage("hi there")])
     assert answer.content == "You said: hi there"
-    assert _paths(emulator) == ["/predict/v1/chat/completions"]
-    request = emulator.requests[0]
-    assert request.headers["authorization"].startswith("Signature ")
+    assert sent(local) == [_expect(routing, "predict", CHAT)]
+    request = local.requests[0]
     assert request.json()["model"] == "odsc-llm"
     assert request.json()["temperature"] == 0.1
+    assert_all_signed(local)
 
 
-def test_stream(emulator: LocalDeployment) -> None:
-    llm = chat_model(emulator.deployment, auth=emulator.auth)
+def test_stream(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    llm = chat_model(local.deployment, auth=local.auth, routing=routing)
     text = "".join(str(chunk.content) for chunk in llm.stream("hi there"))
     assert text == "You said: hi there"
-    assert _paths(emulator) == ["/predictWithResponseStream/v1/chat/completions"]
-    assert emulator.requests[0].headers["enable-streaming"] == "true"
+    assert sent(local) == [_expect(routing, "predictWithResponseStream", CHAT)]
+    assert local.requests[0].headers["enable-streaming"] == "true"
+    assert_all_signed(local)
 
 
-async def test_async_invoke_and_stream(emulator: LocalDeployment) -> None:
-    llm = chat_model(emulator.url, auth=emulator.auth)
+async def test_async_invoke_and_stream(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    llm = chat_model(local.url, auth=local.auth, routing=routing)
     answer = await llm.ainvoke("hello")
     assert answer.content == "You said: hello"
     parts = [str(chunk.content) async for chunk in llm.astream("hello")]
     assert "".join(parts) == "You said: hello"
-    assert all(r.status == 200 for r in emulator.requests)
-    assert len(emulator.requests) == 2
+    assert sent(local) == [
+        _expect(routing, "predict", CHAT),
+        _expect(routing, "predictWithResponseStream", CHAT),
+    ]
+    assert_all_signed(local)
+
+
+def test_the_default_routing_is_the_header(emulator: LocalDeployment) -> None:
+    chat_model(emulator.deployment, auth=emulator.auth).invoke("hi")
+    assert sent(emulator) == [("/predict", CHAT)]
 
 
 def test_refuses_settings_it_owns(emulator: LocalDeployment) -> None:
@@ -57,3 +80,40 @@ def test_refuses_settings_it_owns(emulator: LocalDeployment) -> None:
         chat_model(emulator.deployment, auth=emulator.auth, api_key="sk-x")
     with pytest.raises(TypeError, match="http_client"):
         chat_model(emulator.deployment, auth=emulator.auth, http_client=object())
+    with pytest.raises(InvalidRequestError, match="routing must be 'header'"):
+        chat_model(emulator.deployment, auth=emulator.auth, routing="mie")  # type: ignore[arg-type]
+
+
+def test_embeddings(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    model = embeddings(local.deployment, auth=local.auth, routing=routing)
+    assert isinstance(model, OpenAIEmbeddings)
+    assert model.check_embedding_ctx_length is False
+    vectors = model.embed_documents(["first text", "second text"])
+    query = model.embed_query("a question")
+    assert len(vectors) == 2 and all(len(v) == len(query) > 0 for v in vectors)
+    assert vectors[0] != vectors[1]
+    assert sent(local) == [_expect(routing, "predict", EMBEDDINGS)] * 2
+    body = local.requests[0].json()
+    # The texts as they are, not tiktoken ids (the deployment's model has its own tokenizer).
+    assert body["input"] == ["first text", "second text"]
+    assert body["model"] == "odsc-llm"
+    assert_all_signed(local)
+
+
+async def test_async_embeddings(routed: tuple[LocalDeployment, Any]) -> None:
+    local, routing = routed
+    model = embeddings(local.url, auth=local.auth, routing=routing, chunk_size=1)
+    vectors = await model.aembed_documents(["a", "b"])
+    assert len(vectors) == 2
+    assert sent(local) == [_expect(routing, "predict", EMBEDDINGS)] * 2  # chunk_size=1
+    assert_all_signed(local)
+
+
+def test_embeddings_refuses_settings_it_owns(emulator: LocalDeployment) -> None:
+    with pytest.raises(InvalidRequestError, match="openai_api_base"):
+        embeddings(emulator.deployment, auth=emulator.auth, openai_api_base="https://x")
+    with pytest.raises(InvalidRequestError, match="embeddings builds OCI-signing clients"):
+        embeddings(emulator.deployment, auth=emulator.auth, http_async_client=object())
+    with pytest.raises(InvalidRequestError, match="routing must be 'header'"):
+        embeddings(emulator.deployment, auth=emulator.auth, routing="")  # type: ignore[arg-type]

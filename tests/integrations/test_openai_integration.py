@@ -29,9 +29,10 @@ from odsc_llm.testing import LocalDeployment  # noqa: E402
 MESSAGES = [{"role": "user", "content": "hi there"}]
 
 
-def _paths(local: LocalDeployment) -> list[str]:
+def _sent(local: LocalDeployment) -> list[tuple[str, str | None]]:
+    """(path, route header) of each request (routing="header", the default)."""
     prefix = "/" + local.deployment.ocid
-    return [r.path.removeprefix(prefix) for r in local.requests]
+    return [(r.path.removeprefix(prefix), r.headers.get("route")) for r in local.requests]
 
 
 def _assert_signed(local: LocalDeployment) -> None:
@@ -53,7 +54,7 @@ def test_completions(emulator: LocalDeployment) -> None:
     assert str(client.base_url).rstrip("/") == f"{emulator.deployment.endpoint}/predict/v1"
     answer = client.completions.create(model="odsc-llm", prompt="hello", max_tokens=20)
     assert answer.choices[0].text == "You said: hello"
-    assert _paths(emulator) == ["/predict/v1/completions"]
+    assert _sent(emulator) == [("/predict", "/v1/completions")]
     _assert_signed(emulator)
 
 
@@ -61,7 +62,7 @@ def test_chat(emulator: LocalDeployment) -> None:
     client = openai_client(emulator.url, auth=emulator.auth)
     answer = client.chat.completions.create(model="odsc-llm", messages=MESSAGES)  # type: ignore[arg-type]
     assert answer.choices[0].message.content == "You said: hi there"
-    assert _paths(emulator) == ["/predict/v1/chat/completions"]
+    assert _sent(emulator) == [("/predict", "/v1/chat/completions")]
     _assert_signed(emulator)
 
 
@@ -70,7 +71,7 @@ def test_chat_stream_goes_to_the_stream_endpoint(emulator: LocalDeployment) -> N
     stream = client.chat.completions.create(model="odsc-llm", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert text == "You said: hi there"
-    assert _paths(emulator) == ["/predictWithResponseStream/v1/chat/completions"]
+    assert _sent(emulator) == [("/predictWithResponseStream", "/v1/chat/completions")]
     headers = emulator.requests[0].headers
     assert headers["accept"] == "text/event-stream"
     assert headers["enable-streaming"] == "true"
@@ -83,7 +84,7 @@ def test_completion_stream_on_predict(emulator: LocalDeployment) -> None:
     assert "".join(chunk.choices[0].text for chunk in stream if chunk.choices) == (
         "You said: hello"
     )
-    assert _paths(emulator) == ["/predict/v1/completions"]
+    assert _sent(emulator) == [("/predict", "/v1/completions")]
     assert emulator.requests[0].headers["enable-streaming"] == "true"
     _assert_signed(emulator)
 
@@ -92,7 +93,7 @@ def test_embeddings(emulator: LocalDeployment) -> None:
     client = openai_client(emulator.deployment, auth=emulator.auth)
     result = client.embeddings.create(model="odsc-llm", input=["a", "b"])
     assert len(result.data) == 2 and len(result.data[0].embedding) > 0
-    assert _paths(emulator) == ["/predict/v1/embeddings"]
+    assert _sent(emulator) == [("/predict", "/v1/embeddings")]
 
 
 async def test_async_client(emulator: LocalDeployment) -> None:
@@ -108,9 +109,9 @@ async def test_async_client(emulator: LocalDeployment) -> None:
         )
         parts = [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
         assert "".join(parts) == "You said: hi there"
-    assert _paths(emulator) == [
-        "/predict/v1/completions",
-        "/predictWithResponseStream/v1/chat/completions",
+    assert _sent(emulator) == [
+        ("/predict", "/v1/completions"),
+        ("/predictWithResponseStream", "/v1/chat/completions"),
     ]
     _assert_signed(emulator)
 
@@ -155,12 +156,12 @@ class _FakeSigner:
 DEP = "https://modeldeployment.us-ashburn-1.oci.customer-oci.com/ocid1.datasciencemodeldeployment.oc1.iad.abc"
 
 
-def _auth() -> DeploymentAuth:
-    return DeploymentAuth(odsc_llm.auth.from_signer(_FakeSigner()), DEP)
+def _auth(routing: Any = "header") -> DeploymentAuth:
+    return DeploymentAuth(odsc_llm.auth.from_signer(_FakeSigner()), DEP, routing=routing)
 
 
 def test_prepare_strips_bearer_and_rewrites_stream_path() -> None:
-    auth = _auth()
+    auth = _auth("path")
     request = httpx.Request(
         "POST",
         f"{DEP}/predict/v1/chat/completions",
@@ -195,7 +196,8 @@ def test_never_signs_for_another_origin(url: str) -> None:
 
 def test_signing_through_pytest_httpx(httpx_mock: Any) -> None:
     httpx_mock.add_response(
-        url=f"{DEP}/predict/v1/completions",
+        url=f"{DEP}/predict",
+        match_headers={"route": "/v1/completions"},
         json={
             "id": "1",
             "object": "text_completion",
@@ -205,11 +207,14 @@ def test_signing_through_pytest_httpx(httpx_mock: Any) -> None:
         },
     )
     signer = _FakeSigner()
-    client = openai_client(DEP, auth=odsc_llm.auth.from_signer(signer), max_retries=0)
+    auth = odsc_llm.auth.from_signer(signer)
+    client = openai_client(  # pytest-httpx mocks httpx (the httpx2 flavor: test_openai_httpx2)
+        DEP, auth=auth, http_client=http_client(DEP, auth, flavor="httpx"), max_retries=0
+    )
     assert client.completions.create(model="odsc-llm", prompt="x").choices[0].text == "ok"
     sent = httpx_mock.get_requests()
     assert len(sent) == 1 and sent[0].headers["authorization"].startswith("Signature ")
-    assert signer.signed == [f"{DEP}/predict/v1/completions"]
+    assert signer.signed == [f"{DEP}/predict"]  # signed as sent: after the routing
 
 
 def test_bad_arguments() -> None:
@@ -226,7 +231,7 @@ def test_bad_arguments() -> None:
         openai_client(DEP, auth=auth, stream_endpoint="stream")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="follow_redirects"):
         http_client(DEP, auth, follow_redirects=True)
-    custom = async_http_client(DEP, auth, timeout=5.0)
+    custom = async_http_client(DEP, auth, flavor="httpx", timeout=5.0)
     assert isinstance(custom.auth, DeploymentAuth)
     assert isinstance(async_openai_client(DEP, auth=auth, http_client=custom), openai.AsyncOpenAI)
     assert base_url(DEP) == f"{DEP}/predict/v1"
@@ -244,8 +249,8 @@ def test_the_http_clients_get_the_linear_pool_unless_given_a_transport(build: An
     from odsc_llm._transport import is_capped, is_linear
 
     dep = "http://127.0.0.1:1/ocid1.datasciencemodeldeployment.oc1.iad.x"
-    ours = build(dep, auth=httpx.Auth())
+    ours = build(dep, auth=httpx.Auth(), flavor="httpx")
     transport = httpx.HTTPTransport() if build is http_client else httpx.AsyncHTTPTransport()
-    theirs = build(dep, auth=httpx.Auth(), transport=transport)
+    theirs = build(dep, auth=httpx.Auth(), flavor="httpx", transport=transport)
     assert is_linear(ours) and is_capped(ours)
     assert not is_linear(theirs) and not is_capped(theirs)

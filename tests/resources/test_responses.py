@@ -369,3 +369,41 @@ def test_stream_idle_timeout_bounds_the_gap_between_events(sync: bool) -> None:
             twin.close()
     assert info.value.partial_text == "Hel"
     assert not info.value.before_first_event
+
+
+# ---- routing="path" (Multiple Inference Endpoints) ---------------------------------------
+
+
+@SYNC
+def test_path_routing_puts_the_id_routes_in_the_url(sync: bool, local: LocalDeployment) -> None:
+    twin = Twin(sync, local.deployment, auth=local.auth, max_retries=0, routing="path")
+    try:
+        queued = twin.call("responses.create", input="x", background=True)
+        twin.run(twin.client.responses.cancel(queued.id))
+        assert twin.run(twin.client.responses.retrieve(queued.id)).status == "cancelled"
+        final = twin.run(twin.call("responses.create", input="y", stream=True).get_final_response())
+        assert final.output_text == "You said: y"
+    finally:
+        twin.close()
+    prefix = f"/{local.ocid}"
+    seen = [(r.method, r.path.removeprefix(prefix), r.headers.get("route")) for r in local.requests]
+    assert seen == [
+        ("POST", "/predict/v1/responses", None),
+        ("POST", f"/predict/v1/responses/{queued.id}/cancel", None),
+        ("GET", f"/predict/v1/responses/{queued.id}", None),
+        ("POST", "/predictWithResponseStream/v1/responses", None),
+    ]
+    _signed_and_verified(local)
+
+
+def test_path_routing_keeps_a_bounded_number_of_parsed_urls(local: LocalDeployment) -> None:
+    from odsc_llm import _constants as C
+
+    client = local.client(routing="path", max_retries=0)
+    try:
+        for n in range(C.MAX_CACHED_ROUTE_URLS + 10):
+            with pytest.raises(NotFoundError):
+                client.responses.retrieve(f"resp_{n}")
+        assert len(client._route_urls) <= C.MAX_CACHED_ROUTE_URLS
+    finally:
+        client.close()

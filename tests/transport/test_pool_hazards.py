@@ -107,7 +107,7 @@ def test_a_waiter_failing_as_it_is_handed_a_new_connection_frees_its_slot_sync(
     monkeypatch.setattr(httpcore._sync.connection_pool.PoolRequest, "wait_for_connection", wait)
     with HostileServer(_one_answer_per_connection) as server:
         kwargs, url = _limits_and_url(server)
-        client = http_client(server.url, httpx.Auth(), **kwargs)
+        client = http_client(server.url, httpx.Auth(), flavor="httpx", **kwargs)
         errors: list[BaseException] = []
 
         def waiter() -> None:
@@ -139,7 +139,7 @@ def test_a_waiter_cancelled_as_it_is_handed_a_new_connection_frees_its_slot_asyn
 
     async def run(server: HostileServer) -> int:
         kwargs, url = _limits_and_url(server)
-        async with async_http_client(server.url, httpx.Auth(), **kwargs) as client:
+        async with async_http_client(server.url, httpx.Auth(), flavor="httpx", **kwargs) as client:
             assert is_linear(client)
             pool = client._transport._pool  # type: ignore[attr-defined]
             first = await client.send(client.build_request("POST", url, json={}), stream=True)
