@@ -37,6 +37,8 @@ if _typing.TYPE_CHECKING:
     from ._response import APIResponse as APIResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
+    from ._streaming._responses import AsyncResponseStream as AsyncResponseStream
+    from ._streaming._responses import ResponseStream as ResponseStream
     from ._tools import function_tool as function_tool
     from ._tracing import instrument as instrument
     from ._tracing import uninstrument as uninstrument
@@ -53,6 +55,7 @@ if _typing.TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "APIResponse": "._response",
     "AsyncClient": "._async_client",
+    "AsyncResponseStream": "._streaming._responses",
     "AsyncStream": "._streaming",
     "BatchError": "._batch",
     "BatchItem": "._batch",
@@ -62,6 +65,7 @@ _LAZY: dict[str, str] = {
     "Deployment": ".deployment",
     "DeploymentInfo": ".control_plane",
     "LogRecord": ".control_plane",
+    "ResponseStream": "._streaming._responses",
     "Stream": "._streaming",
     "async_openai_client": ".integrations.openai",
     "function_tool": "._tools",

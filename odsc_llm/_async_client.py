@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .resources.embeddings import AsyncEmbeddings
     from .resources.models import AsyncModels
     from .resources.rerank import AsyncRerank
+    from .resources.responses import AsyncResponses
     from .resources.scoring import AsyncClassify, AsyncPooling, AsyncScore
     from .resources.tokenize import AsyncDetokenize, AsyncTokenize
 
@@ -156,6 +157,16 @@ class AsyncClient(BaseClient):
         self.detokenize = r.AsyncDetokenize(self)
         self.audio, self.score = r.AsyncAudio(self), r.AsyncScore(self)
         self.classify, self.pooling = r.AsyncClassify(self), r.AsyncPooling(self)
+
+    @property
+    def responses(self) -> AsyncResponses:
+        """The Responses API (``/v1/responses``): ``create``, ``parse``, ``retrieve``,
+        ``cancel``."""
+        # Deferred: its models take longer to build than all the others, and most
+        # clients never use them.
+        from .resources.responses import AsyncResponses
+
+        return AsyncResponses(self)
 
     # -- one attempt --------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .resources.embeddings import Embeddings
     from .resources.models import Models
     from .resources.rerank import Rerank
+    from .resources.responses import Responses
     from .resources.scoring import Classify, Pooling, Score
     from .resources.tokenize import Detokenize, Tokenize
 
@@ -151,6 +152,16 @@ class Client(BaseClient):
         self.detokenize = r.Detokenize(self)
         self.audio, self.score = r.Audio(self), r.Score(self)
         self.classify, self.pooling = r.Classify(self), r.Pooling(self)
+
+    @property
+    def responses(self) -> Responses:
+        """The Responses API (``/v1/responses``): ``create``, ``parse``, ``retrieve``,
+        ``cancel``."""
+        # Deferred: its models take longer to build than all the others, and most
+        # clients never use them.
+        from .resources.responses import Responses
+
+        return Responses(self)
 
     # -- one attempt --------------------------------------------------------------------
 

@@ -59,6 +59,11 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 ROUTE_COMPLETIONS = "/v1/completions"
 ROUTE_CHAT_COMPLETIONS = "/v1/chat/completions"
 ROUTE_EMBEDDINGS = "/v1/embeddings"
+#: The Responses API (vLLM also serves ``GET {it}/{id}`` and ``POST {it}/{id}/cancel``).
+ROUTE_RESPONSES = "/v1/responses"
+#: Path routing: at most this many container URLs are kept parsed per client (routes
+#: with an id, such as ``/v1/responses/{id}``, are one per response).
+MAX_CACHED_ROUTE_URLS = 64
 
 #: After ``data: [DONE]`` a stream reads at most this many more pieces of the body (each
 #: already here) to give the connection back to the pool; a server that keeps talking

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import httpx
 
@@ -19,6 +19,9 @@ from ._multipart import Multipart
 from ._validation import validate_params, validate_timeout
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
+
+if TYPE_CHECKING:
+    from .types.responses import ResponseStreamEvent
 
 __all__ = [
     "NOT_GIVEN",
@@ -33,7 +36,10 @@ __all__ = [
     "to_timeout",
 ]
 
-ChunkType = type[Completion] | type[ChatCompletionChunk] | None
+#: A string: the Responses types load only when a Responses call is made.
+ChunkType: TypeAlias = (
+    "type[Completion] | type[ChatCompletionChunk] | type[ResponseStreamEvent] | None"
+)
 
 
 class _NotGiven:

@@ -1,4 +1,7 @@
-"""The operations of the clients, grouped as in the OpenAI SDK."""
+"""The operations of the clients, grouped as in the OpenAI SDK.
+
+``responses`` (the Responses API) is not imported here: the clients load it on first use.
+"""
 
 from .audio import AsyncAudio, Audio
 from .chat import AsyncChat, AsyncChatCompletions, Chat, ChatCompletions

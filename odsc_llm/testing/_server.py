@@ -29,7 +29,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from . import _answers, _answers_media, _aqua, _control_plane
+from . import _answers, _answers_media, _aqua, _control_plane, _responses_routes
 from ._faults import html_error_page, oci_error_body, status_fault_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
@@ -103,15 +103,22 @@ class EmulatorApp:
             )
         #: API route -> answer, for POSTs to the deployment (the route comes from the
         #: ``route`` header, the path form ``/predict/v1/...``, or the body's shape).
-        self.answers: dict[str, Handler] = {
-            "/v1/completions": self._answer_completions,
-            "/v1/chat/completions": self._answer_chat,
-            "/v1/embeddings": self._answer_embeddings,
-            **{route: self._answer_utility for route in _aqua.UTILITY_ROUTES},
-            **{route: self._answer_media for route in _answers_media.ROUTES},
-        }
+        #: A key may hold ``{id}`` (``/v1/responses/{id}``: ``_responses_routes``).
+        self.responses = _responses_routes.ResponsesAnswers(self)
+        self.answers: dict[str, Handler] = _responses_routes.RouteTable(
+            {
+                "/v1/completions": self._answer_completions,
+                "/v1/chat/completions": self._answer_chat,
+                "/v1/embeddings": self._answer_embeddings,
+                **{route: self._answer_utility for route in _aqua.UTILITY_ROUTES},
+                **{route: self._answer_media for route in _answers_media.ROUTES},
+                **self.responses.post_routes(),
+            }
+        )
         #: API route -> answer, for GETs to the deployment (any other GET is a 405).
-        self.get_answers: dict[str, Handler] = {_aqua.PATH_MODELS: self._answer_models}
+        self.get_answers: dict[str, Handler] = _responses_routes.RouteTable(
+            {_aqua.PATH_MODELS: self._answer_models, **self.responses.get_routes()}
+        )
         self._check_host = HostCheck()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -284,6 +291,10 @@ class EmulatorApp:
         except ValueError:
             payload = None
         payload = _answers_media.form_payload(req.headers, req.body, payload)
+        if not req.body and _responses_routes.takes_no_body(
+            req.headers.get("route") or req.match["route"]
+        ):
+            payload = {}  # POST /v1/responses/{id}/cancel: vLLM reads no body
         if not isinstance(payload, dict):
             raise _answers.AnswerError(400, "The request body is not a JSON object.")
         req.payload = payload
