@@ -29,7 +29,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from . import _answers, _aqua, _control_plane
+from . import _answers, _answers_messages, _aqua, _control_plane
 from ._faults import html_error_page, oci_error_body, status_fault_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
@@ -108,6 +108,7 @@ class EmulatorApp:
             "/v1/chat/completions": self._answer_chat,
             "/v1/embeddings": self._answer_embeddings,
             **{route: self._answer_utility for route in _aqua.UTILITY_ROUTES},
+            **_answers_messages.answers(state),  # Anthropic's /v1/messages, as vLLM
         }
         #: API route -> answer, for GETs to the deployment (any other GET is a 405).
         self.get_answers: dict[str, Handler] = {_aqua.PATH_MODELS: self._answer_models}

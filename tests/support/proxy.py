@@ -1,0 +1,111 @@
+"""What the proxy tests share: a proxy app on uvicorn in a background thread, and a
+``odsc-llm proxy`` subprocess that has printed its export lines."""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+
+from odsc_llm.proxy import ProxyApp
+
+from .cli import ROOT, TIMEOUT, cli_env
+
+KEY = "test-proxy-key"
+
+
+@contextlib.contextmanager
+def running(app: ProxyApp) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 and a free port; yields ``http://127.0.0.1:PORT``."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4096)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + TIMEOUT
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the proxy did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(TIMEOUT)
+        sock.close()
+
+
+class ProxyProcess:
+    """``python -m odsc_llm proxy ARGS`` until stopped; ``exports`` are its stdout lines."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "odsc_llm", "proxy", "--port", "0", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env if env is not None else cli_env(),
+            cwd=ROOT,
+        )
+        self.exports: dict[str, str] = {}
+        self.lines: list[str] = []
+
+    def wait_ready(self, count: int = 4) -> dict[str, str]:
+        """Read the export lines (``count`` of them) within TIMEOUT."""
+        assert self.process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + TIMEOUT
+        while len(self.exports) < count:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise AssertionError(f"no export lines; stderr: {self.stop()[1]}")
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError(f"the proxy exited; stderr: {self.stop()[1]}")
+            self.lines.append(line)
+            name, _, value = line.strip().removeprefix("export ").partition("=")
+            self.exports[name] = value
+        return self.exports
+
+    @property
+    def base_url(self) -> str:
+        return self.exports["OPENAI_BASE_URL"].removesuffix("/v1")
+
+    def send(self, number: int = signal.SIGTERM) -> None:
+        self.process.send_signal(number)
+
+    def stop(self, number: int = signal.SIGTERM) -> tuple[int, str, str]:
+        """Signal it, wait (bounded), return (status, rest of stdout, stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(number)
+        try:
+            out, err = self.process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+        return self.process.returncode, out, err
+
+    def __enter__(self) -> ProxyProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.stop()
+
+
+def env_for(config_file: str, **extra: str) -> dict[str, str]:
+    """The CLI environment with ``OCI_CONFIG_FILE`` set (the emulator's key pair)."""
+    return cli_env(OCI_CONFIG_FILE=config_file, **extra)
