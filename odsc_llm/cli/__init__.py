@@ -48,6 +48,7 @@ _COMMANDS: dict[str, tuple[str, bool, str]] = {
     "logs": ("recent log records of a deployment (-f to tail)", True, "_deployments:add_logs"),
     "shapes": ("GPU shapes, and which ones a model fits", False, "_shapes:add_shapes"),
     "serve-local": ("run the local deployment emulator", False, "_serve:add_serve_local"),
+    "proxy": ("a local OpenAI/Anthropic gateway that signs for you", False, "_proxy:add_proxy"),
 }
 
 

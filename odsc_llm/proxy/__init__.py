@@ -41,6 +41,7 @@ def create_app(
     auth: Any = None,
     api_key: str | None = None,
     routing: str = C.DEFAULT_ROUTING,
+    tracing: bool = False,
 ) -> ProxyApp:
     """The proxy as an ASGI app.
 
@@ -51,6 +52,8 @@ def create_app(
     (``None``: :func:`odsc_llm.auth.default`). ``api_key``: the key callers must send
     (``Authorization: Bearer KEY`` or ``x-api-key: KEY``); ``None`` accepts any caller.
     ``routing``: ``"header"`` (every deployment) or ``"path"`` (MIE deployments).
+    ``tracing=True``: one odsc_llm OpenTelemetry span per chat, completion or embedding
+    request (as ``Client(tracing=True)``; see the Observability guide).
     """
     from ..auth import resolve
 
@@ -63,7 +66,8 @@ def create_app(
         )
     signer: httpx.Auth = resolve(auth)
     if config is not None:
-        return ProxyApp(load_config(config, auth=signer, routing=routing), api_key=api_key)
+        served = load_config(config, auth=signer, routing=routing)
+        return ProxyApp(served, api_key=api_key, tracing=tracing)
     if deployment is None:
         deployment = os.environ.get(C.ENV_DEPLOYMENT, "").strip() or None
     if deployment is None:
@@ -71,7 +75,8 @@ def create_app(
             f"No deployment: pass a deployment URL or OCID, set ${C.ENV_DEPLOYMENT}, or "
             "pass config= (a TOML file mapping model names to deployments)."
         )
-    return ProxyApp(single(deployment, auth=signer, routing=routing), api_key=api_key)
+    served = single(deployment, auth=signer, routing=routing)
+    return ProxyApp(served, api_key=api_key, tracing=tracing)
 
 
 def serve(
@@ -84,6 +89,7 @@ def serve(
     host: str = C.PROXY_HOST,
     port: int = C.PROXY_PORT,
     on_ready: Callable[[str], Any] | None = None,
+    tracing: bool = False,
 ) -> None:
     """Run :func:`create_app`'s app on uvicorn until SIGINT or SIGTERM, then return.
 
@@ -94,5 +100,7 @@ def serve(
     to 5 s, ends the rest (streams with an error event) and returns. Needs uvicorn:
     ``pip install 'odsc-llm[proxy]'``.
     """
-    app = create_app(deployment, config=config, auth=auth, api_key=api_key, routing=routing)
+    app = create_app(
+        deployment, config=config, auth=auth, api_key=api_key, routing=routing, tracing=tracing
+    )
     run(app, host=host, port=port, on_ready=on_ready)

@@ -30,6 +30,7 @@ from .. import _constants as C
 from ._config import Served, Target
 from ._forward import Attempted, Upstream, UpstreamUnavailable
 from ._log import AccessRecord
+from ._trace import Span
 from ._wire import HEALTH_PATH, ROUTES, EndWatch, Route, error_body, error_event
 
 __all__ = ["ProxyApp"]
@@ -58,11 +59,11 @@ class _Refused(Exception):
 class ProxyApp:
     """The ASGI app :func:`odsc_llm.proxy.create_app` returns."""
 
-    def __init__(self, served: Served, *, api_key: str | None, tracer: Any = None) -> None:
+    def __init__(self, served: Served, *, api_key: str | None, tracing: bool = False) -> None:
         self.served = served
         self.api_key = api_key
         self.upstream = Upstream()
-        self._tracer = tracer
+        self.tracing = tracing
         #: Forwarding tasks in progress (ended with an error event at shutdown).
         self._working: set[asyncio.Task[None]] = set()
         self._expired = False
@@ -198,7 +199,9 @@ class ProxyApp:
                 finished = True
 
         work = asyncio.ensure_future(
-            self._exchange(route, body_for, content_type, stream, targets, send_tracked, record)
+            self._exchange(
+                route, body_for, content_type, stream, targets, send_tracked, record, payload
+            )
         )
         self._working.add(work)
         # The server says http.disconnect when the caller goes away (or once the answer
@@ -224,9 +227,11 @@ class ProxyApp:
         targets: list[Target],
         send: Send,
         record: AccessRecord,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         started = False
         attempted: Attempted | None = None
+        span = Span(self.tracing, route.api_route, payload)
         try:
             attempted = await self.upstream.send(
                 targets, route.method, route.api_route, body_for, content_type, stream
@@ -235,6 +240,7 @@ class ProxyApp:
             record.deployment = attempted.target.name
             record.request_id = response.headers.get("opc-request-id", "-")
             record.status = response.status_code
+            span.answered(attempted, record.request_id)
             headers = [
                 (name.lower(), value)
                 for name, value in response.headers.raw
@@ -274,6 +280,7 @@ class ProxyApp:
                 message = f"The deployment's answer broke: {type(exc).__name__}."
                 await _send_json(send, 502, error_body(route.dialect, 502, message))
         finally:
+            span.end(record)
             if attempted is not None:
                 await asyncio.shield(self.upstream.release(attempted))
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-import selectors
+import queue
 import signal
 import socket
 import subprocess
@@ -61,23 +61,25 @@ class ProxyProcess:
         )
         self.exports: dict[str, str] = {}
         self.lines: list[str] = []
+        self._rest: queue.Queue[str] | None = None
 
     def wait_ready(self, count: int = 4) -> dict[str, str]:
         """Read the export lines (``count`` of them) within TIMEOUT."""
-        assert self.process.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(self.process.stdout, selectors.EVENT_READ)
+        stdout = self.process.stdout
+        assert stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        # A thread reads: a text pipe buffers lines a selector cannot see.
+        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
         deadline = time.monotonic() + TIMEOUT
         while len(self.exports) < count:
-            left = deadline - time.monotonic()
-            if left <= 0 or not selector.select(left):
-                raise AssertionError(f"no export lines; stderr: {self.stop()[1]}")
-            line = self.process.stdout.readline()
-            if not line:
-                raise AssertionError(f"the proxy exited; stderr: {self.stop()[1]}")
+            try:
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise AssertionError(f"no export lines; stderr: {self.stop()[2]}") from None
             self.lines.append(line)
             name, _, value = line.strip().removeprefix("export ").partition("=")
             self.exports[name] = value
+        self._rest = lines
         return self.exports
 
     @property
@@ -92,10 +94,19 @@ class ProxyProcess:
         if self.process.poll() is None:
             self.process.send_signal(number)
         try:
-            out, err = self.process.communicate(timeout=TIMEOUT)
+            self.process.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, err = self.process.communicate()
+            self.process.wait()
+        assert self.process.stderr is not None
+        err = self.process.stderr.read()
+        out = ""
+        if self._rest is not None:
+            time.sleep(0.05)  # the reader thread hands over what stdout still had
+            while not self._rest.empty():
+                out += self._rest.get()
+        elif self.process.stdout is not None:
+            out = self.process.stdout.read()
         return self.process.returncode, out, err
 
     def __enter__(self) -> ProxyProcess:
