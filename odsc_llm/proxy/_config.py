@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from .. import _constants as C
-from .._errors import InvalidRequestError
+from .._errors import InvalidDeploymentError, InvalidRequestError
 from .._validation import validate_routing
 from ..deployment import Deployment
 
@@ -160,8 +160,12 @@ def _target(
         from ..auth import from_config
 
         profiles[profile] = from_config(profile=profile)
+    try:
+        deployment = Deployment.coerce(entry["deployment"])
+    except InvalidDeploymentError as exc:
+        raise InvalidDeploymentError(f"{label}: {exc}") from None
     return Target(
-        deployment=Deployment.coerce(entry["deployment"]),
+        deployment=deployment,
         model=entry.get("model", C.PROXY_UPSTREAM_MODEL),
         auth=profiles[profile] if profile is not None else auth,
         routing=validate_routing(entry.get("routing", routing)),
