@@ -111,15 +111,24 @@ def _shown(base_url: str) -> str:
     return base_url.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:")
 
 
-def _access_log() -> None:
+def _access_log() -> Any:
+    """The access log on stderr, written by a thread of its own: a slow or full stderr
+    (a pipe nobody reads yet) must never stall the event loop. Returns the listener."""
+    import logging.handlers
+    import queue
+
     from ..proxy import LOGGER_NAME
 
-    logger = logging.getLogger(LOGGER_NAME)
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
+    listener = logging.handlers.QueueListener(records, handler)
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.addHandler(logging.handlers.QueueHandler(records))
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    listener.start()
+    return listener
 
 
 def _cmd_proxy(args: argparse.Namespace, out: Output) -> int:
@@ -151,7 +160,7 @@ def _cmd_proxy(args: argparse.Namespace, out: Output) -> int:
         app = create_app(routing=args.routing, **options)
     except InvalidRequestError as exc:  # a config file that cannot be used
         raise UsageError(str(exc)) from None
-    _access_log()
+    listener = _access_log()
 
     def ready(base_url: str) -> None:
         shown = _shown(base_url)
@@ -159,6 +168,9 @@ def _cmd_proxy(args: argparse.Namespace, out: Output) -> int:
         served = ", ".join(sorted(app.served.models)) or "every model name"
         err(f"listening on {shown} ({served}); Ctrl-C or SIGTERM stops it")
 
-    run(app, host=args.host, port=args.port, on_ready=ready)
+    try:
+        run(app, host=args.host, port=args.port, on_ready=ready)
+    finally:
+        listener.stop()  # writes what is still queued
     err("stopped")
     return EXIT_OK

@@ -62,6 +62,12 @@ class ProxyProcess:
         self.exports: dict[str, str] = {}
         self.lines: list[str] = []
         self._rest: queue.Queue[str] | None = None
+        # stderr is read as it comes: a full pipe would block the proxy's access log.
+        self._err: list[str] = []
+        stderr = self.process.stderr
+        assert stderr is not None
+        self._err_reader = threading.Thread(target=lambda: self._err.extend(stderr), daemon=True)
+        self._err_reader.start()
 
     def wait_ready(self, count: int = 4) -> dict[str, str]:
         """Read the export lines (``count`` of them) within TIMEOUT."""
@@ -98,8 +104,8 @@ class ProxyProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        assert self.process.stderr is not None
-        err = self.process.stderr.read()
+        self._err_reader.join(TIMEOUT)
+        err = "".join(self._err)
         out = ""
         if self._rest is not None:
             time.sleep(0.05)  # the reader thread hands over what stdout still had
