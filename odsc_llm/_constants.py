@@ -190,3 +190,7 @@ PROXY_SHUTDOWN_LIMIT = 6.0
 #: Bytes kept from the end of the previous piece of a stream, so an end marker split
 #: across two pieces is still seen.
 PROXY_MARKER_TAIL = 64
+#: Pieces of an answer read ahead of the caller (then the upstream read waits).
+PROXY_PIPE_QUEUE = 64
+#: ``odsc-llm proxy`` writes its access log to stderr this often (s), from a thread.
+PROXY_LOG_FLUSH = 0.1

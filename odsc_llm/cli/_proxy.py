@@ -7,10 +7,13 @@ shell can ``eval`` them; the access log and every other line go to stderr.
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import logging
 import secrets
 import shlex
 import sys
+import threading
 from typing import Any
 
 from ._base import EXIT_OK, EXIT_USAGE, Output, UsageError, err, int_in
@@ -111,24 +114,53 @@ def _shown(base_url: str) -> str:
     return base_url.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:")
 
 
-def _access_log() -> Any:
-    """The access log on stderr, written by a thread of its own: a slow or full stderr
-    (a pipe nobody reads yet) must never stall the event loop. Returns the listener."""
-    import logging.handlers
-    import queue
+class _BatchedStderr(logging.Handler):
+    """The access log on stderr, written by a thread of its own every
+    ``PROXY_LOG_FLUSH`` seconds: a slow or full stderr (a pipe nobody reads yet) never
+    stalls the event loop, and a request costs an append, not a thread wake-up."""
 
+    def __init__(self) -> None:
+        from .. import _constants as C
+
+        super().__init__()
+        self._lines: collections.deque[str] = collections.deque()
+        self._stop = threading.Event()
+        self._every = C.PROXY_LOG_FLUSH
+        self._thread = threading.Thread(target=self._run, name="odsc-llm-proxy-log", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._lines.append(record.getMessage())
+
+    def _flush_lines(self) -> None:
+        lines = []
+        while self._lines:
+            lines.append(self._lines.popleft())
+        if lines and sys.stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write("\n".join(lines) + "\n")
+                sys.stderr.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self._flush_lines()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._flush_lines()
+        super().close()
+
+
+def _access_log() -> logging.Handler:
     from ..proxy import LOGGER_NAME
 
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    listener = logging.handlers.QueueListener(records, handler)
+    handler = _BatchedStderr()
     logger = logging.getLogger(LOGGER_NAME)
-    logger.addHandler(logging.handlers.QueueHandler(records))
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    listener.start()
-    return listener
+    return handler
 
 
 def _cmd_proxy(args: argparse.Namespace, out: Output) -> int:
@@ -160,7 +192,7 @@ def _cmd_proxy(args: argparse.Namespace, out: Output) -> int:
         app = create_app(routing=args.routing, **options)
     except InvalidRequestError as exc:  # a config file that cannot be used
         raise UsageError(str(exc)) from None
-    listener = _access_log()
+    log = _access_log()
 
     def ready(base_url: str) -> None:
         shown = _shown(base_url)
@@ -171,6 +203,6 @@ def _cmd_proxy(args: argparse.Namespace, out: Output) -> int:
     try:
         run(app, host=args.host, port=args.port, on_ready=ready)
     finally:
-        listener.stop()  # writes what is still queued
+        log.close()  # writes what is still queued
     err("stopped")
     return EXIT_OK

@@ -30,6 +30,7 @@ from .. import _constants as C
 from ._config import Served, Target
 from ._forward import Attempted, Upstream, UpstreamUnavailable
 from ._log import AccessRecord
+from ._pipe import batches
 from ._trace import Span
 from ._wire import HEALTH_PATH, ROUTES, EndWatch, Route, error_body, error_event
 
@@ -254,7 +255,7 @@ class ProxyApp:
             if stream and is_sse and response.status_code == 200:
                 await self._pipe_stream(route, response, send, record)
             else:
-                async for chunk in response.aiter_raw():
+                async for chunk in batches(response):
                     record.first_byte()
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -291,9 +292,7 @@ class ProxyApp:
         watch = EndWatch(route.dialect)
         problem = None
         try:
-            async for chunk in response.aiter_raw():
-                if not chunk:
-                    continue
+            async for chunk in batches(response):
                 record.first_byte()
                 watch.feed(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ import pytest
 
 from odsc_llm.testing import LocalDeployment
 
-from ..support.cli import run_cli
+from ..support.cli import ROOT, TIMEOUT, run_cli
 from ..support.proxy import ProxyProcess, env_for
 
 
@@ -151,3 +153,31 @@ def test_sigterm_when_idle_exits_at_once(local: LocalDeployment, oci_config: str
         status, _, err = proxy.stop(signal.SIGTERM)
     assert status == 0 and time.monotonic() - signalled < 6
     assert "Traceback" not in err
+
+
+def test_an_unread_stderr_never_stalls_the_proxy(local: LocalDeployment, oci_config: str) -> None:
+    # Nobody reads stderr here until the end: the access log (~250 bytes a request) fills
+    # the pipe (64 KiB) long before the last request; the requests must not notice.
+    proxy = subprocess.Popen(
+        [sys.executable, "-m", "odsc_llm", "proxy", local.url, "--no-api-key", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for(oci_config),
+        cwd=ROOT,
+    )
+    try:
+        assert proxy.stdout is not None
+        base = proxy.stdout.readline().strip().split("=", 1)[1]
+        with httpx.Client(timeout=20) as client:
+            for _ in range(600):
+                answer = client.post(f"{base}/embeddings", json={"input": "a"})
+                assert answer.status_code == 200
+        proxy.send_signal(signal.SIGTERM)
+        _, err = proxy.communicate(timeout=TIMEOUT)
+    finally:
+        if proxy.poll() is None:
+            proxy.kill()
+            proxy.communicate()
+    assert proxy.returncode == 0
+    assert err.count("status=200") == 600
