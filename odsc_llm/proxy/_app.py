@@ -30,6 +30,7 @@ from .. import _constants as C
 from ._config import Served, Target
 from ._forward import Attempted, Upstream, UpstreamUnavailable
 from ._log import AccessRecord
+from ._multipart import model_field, with_model
 from ._pipe import batches
 from ._trace import Span
 from ._wire import HEALTH_PATH, ROUTES, EndWatch, Route, error_body, error_event
@@ -150,11 +151,10 @@ class ProxyApp:
                 "invalid_api_key",
             )
 
-    def _targets(self, route: Route, payload: dict[str, Any] | None) -> list[Target]:
+    def _targets(self, model: object) -> list[Target]:
         if self.served.single is not None:
             return [self.served.single]
         names = ", ".join(sorted(self.served.models))
-        model = payload.get("model") if payload is not None else None
         if not isinstance(model, str):
             raise _Refused(400, f"Name the model in the body's 'model' field: one of {names}.")
         targets = self.served.models.get(model)
@@ -176,21 +176,26 @@ class ProxyApp:
         payload = _json_object(body) if not route.multipart and body else None
         if body and not route.multipart and payload is None:
             raise _Refused(400, "The request body is not a JSON object.")
-        targets = self._targets(route, payload)
-        if payload is not None and isinstance(payload.get("model"), str):
-            record.model = payload["model"]
+        content_type = _header(scope, b"content-type")
+        model = payload.get("model") if payload is not None else None
+        if route.multipart:
+            model = model_field(body, content_type)
+        targets = self._targets(model)
+        if isinstance(model, str):
+            record.model = model
         stream = payload is not None and payload.get("stream") is True
 
         def body_for(target: Target) -> bytes:
+            if route.multipart:
+                return with_model(body, content_type, target.model)
             if payload is None:
                 return body
             # Compact, and non-ASCII kept as UTF-8: the body grows only by the name.
             rewritten = {**payload, "model": target.model}
             return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode()
 
-        content_type = _header(scope, b"content-type") or (
-            "application/json" if payload is not None else None
-        )
+        if payload is not None:
+            content_type = "application/json"
         finished = False
 
         async def send_tracked(message: Message) -> None:

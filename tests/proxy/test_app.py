@@ -276,3 +276,21 @@ def test_no_deployment_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("ODSC_LLM_DEPLOYMENT", raising=False)
     with pytest.raises(InvalidRequestError, match="ODSC_LLM_DEPLOYMENT"):
         create_app(auth=httpx.BasicAuth("a", "b"))
+
+
+def test_transcription_is_multipart_with_its_model_replaced(
+    proxy_url: str, local: LocalDeployment
+) -> None:
+    audio = b"RIFF\x00\x01binary\r\n--not-a-boundary\r\n\xff"
+    httpx.post(
+        f"{proxy_url}/v1/audio/transcriptions",
+        data={"model": "whisper-1", "language": "en"},
+        files={"file": ("a.wav", audio, "audio/wav")},
+        headers={"x-api-key": KEY},
+    )
+    (sent,) = local.requests
+    assert sent.headers["route"] == "/v1/audio/transcriptions"
+    assert sent.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert b'name="model"\r\n\r\nodsc-llm\r\n' in sent.body
+    assert b"whisper-1" not in sent.body and audio in sent.body  # the file, byte for byte
+    assert b'name="language"\r\n\r\nen\r\n' in sent.body

@@ -243,3 +243,13 @@ def test_toml_syntax_error(tmp_path: Path) -> None:
     path.write_text("[models\n")
     with pytest.raises(InvalidRequestError, match="not valid TOML"):
         load_config(path, auth=httpx.BasicAuth("a", "b"))
+
+
+def test_multipart_model_chooses(proxy: openai.OpenAI, first: LocalDeployment) -> None:
+    url = f"{proxy.base_url}audio/transcriptions"
+    files = {"file": ("a.wav", b"RIFF", "audio/wav")}
+    httpx.post(url, data={"model": "alpha"}, files=files)
+    (sent,) = first.requests
+    assert b'name="model"\r\n\r\nodsc-llm\r\n' in sent.body
+    unknown = httpx.post(url, data={"model": "nope"}, files=files)
+    assert unknown.status_code == 404 and len(first.requests) == 1
