@@ -21,8 +21,9 @@ from ._base import EXIT_OK, EXIT_USAGE, Output, UsageError, err, int_in
 PROXY_DESCRIPTION = (
     "Serve a deployment to any OpenAI- or Anthropic-compatible tool: a local gateway that "
     "checks a key, signs each request with your OCI credentials and forwards it (streams "
-    "included). It prints export lines for OPENAI_* and ANTHROPIC_* on stdout: "
-    'eval "$(odsc-llm proxy DEPLOYMENT)" in another shell, or copy them.'
+    "included). Once it listens it prints export lines for OPENAI_* and ANTHROPIC_* on "
+    "stdout (paste them where your tool runs, or: odsc-llm proxy DEPLOYMENT > proxy.env & "
+    "then . ./proxy.env); the access log goes to stderr. Ctrl-C or SIGTERM stops it."
 )
 
 
