@@ -58,6 +58,7 @@ _COMMANDS: dict[str, tuple[str, bool, str]] = {
     "scale": ("run a deployment on N instances", False, "_lifecycle:add_scale"),
     "containers": ("the service containers to deploy on", False, "_lifecycle:add_containers"),
     "serve-local": ("run the local deployment emulator", False, "_serve:add_serve_local"),
+    "proxy": ("a local OpenAI/Anthropic gateway that signs for you", False, "_proxy:add_proxy"),
 }
 
 

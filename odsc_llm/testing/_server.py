@@ -29,7 +29,14 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from . import _answers, _answers_media, _aqua, _control_plane, _responses_routes
+from . import (
+    _answers,
+    _answers_media,
+    _answers_messages,
+    _aqua,
+    _control_plane,
+    _responses_routes,
+)
 from ._faults import html_error_page, oci_error_body, status_fault_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
@@ -113,6 +120,7 @@ class EmulatorApp:
                 **{route: self._answer_utility for route in _aqua.UTILITY_ROUTES},
                 **{route: self._answer_media for route in _answers_media.ROUTES},
                 **self.responses.post_routes(),
+                **_answers_messages.answers(state),  # Anthropic's /v1/messages, as vLLM
             }
         )
         #: API route -> answer, for GETs to the deployment (any other GET is a 405).
