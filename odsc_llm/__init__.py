@@ -82,6 +82,7 @@ _SUBMODULES = (
     "deployment",
     "errors",
     "integrations",
+    "proxy",
     "shapes",
     "testing",
     "types",
