@@ -23,6 +23,7 @@ if _typing.TYPE_CHECKING:
     from . import deployment as deployment
     from . import errors as errors
     from . import integrations as integrations
+    from . import proxy as proxy
     from . import shapes as shapes
     from . import testing as testing
     from . import types as types
