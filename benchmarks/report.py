@@ -154,6 +154,10 @@ def figure_tables(res: Results) -> list[str]:
         from .batch import table_lines
 
         out += table_lines(f["batch"])
+    if "proxy" in f:  # figure 6 (benchmarks/proxy.py)
+        from .proxy import table_lines as proxy_lines
+
+        out += proxy_lines(f["proxy"])
     return out
 
 
@@ -231,6 +235,10 @@ def targets(res: Results) -> list[Target]:
         from .batch import targets as batch_targets
 
         out += [Target(*row) for row in batch_targets(f["batch"])]
+    if "proxy" in f:  # figure 6 (benchmarks/proxy.py)
+        from .proxy import targets as proxy_targets
+
+        out += [Target(*row) for row in proxy_targets(f["proxy"])]
     return out
 
 

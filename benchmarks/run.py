@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import batch, report
+from . import proxy as proxy_figure
 from ._common import Identity
 from .contenders import ASYNC, SYNC, Contender
 from .server import running_server
@@ -367,7 +368,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--label", default="", help="a name for this run in the history")
     parser.add_argument(
-        "--figures", default="1,2,3,4,5", help="comma-separated figures to run (default all)"
+        "--figures", default="1,2,3,4,5,6", help="comma-separated figures to run (default all)"
     )
     parser.add_argument(
         "--contenders", default="", help="comma-separated keys to run (default all available)"
@@ -430,6 +431,18 @@ def main(argv: list[str] | None = None) -> Results:
                 print("figure 3: async fan-out ...", file=sys.stderr, flush=True)
                 keys = [c.key for c in available if c.key in ASYNC]
                 fig_fanout(keys, server, identity, sizes, deadline, res)
+            if "6" in figures:  # odsc-llm proxy vs direct (benchmarks/proxy.py)
+                print("figure 6: odsc-llm proxy ...", file=sys.stderr, flush=True)
+                res.figures["proxy"] = proxy_figure.figure(
+                    server,
+                    identity,
+                    rounds=sizes.rounds,
+                    ttft_streams=sizes.ttft_streams,
+                    ttft_chunks=sizes.ttft_chunks,
+                    stream_chunks=sizes.stream_chunks,
+                    fanout_streams=sizes.fanout_streams,
+                    fanout_chunks=sizes.fanout_chunks,
+                )
         if "4" in figures:
             print("figure 4: imports ...", file=sys.stderr, flush=True)
             fig_imports(available, sizes, deadline, res)

@@ -23,6 +23,7 @@ if _typing.TYPE_CHECKING:
     from . import deployment as deployment
     from . import errors as errors
     from . import integrations as integrations
+    from . import proxy as proxy
     from . import shapes as shapes
     from . import testing as testing
     from . import types as types
@@ -32,9 +33,13 @@ if _typing.TYPE_CHECKING:
     from ._batch import BatchResult as BatchResult
     from ._batch import BatchResumeFileError as BatchResumeFileError
     from ._client import Client as Client
+    from ._content import image as image
+    from ._content import text as text
     from ._response import APIResponse as APIResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
+    from ._streaming._responses import AsyncResponseStream as AsyncResponseStream
+    from ._streaming._responses import ResponseStream as ResponseStream
     from ._tools import function_tool as function_tool
     from ._tracing import instrument as instrument
     from ._tracing import uninstrument as uninstrument
@@ -51,6 +56,7 @@ if _typing.TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "APIResponse": "._response",
     "AsyncClient": "._async_client",
+    "AsyncResponseStream": "._streaming._responses",
     "AsyncStream": "._streaming",
     "BatchError": "._batch",
     "BatchItem": "._batch",
@@ -60,12 +66,15 @@ _LAZY: dict[str, str] = {
     "Deployment": ".deployment",
     "DeploymentInfo": ".control_plane",
     "LogRecord": ".control_plane",
+    "ResponseStream": "._streaming._responses",
     "Stream": "._streaming",
     "async_openai_client": ".integrations.openai",
     "function_tool": "._tools",
+    "image": "._content",
     "instrument": "._tracing",
     "list_deployments": ".control_plane",
     "openai_client": ".integrations.openai",
+    "text": "._content",
     "uninstrument": "._tracing",
 }
 _SUBMODULES = (
@@ -74,6 +83,7 @@ _SUBMODULES = (
     "deployment",
     "errors",
     "integrations",
+    "proxy",
     "shapes",
     "testing",
     "types",

@@ -51,11 +51,14 @@ from .types._base import ResponseType
 from .types.params import Routing
 
 if TYPE_CHECKING:
+    from .resources.audio import AsyncAudio
     from .resources.chat import AsyncChat
     from .resources.completions import AsyncCompletions
     from .resources.embeddings import AsyncEmbeddings
     from .resources.models import AsyncModels
     from .resources.rerank import AsyncRerank
+    from .resources.responses import AsyncResponses
+    from .resources.scoring import AsyncClassify, AsyncPooling, AsyncScore
     from .resources.tokenize import AsyncDetokenize, AsyncTokenize
 
 __all__ = ["AsyncClient"]
@@ -93,6 +96,10 @@ class AsyncClient(BaseClient):
     rerank: AsyncRerank
     tokenize: AsyncTokenize
     detokenize: AsyncDetokenize
+    audio: AsyncAudio
+    score: AsyncScore
+    classify: AsyncClassify
+    pooling: AsyncPooling
 
     def __init__(
         self,
@@ -148,6 +155,18 @@ class AsyncClient(BaseClient):
         self.embeddings, self.models = r.AsyncEmbeddings(self), r.AsyncModels(self)
         self.rerank, self.tokenize = r.AsyncRerank(self), r.AsyncTokenize(self)
         self.detokenize = r.AsyncDetokenize(self)
+        self.audio, self.score = r.AsyncAudio(self), r.AsyncScore(self)
+        self.classify, self.pooling = r.AsyncClassify(self), r.AsyncPooling(self)
+
+    @property
+    def responses(self) -> AsyncResponses:
+        """The Responses API (``/v1/responses``): ``create``, ``parse``, ``retrieve``,
+        ``cancel``."""
+        # Deferred: its models take longer to build than all the others, and most
+        # clients never use them.
+        from .resources.responses import AsyncResponses
+
+        return AsyncResponses(self)
 
     # -- one attempt --------------------------------------------------------------------
 

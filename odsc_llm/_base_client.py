@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from pydantic import ValidationError
@@ -41,7 +41,7 @@ from ._options import (
 )
 from ._response import APIResponse
 from ._retry import retry_kwargs
-from ._streaming import AsyncStream, Stream
+from ._streaming import AsyncStream, Stream, stream_class
 from ._tracing import client_tracing, tracer_for
 from ._validation import (
     validate_headers,
@@ -57,6 +57,9 @@ from .types._base import ResponseType
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
 from .types.params import Routing
+
+if TYPE_CHECKING:
+    from .types.responses import ResponseStreamEvent
 
 __all__ = ["BaseClient", "EventHooks"]
 
@@ -289,7 +292,10 @@ class BaseClient:
     def _route_url(self, base: httpx.URL, route: str) -> httpx.URL:
         url = self._route_urls.get((base, route))
         if url is None:
-            url = self._route_urls[(base, route)] = httpx.URL(str(base) + route)
+            url = httpx.URL(str(base) + route)
+            # Bounded: a route may carry an id (/v1/responses/{id}), one per response.
+            if len(self._route_urls) < C.MAX_CACHED_ROUTE_URLS:
+                self._route_urls[(base, route)] = url
         return url
 
     def _build_request(
@@ -391,7 +397,7 @@ class BaseClient:
     def _make_stream(
         stream_cls: type[Stream[Any]] | type[AsyncStream[Any]],
         response: httpx.Response,
-        chunk_type: type[Completion] | type[ChatCompletionChunk],
+        chunk_type: type[Completion] | type[ChatCompletionChunk] | type[ResponseStreamEvent],
         options: CallOptions,
         permit: Permit,
         span: Any = None,
@@ -405,7 +411,7 @@ class BaseClient:
                 permit.release()
                 span.stream_closed(stream)
 
-        stream = stream_cls(
+        stream = stream_class(stream_cls, chunk_type)(
             response,
             chunk_type,
             idle_timeout=options.idle_timeout,

@@ -46,11 +46,14 @@ from .types._base import ResponseType
 from .types.params import Routing
 
 if TYPE_CHECKING:
+    from .resources.audio import Audio
     from .resources.chat import Chat
     from .resources.completions import Completions
     from .resources.embeddings import Embeddings
     from .resources.models import Models
     from .resources.rerank import Rerank
+    from .resources.responses import Responses
+    from .resources.scoring import Classify, Pooling, Score
     from .resources.tokenize import Detokenize, Tokenize
 
 __all__ = ["Client"]
@@ -88,6 +91,10 @@ class Client(BaseClient):
     rerank: Rerank
     tokenize: Tokenize
     detokenize: Detokenize
+    audio: Audio
+    score: Score
+    classify: Classify
+    pooling: Pooling
 
     def __init__(
         self,
@@ -143,6 +150,18 @@ class Client(BaseClient):
         self.embeddings, self.models = r.Embeddings(self), r.Models(self)
         self.rerank, self.tokenize = r.Rerank(self), r.Tokenize(self)
         self.detokenize = r.Detokenize(self)
+        self.audio, self.score = r.Audio(self), r.Score(self)
+        self.classify, self.pooling = r.Classify(self), r.Pooling(self)
+
+    @property
+    def responses(self) -> Responses:
+        """The Responses API (``/v1/responses``): ``create``, ``parse``, ``retrieve``,
+        ``cancel``."""
+        # Deferred: its models take longer to build than all the others, and most
+        # clients never use them.
+        from .resources.responses import Responses
+
+        return Responses(self)
 
     # -- one attempt --------------------------------------------------------------------
 

@@ -59,6 +59,11 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 ROUTE_COMPLETIONS = "/v1/completions"
 ROUTE_CHAT_COMPLETIONS = "/v1/chat/completions"
 ROUTE_EMBEDDINGS = "/v1/embeddings"
+#: The Responses API (vLLM also serves ``GET {it}/{id}`` and ``POST {it}/{id}/cancel``).
+ROUTE_RESPONSES = "/v1/responses"
+#: Path routing: at most this many container URLs are kept parsed per client (routes
+#: with an id, such as ``/v1/responses/{id}``, are one per response).
+MAX_CACHED_ROUTE_URLS = 64
 
 #: After ``data: [DONE]`` a stream reads at most this many more pieces of the body (each
 #: already here) to give the connection back to the pool; a server that keeps talking
@@ -120,6 +125,13 @@ LOCAL_TOKEN_DELAY = 0.02
 ROUTE_TOKENIZE = "/tokenize"
 ROUTE_DETOKENIZE = "/detokenize"
 ROUTE_RERANK = "/v1/rerank"
+#: vLLM's pooling routes (score: vLLM moved it from ``/v1/score`` to ``/score``).
+ROUTE_SCORE = "/score"
+ROUTE_CLASSIFY = "/classify"
+ROUTE_POOLING = "/pooling"
+#: Speech to text (multipart/form-data bodies; vLLM streams them with ``stream=true``).
+ROUTE_TRANSCRIPTIONS = "/v1/audio/transcriptions"
+ROUTE_TRANSLATIONS = "/v1/audio/translations"
 PATH_MODELS = "/v1/models"
 
 # ---- batch runner: adaptive concurrency and pacing (odsc_llm/_batch/) ------------------
@@ -170,3 +182,33 @@ BATCH_MIN_RATE = 1.0
 BATCH_THROTTLED_RETRIES = 8
 #: Ctrl-C: how long in-flight items get to finish cancelling before the runner returns.
 BATCH_CANCEL_GRACE = 2.0
+
+# ---- odsc-llm proxy: the local signing gateway (odsc_llm/proxy/) -----------------------
+
+#: Where ``odsc-llm proxy`` listens unless told (loopback: it holds signing credentials).
+PROXY_HOST = "127.0.0.1"
+PROXY_PORT = 8765
+#: The model name a single-deployment proxy sends upstream, whatever the client asked.
+PROXY_UPSTREAM_MODEL = DEFAULT_MODEL
+#: Bodies above this many bytes (chunked ones too) get 413 before anything goes upstream:
+#: the service's own limit (MAX_BODY_BYTES).
+PROXY_MAX_BODY_BYTES = MAX_BODY_BYTES
+#: Upstream statuses that move a request to the next deployment (before its first byte).
+PROXY_FAILOVER_STATUSES = frozenset({429, 502, 503, 504})
+#: The one upstream pool: thousands of concurrent streams each hold a connection.
+PROXY_LIMITS = httpx.Limits(max_connections=10_000, max_keepalive_connections=1_000)
+#: Upstream timeouts: as the clients' (connect 10 s; a read may wait for a long answer).
+PROXY_TIMEOUT = DEFAULT_TIMEOUT
+#: ``GET /health`` asks each deployment for its models, for at most this long (s).
+PROXY_HEALTH_TIMEOUT = 3.0
+#: SIGINT/SIGTERM: in-flight requests get this long to finish (s); streams still open
+#: then end with an error event, and the process exits within PROXY_SHUTDOWN_LIMIT.
+PROXY_SHUTDOWN_GRACE = 5.0
+PROXY_SHUTDOWN_LIMIT = 6.0
+#: Bytes kept from the end of the previous piece of a stream, so an end marker split
+#: across two pieces is still seen.
+PROXY_MARKER_TAIL = 64
+#: Pieces of an answer read ahead of the caller (then the upstream read waits).
+PROXY_PIPE_QUEUE = 64
+#: ``odsc-llm proxy`` writes its access log to stderr this often (s), from a thread.
+PROXY_LOG_FLUSH = 0.1

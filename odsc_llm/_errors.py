@@ -9,7 +9,7 @@ broken stream); bad arguments, credentials and ``parse()`` results are its sibli
     ├── AuthError                    credentials could not be loaded or used
     ├── InvalidDeploymentError       (also ValueError) a URL or OCID not understood
     ├── InvalidRequestError          (also ValueError, TypeError) bad call arguments
-    ├── RequestTooLargeError         (also ValueError) body over 10 MB, not sent
+    │   └── RequestTooLargeError           a body (or one image) too large, not sent
     ├── DeploymentStateError         FAILED, DELETED, or not ACTIVE in time
     │   └── DeploymentWaitTimeout
     ├── ControlPlaneError            a Data Science / Logging API call failed
@@ -112,8 +112,10 @@ class InvalidRequestError(OdscLLMError, ValueError, TypeError):
     ``TypeError``, so either ``except`` catches it."""
 
 
-class RequestTooLargeError(OdscLLMError, ValueError):
-    """The request body is over the model deployment limit (10 MB); it was not sent."""
+class RequestTooLargeError(InvalidRequestError):
+    """The request body is over the model deployment limit (10 MB), or one image is over
+    the ``max_bytes`` given to :func:`odsc_llm.image`; it was not sent. An
+    :class:`InvalidRequestError`: what was wrong is the call's input."""
 
 
 class DeploymentStateError(OdscLLMError):

@@ -9,15 +9,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import httpx
 
 from . import _constants as C
 from ._errors import APITimeoutError, InvalidRequestError, RequestTooLargeError
+from ._multipart import Multipart
 from ._validation import validate_params, validate_timeout
 from .types.chat import ChatCompletionChunk
 from .types.completion import Completion
+
+if TYPE_CHECKING:
+    from .types.responses import ResponseStreamEvent
 
 __all__ = [
     "NOT_GIVEN",
@@ -32,7 +36,10 @@ __all__ = [
     "to_timeout",
 ]
 
-ChunkType = type[Completion] | type[ChatCompletionChunk] | None
+#: A string: the Responses types load only when a Responses call is made.
+ChunkType: TypeAlias = (
+    "type[Completion] | type[ChatCompletionChunk] | type[ResponseStreamEvent] | None"
+)
 
 
 class _NotGiven:
@@ -167,7 +174,11 @@ class Call:
 
 
 def encode(body: Mapping[str, Any]) -> bytes:
-    """The JSON body (strict: no NaN), refused before sending when JSON cannot carry it."""
+    """The JSON body (strict: no NaN), refused before sending when JSON cannot carry it
+    or the service would refuse its size. A :class:`~._multipart.Multipart` form is
+    already encoded: its bytes, size-checked."""
+    if isinstance(body, Multipart):
+        return _sized(body.content, "Send a shorter audio file (or split it).")
     try:
         content = json.dumps(
             body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -175,10 +186,18 @@ def encode(body: Mapping[str, Any]) -> bytes:
     except (ValueError, TypeError) as exc:
         validate_params(body)  # names the field JSON cannot carry, and how to fix it
         raise InvalidRequestError(f"The request body cannot be sent as JSON: {exc}") from None
+    return _sized(
+        content,
+        "Send fewer or shorter inputs per call; send images smaller (resize or compress "
+        "them) or as http(s) URLs.",
+    )
+
+
+def _sized(content: bytes, advice: str) -> bytes:
     if len(content) > C.MAX_BODY_BYTES:
         raise RequestTooLargeError(
             f"The request body is {len(content):,} bytes; model deployments accept at "
-            f"most {C.MAX_BODY_BYTES:,} (10 MB). Send fewer or shorter inputs per call."
+            f"most {C.MAX_BODY_BYTES:,} (10 MB). {advice}"
         )
     return content
 

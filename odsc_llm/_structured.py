@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._streaming import AsyncStream, Stream
     from .types.chat import ChatCompletion, ChatCompletionChunk
     from .types.parsed import ParsedChatCompletion
+    from .types.responses import ParsedResponse, Response
 
 __all__ = [
     "AsyncChatParseStream",
@@ -88,6 +89,44 @@ class OutputSpec(Generic[T]):
         for choice_out, (_, parsed) in zip(result.choices, choices, strict=True):
             choice_out.message.parsed = parsed
         result._set_request_id(completion.request_id)
+        return result
+
+    def text_format(self) -> dict[str, Any]:
+        """The Responses API's ``text`` parameter for this format: the same schema, in
+        ``{"format": {"type": "json_schema", "name", "schema", "strict"}}``."""
+        spec = self.response_format.get("json_schema")
+        if isinstance(spec, Mapping):
+            return {"format": {"type": "json_schema", **spec}}
+        return {"format": dict(self.response_format)}
+
+    def parse_response(self, response: Response) -> ParsedResponse[T]:
+        """``response`` with its output text parsed as ``output_parsed`` (``None`` when
+        the answer is a function call); typed errors as :meth:`parse_completion`."""
+        from .types.responses import ParsedResponse, ResponseOutputMessage
+
+        for item in response.output:
+            if isinstance(item, ResponseOutputMessage):
+                for part in item.content:
+                    refusal = getattr(part, "refusal", None)
+                    if part.type == "refusal" and refusal:
+                        raise ContentRefusalError(
+                            f"The model refused to answer as {self.name}: {refusal}",
+                            raw=response.output_text,
+                        )
+        text = response.output_text
+        if response.status == "incomplete":
+            raise LengthFinishReasonError(
+                f"The answer was cut short (status 'incomplete': "
+                f"{response.incomplete_details or 'max_output_tokens'}) before its JSON was "
+                f"complete ({len(text)} characters); raise max_output_tokens.",
+                raw=text,
+            )
+        parsed = None if response.function_calls and not text else self.parse_content(text)
+        result: ParsedResponse[T] = ParsedResponse.model_validate(
+            response.model_dump(exclude_unset=True)
+        )
+        result.output_parsed = parsed
+        result._set_request_id(response.request_id)
         return result
 
     @property

@@ -324,6 +324,71 @@ class Deployment(BaseModel):
 
         return control_plane.afollow_logs(self, auth, **options)
 
+    # -- the lifecycle: one-line calls into odsc_llm.control_plane (``wait=True`` waits on
+    # the operation; ``options``: timeout, poll_interval, callback, request_timeout...).
+
+    def activate(self, auth: Any = None, *, wait: bool = False, **options: Any) -> DeploymentInfo:
+        """Start this INACTIVE deployment again: :func:`odsc_llm.control_plane.activate`."""
+        from . import control_plane
+
+        return control_plane.activate(self, auth, wait=wait, **options)
+
+    def deactivate(self, auth: Any = None, *, wait: bool = False, **options: Any) -> DeploymentInfo:
+        """Stop it (billing stops): :func:`odsc_llm.control_plane.deactivate`."""
+        from . import control_plane
+
+        return control_plane.deactivate(self, auth, wait=wait, **options)
+
+    def delete(self, auth: Any = None, *, wait: bool = False, **options: Any) -> DeploymentInfo:
+        """Delete it, for good: :func:`odsc_llm.control_plane.delete`."""
+        from . import control_plane
+
+        return control_plane.delete(self, auth, wait=wait, **options)
+
+    def scale(
+        self, instances: int, auth: Any = None, *, wait: bool = False, **options: Any
+    ) -> DeploymentInfo:
+        """Run ``instances`` instances: :func:`odsc_llm.control_plane.update_deployment`."""
+        from . import control_plane
+
+        return control_plane.update_deployment(
+            self, auth, instance_count=instances, wait=wait, **options
+        )
+
+    async def aactivate(
+        self, auth: Any = None, *, wait: bool = False, **options: Any
+    ) -> DeploymentInfo:
+        """Async :meth:`activate`."""
+        from . import control_plane
+
+        return await control_plane.aactivate(self, auth, wait=wait, **options)
+
+    async def adeactivate(
+        self, auth: Any = None, *, wait: bool = False, **options: Any
+    ) -> DeploymentInfo:
+        """Async :meth:`deactivate`."""
+        from . import control_plane
+
+        return await control_plane.adeactivate(self, auth, wait=wait, **options)
+
+    async def adelete(
+        self, auth: Any = None, *, wait: bool = False, **options: Any
+    ) -> DeploymentInfo:
+        """Async :meth:`delete`."""
+        from . import control_plane
+
+        return await control_plane.adelete(self, auth, wait=wait, **options)
+
+    async def ascale(
+        self, instances: int, auth: Any = None, *, wait: bool = False, **options: Any
+    ) -> DeploymentInfo:
+        """Async :meth:`scale`."""
+        from . import control_plane
+
+        return await control_plane.aupdate_deployment(
+            self, auth, instance_count=instances, wait=wait, **options
+        )
+
     def __repr__(self) -> str:
         extra = ""
         if self.control_plane_endpoint is not None:

@@ -59,7 +59,7 @@ def test_quick_run_reports_every_contender_and_figure(tmp_path: Path, capsys) ->
     measured = {k for k, v in results["contenders"].items() if v["available"]}
 
     figures = results["figures"]
-    assert set(figures) == {"per_request", "stream", "ttft", "fanout", "imports", "batch"}
+    assert set(figures) == {"per_request", "stream", "ttft", "fanout", "imports", "batch", "proxy"}
     assert set(figures["per_request"]["wall"]) == measured
     assert set(figures["per_request"]["cpu"]) == measured
     assert set(figures["stream"]["rate"]) == measured
@@ -74,11 +74,14 @@ def test_quick_run_reports_every_contender_and_figure(tmp_path: Path, capsys) ->
         assert row["available"] or row["reason"], key
         if row["available"]:
             assert row["server"]["requests"] >= row["ok"], key
+    proxied = figures["proxy"]
+    assert set(proxied["ttft_ms"]) == set(proxied["rate"]) == {"direct", "proxy"}
+    assert proxied["fanout"]["errors"] == 0, proxied["fanout"]["first_error"]
     auto = batch["rows"]["odsc_auto"]
     assert auto["ok"] == batch["prompts"], auto  # the default batch finishes every item
     for title in ("1. Per-request", "2a. Stream parse", "2b. Time to first token",
                   "3. Async fan-out", "4. Import time", "5. Batch at the service's limits",
-                  "Targets"):  # fmt: skip
+                  "6. odsc-llm proxy vs direct", "Targets"):  # fmt: skip
         assert title in stdout
 
     md = (out / "RESULTS.md").read_text()

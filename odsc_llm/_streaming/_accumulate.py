@@ -38,18 +38,25 @@ _LOGPROB_FIELDS = ("text_offset", "token_logprobs", "tokens", "top_logprobs")
 
 
 def chunk_text(chunk: ResponseType) -> str | None:
-    """The new text of choice 0 of a completion or chat chunk (None if it has none)."""
+    """The new text of choice 0 of a completion or chat chunk, or of a Responses
+    ``response.output_text.delta`` event (None if it has none)."""
     if isinstance(chunk, ChatCompletionChunk):
         return chunk.choices[0].delta.content if chunk.choices else None
     if isinstance(chunk, Completion):
         return chunk.choices[0].text if chunk.choices else None
+    # A Responses event, read by its type (importing those models costs every client).
+    if chunk.__dict__.get("type") == "response.output_text.delta":
+        return getattr(chunk, "delta", None)
     return None
 
 
 def chunk_reasoning(chunk: ResponseType) -> str | None:
-    """The new thinking of choice 0 of a chat chunk (``reasoning``; None if it has none)."""
+    """The new thinking of choice 0 of a chat chunk (``reasoning``), or of a Responses
+    ``response.reasoning_text.delta`` event (None if it has none)."""
     if isinstance(chunk, ChatCompletionChunk) and chunk.choices:
         return chunk.choices[0].delta.reasoning
+    if chunk.__dict__.get("type") == "response.reasoning_text.delta":
+        return getattr(chunk, "delta", None)
     return None
 
 

@@ -18,7 +18,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Generator
 from time import monotonic
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -28,9 +28,12 @@ from ..types.completion import Completion
 from ._release import hold, spawn
 from ._sse import _EventHandler, rest_is_here
 
+if TYPE_CHECKING:  # only for the bound: the Responses types load when used
+    from ..types.responses import ResponseStreamEvent
+
 __all__ = ["async_chunks", "sync_chunks"]
 
-ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
+ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk | ResponseStreamEvent")
 
 
 def sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:

@@ -15,7 +15,7 @@ import asyncio
 import codecs
 import json
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
@@ -29,9 +29,12 @@ from ..types.completion import Completion
 from ._accumulate import accumulator
 from ._release import collecting, defer, let_go, spawn
 
+if TYPE_CHECKING:  # only for the bound: the Responses types load when used
+    from ..types.responses import ResponseStreamEvent
+
 __all__ = ["SSEFeed", "ServerSentEvent", "_EventHandler", "rest_is_here"]
 
-ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
+ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk | ResponseStreamEvent")
 
 _DONE = "[DONE]"
 
@@ -123,6 +126,9 @@ class _EventHandler(Generic[ChunkT]):
     After each ``feed`` the caller yields the chunks returned, then stops reading if
     ``ended`` (``done`` at ``[DONE]``, or ``failure`` to raise).
     """
+
+    #: What ends the stream, as the error messages name it.
+    END = "'data: [DONE]'"
 
     __slots__ = (
         "cast_to", "closing", "deferred", "done", "ended", "failure", "first_event_deadline",
@@ -261,7 +267,7 @@ class _EventHandler(Generic[ChunkT]):
             raise self.failure
         if not self.done:
             raise self.error(
-                "The stream was closed before 'data: [DONE]' (the loop broke off, or "
+                f"The stream was closed before {self.END} (the loop broke off, or "
                 "close() was called): get_final_completion() needs the whole answer; call "
                 "it on a stream not yet closed, or join the chunks you read"
             )
@@ -367,7 +373,7 @@ class _EventHandler(Generic[ChunkT]):
 
     def end_error(self) -> StreamError:
         return self.error(
-            "The stream ended without 'data: [DONE]': the answer is incomplete "
+            f"The stream ended without {self.END}: the answer is incomplete "
             "(the connection closed early or the server failed after sending the headers)",
             network=True,
         )
@@ -385,11 +391,11 @@ class _EventHandler(Generic[ChunkT]):
     def transport_error(self, exc: Exception) -> StreamError:
         if isinstance(exc, httpx.TimeoutException):
             return self.error(
-                f"The stream timed out before 'data: [DONE]': {type(exc).__name__}: {exc}",
+                f"The stream timed out before {self.END}: {type(exc).__name__}: {exc}",
                 cls=StreamTimeoutError,
                 network=True,
             )
         return self.error(
-            f"The stream broke before 'data: [DONE]': {type(exc).__name__}: {exc}",
+            f"The stream broke before {self.END}: {type(exc).__name__}: {exc}",
             network=True,
         )

@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Generic, TextIO, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TextIO, TypeVar, cast
 
 import httpx
+from typing_extensions import Self
 
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
@@ -33,9 +34,12 @@ from ._io import async_chunks, sync_chunks
 from ._release import close_soon, collecting, defer, watch
 from ._sse import _EventHandler
 
+if TYPE_CHECKING:  # only for the bound: the Responses types load when used
+    from ..types.responses import ResponseStreamEvent
+
 __all__ = ["AsyncStream", "Stream", "close_soon"]
 
-ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk")
+ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk | ResponseStreamEvent")
 
 
 class Stream(Generic[ChunkT]):
@@ -48,6 +52,8 @@ class Stream(Generic[ChunkT]):
     """
 
     response: httpx.Response
+    #: What turns the events into chunks (the Responses stream has its own).
+    _handler_type: ClassVar[type[_EventHandler[Any]]] = _EventHandler
 
     def __init__(
         self,
@@ -60,7 +66,7 @@ class Stream(Generic[ChunkT]):
     ) -> None:
         watch()  # before any finalizer may need the closer thread
         self.response = response
-        self._handler = _EventHandler(
+        self._handler = self._handler_type(
             response, cast_to, idle_timeout, first_event_deadline, on_close
         )
         self._iterator = sync_chunks(self._handler)
@@ -95,7 +101,7 @@ class Stream(Generic[ChunkT]):
         first, self._first = self._first, None
         return first if first is not None else self._iterator.__next__()
 
-    def __enter__(self) -> Stream[ChunkT]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -143,7 +149,7 @@ class Stream(Generic[ChunkT]):
         out.flush()
         return "".join(pieces)
 
-    def until_done(self) -> Stream[ChunkT]:
+    def until_done(self) -> Self:
         """Read the stream to its end (raising on failure); returns self."""
         for _ in self:
             pass
@@ -195,6 +201,8 @@ class AsyncStream(Generic[ChunkT]):
     """
 
     response: httpx.Response
+    #: What turns the events into chunks (the Responses stream has its own).
+    _handler_type: ClassVar[type[_EventHandler[Any]]] = _EventHandler
 
     def __init__(
         self,
@@ -207,7 +215,7 @@ class AsyncStream(Generic[ChunkT]):
     ) -> None:
         watch()
         self.response = response
-        self._handler = _EventHandler(
+        self._handler = self._handler_type(
             response, cast_to, idle_timeout, first_event_deadline, on_close
         )
         self._iterator = async_chunks(self._handler)
@@ -241,7 +249,7 @@ class AsyncStream(Generic[ChunkT]):
         first, self._first = self._first, None
         return first if first is not None else await self._iterator.__anext__()
 
-    async def __aenter__(self) -> AsyncStream[ChunkT]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -295,7 +303,7 @@ class AsyncStream(Generic[ChunkT]):
         out.flush()
         return "".join(pieces)
 
-    async def until_done(self) -> AsyncStream[ChunkT]:
+    async def until_done(self) -> Self:
         """Read the stream to its end (raising on failure); returns self."""
         async for _ in self:
             pass

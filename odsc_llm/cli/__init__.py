@@ -44,10 +44,21 @@ _COMMANDS: dict[str, tuple[str, bool, str]] = {
     "complete": ("complete a prompt (streams by default)", True, "_generate:add_complete"),
     "chat": ("chat: one message, or a conversation on stdin", True, "_generate:add_chat"),
     "embed": ("embed texts; prints the vectors as JSON", True, "_generate:add_embed"),
+    "transcribe": ("transcribe (or translate) an audio file", True, "_media:add_transcribe"),
     "info": ("what the control plane says of a deployment", True, "_deployments:add_info"),
     "logs": ("recent log records of a deployment (-f to tail)", True, "_deployments:add_logs"),
     "shapes": ("GPU shapes, and which ones a model fits", False, "_shapes:add_shapes"),
+    # The lifecycle commands bring their own options (--control-plane-endpoint...).
+    "deploy": ("deploy a model (prints its OCID and URL)", False, "_lifecycle:add_deploy"),
+    "wait": ("wait until a deployment's operation ends", False, "_lifecycle:add_wait"),
+    "deployments": ("list a compartment's deployments", False, "_lifecycle:add_deployments"),
+    "activate": ("start an INACTIVE deployment again", False, "_lifecycle:add_activate"),
+    "deactivate": ("stop a deployment (billing stops)", False, "_lifecycle:add_deactivate"),
+    "delete": ("delete a deployment (asks first)", False, "_lifecycle:add_delete"),
+    "scale": ("run a deployment on N instances", False, "_lifecycle:add_scale"),
+    "containers": ("the service containers to deploy on", False, "_lifecycle:add_containers"),
     "serve-local": ("run the local deployment emulator", False, "_serve:add_serve_local"),
+    "proxy": ("a local OpenAI/Anthropic gateway that signs for you", False, "_proxy:add_proxy"),
 }
 
 

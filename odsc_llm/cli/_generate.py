@@ -84,6 +84,13 @@ def add_chat(p: argparse.ArgumentParser) -> None:
     _connect.add_deployment_positional(p)
     p.add_argument("message", nargs="?", metavar="MESSAGE", help="send this one message and exit")
     p.add_argument("--system", metavar="TEXT", help="system prompt")
+    p.add_argument(
+        "--image",
+        action="append",
+        metavar="FILE_OR_URL",
+        help="send this image with MESSAGE (PNG, JPEG, GIF or WebP file, or an http(s) URL; "
+        "repeat the option for several)",
+    )
     _generation_options(p)
     p.set_defaults(handler=_cmd_chat)
 
@@ -254,7 +261,7 @@ def _cmd_complete(args: argparse.Namespace, out: Output) -> int:
 
 
 def _chat_turn(
-    client: Client, args: argparse.Namespace, messages: list[dict[str, str]], out: Output
+    client: Client, args: argparse.Namespace, messages: list[dict[str, Any]], out: Output
 ) -> str:
     create = functools.partial(client.chat.completions.create, messages=messages)
     return _answer(args, out, create, _chat_message_text)
@@ -273,6 +280,23 @@ def _read_lines(stdin: TextIO, prompt: str | None) -> Iterator[str]:
         yield line.rstrip("\r\n")
 
 
+def _with_images(message: str, images: list[str] | None) -> str | list[Any]:
+    """MESSAGE as content: the text alone, or a text part and one part per ``--image``
+    (read and checked here, so a bad file is a usage error before any connection)."""
+    if not images:
+        return message
+    from .._content import image, text
+    from .._errors import InvalidRequestError
+
+    parts: list[Any] = [text(message)]
+    for source in images:
+        try:
+            parts.append(image(source))
+        except InvalidRequestError as exc:
+            raise UsageError(f"--image {source}: {exc}") from None
+    return parts
+
+
 def _cmd_chat(args: argparse.Namespace, out: Output) -> int:
     from .._errors import APIError
 
@@ -282,13 +306,16 @@ def _cmd_chat(args: argparse.Namespace, out: Output) -> int:
         raise _too_many("MESSAGE")
     if texts and not texts[0].strip():
         raise UsageError("the MESSAGE is empty: give a text (or none, to read messages on stdin)")
+    if args.image and not texts:
+        raise UsageError("--image goes with a MESSAGE: give the text to send with the image")
+    content = _with_images(texts[0], args.image) if texts else None
     client = _connect.make_client(args, _connect.deployment_of(args, deployment_arg))
-    base: list[dict[str, str]] = []
+    base: list[dict[str, Any]] = []
     if args.system:
         base.append({"role": "system", "content": args.system})
     with client:
-        if texts:
-            _chat_turn(client, args, [*base, {"role": "user", "content": texts[0]}], out)
+        if content is not None:
+            _chat_turn(client, args, [*base, {"role": "user", "content": content}], out)
             return EXIT_OK
         stdin = _stdin()
         interactive = stdin.isatty()

@@ -18,6 +18,20 @@ built for the deployment's region with the signer of an :class:`odsc_llm.auth.OC
         print(record)
     odsc_llm.list_deployments("ocid1.compartment.oc1..xxx", region="us-ashburn-1")
 
+The lifecycle (each with an async twin, ``a``-prefixed; ``wait=True`` waits on the
+operation's work request)::
+
+    from odsc_llm import control_plane as cp
+
+    info = cp.create_deployment("ocid1.datasciencemodel.oc1.iad.xxx",
+                                compartment_id=..., project_id=..., shape="VM.GPU.A10.1",
+                                params="--max-model-len 8192", wait=True)
+    dep = odsc_llm.Deployment.from_info(info)
+    cp.update_deployment(dep, instance_count=2, wait=True)   # scale
+    cp.deactivate(dep)                   # billing stops; cp.activate() starts it again
+    cp.delete(dep, wait=True)
+    cp.list_containers()                 # the service containers (vLLM, llama.cpp, TEI...)
+
 Where the calls go: the region's public endpoints, except for a deployment whose URL is
 on loopback (the local emulator ``odsc_llm.testing.LocalDeployment``), whose control
 plane is its own ``scheme://host:port``, and a deployment with an explicit
@@ -36,8 +50,12 @@ Testing: every function takes ``client_factory`` (``(service, region, signer) ->
 to substitute fake ``oci`` clients; ``sleep``, ``clock`` and ``now`` are injectable too.
 
 Layout: ``_constants`` (defaults and service limits), ``_clients`` (the oci client
-factory and error wrapping), ``_info`` (``DeploymentInfo``), ``_fetch`` (fetch, list),
-``_wait`` (waiting), ``_records`` and ``_logs`` (log records, search and follow).
+factory and error wrapping), ``_regions`` (a region's client), ``_info``
+(``DeploymentInfo``), ``_fetch`` (fetch, list), ``_wait`` (waiting until ACTIVE),
+``_records`` and ``_logs`` (log records, search and follow), ``_containers``
+(``ListContainers``), ``_deploy_details`` (checks, ``PARAMS``), ``_create``
+(``create_deployment``), ``_lifecycle`` (update, activate, deactivate, delete),
+``_work_requests`` (waiting until an operation ends).
 """
 
 from __future__ import annotations
@@ -56,6 +74,8 @@ from ._constants import (
     FOLLOW_LOOKBACK,
     LIFECYCLE_STATES,
 )
+from ._containers import ContainerInfo, alist_containers, list_containers
+from ._create import acreate_deployment, create_deployment
 from ._fetch import (
     adeployment_state,
     afetch,
@@ -65,9 +85,20 @@ from ._fetch import (
     list_deployments,
 )
 from ._info import CustomHttpEndpoint, DeploymentInfo, LogKind, state_hint
+from ._lifecycle import (
+    aactivate,
+    activate,
+    adeactivate,
+    adelete,
+    aupdate_deployment,
+    deactivate,
+    delete,
+    update_deployment,
+)
 from ._logs import FollowOptions, LogOptions, afollow_logs, alogs, follow_logs, logs
 from ._records import LogRecord
 from ._wait import await_until_active, wait_until_active
+from ._work_requests import await_until_done, wait_until_done
 
 __all__ = [
     "ACTIVE",
@@ -82,6 +113,7 @@ __all__ = [
     "LIFECYCLE_STATES",
     "AuthArg",
     "ClientFactory",
+    "ContainerInfo",
     "ControlPlaneError",
     "CustomHttpEndpoint",
     "DeploymentInfo",
@@ -91,18 +123,32 @@ __all__ = [
     "LogKind",
     "LogOptions",
     "LogRecord",
+    "aactivate",
+    "acreate_deployment",
+    "activate",
+    "adeactivate",
+    "adelete",
     "adeployment_state",
     "afetch",
     "afollow_logs",
+    "alist_containers",
     "alist_deployments",
     "alogs",
+    "aupdate_deployment",
     "await_until_active",
+    "await_until_done",
+    "create_deployment",
+    "deactivate",
     "default_client_factory",
+    "delete",
     "deployment_state",
     "fetch",
     "follow_logs",
+    "list_containers",
     "list_deployments",
     "logs",
     "state_hint",
+    "update_deployment",
     "wait_until_active",
+    "wait_until_done",
 ]

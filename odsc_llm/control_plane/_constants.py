@@ -82,3 +82,44 @@ SERVICE_HINTS = {
     "compartment <c>`; for logs: `read log-content`); OCI does not say which.",
     429: "The control plane throttled the calls: poll less often.",
 }
+
+# -- the deployment lifecycle (create, update, activate, deactivate, delete) -----------------
+#: ``create_deployment``'s defaults, as AI Quick Actions sets them (oracle-ads
+#: ``ads/aqua/modeldeployment/deployment.py``): one instance, 10 Mbps, ``odsc-llm``.
+DEFAULT_INSTANCE_COUNT = 1
+DEFAULT_BANDWIDTH_MBPS = 10
+DEFAULT_SERVED_MODEL_NAME = "odsc-llm"
+#: The image scheme of the service-managed containers (``dsmc://name:tag``).
+SERVICE_CONTAINER_SCHEME = "dsmc://"
+#: The model's custom metadata key naming its container family (as AI Quick Actions reads it).
+CONTAINER_METADATA_KEY = "deployment-container"
+#: The arguments odsc_llm sets itself: refused in ``params`` (each has its own argument,
+#: or is the container's), with the container's own ``restrictedParams``.
+OWN_PARAMS = ("--port", "--host", "--served-model-name")
+#: The container's ``additionalConfigurations`` copied into the environment (as oracle-ads
+#: ``ads/aqua/config/container_config.py`` does).
+CONTAINER_ENV_KEYS = (
+    "MODEL_DEPLOY_PREDICT_ENDPOINT",
+    "MODEL_DEPLOY_HEALTH_ENDPOINT",
+    "PORT",
+    "HEALTH_CHECK_PORT",
+    "VLLM_USE_V1",
+)
+#: The OCID kinds the create arguments must be.
+COMPARTMENT_KINDS = ("ocid1.compartment.", "ocid1.tenancy.")
+PROJECT_KIND = "ocid1.datascienceproject."
+MODEL_KIND = "ocid1.datasciencemodel."
+#: ``wait_until_done`` polls first after this many seconds, doubling up to ``poll_interval``.
+FIRST_POLL_INTERVAL = 1.0
+#: Work request statuses after which nothing more happens.
+WORK_REQUEST_DONE = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
+#: States a deployment's operation ends in (``wait_until_done`` without a work request).
+SETTLED_STATES = frozenset({"ACTIVE", "INACTIVE", "DELETED", "FAILED", "NEEDS_ATTENTION"})
+
+# -- the command line's defaults for the lifecycle commands ------------------------------------
+#: Where ``odsc-llm`` sends control-plane calls when ``--control-plane-endpoint`` is absent.
+ENV_CONTROL_PLANE_ENDPOINT = "ODSC_LLM_CONTROL_PLANE_ENDPOINT"
+#: Where the compartment and project come from when no flag gives them: the variables an
+#: OCI notebook session sets, read in this order (as AI Quick Actions reads them).
+COMPARTMENT_ENV_VARS = ("NB_SESSION_COMPARTMENT_OCID", "PROJECT_COMPARTMENT_OCID")
+PROJECT_ENV_VARS = ("PROJECT_OCID",)

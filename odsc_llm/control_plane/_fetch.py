@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import TYPE_CHECKING, Any
 
 from .._address import Located, check_endpoint, locate
@@ -11,6 +10,7 @@ from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ._clients import AuthArg, ClientFactory, build_client, call, make_client, resolve_signer
 from ._constants import LIFECYCLE_STATES
 from ._info import DeploymentInfo
+from ._regions import default_region
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
@@ -95,17 +95,6 @@ def deployment_state(
     ).state
 
 
-def _default_region(auth: AuthArg, signer: Any) -> str | None:
-    for candidate in (getattr(auth, "region", None), getattr(signer, "region", None)):
-        if isinstance(candidate, str) and candidate:
-            return candidate
-    for var in ("OCI_REGION", "OCI_RESOURCE_PRINCIPAL_REGION"):
-        value = os.environ.get(var)
-        if value:
-            return value
-    return None
-
-
 def list_deployments(
     compartment_id: str,
     auth: AuthArg = None,
@@ -113,6 +102,8 @@ def list_deployments(
     region: str | None = None,
     *,
     lifecycle_state: str | None = None,
+    state: str | None = None,
+    display_name: str | None = None,
     control_plane_endpoint: str | None = None,
     timeout: TimeoutArg = None,
     max_retries: int | None = None,
@@ -124,11 +115,18 @@ def list_deployments(
     ``region`` defaults to the auth's config-profile region, the signer's region
     (resource and instance principals), then ``OCI_REGION`` /
     ``OCI_RESOURCE_PRINCIPAL_REGION``. ``lifecycle_state`` (e.g. ``"ACTIVE"``) filters
-    on the service side. ``control_plane_endpoint`` (``scheme://host:port``, e.g. the
+    on the service side; ``state`` is the same filter by its short name, and
+    ``display_name`` keeps the deployments of that name (also on the service side).
+    ``control_plane_endpoint`` (``scheme://host:port``, e.g. the
     local emulator's ``local.base_url``) replaces the region's Data Science endpoint.
     ``timeout`` and ``max_retries`` as in :func:`fetch` (the deadline covers every page).
     """
     limits = bounds(timeout, max_retries)
+    if state is not None and lifecycle_state not in (None, state):
+        raise ValueError(
+            f"state={state!r} and lifecycle_state={lifecycle_state!r} disagree: pass one."
+        )
+    lifecycle_state = lifecycle_state or state
     if not isinstance(compartment_id, str) or not compartment_id.strip().startswith("ocid1."):
         raise ValueError(
             f"compartment_id must be a compartment OCID ('ocid1.compartment.oc1..xxx' or a "
@@ -141,7 +139,7 @@ def list_deployments(
 
     resolved = auth_module.resolve(auth)  # once: auth.default() may read files
     signer = resolve_signer(resolved)
-    region = region or _default_region(resolved, signer)
+    region = region or default_region(resolved, signer)
     if not region:
         raise ValueError(
             "list_deployments needs a region: pass region='us-ashburn-1' (or set OCI_REGION)."
@@ -157,6 +155,8 @@ def list_deployments(
     kwargs: dict[str, Any] = {"compartment_id": compartment_id}
     if lifecycle_state is not None:
         kwargs["lifecycle_state"] = lifecycle_state
+    if display_name is not None:
+        kwargs["display_name"] = display_name
 
     def all_pages() -> list[Any]:
         import oci.pagination
@@ -215,6 +215,8 @@ async def alist_deployments(
     region: str | None = None,
     *,
     lifecycle_state: str | None = None,
+    state: str | None = None,
+    display_name: str | None = None,
     control_plane_endpoint: str | None = None,
     timeout: TimeoutArg = None,
     max_retries: int | None = None,
@@ -228,6 +230,8 @@ async def alist_deployments(
         aqua_only,
         region,
         lifecycle_state=lifecycle_state,
+        state=state,
+        display_name=display_name,
         control_plane_endpoint=control_plane_endpoint,
         timeout=timeout,
         max_retries=max_retries,

@@ -108,6 +108,11 @@ class DeploymentInfo(BaseModel):
     predict_api_specification: str | None = None
     #: The custom inference endpoints it routes under ``/predict/...`` (empty when none).
     custom_http_endpoints: tuple[CustomHttpEndpoint, ...] = ()
+    #: The container image that runs, e.g. ``dsmc://odsc-vllm-serving:0.9.1.2``.
+    container: str | None = None
+    #: The work request of the operation this call started (create, update, activate,
+    #: deactivate, delete), to wait on; None from a plain fetch or list.
+    work_request_id: str | None = None
 
     @property
     def routing(self) -> Routing:
@@ -171,6 +176,7 @@ class DeploymentInfo(BaseModel):
             freeform_tags={str(k): str(v) for k, v in tags.items()},
             predict_api_specification=_get(environment, "predict_api_specification"),
             custom_http_endpoints=_custom_endpoints(environment),
+            container=_get(config, "environment_configuration_details", "image"),
         )
 
     def log_ids(self, kind: LogKind) -> tuple[str, str] | None:

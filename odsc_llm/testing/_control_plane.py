@@ -13,6 +13,11 @@ emulator's ``http://127.0.0.1:PORT``) talk to it over HTTP:
 - ``GET /20190101/modelDeployments?compartmentId=...``: the compartment's deployments
   (the emulator's own and two neighbours), :data:`LIST_PAGE_SIZE` per page with
   ``opc-next-page`` / ``page``.
+- the lifecycle (``_control_plane_lifecycle``): ``CreateModelDeployment``, ``Update``,
+  ``Activate``, ``Deactivate``, ``DeleteModelDeployment`` and ``GetWorkRequest``; a
+  created deployment is served by the same emulator at its URL once ACTIVE;
+- the catalog (``_control_plane_catalog``): ``ListContainers``, ``GetModel`` (with its
+  custom metadata), ``ListModelDeploymentShapes``;
 - ``POST /20190909/search``: the predict log (a model server's start-up sequence, and
   the lines a test adds) and the access log (from the emulator's own request log), as
   ``oci.loggingsearch.models.SearchResponse``.
@@ -33,11 +38,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..control_plane import LIFECYCLE_STATES
+from . import _control_plane_catalog as catalog
+from . import _control_plane_routes as routes
 from ._control_plane_bodies import log_record, model_deployment
+from ._control_plane_lifecycle import DROP, Lifecycle
+from ._control_plane_routes import Answer, etag, page
 from ._faults import RecordedRequest, oci_error_body
 from ._verify import PublicKeyLike, SignatureVerificationError, verify_request
 
-__all__ = ["LIST_PAGE_SIZE", "ControlPlane", "ControlPlaneMixin", "handles"]
+__all__ = ["DROP", "LIST_PAGE_SIZE", "ControlPlane", "ControlPlaneMixin", "handles"]
 
 #: Deployments per page of ``ListModelDeployments`` (small, so that paging is exercised).
 LIST_PAGE_SIZE = 2
@@ -61,8 +70,6 @@ _STARTUP_LOG = (
     "INFO 00-00 00:00:00 [api_server.py] Starting vLLM API server on http://0.0.0.0:8080",
     "INFO:     Application startup complete.",
 )
-
-Answer = tuple[int, Any, list[tuple[bytes, bytes]]]
 
 
 def handles(path: str) -> bool:
@@ -135,6 +142,10 @@ class ControlPlane:
     time_created: datetime = field(default_factory=lambda: _millis(time.time()))
     neighbours: list[_Neighbour] = field(default_factory=list)
     _startup: list[_LogLine] = field(default_factory=list)
+    #: Deployments created through the API, their operations and work requests.
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    #: Models ``GetModel`` knows: OCID -> (display name, deployment container family).
+    models: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.neighbours = [
@@ -147,6 +158,7 @@ class ControlPlane:
         for offset, line in enumerate(_STARTUP_LOG):
             self.add_log_line(line, when=start + offset / 1000)
         self._startup = list(self._log)
+        self.models[self.model_id] = (self.model_name, catalog.VLLM)
 
     def reset(self) -> None:
         """Back to ACTIVE, no script or details, and only the start-up lines in the log."""
@@ -155,6 +167,29 @@ class ControlPlane:
             self._script = []
             self.lifecycle_details = None
             self._log = list(self._startup)
+            self.models = {self.model_id: (self.model_name, catalog.VLLM)}
+        self.lifecycle.reset()
+
+    def add_model(self, display_name: str, container_family: str = catalog.VLLM) -> str:
+        """A model ``GetModel`` knows (custom metadata ``deployment-container`` =
+        ``container_family``), to create deployments of; returns its OCID."""
+        ocid = _ocid("datasciencemodel")
+        with self.lock:
+            self.models[ocid] = (display_name, container_family)
+        return ocid
+
+    def serves(self, ocid: str) -> bool:
+        """Whether predict answers at ``/<ocid>/...``: the emulator's own deployment, or a
+        created one that is ACTIVE.
+
+        A created deployment that is not ACTIVE (CREATING, INACTIVE, DELETED...) answers
+        404 ``NotAuthorizedOrNotFound`` as an unknown one does: OCI's "Invoking a Model
+        Deployment" page says the predict endpoint receives requests once the deployment
+        is in an active lifecycleState and lists 404 NotAuthorizedOrNotFound as its
+        not-found answer, and "Deactivating and Activating a Model Deployment" that the
+        HTTP endpoint becomes unavailable when deactivated.
+        """
+        return ocid == self.ocid or self.lifecycle.serves(ocid)
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -222,29 +257,40 @@ class ControlPlane:
             return self._search(body, query, requests)
         if path == _MD_PATH and method == "GET":
             return self._list(query, host)
+        lifecycle = routes.lifecycle_answer(self, method, path, query, headers, body, host)
+        if lifecycle is not None:
+            return lifecycle
         if path.startswith(_MD_PATH + "/") and method == "GET":
             return self._get(path[len(_MD_PATH) + 1 :], host)
         return 404, oci_error_body(404, "NotFound", f"No route for {method} {path}."), []
 
     def _get(self, ocid: str, host: str) -> Answer:
         if ocid == self.ocid:
-            return 200, self._own_body(host, self._next_state()), _etag()
+            return 200, self._own_body(host, self._next_state()), etag()
         for other in self.neighbours:
             if other.ocid == ocid:
-                return 200, self._neighbour_body(host, other), _etag()
+                return 200, self._neighbour_body(host, other), etag()
         return 404, oci_error_body(404), []
 
     def _list(self, query: dict[str, str], host: str) -> Answer:
-        if query.get("compartmentId") != self.compartment_id:
+        compartment = query.get("compartmentId")
+        created = self.lifecycle.summaries(compartment)
+        summaries: list[dict[str, Any]] = []
+        if compartment == self.compartment_id:
+            summaries = [self._own_body(host, self.state)]
+            summaries += [self._neighbour_body(host, n) for n in self.neighbours]
+        elif not created:
             return 404, oci_error_body(404), []
-        summaries = [self._own_body(host, self.state)]
-        summaries += [self._neighbour_body(host, n) for n in self.neighbours]
+        summaries += created
         for item in summaries:
             item.pop("lifecycleDetails", None)  # not in ModelDeploymentSummary
         wanted = query.get("lifecycleState")
         if wanted:
             summaries = [s for s in summaries if s["lifecycleState"] == wanted]
-        return _page(summaries, query, LIST_PAGE_SIZE)
+        name = query.get("displayName")
+        if name:
+            summaries = [s for s in summaries if s.get("displayName") == name]
+        return page(summaries, query, LIST_PAGE_SIZE)
 
     def _search(
         self, body: bytes, query: dict[str, str], requests: Callable[[], list[RecordedRequest]]
@@ -277,7 +323,7 @@ class ControlPlane:
         records.reverse()
         records.sort(key=lambda item: item[0], reverse=True)
         found = [record for when, record in records if start <= when < end]
-        status, results, extra = _page(found, query, SEARCH_PAGE_SIZE)
+        status, results, extra = page(found, query, SEARCH_PAGE_SIZE)
         summary = {"resultCount": len(results), "fieldCount": 0}
         return status, {"results": results, "summary": summary}, extra
 
@@ -340,27 +386,6 @@ def _check_state(value: str) -> None:
         )
 
 
-def _etag() -> list[tuple[bytes, bytes]]:
-    return [(b"etag", secrets.token_hex(8).encode())]
-
-
-def _page(items: list[Any], query: dict[str, str], page_size: int) -> Answer:
-    """One page of ``items`` (``page`` is an offset token, ``limit`` caps the size)."""
-    try:
-        offset = int(query.get("page", "0"))
-        limit = int(query.get("limit", str(page_size)))
-    except ValueError:
-        return 400, oci_error_body(400, message="page and limit must be integers."), []
-    if offset < 0 or limit < 1:
-        return 400, oci_error_body(400, message="page must be >= 0 and limit >= 1."), []
-    size = min(limit, page_size)
-    page = items[offset : offset + size]
-    extra = []
-    if offset + size < len(items):
-        extra.append((b"opc-next-page", str(offset + size).encode()))
-    return 200, page, extra
-
-
 class ControlPlaneMixin:
     """``LocalDeployment``'s control-plane surface: lifecycle state and the model log."""
 
@@ -399,3 +424,25 @@ class ControlPlaneMixin:
     def add_log_line(self, message: str) -> None:
         """Add a line to the model server's (predict) log, e.g. an error it printed."""
         self.control_plane.add_log_line(message)
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """The deployments created through the control plane: ``transition_seconds`` (how
+        long each operation takes), ``clock``, ``fail_next_operation(message)``,
+        ``drop_next_create_answer()``, and ``deployments`` / ``work_requests``."""
+        return self.control_plane.lifecycle
+
+    def add_model(self, display_name: str, container_family: str = catalog.VLLM) -> str:
+        """A model to create deployments of (``GetModel`` knows it); returns its OCID.
+        The emulator's own ``model_id`` is one already (family ``odsc-vllm-serving``)."""
+        return self.control_plane.add_model(display_name, container_family)
+
+    @property
+    def model_id(self) -> str:
+        """The OCID of the emulated deployment's model (``GetModel`` knows it)."""
+        return self.control_plane.model_id
+
+    @property
+    def project_id(self) -> str:
+        """The project the emulated deployment is in."""
+        return self.control_plane.project_id

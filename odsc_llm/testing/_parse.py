@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._answers_media import image_part_text
 from ._aqua import AnswerError
 
 __all__ = [
@@ -72,9 +73,9 @@ def content_text(content: Any) -> str:
         return content
     if isinstance(content, list):
         return " ".join(
-            str(part.get("text", ""))
+            str(part.get("text", "")) if part.get("type") == "text" else image_part_text(part)
             for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
+            if isinstance(part, dict) and part.get("type") in ("text", "image_url")
         )
     raise AnswerError(400, "message content must be a string or a list of parts.")
 

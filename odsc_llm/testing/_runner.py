@@ -103,6 +103,11 @@ def startup_banner(local: LocalDeployment, config: Path) -> str:
         f"  export ODSC_LLM_DEPLOYMENT={local.url}\n"
         '  python -c "import odsc_llm; c = odsc_llm.Client(); '
         "print(c.completions.create(prompt='hello').choices[0].text)\"\n"
+        "\nDeploy on its control plane (odsc-llm deploy, wait, deployments, scale, ...):\n"
+        f"  export ODSC_LLM_CONTROL_PLANE_ENDPOINT={local.base_url} OCI_REGION=us-ashburn-1\n"
+        f"  export NB_SESSION_COMPARTMENT_OCID={local.compartment_id}\n"
+        f"  export PROJECT_OCID={local.project_id}\n"
+        f"  export MODEL_OCID={local.model_id}\n"
         f"{_remote_note(local)}"
         "\nPress Ctrl-C to stop.\n"
     )

@@ -13,7 +13,7 @@ Each request goes through steps, each taking the one :class:`~._request.Request`
 2. **dispatch**: the route's handler. Control-plane routes go in front of the
    deployment's own route (``/<ocid>/predict...``), whose handler runs
 3. **admission** (:meth:`EmulatorApp._admission`, a throttle's seat; admits all today),
-4. **fault** (:meth:`EmulatorApp._apply_fault`: the next queued fault, if any), and
+4. **fault** (:func:`~._faults.apply_fault`: the next queued fault, if any), and
 5. **answer** (:meth:`EmulatorApp._respond`, by the ``answers`` table) or **forward**
    (:class:`~._gateway.Gateway`).
 """
@@ -29,8 +29,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from . import _answers, _aqua, _control_plane
-from ._faults import html_error_page, oci_error_body, status_fault_body
+from . import (
+    _answers,
+    _answers_media,
+    _answers_messages,
+    _aqua,
+    _control_plane,
+    _responses_routes,
+)
+from ._faults import apply_fault, oci_error_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
 from ._request import Receive, Request, Scope, Send, read_body
@@ -105,14 +112,23 @@ class EmulatorApp:
             )
         #: API route -> answer, for POSTs to the deployment (the route comes from the
         #: ``route`` header, the path form ``/predict/v1/...``, or the body's shape).
-        self.answers: dict[str, Handler] = {
-            "/v1/completions": self._answer_completions,
-            "/v1/chat/completions": self._answer_chat,
-            "/v1/embeddings": self._answer_embeddings,
-            **{route: self._answer_utility for route in _aqua.UTILITY_ROUTES},
-        }
+        #: A key may hold ``{id}`` (``/v1/responses/{id}``: ``_responses_routes``).
+        self.responses = _responses_routes.ResponsesAnswers(self)
+        self.answers: dict[str, Handler] = _responses_routes.RouteTable(
+            {
+                "/v1/completions": self._answer_completions,
+                "/v1/chat/completions": self._answer_chat,
+                "/v1/embeddings": self._answer_embeddings,
+                **{route: self._answer_utility for route in _aqua.UTILITY_ROUTES},
+                **{route: self._answer_media for route in _answers_media.ROUTES},
+                **self.responses.post_routes(),
+                **_answers_messages.answers(state),  # Anthropic's /v1/messages, as vLLM
+            }
+        )
         #: API route -> answer, for GETs to the deployment (any other GET is a 405).
-        self.get_answers: dict[str, Handler] = {_aqua.PATH_MODELS: self._answer_models}
+        self.get_answers: dict[str, Handler] = _responses_routes.RouteTable(
+            {_aqua.PATH_MODELS: self._answer_models, **self.responses.get_routes()}
+        )
         self._check_host = HostCheck()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -195,6 +211,9 @@ class EmulatorApp:
             verify=False,  # _admit verified the signature and the signed host
             requests=lambda: list(self.state.requests),
         )
+        if obj is _control_plane.DROP:  # a create carried out, its answer lost on the way
+            await req.abort()
+            return
         await req.send_json(status, obj, extra)
 
     def _route(self, req: Request) -> Route | None:
@@ -208,8 +227,9 @@ class EmulatorApp:
     async def _deployment(self, req: Request) -> None:
         """``/<ocid>/predict[WithResponseStream][/<suffix>]``: routing, admission, fault,
         answer. A suffix is served only where the deployment routes it (``_mie``)."""
+        cp = self.state.control_plane  # it also serves the deployments created through it
         suffix = req.match["route"]
-        if req.match["ocid"] != self.state.ocid or (
+        if (req.match["ocid"] != self.state.ocid and not (cp and cp.serves(req.match["ocid"]))) or (
             suffix is not None and not self.state.path_routing.routes(req.method, suffix)
         ):
             # A path the deployment does not route: the service's 404, the same as for an
@@ -229,7 +249,7 @@ class EmulatorApp:
         async with self._admission(req) as admitted:
             if not admitted:
                 return
-            if await self._apply_fault(req):
+            if await apply_fault(req, self.state.faults):
                 return
             await self._respond(req)
 
@@ -248,32 +268,6 @@ class EmulatorApp:
         if refusal is not None:
             await req.send_json(*refusal)
         yield refusal is None
-
-    async def _apply_fault(self, req: Request) -> bool:
-        """Take the next fault; ``True`` when it answered (or dropped) the request.
-
-        Faults that shape a stream or an answer (``reset_mid_stream``, ...) stay on
-        ``req.fault`` for the answer step.
-        """
-        fault = req.fault = req.record.fault = self.state.faults.pop()
-        if fault is None:
-            return False
-        if fault.delay > 0:
-            await asyncio.sleep(fault.delay)
-        if fault.drop_connection:
-            await req.abort()
-            return True
-        if fault.html_error is not None:
-            page = html_error_page(fault.html_error)
-            await req.send_bytes(fault.html_error, page, "text/html")
-            return True
-        if fault.status is not None:
-            extra = []
-            if fault.retry_after is not None:
-                extra.append((b"retry-after", str(fault.retry_after).encode()))
-            await req.send_json(fault.status, status_fault_body(fault), extra)
-            return True
-        return False
 
     def _api_route(self, req: Request) -> str:
         route: str = req.headers.get("route") or req.match["route"] or ""
@@ -298,6 +292,11 @@ class EmulatorApp:
             payload = json.loads(req.body) if req.body else None
         except ValueError:
             payload = None
+        payload = _answers_media.form_payload(req.headers, req.body, payload)
+        if not req.body and _responses_routes.takes_no_body(
+            req.headers.get("route") or req.match["route"]
+        ):
+            payload = {}  # POST /v1/responses/{id}/cancel: vLLM reads no body
         if not isinstance(payload, dict):
             raise _answers.AnswerError(400, "The request body is not a JSON object.")
         req.payload = payload
@@ -349,6 +348,17 @@ class EmulatorApp:
         assert answer is not None
         await self._send_full(req, answer)
 
+    async def _answer_media(self, req: Request) -> None:
+        """Audio (a stream, or not), score, classify and pooling (``_answers_media``)."""
+        assert req.payload is not None and req.api_route is not None
+        answer = _answers_media.answer(
+            req.api_route, req.payload, self.state.models, _answers.tokenize, _answers.embed
+        )
+        if isinstance(answer, list):
+            await self._stream(req, answer, incremental=req.incremental)
+        else:
+            await self._send_full(req, answer)
+
     async def _answer_models(self, req: Request) -> None:
         """``GET /v1/models``: the served models (forwarded in gateway mode)."""
         if self.gateway is not None:
@@ -373,10 +383,13 @@ class EmulatorApp:
             return
         await req.send_bytes(200, body, "application/json")
 
-    async def _stream(self, req: Request, plan: _answers.Plan, *, incremental: bool) -> None:
+    async def _stream(
+        self, req: Request, plan: _answers.Plan | list[_answers_media.Event], *, incremental: bool
+    ) -> None:
+        given = plan if isinstance(plan, list) else _answers.stream_events(plan)
         events: list[tuple[bytes, bool]] = [
             (b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n", is_token)
-            for obj, is_token in _answers.stream_events(plan)
+            for obj, is_token in given
         ]
         done = b"data: [DONE]\n\n"
         fault = req.fault

@@ -1,5 +1,13 @@
 """Typed models of requests and answers (OpenAI / vLLM shapes; unknown fields are kept)."""
 
+from .audio import (
+    Transcription,
+    TranscriptionChunk,
+    TranscriptionSegment,
+    TranscriptionUsage,
+    TranscriptionVerbose,
+    TranscriptionWord,
+)
 from .chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -19,15 +27,28 @@ from .completion import Completion, CompletionChoice, CompletionLogprobs
 from .embedding import CreateEmbeddingResponse, Embedding, EmbeddingUsage
 from .models import Model, ModelList
 from .params import (
+    ChatCompletionContentPartImageParam,
+    ChatCompletionContentPartParam,
+    ChatCompletionContentPartTextParam,
     ChatCompletionCreateParams,
     ChatCompletionMessageParam,
     ChatCompletionParseParams,
     CompletionCreateParams,
     EmbeddingCreateParams,
+    ImageURL,
     RequestOptions,
     StreamOptions,
 )
 from .parsed import ParsedChatCompletion, ParsedChatCompletionMessage, ParsedChoice
+from .scoring import (
+    ClassificationData,
+    ClassificationResponse,
+    PoolingData,
+    PoolingResponse,
+    ScoreCreateParams,
+    ScoreData,
+    ScoreResponse,
+)
 from .usage import CompletionUsage, PromptTokensDetails
 from .vllm import (
     DetokenizeResponse,
@@ -42,6 +63,9 @@ from .vllm import (
 __all__ = [
     "ChatCompletion",
     "ChatCompletionChunk",
+    "ChatCompletionContentPartImageParam",
+    "ChatCompletionContentPartParam",
+    "ChatCompletionContentPartTextParam",
     "ChatCompletionCreateParams",
     "ChatCompletionMessage",
     "ChatCompletionMessageParam",
@@ -54,6 +78,8 @@ __all__ = [
     "ChoiceDeltaToolCallFunction",
     "ChoiceLogprobs",
     "ChunkChoice",
+    "ClassificationData",
+    "ClassificationResponse",
     "Completion",
     "CompletionChoice",
     "CompletionCreateParams",
@@ -65,11 +91,14 @@ __all__ = [
     "EmbeddingCreateParams",
     "EmbeddingUsage",
     "Function",
+    "ImageURL",
     "Model",
     "ModelList",
     "ParsedChatCompletion",
     "ParsedChatCompletionMessage",
     "ParsedChoice",
+    "PoolingData",
+    "PoolingResponse",
     "PromptTokensDetails",
     "RequestOptions",
     "RerankCreateParams",
@@ -77,7 +106,16 @@ __all__ = [
     "RerankResponse",
     "RerankResult",
     "RerankUsage",
+    "ScoreCreateParams",
+    "ScoreData",
+    "ScoreResponse",
     "StreamOptions",
     "TokenizeResponse",
     "TopLogprob",
+    "Transcription",
+    "TranscriptionChunk",
+    "TranscriptionSegment",
+    "TranscriptionUsage",
+    "TranscriptionVerbose",
+    "TranscriptionWord",
 ]

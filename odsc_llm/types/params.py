@@ -17,11 +17,15 @@ import httpx
 from typing_extensions import Required
 
 __all__ = [
+    "ChatCompletionContentPartImageParam",
+    "ChatCompletionContentPartParam",
+    "ChatCompletionContentPartTextParam",
     "ChatCompletionCreateParams",
     "ChatCompletionMessageParam",
     "ChatCompletionParseParams",
     "CompletionCreateParams",
     "EmbeddingCreateParams",
+    "ImageURL",
     "RequestOptions",
     "Routing",
     "StreamOptions",
@@ -86,11 +90,39 @@ class CompletionCreateParams(_SamplingParams, total=False):
     suffix: str
 
 
+class ChatCompletionContentPartTextParam(TypedDict):
+    """A text part of a message's content (:func:`odsc_llm.text`)."""
+
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(TypedDict, total=False):
+    """An image part's image: an ``http(s)`` URL or a base64 ``data:`` URL."""
+
+    url: Required[str]
+    detail: Literal["auto", "low", "high"]
+
+
+class ChatCompletionContentPartImageParam(TypedDict):
+    """An image part of a message's content (:func:`odsc_llm.image`)."""
+
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+#: A part of a message's ``content`` list.
+ChatCompletionContentPartParam = (
+    ChatCompletionContentPartTextParam | ChatCompletionContentPartImageParam
+)
+
+
 class ChatCompletionMessageParam(TypedDict, total=False):
-    """A chat message: ``{"role": "user", "content": "hi"}`` and the OpenAI variants."""
+    """A chat message: ``{"role": "user", "content": "hi"}`` and the OpenAI variants
+    (``content`` may be a list of parts: :func:`odsc_llm.text`, :func:`odsc_llm.image`)."""
 
     role: Required[Literal["system", "user", "assistant", "tool", "developer"] | str]
-    content: str | list[dict[str, Any]] | None
+    content: str | list[ChatCompletionContentPartParam | dict[str, Any]] | None
     name: str
     tool_calls: list[dict[str, Any]]
     tool_call_id: str

@@ -63,11 +63,11 @@ def test_serve_local_api_spec_and_custom_endpoints_route_the_path_form(
         "--custom-endpoint",
         "/v1/items/{}:get,POST",
         "--custom-endpoint",
-        "/score",
+        "/custom/run",
     )
     banner = " ".join(served.banner.split())
     assert "Multiple Inference Endpoints" in banner and "routing='path'" in banner
-    assert "/v1/items/{} (GET,POST)" in banner and "/score (POST)" in banner
+    assert "/v1/items/{} (GET,POST)" in banner and "/custom/run (POST)" in banner
     chat = _post(served, "/predict/v1/chat/completions", CHAT)
     assert chat.json()["choices"][0]["message"]["content"] == "You said: hi"
     assert [m["id"] for m in _get(served, "/predict/v1/models").json()["data"]] == ["odsc-llm"]
@@ -76,8 +76,8 @@ def test_serve_local_api_spec_and_custom_endpoints_route_the_path_form(
     # Custom endpoints are routed for their methods (the emulated model has no answer
     # there: the model server's own 405, not the service's refusal).
     assert _get(served, "/predict/v1/items/7").json() == {"detail": "Method Not Allowed"}
-    assert _post(served, "/predict/score", {"x": 1}).json() == {"detail": "Not Found"}
-    assert _get(served, "/predict/score").json()["code"] == NOT_ROUTED  # POST only
+    assert _post(served, "/predict/custom/run", {"x": 1}).json() == {"detail": "Not Found"}
+    assert _get(served, "/predict/custom/run").json()["code"] == NOT_ROUTED  # POST only
 
 
 @pytest.mark.parametrize("module", ["odsc_llm", "odsc_llm.testing"])

@@ -1,0 +1,255 @@
+"""Figure 6: ``odsc-llm proxy`` in front of the benchmark server, against calling it directly.
+
+Both sides read with the same plain reader (``httpx`` streaming, one line at a time, no
+JSON parsing), so what differs is only the path: *direct* signs each request with
+odsc_llm's auth and sends it to the deployment's stream endpoint; *proxy* sends an
+unsigned OpenAI-style request to a ``odsc-llm proxy`` process (its own process, as in
+use), which signs and forwards it. Measured side by side, in alternating order:
+
+* time to first token (median of short streams): the proxy's added latency;
+* one long stream's throughput (chunks/s): proxy / direct;
+* ``fanout_streams`` concurrent streams through the one proxy process: errors and wall.
+
+Run as part of ``python -m benchmarks.run`` (figure 6), or alone:
+``python -m benchmarks.proxy --quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from ._common import OCID, Identity, request_body
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TITLE = "6. odsc-llm proxy vs direct"
+
+
+@contextlib.contextmanager
+def running_proxy(server: str, identity: Identity) -> Iterator[str]:
+    """``odsc-llm proxy`` (no key, a free port) in front of ``server``; yields its URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OCI_", "ODSC_LLM_"))}
+    env["OCI_CONFIG_FILE"] = identity.config_path
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "odsc_llm", "proxy", f"{server}/{OCID}", "--no-api-key",
+         "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("export OPENAI_BASE_URL="):
+            raise RuntimeError(f"the proxy did not start (said {line!r})")
+        yield line.strip().split("=", 1)[1].removesuffix("/v1")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class _Path:
+    """One way to the server: (url, headers, auth) of a stream request."""
+
+    def __init__(self, url: str, headers: dict[str, str], auth: Any) -> None:
+        self.url, self.headers, self.auth = url, headers, auth
+        self.client = httpx.Client(timeout=120)
+
+    def stream(self, chunks: int) -> Iterator[str]:
+        body = request_body(chunks, stream=True)
+        with self.client.stream(
+            "POST", self.url, json=body, headers=self.headers, auth=self.auth
+        ) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if line.startswith("data: ") and line != "data: [DONE]":
+                    yield line
+
+
+def _paths(server: str, proxy: str, identity: Identity) -> dict[str, _Path]:
+    import odsc_llm
+
+    auth = odsc_llm.auth.api_key(config_file=identity.config_path)
+    direct_headers = {
+        "route": "/v1/completions",
+        "accept": "text/event-stream",
+        "enable-streaming": "true",
+    }
+    return {
+        "direct": _Path(f"{server}/{OCID}/predictWithResponseStream", direct_headers, auth),
+        "proxy": _Path(f"{proxy}/v1/completions", {}, None),
+    }
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "lo": min(values), "hi": max(values)}
+
+
+async def _fanout(proxy: str, streams: int, chunks: int) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams)
+    errors: list[str] = []
+    async with httpx.AsyncClient(limits=limits, timeout=180) as client:
+
+        async def one() -> None:
+            try:
+                body = request_body(chunks, stream=True)
+                async with client.stream("POST", f"{proxy}/v1/completions", json=body) as r:
+                    text = (await r.aread()).decode()
+                got = text.count("data: ") - 1
+                if r.status_code != 200 or got != chunks or not text.endswith("[DONE]\n\n"):
+                    errors.append(f"status {r.status_code}, {got} of {chunks} chunks")
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}"[:300])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(streams)))
+        wall = time.perf_counter() - started
+    return {"wall_s": wall, "errors": len(errors), "first_error": errors[0] if errors else None}
+
+
+def figure(
+    server: str,
+    identity: Identity,
+    *,
+    rounds: int = 5,
+    ttft_streams: int = 200,
+    ttft_chunks: int = 8,
+    stream_chunks: int = 20_000,
+    fanout_streams: int = 1000,
+    fanout_chunks: int = 50,
+) -> dict[str, Any]:
+    """Measure both paths side by side; the figure's dict (see ``table_lines``)."""
+    with running_proxy(server, identity) as proxy:
+        paths = _paths(server, proxy, identity)
+        for path in paths.values():  # warm-up: connections, imports, caches
+            for _ in range(5):
+                for _ in path.stream(ttft_chunks):
+                    pass
+        order = list(paths)
+        ttft: dict[str, list[float]] = {k: [] for k in paths}
+        rate: dict[str, list[float]] = {k: [] for k in paths}
+        per_round = max(1, ttft_streams // rounds)
+        for r in range(rounds):
+            keys = order[r % 2 :] + order[: r % 2]
+            for key in keys:
+                samples = []
+                for _ in range(per_round):
+                    started = time.perf_counter()
+                    it = paths[key].stream(ttft_chunks)
+                    next(it)
+                    samples.append((time.perf_counter() - started) * 1e3)
+                    for _ in it:
+                        pass
+                ttft[key].append(statistics.median(samples))
+            for key in keys:
+                started = time.perf_counter()
+                count = sum(1 for _ in paths[key].stream(stream_chunks))
+                if count != stream_chunks:
+                    raise RuntimeError(f"{key}: {count} of {stream_chunks} chunks")
+                rate[key].append(count / (time.perf_counter() - started))
+        for path in paths.values():
+            path.client.close()
+        fanout = asyncio.run(_fanout(proxy, fanout_streams, fanout_chunks))
+    return {
+        "title": TITLE,
+        "ttft_ms": {k: _summary(v) for k, v in ttft.items()},
+        "rate": {k: _summary(v) for k, v in rate.items()},
+        "sizes": {
+            "rounds": rounds,
+            "ttft_streams": per_round * rounds,
+            "ttft_chunks": ttft_chunks,
+            "stream_chunks": stream_chunks,
+            "fanout_streams": fanout_streams,
+            "fanout_chunks": fanout_chunks,
+        },
+        "fanout": fanout,
+    }
+
+
+def _added_ms(fig: dict[str, Any]) -> float:
+    return float(fig["ttft_ms"]["proxy"]["median"] - fig["ttft_ms"]["direct"]["median"])
+
+
+def _rate_ratio(fig: dict[str, Any]) -> float:
+    return float(fig["rate"]["proxy"]["median"] / fig["rate"]["direct"]["median"])
+
+
+def table_lines(fig: dict[str, Any]) -> list[str]:
+    """The figure as Markdown (the report's section)."""
+    s = fig["sizes"]
+    t, r, fo = fig["ttft_ms"], fig["rate"], fig["fanout"]
+
+    def cell(x: dict[str, float], fmt: str) -> str:
+        return f"{x['median']:{fmt}} ({x['lo']:{fmt}}–{x['hi']:{fmt}})"
+
+    return [
+        f"### {TITLE}: the same reader, side by side in one run",
+        "",
+        f"| path | time to first token, ms ({s['ttft_streams']} streams of {s['ttft_chunks']}) "
+        f"| one stream of {s['stream_chunks']:,} chunks, chunks/s |",
+        "| --- | --- | --- |",
+        *(
+            f"| {label} | {cell(t[key], '.2f')} | {cell(r[key], ',.0f')} |"
+            for key, label in (
+                ("direct", "direct (signed by odsc_llm)"),
+                ("proxy", "through odsc-llm proxy"),
+            )
+        ),
+        "",
+        f"Added time to first token: {_added_ms(fig):+.2f} ms at the median; stream throughput "
+        f"{_rate_ratio(fig):.2f}× direct. {s['fanout_streams']:,} concurrent streams of "
+        f"{s['fanout_chunks']} chunks through one proxy process: {fo['errors']} errors, "
+        f"{fo['wall_s']:.1f} s.",
+        "",
+    ]
+
+
+def targets(fig: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(name, goal, measured, met) rows for the report's Targets table."""
+    added, ratio, errors = _added_ms(fig), _rate_ratio(fig), fig["fanout"]["errors"]
+    streams = fig["sizes"]["fanout_streams"]
+    return [
+        ("proxy: added time to first token", "≤ 1 ms at the median", f"{added:+.2f} ms",
+         added <= 1.0),
+        ("proxy: stream throughput", "≥ 0.8× direct", f"{ratio:.2f}× direct", ratio >= 0.8),
+        (f"proxy: {streams:,} concurrent streams", "zero errors", f"{errors} errors",
+         errors == 0),
+    ]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from .server import running_server
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.proxy", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args(argv)
+    sizes: dict[str, int] = (
+        {"rounds": 2, "ttft_streams": 6, "ttft_chunks": 4, "stream_chunks": 300,
+         "fanout_streams": 20, "fanout_chunks": 5}
+        if args.quick else {}
+    )  # fmt: skip
+    identity = Identity.create()
+    try:
+        with running_server() as server:
+            fig = figure(server, identity, **sizes)
+    finally:
+        identity.cleanup()
+    print("\n".join(table_lines(fig)))
+    return fig
+
+
+if __name__ == "__main__":
+    main()

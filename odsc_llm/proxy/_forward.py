@@ -1,0 +1,167 @@
+"""Sending one request upstream: the address, the signature, the choice and the failover.
+
+One ``httpx.AsyncClient`` on odsc_llm's transport carries every upstream request; each
+is signed by its deployment's auth (``client.send(request, auth=...)``), so the proxy
+never signs anything itself. Routing as the SDK's clients do it (DESIGN.md, routing):
+
+* ``header`` (every deployment): ``POST {endpoint}/predict`` with ``route: /v1/...``, or
+  ``{endpoint}/predictWithResponseStream`` for a body with ``"stream": true`` (with
+  ``enable-streaming: true`` and ``Accept: text/event-stream``); GETs carry
+  ``content-length: 0`` (the service answers 411 without it).
+* ``path`` (deployments with Multiple Inference Endpoints): ``{endpoint}/predict/v1/...``
+  for the suffixes such a deployment routes (``MIE_OPENAI_SUFFIXES``); any other route
+  still goes by the header form, which every deployment routes.
+
+Several deployments for one name: the one with the fewest requests in flight goes first
+(ties rotate, so idle deployments share the load); a connection error or a 429, 502,
+503 or 504 moves the request to the next, until one answers. An answer is never moved
+once its first byte has arrived.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from .. import _constants as C
+from .._transport import AsyncHTTPTransport
+from ._config import Target
+
+__all__ = ["Attempted", "Upstream", "UpstreamUnavailable"]
+
+
+class UpstreamUnavailable(Exception):
+    """No deployment answered (connection errors only); ``tried`` says what happened."""
+
+    def __init__(self, tried: list[str]) -> None:
+        super().__init__("; ".join(tried))
+        self.tried = tried
+
+
+@dataclass
+class Attempted:
+    """The answer that will be passed on, and the deployment that gave it."""
+
+    response: httpx.Response
+    target: Target
+    #: Why earlier deployments were passed over (for the log).
+    passed_over: list[str] = field(default_factory=list)
+
+
+def _uses_path(target: Target, api_route: str) -> bool:
+    if target.routing != "path":
+        return False
+    return api_route in C.MIE_OPENAI_SUFFIXES or api_route.startswith(
+        tuple(prefix + "/" for prefix in C.MIE_PREFIX_SUFFIXES)
+    )
+
+
+def build_request(
+    client: httpx.AsyncClient,
+    target: Target,
+    method: str,
+    api_route: str,
+    body: bytes,
+    content_type: str | None,
+    stream: bool,
+) -> httpx.Request:
+    """The upstream request (unsigned: ``client.send(..., auth=target.auth)`` signs it)."""
+    endpoint = target.deployment.endpoint
+    base = f"{endpoint}/predictWithResponseStream" if stream else f"{endpoint}/predict"
+    # The clients' own headers only: the caller's Authorization / x-api-key stay here.
+    headers = {"accept-encoding": "identity"}
+    if _uses_path(target, api_route):
+        url = base + api_route
+    else:
+        url = base
+        headers["route"] = api_route
+    if content_type:
+        headers["content-type"] = content_type
+    if stream:
+        headers["accept"] = "text/event-stream"
+        headers["enable-streaming"] = "true"
+    if method == "GET" or not body:
+        headers["content-length"] = str(len(body))
+    return client.build_request(method, url, content=body, headers=headers)
+
+
+class Upstream:
+    """The shared upstream client and the deployments' load."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+        self._turn = itertools.count()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """Made on first use, so the app can be built outside an event loop."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=AsyncHTTPTransport(limits=C.PROXY_LIMITS),
+                timeout=C.PROXY_TIMEOUT,
+                follow_redirects=False,  # a deployment does not redirect; nothing re-signed
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def order(self, targets: list[Target]) -> list[Target]:
+        """Least in flight first; ties rotate with each request."""
+        if len(targets) == 1:
+            return targets
+        start = next(self._turn) % len(targets)
+        rotated = targets[start:] + targets[:start]
+        return sorted(rotated, key=lambda t: t.in_flight)
+
+    async def send(
+        self,
+        targets: list[Target],
+        method: str,
+        api_route: str,
+        body_for: Callable[[Target], bytes],
+        content_type: str | None,
+        stream: bool,
+    ) -> Attempted:
+        """Send to the first deployment that answers; the caller must ``release()``.
+
+        ``body_for(target)`` is the body for that deployment (its served model name).
+        """
+        tried: list[str] = []
+        ordered = self.order(targets)
+        for index, target in enumerate(ordered):
+            last = index == len(ordered) - 1
+            content = body_for(target)
+            request = build_request(
+                self.client, target, method, api_route, content, content_type, stream
+            )
+            target.in_flight += 1
+            try:
+                response = await self.client.send(request, auth=target.auth, stream=True)
+            except httpx.TransportError as exc:
+                target.in_flight -= 1
+                tried.append(f"{target.name}: {type(exc).__name__}")
+                continue
+            except BaseException:
+                target.in_flight -= 1
+                raise
+            if response.status_code in C.PROXY_FAILOVER_STATUSES and not last:
+                tried.append(f"{target.name}: {response.status_code}")
+                await response.aclose()
+                target.in_flight -= 1
+                continue
+            return Attempted(response, target, tried)
+        raise UpstreamUnavailable(tried)
+
+    @staticmethod
+    async def release(attempted: Attempted) -> None:
+        """Close the answer (cancelling it upstream if unfinished) and count it done."""
+        try:
+            await attempted.response.aclose()
+        finally:
+            attempted.target.in_flight -= 1
