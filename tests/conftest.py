@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from .support.bounds import hang_up, silent
+from .support.deployments import DEPLOYMENT_KINDS, DeploymentKind
 from .support.hostile import HostileServer
 
 # Instance principals ask the instance metadata service (169.254.169.254 by default): no
@@ -103,6 +104,27 @@ def emulator(request: pytest.FixtureRequest) -> Any:
     skipped with the reason when the ``testing`` extra's server is not installed."""
     pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
     return request.getfixturevalue("odsc_llm_local")
+
+
+@pytest.fixture(scope="session", params=list(DEPLOYMENT_KINDS))
+def deployment_kind_session(request: pytest.FixtureRequest) -> Iterator[DeploymentKind]:
+    """One emulator per deployment kind for the session (tests/support/deployments.py)."""
+    pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
+    from odsc_llm.testing import LocalDeployment
+
+    with LocalDeployment(**DEPLOYMENT_KINDS[request.param]) as local:
+        yield DeploymentKind(request.param, local)
+
+
+@pytest.fixture
+def deployment_kind(deployment_kind_session: DeploymentKind) -> Iterator[DeploymentKind]:
+    """The test runs once per kind: ``classic`` (routes by the ``route`` header only) and
+    ``mie`` (also ``/predict/v1/...``); ``.local`` is the emulator (reset before and
+    after), ``.routing`` the client routing that fits (``"header"`` / ``"path"``)."""
+    local = deployment_kind_session.local
+    local.reset()
+    yield deployment_kind_session
+    local.reset()
 
 
 @pytest.hookimpl(hookwrapper=True)

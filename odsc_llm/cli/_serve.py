@@ -60,6 +60,24 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--ocid", help="the deployment OCID to answer to (default: a new one)")
     p.add_argument(
+        "--api-spec",
+        choices=("openai",),
+        dest="api_specification",
+        help="emulate a Multiple Inference Endpoints deployment: also route the OpenAI "
+        "paths after /predict (/predict/v1/chat/completions...); by default it is a classic "
+        "deployment, routed by the `route` header only",
+    )
+    p.add_argument(
+        "--custom-endpoint",
+        action="append",
+        default=[],
+        type=custom_endpoint,
+        dest="custom_endpoints",
+        metavar="SUFFIX[:METHODS]",
+        help="also route /predict/SUFFIX for METHODS (comma-separated, default POST; '{}' is "
+        f"one path segment), e.g. /v1/items/{{}}:GET; up to {C.MIE_MAX_CUSTOM_ENDPOINTS} times",
+    )
+    p.add_argument(
         "--config-dir",
         metavar="DIR",
         help="where to write the OCI config and key, made if missing (default: a new "
@@ -69,10 +87,20 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
 
 def serve_options(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of ``odsc_llm.testing.serve`` from :func:`add_serve_options`."""
-    names = ("host", "port", "upstream", "token_delay", "ocid")
+    names = ("host", "port", "upstream", "token_delay", "ocid", "api_specification")
     options: dict[str, Any] = {name: getattr(args, name) for name in names}
     options["config_dir"] = config_folder(args.config_dir)
+    options["custom_endpoints"] = list(args.custom_endpoints)
     return options
+
+
+def custom_endpoint(text: str) -> tuple[str, list[str]]:
+    """``--custom-endpoint SUFFIX[:METHODS]`` as a ``(suffix, methods)`` pair (POST when
+    no methods are given); the emulator checks both and says what is wrong."""
+    suffix, colon, methods = text.rpartition(":")
+    if not colon:
+        return text, ["POST"]
+    return suffix, [m.strip() for m in methods.split(",")]
 
 
 def config_folder(text: str | None) -> Path | None:

@@ -15,7 +15,9 @@ The answer rule (documented in the README so tests can assert exact text):
 * ``n`` gives n identical choices; ``seed`` and ``temperature`` change nothing (the
   answer is deterministic by construction).
 * Embeddings: :func:`embed` — a unit vector of ``dim`` floats derived from SHAKE-256
-  of the UTF-8 text.
+  of the UTF-8 text (``encoding_format: "base64"``: see ``_agents``).
+* Agents (a conversation ending with tool results, ``json_object`` fields, base64
+  embeddings): see :mod:`odsc_llm.testing._agents`.
 * Models, reasoning, JSON and tool-call answers, vLLM's utility routes and range
   checks: see :mod:`odsc_llm.testing._aqua`.
 * Reading the request body (prompts, messages, ``max_tokens``, ``stop``, ...): see
@@ -34,6 +36,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ._agents import (
+    encode_embedding,
+    forced_tool_after_results,
+    object_schema,
+    tool_reply_text,
+    tool_results,
+    wants_json_object,
+)
 from ._aqua import (
     UTILITY_ROUTES,
     AnswerError,
@@ -192,9 +202,12 @@ def plan_chat(body: dict[str, Any], config: ModelConfig | None = None) -> Plan:
     n = int_param(body, "n", 1, 1) or 1
     int_param(body, "seed", None, -(2**63))
     stop = stop_list(body)
-    reply = reply_text(prompt)
-    tool = chosen_tool(body, prompt)
-    schema = json_schema_of(body)
+    # An agent's round trip: after the tools' results the model answers with them.
+    results = tool_results(body["messages"])
+    reply = reply_text(prompt) if results is None else tool_reply_text(results)
+    after = None if results is None else (lambda fs: forced_tool_after_results(body, fs))
+    tool = chosen_tool(body, prompt, after)
+    schema = object_schema(prompt) if wants_json_object(body) else json_schema_of(body)
     if tool is not None:
         call = tool_call(tool, reply)
         tool = {"id": call["id"], "name": call["function"]["name"]}
@@ -203,7 +216,7 @@ def plan_chat(body: dict[str, Any], config: ModelConfig | None = None) -> Plan:
     elif schema is not None:
         gen = _generate_text(json_reply(schema, prompt, reply), max_tokens, stop)
     else:
-        gen = generate(prompt, max_tokens, stop)
+        gen = _generate_text(reply, max_tokens, stop)
     thinking = None
     if config is not None and config.reasoning is not None:
         thinking = tokenize(reasoning_text(prompt))
@@ -360,6 +373,8 @@ def embeddings_answer(
 ) -> dict[str, Any]:
     model = _model(body, config)
     inputs = embedding_inputs(body)
+    fmt = body.get("encoding_format")
+    encode_embedding([], fmt)  # vLLM's 400 for an unknown format, before any work
     tokens = sum(len(tokenize(t)) for t in inputs)
     return {
         "id": f"embd-{uuid.uuid4().hex}",
@@ -367,8 +382,8 @@ def embeddings_answer(
         "created": int(time.time()),
         "model": model,
         "data": [
-            {"index": i, "object": "embedding", "embedding": embed(text, dim)}
-            for i, text in enumerate(inputs)
+            {"index": i, "object": "embedding", "embedding": encode_embedding(embed(t, dim), fmt)}
+            for i, t in enumerate(inputs)
         ],
         "usage": {
             "prompt_tokens": tokens,

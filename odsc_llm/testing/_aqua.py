@@ -9,13 +9,15 @@ Deterministic, like the rest of the emulator (whose answer rule is in ``_answers
   answers think ``"Thinking about: "`` + the prompt first (one token per chunk, in the
   configured field), then reply; the thinking counts in ``completion_tokens`` but not
   against ``max_tokens``.
-* JSON (``response_format`` ``json_schema``/``json_object``, or ``structured_outputs``;
+* JSON (``response_format`` ``json_schema``, or ``structured_outputs``; ``json_object``:
+  the fields the prompt names, see ``_agents``;
   ``guided_json`` is ignored, as by vLLM >= 0.12): the prompt itself when it is JSON,
   else a value of the schema with every property present, strings the reply text,
   numbers their minimum or 0, booleans true, one array item, the first enum value.
 * Tools: a named ``tool_choice`` or ``"required"`` calls that (or the first) tool,
   ``"auto"`` the first tool whose name is a word of the prompt; its arguments are built
-  like JSON answers; ``content`` is ``""`` and ``finish_reason`` ``"tool_calls"``.
+  like JSON answers; ``content`` is ``""`` and ``finish_reason`` ``"tool_calls"``. A
+  conversation that ends with tool results is answered in text (``_agents``).
 * ``/tokenize`` gives :func:`tokenize`'s tokens with ids from a stable hash
   (``/detokenize`` inverts ids it gave); ``/v1/rerank`` scores each document by the
   share of the query's words it contains.
@@ -29,7 +31,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,11 +262,17 @@ def json_reply(schema: Mapping[str, Any], prompt: str, reply: str) -> str:
 # ---- tool calls --------------------------------------------------------------------
 
 
-def chosen_tool(body: Mapping[str, Any], prompt: str) -> dict[str, Any] | None:
+def chosen_tool(
+    body: Mapping[str, Any],
+    prompt: str,
+    after_results: Callable[[Sequence[Mapping[str, Any]]], Mapping[str, Any]] | None = None,
+) -> dict[str, Any] | None:
     """The function a chat request's answer calls, or None for a text answer.
 
     A named ``tool_choice`` or ``"required"`` (the first tool) always calls; ``"auto"``
-    (the default) calls the first tool whose name is a word of the prompt.
+    (the default) calls the first tool whose name is a word of the prompt. When the
+    conversation ends with tool results (``after_results`` given, ``_agents``),
+    ``"auto"`` answers in text and ``"required"`` calls ``after_results(functions)``.
     """
     tools = body.get("tools")
     if not isinstance(tools, list) or not tools:
@@ -286,7 +294,9 @@ def chosen_tool(body: Mapping[str, Any], prompt: str) -> dict[str, Any] | None:
                 return dict(f)
         raise AnswerError(400, f"tool_choice names an unknown tool {name!r}.", param="tool_choice")
     if choice == "required":
-        return dict(functions[0])
+        return dict(functions[0] if after_results is None else after_results(functions))
+    if after_results is not None:
+        return None  # the tools answered: the model answers in text, as vLLM's would
     words = set(prompt.replace(",", " ").replace("?", " ").split())
     return next((dict(f) for f in functions if f["name"] in words), None)
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["RATE_LIMITS", "Fault", "Faults", "RecordedRequest"]
+if TYPE_CHECKING:
+    from ._request import Request
+
+__all__ = ["RATE_LIMITS", "Fault", "Faults", "RecordedRequest", "apply_fault"]
 
 # OCI error codes the service sends for each status.
 _OCI_CODES = {
@@ -255,3 +259,31 @@ class Faults:
 
     def __repr__(self) -> str:
         return f"Faults(pending={len(self)})"
+
+
+async def apply_fault(req: Request, faults: Faults) -> bool:
+    """The server's fault step: take the next fault; ``True`` when it answered (or
+    dropped) the request.
+
+    Faults that shape a stream or an answer (``reset_mid_stream``, ...) stay on
+    ``req.fault`` for the answer step.
+    """
+    fault = req.fault = req.record.fault = faults.pop()
+    if fault is None:
+        return False
+    if fault.delay > 0:
+        await asyncio.sleep(fault.delay)
+    if fault.drop_connection:
+        await req.abort()
+        return True
+    if fault.html_error is not None:
+        page = html_error_page(fault.html_error)
+        await req.send_bytes(fault.html_error, page, "text/html")
+        return True
+    if fault.status is not None:
+        extra = []
+        if fault.retry_after is not None:
+            extra.append((b"retry-after", str(fault.retry_after).encode()))
+        await req.send_json(fault.status, status_fault_body(fault), extra)
+        return True
+    return False

@@ -23,11 +23,11 @@ from ..errors import OdscLLMError
 from . import _aqua
 from ._answers import DEFAULT_EMBEDDING_DIM, MODEL_NAME
 from ._control_plane import ControlPlane, ControlPlaneMixin
-from ._faults import Faults, RecordedRequest
 from ._hosts import bind_listeners
 from ._keys import fake_session_token, fingerprint
+from ._mie import PathRouting
 from ._server import EmulatorApp
-from ._state import EmulatorState, make_protocol_class
+from ._state import EmulatorState, StateViews, make_protocol_class
 from ._throttle import Throttle
 from ._verify import PublicKeyLike
 
@@ -41,7 +41,7 @@ _REGION_KEY = "iad"
 _TEMP_PREFIX = "odsc-llm-local-"
 
 
-class LocalDeployment(ControlPlaneMixin):
+class LocalDeployment(ControlPlaneMixin, StateViews):
     """A local model deployment: a real HTTP server that speaks the deployment protocol.
 
     ::
@@ -72,6 +72,19 @@ class LocalDeployment(ControlPlaneMixin):
     serving those names (``{"my-lora": "llama-3-8b"}`` marks an adapter's base); any
     other ``model`` gets vLLM's 404. ``reasoning="reasoning"`` (or the older
     ``"reasoning_content"``) makes it a reasoning model that thinks before answering.
+
+    Routing, as strict as the service. By default it is a *classic* deployment: it
+    routes ``{url}/predict`` and ``{url}/predictWithResponseStream`` (the container
+    path from the ``route`` header, else from the body's shape), and answers any path
+    after them (``{url}/predict/v1/chat/completions``) with the service's 404
+    ``NotAuthorizedOrNotFound``. ``api_specification="openai"`` makes it a Multiple
+    Inference Endpoints deployment that also routes the OpenAI suffixes
+    (``/v1/chat/completions``, ``/v1/models``, ...); ``custom_endpoints=[("/v1/items/{}",
+    ["GET"])]`` (at most 15; ``{}`` is one path segment) routes those suffixes for those
+    methods. :attr:`routing` is the client routing that fits. The gateway follows the
+    same rules. The emulated control plane reports both (``predictApiSpecification``,
+    ``customHttpEndpoints``), and setting ``local.control_plane.predict_api_specification``
+    or ``.custom_http_endpoints`` changes what it routes, as updating a deployment does.
     """
 
     def __init__(
@@ -91,9 +104,12 @@ class LocalDeployment(ControlPlaneMixin):
         capacity: int | None = None,
         rate_limit: float | None = None,
         queue_size: int | None = None,
+        api_specification: str | None = None,
+        custom_endpoints: Iterable[tuple[str, Iterable[str]]] = (),
     ) -> None:
         if token_delay < 0:
             raise ValueError(f"token_delay must be >= 0 seconds, got {token_delay}.")
+        path_routing = PathRouting.build(api_specification, custom_endpoints)
         if upstream is not None and not upstream.startswith(("http://", "https://")):
             raise ValueError(
                 "upstream must be an http(s) URL such as 'http://127.0.0.1:8000', "
@@ -122,10 +138,16 @@ class LocalDeployment(ControlPlaneMixin):
             upstream=upstream,
             embedding_dim=embedding_dim,
             max_log=request_log_size,
+            fixed_routing=path_routing,
         )
         # cp helper: the control plane on the same port (local.state, lifecycle_script...)
         self.control_plane = ControlPlane(ocid=self.ocid)
         self._emulator.control_plane = self.control_plane
+        # The deployment JSON reports what it routes (predictApiSpecification...).
+        self.control_plane.predict_api_specification = path_routing.api_specification
+        self.control_plane.custom_http_endpoints = [
+            (e.suffix, list(e.methods)) for e in path_routing.custom
+        ]
         # aqua hook: the served models ({name: base} for LoRA adapters) and reasoning.
         self._emulator.models = _aqua.ModelConfig.build(models, reasoning, MODEL_NAME)
         # Throttle hook (odsc_llm/testing/_throttle.py): a deployment at its limits.
@@ -281,6 +303,22 @@ class LocalDeployment(ControlPlaneMixin):
         return self._deployment
 
     @property
+    def api_specification(self) -> str | None:
+        """``"openai"`` on a Multiple Inference Endpoints deployment, ``None`` on a classic one."""
+        return self._emulator.path_routing.api_specification
+
+    @property
+    def custom_endpoints(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The custom endpoints it routes: ``(suffix, methods)`` pairs, as given (checked)."""
+        return [(e.suffix, e.methods) for e in self._emulator.path_routing.custom]
+
+    @property
+    def routing(self) -> str:
+        """The client routing that fits: ``"path"`` with ``api_specification="openai"``
+        (it routes ``/predict/v1/...``), else ``"header"`` (what every deployment routes)."""
+        return "path" if self.api_specification == "openai" else "header"
+
+    @property
     def private_key_pem(self) -> bytes:
         """The private key (PKCS#8 PEM) of the API key and of the session token."""
         return self._private_key.private_bytes(
@@ -392,50 +430,6 @@ class LocalDeployment(ControlPlaneMixin):
 
         kwargs.setdefault("auth", self.auth)
         return AsyncClient(deployment=self.deployment, **kwargs)
-
-    # ---- behaviour and observation ------------------------------------------------------
-
-    @property
-    def faults(self) -> Faults:
-        """The fault queue: ``local.faults.push(status=429, retry_after=1, count=2)``."""
-        return self._emulator.faults
-
-    @property
-    def token_delay(self) -> float:
-        """Seconds between streamed tokens (settable)."""
-        return self._emulator.token_delay
-
-    @token_delay.setter
-    def token_delay(self, value: float) -> None:
-        if value < 0:
-            raise ValueError(f"token_delay must be >= 0 seconds, got {value}.")
-        self._emulator.token_delay = value
-
-    @property
-    def upstream(self) -> str | None:
-        """The upstream server in gateway mode, else ``None``."""
-        return self._emulator.upstream
-
-    @property
-    def active_streams(self) -> int:
-        """How many streamed answers are being sent right now."""
-        return self._emulator.active_streams
-
-    @property
-    def peak_streams(self) -> int:
-        """The most streamed answers sent at once since start (or :meth:`reset`)."""
-        return self._emulator.peak_streams
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A copy of the requests received so far, oldest first (the last ``request_log_size``)."""
-        with self._emulator.lock:
-            return list(self._emulator.requests)
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests."""
-        with self._emulator.lock:
-            self._emulator.requests.clear()
 
     def reset(self) -> None:
         """Clear faults and recorded requests, restore the initial token delay, and set the

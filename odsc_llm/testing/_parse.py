@@ -18,6 +18,7 @@ __all__ = [
     "chat_prompt",
     "chat_text",
     "completion_prompts",
+    "content_text",
     "embedding_inputs",
     "include_usage",
     "int_param",
@@ -64,7 +65,8 @@ def completion_prompts(body: dict[str, Any]) -> list[str]:
     return [_as_text(prompt)]
 
 
-def _content_text(content: Any) -> str:
+def content_text(content: Any) -> str:
+    """A message's text: a string, or its text parts joined by a space."""
     if content is None:
         return ""
     if isinstance(content, str):
@@ -88,7 +90,7 @@ def chat_prompt(body: dict[str, Any]) -> tuple[str, str]:
     for message in messages:
         if not isinstance(message, dict) or "role" not in message:
             raise AnswerError(400, "each message must be an object with a role.")
-        text = _content_text(message.get("content"))
+        text = content_text(message.get("content"))
         texts.append(text)
         if message["role"] == "user":
             last_user = text

@@ -6,7 +6,7 @@ import ipaddress
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +28,8 @@ def serve_forever(
     ocid: str | None = None,
     config_dir: str | Path | None = None,
     announce: Callable[[str], Any] | None = None,
+    api_specification: str | None = None,
+    custom_endpoints: Iterable[tuple[str, Iterable[str]]] = (),
 ) -> None:
     """Run a :class:`LocalDeployment` in the foreground until Ctrl-C.
 
@@ -35,7 +37,8 @@ def serve_forever(
     ``config_dir`` (a new temporary directory by default), then tells ``announce``
     (default: stdout) the URL and how to point a client at it. This is
     ``python -m odsc_llm.testing`` and ``odsc-llm serve-local`` (also importable as
-    ``odsc_llm.testing.serve``).
+    ``odsc_llm.testing.serve``). ``api_specification`` and ``custom_endpoints`` make it a
+    Multiple Inference Endpoints deployment (see :class:`LocalDeployment`).
 
     Ctrl-C, SIGTERM and SIGHUP stop it (one line, ``Stopping.``) and it returns; the
     temporary directory is removed then, and on any error (e.g. the port is taken:
@@ -48,7 +51,13 @@ def serve_forever(
 
     say = announce or _stdout
     local = LocalDeployment(
-        token_delay=token_delay, upstream=upstream, host=host, port=port, ocid=ocid
+        token_delay=token_delay,
+        upstream=upstream,
+        host=host,
+        port=port,
+        ocid=ocid,
+        api_specification=api_specification,
+        custom_endpoints=custom_endpoints,
     )
     previous: dict[signal.Signals, Any] = {}
     stopping = False
@@ -87,6 +96,7 @@ def startup_banner(local: LocalDeployment, config: Path) -> str:
     return (
         f"odsc_llm local deployment ({mode})\n"
         f"  URL:    {local.url}\n"
+        f"  routes: {_routes(local)}\n"
         f"  config: {config}  (profiles DEFAULT = API key, SESSION = security token)\n"
         "\nPoint a client at it:\n"
         f"  export OCI_CONFIG_FILE={config}\n"
@@ -100,6 +110,19 @@ def startup_banner(local: LocalDeployment, config: Path) -> str:
         f"  export MODEL_OCID={local.model_id}\n"
         f"{_remote_note(local)}"
         "\nPress Ctrl-C to stop.\n"
+    )
+
+
+def _routes(local: LocalDeployment) -> str:
+    """What the deployment routes, and the client routing that fits it."""
+    if local.api_specification is None and not local.custom_endpoints:
+        return "classic: /predict with the `route` header (routing='header')"
+    extra = [f"{suffix} ({','.join(methods)})" for suffix, methods in local.custom_endpoints]
+    if local.api_specification is not None:
+        extra.insert(0, f"the {local.api_specification} paths")
+    return (
+        f"Multiple Inference Endpoints: also /predict + {', '.join(extra)} "
+        f"(routing='{local.routing}')"
     )
 
 

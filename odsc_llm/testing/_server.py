@@ -13,7 +13,7 @@ Each request goes through steps, each taking the one :class:`~._request.Request`
 2. **dispatch**: the route's handler. Control-plane routes go in front of the
    deployment's own route (``/<ocid>/predict...``), whose handler runs
 3. **admission** (:meth:`EmulatorApp._admission`, a throttle's seat; admits all today),
-4. **fault** (:meth:`EmulatorApp._apply_fault`: the next queued fault, if any), and
+4. **fault** (:func:`~._faults.apply_fault`: the next queued fault, if any), and
 5. **answer** (:meth:`EmulatorApp._respond`, by the ``answers`` table) or **forward**
    (:class:`~._gateway.Gateway`).
 """
@@ -37,7 +37,7 @@ from . import (
     _control_plane,
     _responses_routes,
 )
-from ._faults import html_error_page, oci_error_body, status_fault_body
+from ._faults import apply_fault, oci_error_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
 from ._request import Receive, Request, Scope, Send, read_body
@@ -49,8 +49,10 @@ __all__ = ["MAX_BODY_BYTES", "EmulatorApp", "Route"]
 #: Model deployments refuse bodies over 10 MB.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
+# The deployment's paths: /<ocid>/predict[WithResponseStream], then any suffix; whether
+# the suffix is routed is the deployment's kind (``_mie``), checked in _deployment.
 _PATH_RE = re.compile(
-    r"^/(?P<ocid>[^/]+)/(?P<endpoint>predictWithResponseStream|predict)(?P<route>/v1/[^?]*)?/?$"
+    r"^/(?P<ocid>[^/]+)/(?P<endpoint>predictWithResponseStream|predict)(?P<route>(?:/[^/]+)+)?/?$"
 )
 # Nothing a step can fail on waits here: admitting everyone needs no state.
 _ADMIT_ALL: AbstractAsyncContextManager[bool] = contextlib.nullcontext(True)
@@ -223,13 +225,23 @@ class EmulatorApp:
         return None
 
     async def _deployment(self, req: Request) -> None:
-        """``/<ocid>/predict[WithResponseStream][/v1/...]``: admission, fault, answer."""
+        """``/<ocid>/predict[WithResponseStream][/<suffix>]``: routing, admission, fault,
+        answer. A suffix is served only where the deployment routes it (``_mie``)."""
         cp = self.state.control_plane  # it also serves the deployments created through it
-        if req.match["ocid"] != self.state.ocid and not (cp and cp.serves(req.match["ocid"])):
+        suffix = req.match["route"]
+        if (req.match["ocid"] != self.state.ocid and not (cp and cp.serves(req.match["ocid"]))) or (
+            suffix is not None and not self.state.path_routing.routes(req.method, suffix)
+        ):
+            # A path the deployment does not route: the service's 404, the same as for an
+            # unknown deployment (classic deployments route no path after /predict).
             await req.send_json(404, oci_error_body(404))
             return
-        if req.method != "POST" and not (
-            req.method == "GET" and self._api_route(req) in self.get_answers
+        # /predict itself takes POST (and GET for the models listing); a routed suffix
+        # takes the methods its routing allows (checked above), the container the rest.
+        if (
+            suffix is None
+            and req.method != "POST"
+            and not (req.method == "GET" and self._api_route(req) in self.get_answers)
         ):
             message = f"{req.method} is not allowed; use POST."
             await req.send_json(405, oci_error_body(405, message=message))
@@ -237,7 +249,7 @@ class EmulatorApp:
         async with self._admission(req) as admitted:
             if not admitted:
                 return
-            if await self._apply_fault(req):
+            if await apply_fault(req, self.state.faults):
                 return
             await self._respond(req)
 
@@ -257,32 +269,6 @@ class EmulatorApp:
             await req.send_json(*refusal)
         yield refusal is None
 
-    async def _apply_fault(self, req: Request) -> bool:
-        """Take the next fault; ``True`` when it answered (or dropped) the request.
-
-        Faults that shape a stream or an answer (``reset_mid_stream``, ...) stay on
-        ``req.fault`` for the answer step.
-        """
-        fault = req.fault = req.record.fault = self.state.faults.pop()
-        if fault is None:
-            return False
-        if fault.delay > 0:
-            await asyncio.sleep(fault.delay)
-        if fault.drop_connection:
-            await req.abort()
-            return True
-        if fault.html_error is not None:
-            page = html_error_page(fault.html_error)
-            await req.send_bytes(fault.html_error, page, "text/html")
-            return True
-        if fault.status is not None:
-            extra = []
-            if fault.retry_after is not None:
-                extra.append((b"retry-after", str(fault.retry_after).encode()))
-            await req.send_json(fault.status, status_fault_body(fault), extra)
-            return True
-        return False
-
     def _api_route(self, req: Request) -> str:
         route: str = req.headers.get("route") or req.match["route"] or ""
         if not route and req.payload is not None:
@@ -291,8 +277,16 @@ class EmulatorApp:
 
     async def _respond(self, req: Request) -> None:
         """Answer (or, in gateway mode, forward) a request that passed every check."""
-        if req.method == "GET":
-            await self.get_answers[self._api_route(req)](req)
+        if req.method != "POST":
+            route = self._api_route(req)
+            if self.gateway is not None:
+                await self.gateway.forward(req, route, buffer=False)
+                return
+            answer = self.get_answers.get(route) if req.method == "GET" else None
+            if answer is None:  # the model server's own answer (FastAPI's)
+                await req.send_json(405, {"detail": "Method Not Allowed"})
+                return
+            await answer(req)
             return
         try:
             payload = json.loads(req.body) if req.body else None

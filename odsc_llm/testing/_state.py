@@ -11,9 +11,10 @@ from typing import Any
 
 from . import _answers, _aqua
 from ._faults import Faults, RecordedRequest
+from ._mie import PathRouting
 from ._verify import PublicKeyLike
 
-__all__ = ["EmulatorState", "make_protocol_class"]
+__all__ = ["EmulatorState", "StateViews", "make_protocol_class"]
 
 
 @dataclass
@@ -42,6 +43,21 @@ class EmulatorState:
     control_plane: Any = None
     #: The admission throttle (``_throttle.Throttle``), or None: admit everything.
     throttle: Any = None
+    #: Which paths after ``/predict`` are routed without a control plane (``_mie``).
+    fixed_routing: PathRouting = field(default_factory=PathRouting)
+
+    @property
+    def path_routing(self) -> PathRouting:
+        """Which paths after ``/predict`` are routed (``_mie``; none: a classic deployment).
+
+        What the control plane reports (``predict_api_specification``,
+        ``custom_http_endpoints``) is what the deployment routes, as after an update of
+        a real deployment: one truth for both planes.
+        """
+        cp = self.control_plane
+        if cp is None:
+            return self.fixed_routing
+        return PathRouting.of(cp.predict_api_specification, cp.custom_http_endpoints)
 
     def record(self, request: RecordedRequest) -> None:
         if self.max_log <= 0:
@@ -50,6 +66,56 @@ class EmulatorState:
             self.requests.append(request)
             if len(self.requests) > self.max_log:
                 del self.requests[: len(self.requests) - self.max_log]
+
+
+class StateViews:
+    """What :class:`~odsc_llm.testing.LocalDeployment` shows of its shared state: faults,
+    token delay, streams and the request log (``self._emulator``)."""
+
+    _emulator: EmulatorState
+    _initial_token_delay: float
+
+    @property
+    def faults(self) -> Faults:
+        """The fault queue: ``local.faults.push(status=429, retry_after=1, count=2)``."""
+        return self._emulator.faults
+
+    @property
+    def token_delay(self) -> float:
+        """Seconds between streamed tokens (settable)."""
+        return self._emulator.token_delay
+
+    @token_delay.setter
+    def token_delay(self, value: float) -> None:
+        if value < 0:
+            raise ValueError(f"token_delay must be >= 0 seconds, got {value}.")
+        self._emulator.token_delay = value
+
+    @property
+    def upstream(self) -> str | None:
+        """The upstream server in gateway mode, else ``None``."""
+        return self._emulator.upstream
+
+    @property
+    def active_streams(self) -> int:
+        """How many streamed answers are being sent right now."""
+        return self._emulator.active_streams
+
+    @property
+    def peak_streams(self) -> int:
+        """The most streamed answers sent at once since start (or :meth:`reset`)."""
+        return self._emulator.peak_streams
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A copy of the requests received so far, oldest first (the last ``request_log_size``)."""
+        with self._emulator.lock:
+            return list(self._emulator.requests)
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        with self._emulator.lock:
+            self._emulator.requests.clear()
 
 
 def make_protocol_class(state: EmulatorState) -> type[asyncio.Protocol]:

@@ -14,6 +14,7 @@ import pytest
 
 from odsc_llm.testing import LocalDeployment
 from odsc_llm.testing._responses_routes import RouteTable, takes_no_body
+from tests.support.deployments import DeploymentKind
 
 
 @pytest.fixture
@@ -82,11 +83,13 @@ def test_answer_shape_and_refusals(local: LocalDeployment) -> None:
     assert r.status_code == 404
 
 
-def test_id_routes_in_header_and_path_form(local: LocalDeployment) -> None:
+def test_id_routes_in_header_and_path_form(deployment_kind: DeploymentKind) -> None:
+    # The routing that fits: the route header on classic, the path form on MIE.
+    local = deployment_kind.local
     created = _post(local, {"input": "x", "background": True}).json()
     with httpx.Client(auth=local.auth) as http:
-        url = local.deployment.predict_url + f"/v1/responses/{created['id']}"
-        got = http.get(url, headers={"content-length": "0"})  # the service's 411 otherwise
+        # content-length: 0 on the GET (the service's 411 otherwise)
+        got = http.send(deployment_kind.request("GET", f"/v1/responses/{created['id']}"))
         assert got.status_code == 200 and got.json()["status"] == "completed"
         # another GET route is still refused
         route = {"route": "/v1/chat/completions", "content-length": "0"}
@@ -169,7 +172,8 @@ def upstream() -> Iterator[tuple[str, _Upstream]]:
 
 def test_gateway_forwards_retrieve_and_cancel(upstream: tuple[str, _Upstream]) -> None:
     url, app = upstream
-    with LocalDeployment(upstream=url) as gateway:
+    # MIE: the path form of /v1/responses/{id}/cancel is routed (a sub-path of the list).
+    with LocalDeployment(upstream=url, api_specification="openai") as gateway:
         client = gateway.client(max_retries=0)
         try:
             assert client.responses.retrieve("resp_up").id == "resp_up"

@@ -158,7 +158,7 @@ def test_embeddings_are_deterministic(local: LocalDeployment, http: httpx.Client
     assert body["usage"]["prompt_tokens"] == 3
 
 
-def test_route_header_and_path_form_choose_the_api(
+def test_route_header_and_body_shape_choose_the_api(
     local: LocalDeployment, http: httpx.Client
 ) -> None:
     # The route header wins over the body's shape.
@@ -168,12 +168,12 @@ def test_route_header_and_path_form_choose_the_api(
         headers={"route": "/v1/completions"},
     )
     assert r.json()["choices"][0]["text"] == "You said: p"
+    # The body's shape chooses when there is no header (the path form: test_routing).
     r = http.post(
-        local.deployment.predict_url + "/v1/chat/completions",
-        json={"messages": [{"role": "user", "content": "m"}]},
+        local.deployment.predict_url, json={"messages": [{"role": "user", "content": "m"}]}
     )
     assert r.json()["choices"][0]["message"]["content"] == "You said: m"
-    r = http.post(local.deployment.predict_url + "/v1/embeddings", json={"input": "e"})
+    r = http.post(local.deployment.predict_url, json={"input": "e"})
     assert r.json()["data"][0]["embedding"] == embed("e")
     r = http.post(local.deployment.predict_url, json={"prompt": "p"}, headers={"route": "/v1/nope"})
     assert r.status_code == 404
@@ -868,13 +868,21 @@ def test_gateway_forwards_by_route_header(gateway: tuple[LocalDeployment, _FakeU
 def test_gateway_path_form_and_body_default(gateway: tuple[LocalDeployment, _FakeUpstream]) -> None:
     local, app = gateway
     with httpx.Client(auth=local.auth) as http:
-        http.post(local.deployment.predict_url + "/v1/embeddings", json={"input": "x"})
+        # A classic gateway routes no path after /predict: the service's 404, nothing sent.
+        refused = http.post(local.deployment.predict_url + "/v1/embeddings", json={"input": "x"})
+        assert refused.status_code == 404
+        assert refused.json()["code"] == "NotAuthorizedOrNotFound"
         http.post(local.deployment.predict_url, json={"messages": []})
         http.post(local.deployment.predict_url, json={"prompt": "p"})
+    mie = LocalDeployment(upstream=local.upstream, api_specification="openai")
+    with mie, httpx.Client(auth=mie.auth) as http:
+        http.post(mie.deployment.predict_url + "/v1/embeddings", json={"input": "x"})
+        refused = http.post(mie.deployment.predict_url + "/v1/nope", json={"input": "x"})
+        assert refused.status_code == 404
     assert [p for p, _, _ in app.seen] == [
-        "/v1/embeddings",
         "/v1/chat/completions",
         "/v1/completions",
+        "/v1/embeddings",
     ]
 
 
