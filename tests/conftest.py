@@ -106,6 +106,36 @@ def emulator(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue("odsc_llm_local")
 
 
+@pytest.fixture(scope="session")
+def mie_emulator_session() -> Iterator[Any]:
+    """One emulator of a deployment with Multiple Inference Endpoints for the session."""
+    pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
+    from odsc_llm.testing import LocalDeployment
+
+    with LocalDeployment(**DEPLOYMENT_KINDS["mie"]) as local:
+        yield local
+
+
+@pytest.fixture
+def mie_emulator(mie_emulator_session: Any) -> Iterator[Any]:
+    """An MIE emulator (``api_specification="openai"``: the path form ``/predict/v1/...``
+    is routed too), reset before and after the test; ``emulator`` is a classic one."""
+    mie_emulator_session.reset()
+    yield mie_emulator_session
+    mie_emulator_session.reset()
+
+
+@pytest.fixture
+def emulator_for(request: pytest.FixtureRequest) -> Callable[[str], Any]:
+    """``emulator_for(routing)``: the emulator that routing fits, a classic deployment for
+    ``"header"`` and an MIE one for ``"path"`` (each reset before and after)."""
+
+    def pick(routing: str) -> Any:
+        return request.getfixturevalue("emulator" if routing == "header" else "mie_emulator")
+
+    return pick
+
+
 @pytest.fixture(scope="session", params=list(DEPLOYMENT_KINDS))
 def deployment_kind_session(request: pytest.FixtureRequest) -> Iterator[DeploymentKind]:
     """One emulator per deployment kind for the session (tests/support/deployments.py)."""

@@ -299,14 +299,22 @@ def test_get_signature_is_golden_equal_to_oci_signer(
 # ---- the emulator and its gateway --------------------------------------------------------
 
 
-def test_other_gets_stay_405(local: LocalDeployment) -> None:
-    with local.client() as client:
-        http = client._http
-        for path in ("/predict", "/predict/v1/completions", "/predictWithResponseStream/v1/models"):
-            request = http.build_request("GET", local.url + path, headers={"content-length": "0"})
-            response = http.send(request, auth=local.auth)
-            expected = 200 if path.endswith("/v1/models") else 405
-            assert response.status_code == expected, path
+def test_other_gets_stay_405(local: LocalDeployment, mie_emulator: LocalDeployment) -> None:
+    """Only the models listing answers a GET; a GET of another container path is a 405
+    on an MIE deployment, and the path form on a classic one is the service's 404."""
+    paths = ("/predict", "/predict/v1/completions", "/predictWithResponseStream/v1/models")
+    for deployment, expected in (
+        (mie_emulator, {paths[0]: 405, paths[1]: 405, paths[2]: 200}),
+        (local, {paths[0]: 405, paths[1]: 404, paths[2]: 404}),
+    ):
+        with deployment.client() as client:
+            http = client._http
+            for path in paths:
+                request = http.build_request(
+                    "GET", deployment.url + path, headers={"content-length": "0"}
+                )
+                response = http.send(request, auth=deployment.auth)
+                assert response.status_code == expected[path], (deployment.routing, path)
     # The stream endpoint's /v1/models is a GET like any other (answered, not refused).
 
 

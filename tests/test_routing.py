@@ -9,6 +9,7 @@ emulator records each request as it arrived (path, headers) and verifies its sig
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -72,21 +73,21 @@ def test_header_routing_is_the_default_and_sends_the_route_header(
 
 @SYNC
 def test_path_routing_puts_the_route_in_the_url_and_sends_no_route_header(
-    emulator: LocalDeployment, sync: bool
+    mie_emulator: LocalDeployment, sync: bool
 ) -> None:
-    twin = _twin(emulator, sync, routing="path")
+    twin = _twin(mie_emulator, sync, routing="path")
     try:
         assert twin.client.routing == "path"
         _every_call(twin)
     finally:
         twin.close()
-    assert _seen(emulator) == [
+    assert _seen(mie_emulator) == [
         ("POST", "/predict/v1/completions", None),
         ("POST", "/predictWithResponseStream/v1/chat/completions", None),
         ("POST", "/predict/v1/embeddings", None),
         ("GET", "/predict/v1/models", None),
     ]
-    assert emulator.requests[3].headers["content-length"] == "0"
+    assert mie_emulator.requests[3].headers["content-length"] == "0"
 
 
 @SYNC
@@ -113,8 +114,12 @@ def test_the_vllm_utilities_follow_the_routing(
     [("header", ("/predict", "/v1/completions")), ("path", ("/predict/v1/completions", None))],
 )
 def test_streams_on_predict_follow_the_routing(
-    emulator: LocalDeployment, sync: bool, routing: str, expected: tuple[str, str | None]
+    emulator_for: Callable[[str], LocalDeployment],
+    sync: bool,
+    routing: str,
+    expected: tuple[str, str | None],
 ) -> None:
+    emulator = emulator_for(routing)
     twin = _twin(emulator, sync, routing=routing, stream_endpoint="predict")
     try:
         assert twin.stream(prompt="x", max_tokens=2)
@@ -125,9 +130,9 @@ def test_streams_on_predict_follow_the_routing(
 
 @SYNC
 def test_copies_keep_the_routing_unless_told_otherwise(
-    emulator: LocalDeployment, sync: bool
+    mie_emulator: LocalDeployment, sync: bool
 ) -> None:
-    twin = _twin(emulator, sync, routing="path")
+    twin = _twin(mie_emulator, sync, routing="path")
     try:
         copy = twin.client.with_options(max_retries=1)
         assert copy.routing == "path" and twin.client.copy().routing == "path"
@@ -137,17 +142,17 @@ def test_copies_keep_the_routing_unless_told_otherwise(
         twin.run(back.models.list())
     finally:
         twin.close()
-    assert _seen(emulator) == [
+    assert _seen(mie_emulator) == [
         ("GET", "/predict/v1/models", None),
         ("GET", "/predict", "/v1/models"),
     ]
 
 
-def test_the_sync_batch_twin_keeps_the_routing(emulator: LocalDeployment) -> None:
-    with emulator.client(routing="path") as client:
+def test_the_sync_batch_twin_keeps_the_routing(mie_emulator: LocalDeployment) -> None:
+    with mie_emulator.client(routing="path") as client:
         result = client.completions.batch(["a", "b"], max_tokens=2)
     assert result.ok and len(result.results) == 2
-    assert {path for _, path, _ in _seen(emulator)} == {"/predict/v1/completions"}
+    assert {path for _, path, _ in _seen(mie_emulator)} == {"/predict/v1/completions"}
 
 
 def test_routing_is_read_only(emulator: LocalDeployment) -> None:
@@ -173,8 +178,7 @@ def test_a_404_to_the_path_form_names_the_routing_fix(
 ) -> None:
     """The service answers an unrouted path (a classic deployment) with its 404
     ``NotAuthorizedOrNotFound``: the hint says to use header routing or enable MIE."""
-    emulator.faults.push(status=404)  # the service's OCI body
-    twin = _twin(emulator, sync, routing="path")
+    twin = _twin(emulator, sync, routing="path")  # on a classic emulator, as the service
     try:
         with pytest.raises(NotFoundError) as info:
             twin.call("models.list")
@@ -206,10 +210,10 @@ def test_a_404_to_the_header_form_keeps_the_deployment_hint(
 
 @SYNC
 def test_a_vllm_404_on_the_path_form_is_not_a_routing_problem(
-    emulator: LocalDeployment, sync: bool
+    mie_emulator: LocalDeployment, sync: bool
 ) -> None:
     """vLLM's 404 (the path was routed; the model name is wrong) keeps its own hint."""
-    twin = _twin(emulator, sync, routing="path")
+    twin = _twin(mie_emulator, sync, routing="path")
     try:
         with pytest.raises(NotFoundError) as info:
             twin.call("completions.create", prompt="x", model="gpt-4")
@@ -222,8 +226,12 @@ def test_a_vllm_404_on_the_path_form_is_not_a_routing_problem(
 @SYNC
 @pytest.mark.parametrize("routing", ["header", "path"])
 def test_spans_are_named_by_the_route_in_both_modes(
-    emulator: LocalDeployment, spans: InMemorySpanExporter, sync: bool, routing: str
+    emulator_for: Callable[[str], LocalDeployment],
+    spans: InMemorySpanExporter,
+    sync: bool,
+    routing: str,
 ) -> None:
+    emulator = emulator_for(routing)
     twin = _twin(emulator, sync, routing=routing, tracing=True)
     try:
         twin.call("chat.completions.create", messages=MESSAGES, max_tokens=2)

@@ -59,6 +59,9 @@ def test_header_routing_is_the_default(
 def test_path_routing_puts_the_route_in_the_url(
     emu: Emulator, args: list[str], route: str, endpoint: str
 ) -> None:
+    # An MIE deployment (the emulator routes what its control plane reports): a classic
+    # one answers the path form 404, below.
+    emu.local.control_plane.predict_api_specification = "openai"
     status, _, stderr = emu.run(*args, "--routing", "path")
     assert status == 0, stderr
     (request,) = emu.local.requests
@@ -80,7 +83,7 @@ def test_info_has_no_routing_option(emu: Emulator) -> None:
 
 
 def test_a_404_to_the_path_form_says_the_flag_that_fixes_it(emu: Emulator) -> None:
-    emu.local.faults.push(status=404)  # what a classic deployment answers the path form
+    # The emulator is a classic deployment: the path form gets the service's own 404.
     status, _, stderr = emu.run("embed", "hi", "--routing", "path", "--max-retries", "0")
     assert status == 1
     assert "(/predict/v1/embeddings: --routing path)" in stderr

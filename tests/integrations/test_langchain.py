@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 pytest.importorskip(
@@ -18,10 +16,9 @@ from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from odsc_llm import InvalidRequestError
 from odsc_llm.integrations.langchain import chat_model, embeddings
 from odsc_llm.testing import LocalDeployment
-from tests.support.routing import (  # noqa: F401 - fixtures
+from tests.support.deployments import DeploymentKind
+from tests.support.routing import (
     assert_all_signed,
-    mie_local_fixture,
-    routed_fixture,
     sent,
 )
 
@@ -33,8 +30,8 @@ def _expect(routing: str, endpoint: str, suffix: str) -> tuple[str, str | None]:
     return (f"/{endpoint}", suffix) if routing == "header" else (f"/{endpoint}{suffix}", None)
 
 
-def test_invoke(routed: tuple[LocalDeployment, Any]) -> None:
-    local, routing = routed
+def test_invoke(deployment_kind: DeploymentKind) -> None:
+    local, routing = deployment_kind.local, deployment_kind.routing
     llm = chat_model(local.deployment, auth=local.auth, routing=routing, temperature=0.1)
     assert isinstance(llm, ChatOpenAI)
     answer = llm.invoke([SystemMessage("Be brief."), HumanMessage("hi there")])
@@ -46,8 +43,8 @@ def test_invoke(routed: tuple[LocalDeployment, Any]) -> None:
     assert_all_signed(local)
 
 
-def test_stream(routed: tuple[LocalDeployment, Any]) -> None:
-    local, routing = routed
+def test_stream(deployment_kind: DeploymentKind) -> None:
+    local, routing = deployment_kind.local, deployment_kind.routing
     llm = chat_model(local.deployment, auth=local.auth, routing=routing)
     text = "".join(str(chunk.content) for chunk in llm.stream("hi there"))
     assert text == "You said: hi there"
@@ -56,8 +53,8 @@ def test_stream(routed: tuple[LocalDeployment, Any]) -> None:
     assert_all_signed(local)
 
 
-async def test_async_invoke_and_stream(routed: tuple[LocalDeployment, Any]) -> None:
-    local, routing = routed
+async def test_async_invoke_and_stream(deployment_kind: DeploymentKind) -> None:
+    local, routing = deployment_kind.local, deployment_kind.routing
     llm = chat_model(local.url, auth=local.auth, routing=routing)
     answer = await llm.ainvoke("hello")
     assert answer.content == "You said: hello"
@@ -84,8 +81,8 @@ def test_refuses_settings_it_owns(emulator: LocalDeployment) -> None:
         chat_model(emulator.deployment, auth=emulator.auth, routing="mie")  # type: ignore[arg-type]
 
 
-def test_embeddings(routed: tuple[LocalDeployment, Any]) -> None:
-    local, routing = routed
+def test_embeddings(deployment_kind: DeploymentKind) -> None:
+    local, routing = deployment_kind.local, deployment_kind.routing
     model = embeddings(local.deployment, auth=local.auth, routing=routing)
     assert isinstance(model, OpenAIEmbeddings)
     assert model.check_embedding_ctx_length is False
@@ -101,8 +98,8 @@ def test_embeddings(routed: tuple[LocalDeployment, Any]) -> None:
     assert_all_signed(local)
 
 
-async def test_async_embeddings(routed: tuple[LocalDeployment, Any]) -> None:
-    local, routing = routed
+async def test_async_embeddings(deployment_kind: DeploymentKind) -> None:
+    local, routing = deployment_kind.local, deployment_kind.routing
     model = embeddings(local.url, auth=local.auth, routing=routing, chunk_size=1)
     vectors = await model.aembed_documents(["a", "b"])
     assert len(vectors) == 2

@@ -9,6 +9,7 @@ httpx2) is installed: in the openai 1.x environment they are not generated.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -75,8 +76,11 @@ async def test_async_models_list_on_the_default_client(emulator: LocalDeployment
 
 @pytest.mark.parametrize("routing", ["header", "path"])
 @pytest.mark.parametrize("flavor", FLAVORS)
-def test_a_bare_get_has_a_length(emulator: LocalDeployment, flavor: Any, routing: Any) -> None:
+def test_a_bare_get_has_a_length(
+    emulator_for: Callable[[str], LocalDeployment], flavor: Any, routing: Any
+) -> None:
     """Any helper's GET, not only the SDK's, is sent with content-length: 0."""
+    emulator = emulator_for(routing)
     with http_client(emulator.deployment, emulator.auth, flavor=flavor, routing=routing) as c:
         response = c.get(base_url(emulator.deployment) + "/models")
     assert response.status_code == 200, response.text

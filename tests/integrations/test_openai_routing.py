@@ -24,11 +24,10 @@ from odsc_llm.integrations.openai import (
     http_client,
     openai_client,
 )
-from tests.support.routing import (  # noqa: F401 - fixtures
+from tests.support.deployments import DeploymentKind
+from tests.support.routing import (
     assert_all_signed,
-    mie_local_fixture,
     openai_flavors,
-    routed_fixture,
     sent,
     sent_paths,
     sent_routes,
@@ -71,8 +70,8 @@ def _check_sent(local: LocalDeployment, routing: str) -> None:
 
 
 @pytest.mark.parametrize("flavor", openai_flavors())
-def test_openai_sdk_on_each_routing(routed: tuple[LocalDeployment, Any], flavor: Any) -> None:
-    local, routing = routed
+def test_openai_sdk_on_each_routing(deployment_kind: DeploymentKind, flavor: Any) -> None:
+    local, routing = deployment_kind.local, deployment_kind.routing
     http = http_client(local.deployment, local.auth, routing=routing, flavor=flavor)
     client = openai_client(
         local.deployment, auth=local.auth, routing=routing, http_client=http, max_retries=0
@@ -89,9 +88,9 @@ def test_openai_sdk_on_each_routing(routed: tuple[LocalDeployment, Any], flavor:
 
 @pytest.mark.parametrize("flavor", openai_flavors())
 async def test_async_openai_sdk_on_each_routing(
-    routed: tuple[LocalDeployment, Any], flavor: Any
+    deployment_kind: DeploymentKind, flavor: Any
 ) -> None:
-    local, routing = routed
+    local, routing = deployment_kind.local, deployment_kind.routing
     http = async_http_client(local.deployment, local.auth, routing=routing, flavor=flavor)
     client = async_openai_client(
         local.deployment, auth=local.auth, routing=routing, http_client=http

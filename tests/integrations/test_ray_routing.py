@@ -4,6 +4,7 @@ predictor runs without Ray, against the emulator)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -21,8 +22,12 @@ from odsc_llm.testing import LocalDeployment
     ],
 )
 def test_the_predictor_routes_as_asked(
-    emulator: LocalDeployment, routing: str | None, path: str, route: str | None
+    emulator_for: Callable[[str], LocalDeployment],
+    routing: str | None,
+    path: str,
+    route: str | None,
 ) -> None:
+    emulator = emulator_for(routing or "header")
     kwargs = {} if routing is None else {"routing": routing}
     predictor = DeploymentPredictor(emulator.deployment, auth=emulator.auth, **kwargs)
     try:

@@ -91,7 +91,8 @@ def test_stream_bytes_are_the_deployments(proxy_url: str, local: LocalDeployment
     assert through.text.endswith("data: [DONE]\n\n")
 
 
-def test_path_routing(local: LocalDeployment) -> None:
+def test_path_routing(mie_emulator: LocalDeployment) -> None:
+    local = mie_emulator  # the path form is routed only with Multiple Inference Endpoints
     with running(create_app(local.url, auth=local.auth, routing="path")) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
         client.chat.completions.create(model="m", messages=PROMPT)

@@ -375,7 +375,10 @@ def test_stream_idle_timeout_bounds_the_gap_between_events(sync: bool) -> None:
 
 
 @SYNC
-def test_path_routing_puts_the_id_routes_in_the_url(sync: bool, local: LocalDeployment) -> None:
+def test_path_routing_puts_the_id_routes_in_the_url(
+    sync: bool, mie_emulator: LocalDeployment
+) -> None:
+    local = mie_emulator  # the path form is routed only with Multiple Inference Endpoints
     twin = Twin(sync, local.deployment, auth=local.auth, max_retries=0, routing="path")
     try:
         queued = twin.call("responses.create", input="x", background=True)

@@ -1,18 +1,11 @@
-"""Emulators for each routing: a classic deployment (header form only) and an MIE one.
+"""What the emulator received, per routing: paths, ``route`` headers, signatures.
 
-The emulator grows a strict mode (``api_specification=``): a classic deployment answers
-the path form 404 like the service. Until then (and after) :func:`mie_emulator` asks for
-an MIE deployment when the emulator knows the option, so path-routing tests hold on both.
+The emulators themselves (a classic deployment and an MIE one, with the routing that
+fits each) are the ``deployment_kind``, ``emulator``, ``mie_emulator`` and
+``emulator_for`` fixtures of tests/conftest.py.
 """
 
 from __future__ import annotations
-
-import inspect
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-import pytest
 
 from odsc_llm.testing import LocalDeployment
 
@@ -24,44 +17,6 @@ def openai_flavors() -> list[str]:
     from odsc_llm.integrations.openai._options import default_flavor
 
     return ["httpx", "httpx2"] if default_flavor() == "httpx2" else ["httpx"]
-
-
-def mie_options() -> dict[str, Any]:
-    """The ``LocalDeployment`` options of an MIE deployment with the OpenAI allowlist."""
-    if "api_specification" in inspect.signature(LocalDeployment).parameters:
-        return {"api_specification": "openai"}
-    return {}  # an emulator that accepts both forms
-
-
-@contextmanager
-def mie_emulator() -> Iterator[LocalDeployment]:
-    """A running emulator of a deployment with Multiple Inference Endpoints."""
-    with LocalDeployment(**mie_options()) as local:
-        yield local
-
-
-# Fixtures: a test module imports ``mie_local_fixture`` and ``routed_fixture`` and asks
-# for ``routed`` (the names differ so that the import is not shadowed by the argument).
-@pytest.fixture(name="mie_local", scope="module")
-def mie_local_fixture() -> Iterator[LocalDeployment]:
-    """One MIE emulator per test module."""
-    with mie_emulator() as local:
-        yield local
-
-
-@pytest.fixture(name="routed", params=["header", "path"])
-def routed_fixture(
-    request: pytest.FixtureRequest, emulator: LocalDeployment
-) -> Iterator[tuple[LocalDeployment, Any]]:
-    """(emulator, routing): a classic deployment for "header", an MIE one for "path",
-    reset before and after the test."""
-    routing: str = request.param
-    local: LocalDeployment = (
-        emulator if routing == "header" else request.getfixturevalue("mie_local")
-    )
-    local.reset()
-    yield local, routing
-    local.reset()
 
 
 def sent_paths(local: LocalDeployment) -> list[str]:
