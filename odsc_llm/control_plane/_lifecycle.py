@@ -17,20 +17,15 @@ from .._address import Located, locate
 from .._errors import ControlPlaneError, InvalidRequestError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ._clients import AuthArg, ClientFactory, call
-from ._constants import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, SERVICE_CONTAINER_SCHEME
-from ._containers import ContainerInfo, containers_with
-from ._create import service_shapes
+from ._constants import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
+from ._containers import containers_with
 from ._deploy_details import (
     Params,
-    build_params,
     check_env,
-    check_params,
-    check_shape,
-    split_params,
-    user_params,
 )
 from ._fetch import data_science_client
 from ._info import DeploymentInfo
+from ._update_details import update_details
 from ._work_requests import await_until_done, wait_until_done
 
 if TYPE_CHECKING:
@@ -110,75 +105,6 @@ def _change(
     md, _ = _read(client, dep, limits)
     info = DeploymentInfo.from_oci(md, dep.region)
     return info.model_copy(update={"work_request_id": work_request_id})
-
-
-def _update_details(
-    options: dict[str, Any], containers: Callable[[Any], list[ContainerInfo]]
-) -> Callable[[Any, Any], Any]:
-    """``(current ModelDeployment, client) -> UpdateModelDeploymentDetails``."""
-
-    def build(md: Any, client: Any) -> Any:
-        from oci.data_science import models
-
-        config = md.model_deployment_configuration_details
-        current = config.model_configuration_details
-        instance = None
-        if options["shape"] is not None or options["ocpus"] is not None:
-            # Checked here, before the update is sent: the service's shapes are those of
-            # the deployment's compartment.
-            shape = check_shape(
-                options["shape"] or current.instance_configuration.instance_shape_name,
-                ocpus=options["ocpus"], memory_gb=options["memory_gb"], params_billion=None,
-                force=False, service_shapes=lambda: service_shapes(client, md.compartment_id,
-                                                                   options["limits"]),
-            )  # fmt: skip
-            flex = None
-            if options["ocpus"] is not None:
-                flex = models.ModelDeploymentInstanceShapeConfigDetails(
-                    ocpus=options["ocpus"], memory_in_gbs=options["memory_gb"]
-                )
-            instance = models.InstanceConfiguration(
-                instance_shape_name=shape, model_deployment_instance_shape_config_details=flex
-            )
-        scaling = None
-        if options["instance_count"] is not None:
-            scaling = models.FixedSizeScalingPolicy(instance_count=options["instance_count"])
-        model_update = models.UpdateModelConfigurationDetails(
-            model_id=current.model_id,
-            instance_configuration=instance,
-            scaling_policy=scaling,
-            bandwidth_mbps=options["bandwidth_mbps"],
-        )
-        env_update = None
-        if options["env"] or options["params"] is not None:
-            old_env = dict(config.environment_configuration_details.environment_variables or {})
-            new_env = {**old_env, **options["env"]}
-            new_env = {k: v for k, v in new_env.items() if v is not None}
-            if options["params"] is not None:
-                image = str(config.environment_configuration_details.image or "")
-                container = _container_of(image, containers(client))
-                base = container.cmd if container else ""
-                served, _ = user_params(old_env.get("PARAMS", ""), base)
-                tokens = split_params(options["params"])
-                check_params(tokens, container)
-                new_env["PARAMS"] = build_params(base, served or "odsc-llm", tokens)
-            env_update = models.UpdateOcirModelDeploymentEnvironmentConfigurationDetails(
-                environment_variables=new_env
-            )
-        return models.UpdateModelDeploymentDetails(
-            model_deployment_configuration_details=models.UpdateSingleModelDeploymentConfigurationDetails(
-                model_configuration_details=model_update,
-                environment_configuration_details=env_update,
-            )
-        )
-
-    return build
-
-
-def _container_of(image: str, containers: list[ContainerInfo]) -> ContainerInfo | None:
-    if not image.startswith(SERVICE_CONTAINER_SCHEME):
-        return None
-    return next((c for c in containers if c.image == image), None)
 
 
 def _finish(
@@ -261,7 +187,7 @@ def update_deployment(
     limits = bounds(request_timeout, max_retries)
     options["limits"] = limits
     dep = locate(deployment)
-    details = _update_details(options, lambda c: containers_with(c, limits.start()))
+    details = update_details(options, lambda c: containers_with(c, limits.start()))
     info = _change("update", dep, auth, client_factory, limits, details)
     waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
                        client_factory)  # fmt: skip
