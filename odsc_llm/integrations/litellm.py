@@ -17,9 +17,9 @@ LiteLLM proxy, point ``custom_provider_map`` of its config at an object made by
 :func:`handler` (``odsc = handler()`` in a module of yours).
 
 LiteLLM fetches a model price list from the internet when imported, unless
-``LITELLM_LOCAL_MODEL_COST_MAP`` is set; this module sets it (when unset) before importing
-LiteLLM: notebook sessions and jobs often have no internet access, and deployments are
-not in that list anyway.
+``LITELLM_LOCAL_MODEL_COST_MAP`` is set; importing this module sets it (when unset), so
+import it before ``litellm``: notebook sessions and jobs often have no internet access
+(the fetch then stalls the import with retries), and deployments are not in that list.
 
 Needs ``pip install 'odsc-llm[litellm]'``.
 """
@@ -56,8 +56,11 @@ _Client = TypeVar("_Client", "openai.OpenAI", "openai.AsyncOpenAI")
 _OWN_PARAMS = ("stream", "model", "messages", "max_retries")
 
 
+# Set when this module is imported, so that it holds for a ``import litellm`` after it.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
 def _import_litellm() -> Any:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     return require("litellm", "litellm", "litellm")
 
 
