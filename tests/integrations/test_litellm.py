@@ -161,3 +161,24 @@ def test_bad_provider_name_is_a_typed_error(provider: str) -> None:
 def test_bad_routing_is_a_typed_error() -> None:
     with pytest.raises(InvalidRequestError, match="routing"):
         odsc_litellm.handler(routing="query")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(429, "RateLimitError"), (404, "NotFoundError"), (503, "ServiceUnavailableError")],
+)
+def test_deployment_errors_are_litellm_errors(
+    deployment_kind: DeploymentKind, status: int, error: str
+) -> None:
+    """LiteLLM's retries and Router fallbacks key on its own exception classes."""
+    saved = list(litellm.custom_provider_map)
+    local = deployment_kind.local
+    try:
+        odsc_litellm.register(local.auth, routing=deployment_kind.routing, max_retries=0)  # type: ignore[arg-type]
+        local.faults.push(status=status, retry_after=0)
+        with pytest.raises(getattr(litellm, error)) as caught:
+            litellm.completion(model=f"odsc/{local.url}", messages=_user("hi"))
+        assert caught.value.status_code == status
+        assert len(local.requests) == 1  # max_retries=0 reached the OpenAI client
+    finally:
+        litellm.custom_provider_map = saved
