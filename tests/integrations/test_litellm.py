@@ -182,3 +182,17 @@ def test_deployment_errors_are_litellm_errors(
         assert len(local.requests) == 1  # max_retries=0 reached the OpenAI client
     finally:
         litellm.custom_provider_map = saved
+
+
+def test_extra_body_names_another_served_model(odsc: str, deployment_kind: DeploymentKind) -> None:
+    # The emulator serves "odsc-llm" only and, like vLLM, answers another name 404.
+    with pytest.raises(litellm.NotFoundError):
+        litellm.completion(
+            model=odsc, messages=_user("hi"), extra_body={"model": "another-model"}, num_retries=0
+        )
+    assert deployment_kind.local.requests[-1].json()["model"] == "another-model"
+
+
+def test_a_model_that_names_no_deployment_says_so(odsc: str) -> None:
+    with pytest.raises(litellm.APIConnectionError, match="not a deployment URL"):
+        litellm.completion(model="odsc/not-a-deployment", messages=_user("hi"))
