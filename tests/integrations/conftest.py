@@ -5,9 +5,9 @@ openai 3 (CI installs the LiteLLM/DSPy stack beside them), while LlamaIndex's Op
 packages need ``openai<3`` (CI: ``openai<2``) and instructor 1.17 ``openai>=2,<3`` (its
 ``jiter<0.15`` pin excludes openai 3.6x). Their test modules are marked ``openai3`` /
 ``openai_lt2`` / ``openai2`` (``ENVIRONMENTS`` below) and run in the environment
-whose openai fits (CI runs both, see .ci/run). Without ``-m``, a run leaves out the
-modules of the other environment (the report header says which); with ``-m`` they are
-collected as asked. A module whose framework is missing fails on its import: never a skip.
+whose openai fits (CI runs both, see .ci/run): a run leaves out the modules of the other
+environment (the report header says which). A module whose framework is missing in its
+own environment fails on its import: never a skip.
 """
 
 from __future__ import annotations
@@ -48,21 +48,21 @@ def _openai_major() -> int:
         return 0
 
 
-def _left_out(config: pytest.Config) -> list[str]:
-    if config.getoption("markexpr"):
-        return []  # an explicit -m chooses
+def _left_out() -> list[str]:
+    # Whatever -m says (CI runs `-m "not real_model"`): a module of the other environment
+    # cannot even be imported here.
     major = _openai_major()
     return sorted(name for name, mark in ENVIRONMENTS.items() if not FITS[mark](major))
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if collection_path.name in _left_out(config):
+    if collection_path.name in _left_out():
         return True
     return None
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    left_out = _left_out(config)
+    left_out = _left_out()
     if not left_out:
         return None
     return (
