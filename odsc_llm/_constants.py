@@ -8,6 +8,8 @@ import httpx
 
 #: The model name a single-model deployment answers to (vLLM 404s on any other).
 DEFAULT_MODEL = "odsc-llm"
+#: The LiteLLM provider name odsc_llm.integrations.litellm registers: model="odsc/<deployment>".
+LITELLM_PROVIDER = "odsc"
 
 #: Per-attempt timeouts: 10 s to connect, 600 s for each read (long generations).
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
