@@ -27,6 +27,7 @@ def add_transcribe(p: argparse.ArgumentParser) -> None:
         "--temperature", type=number_in(0, 1), metavar="T", help="sampling temperature (0..1)"
     )
     p.add_argument("--model", help=f"model name (default: {C.DEFAULT_MODEL})")
+    _connect.add_routing_option(p)
     p.add_argument(
         "--no-stream",
         dest="stream",

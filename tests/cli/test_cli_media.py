@@ -94,6 +94,23 @@ def test_transcribe_streams_by_default(emu: Emulator, files: Path) -> None:
     assert b'filename="speech.wav"' in request.body
 
 
+def test_transcribe_takes_the_routing(emu: Emulator, files: Path) -> None:
+    """--routing path names the container path in the URL: an MIE deployment (the
+    emulator routes what its control plane reports) answers; a classic one refuses."""
+    plane = emu.local.control_plane
+    plane.predict_api_specification = "openai"
+    try:
+        result = emu.run("transcribe", str(files / "speech.wav"), "--routing", "path")
+    finally:
+        plane.predict_api_specification = None
+    assert result.returncode == 0, result.stderr
+    request = emu.local.requests[-1]
+    assert request.path.endswith("/predictWithResponseStream/v1/audio/transcriptions")
+    assert "route" not in request.headers
+    refused = emu.run("transcribe", str(files / "speech.wav"), "--routing", "path")
+    assert refused.returncode == 1 and "--routing header" in refused.stderr
+
+
 def test_transcribe_whole_translate_and_json(emu: Emulator, files: Path) -> None:
     whole = emu.run("transcribe", str(files / "speech.wav"), "--no-stream", "--translate")
     assert whole.returncode == 0, whole.stderr
