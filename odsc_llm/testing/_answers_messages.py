@@ -25,7 +25,6 @@ step), and the stream faults here (``cut_before_done`` drops ``message_stop``,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,6 +33,7 @@ from typing import Any
 from ._answers import AnswerError, Plan, plan_chat, tokenize
 from ._parse import chat_prompt
 from ._request import Request
+from ._sse_out import send_events
 from ._state import EmulatorState
 
 __all__ = ["ROUTE_COUNT_TOKENS", "ROUTE_MESSAGES", "answers"]
@@ -179,40 +179,4 @@ async def _answer_messages(req: Request, state: EmulatorState) -> None:
             events, end = [*events[:after], (error, False)], b""
         elif fault.reset_mid_stream:
             reset_at = after
-    await _send_stream(req, state, events, end, reset_at)
-
-
-async def _send_stream(
-    req: Request,
-    state: EmulatorState,
-    events: list[tuple[bytes, bool]],
-    end: bytes,
-    reset_at: int | None,
-) -> None:
-    headers = req.base_headers(b"text/event-stream; charset=utf-8")
-    headers.append((b"cache-control", b"no-cache"))
-    if not req.incremental and reset_at is None:
-        body = b"".join(event for event, _ in events) + end
-        headers.append((b"content-length", str(len(body)).encode()))
-        await req.start(200, headers)
-        await req.body_part(body, more=False)
-        return
-    state.active_streams += 1
-    state.peak_streams = max(state.peak_streams, state.active_streams)
-    try:
-        await req.start(200, headers)
-        for sent, (event, is_token) in enumerate(events):
-            if reset_at is not None and sent >= reset_at:
-                await req.abort()
-                return
-            if is_token and sent > 0 and state.token_delay > 0:
-                await asyncio.sleep(state.token_delay)
-            if req.closed():
-                return  # the client went away
-            await req.body_part(event, more=True)
-        if reset_at is not None:
-            await req.abort()
-            return
-        await req.body_part(end, more=False)
-    finally:
-        state.active_streams -= 1
+    await send_events(req, state, events, end, reset_at)

@@ -8,7 +8,6 @@ A route key may hold ``{id}`` (:class:`RouteTable`); a cancel may come without a
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._answers_responses import ResponsePlan, plan_response, sse_event
 from ._aqua import AnswerError
+from ._sse_out import send_events
 
 if TYPE_CHECKING:
     from ._request import Request
@@ -166,36 +166,4 @@ class ResponsesAnswers:
         reset_at = None
         if fault is not None and fault.reset_mid_stream:
             reset_at = fault.after_events if fault.after_events is not None else 1
-        await self._send_events(req, events, reset_at)
-
-    async def _send_events(
-        self, req: Request, events: list[tuple[bytes, bool]], reset_at: int | None
-    ) -> None:
-        headers = req.base_headers(b"text/event-stream; charset=utf-8")
-        headers.append((b"cache-control", b"no-cache"))
-        if not req.incremental and reset_at is None:
-            body = b"".join(e for e, _ in events)
-            headers.append((b"content-length", str(len(body)).encode()))
-            await req.start(200, headers)
-            await req.body_part(body, more=False)
-            return
-        state = self.app.state
-        state.active_streams += 1
-        state.peak_streams = max(state.peak_streams, state.active_streams)
-        try:
-            await req.start(200, headers)
-            for sent, (event, is_token) in enumerate(events):
-                if reset_at is not None and sent >= reset_at:
-                    await req.abort()
-                    return
-                if is_token and sent > 0 and state.token_delay > 0:
-                    await asyncio.sleep(state.token_delay)
-                if req.closed():
-                    return
-                await req.body_part(event, more=True)
-            if reset_at is not None:
-                await req.abort()
-                return
-            await req.body_part(b"", more=False)
-        finally:
-            state.active_streams -= 1
+        await send_events(req, self.app.state, events, b"", reset_at)

@@ -20,7 +20,6 @@ Each request goes through steps, each taking the one :class:`~._request.Request`
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -41,6 +40,7 @@ from ._faults import apply_fault, oci_error_body
 from ._gateway import Gateway
 from ._hosts import HostCheck
 from ._request import Receive, Request, Scope, Send, read_body
+from ._sse_out import send_events
 from ._state import EmulatorState
 from ._verify import SignatureVerificationError, verify_request
 
@@ -355,7 +355,7 @@ class EmulatorApp:
             req.api_route, req.payload, self.state.models, _answers.tokenize, _answers.embed
         )
         if isinstance(answer, list):
-            await self._stream(req, answer, incremental=req.incremental)
+            await self._stream(req, answer)
         else:
             await self._send_full(req, answer)
 
@@ -370,7 +370,7 @@ class EmulatorApp:
         if not req.stream:
             await self._send_full(req, _answers.full_answer(plan))
             return
-        await self._stream(req, plan, incremental=req.incremental)
+        await self._stream(req, plan)
 
     async def _send_full(self, req: Request, answer: dict[str, Any]) -> None:
         body = json.dumps(answer, separators=(",", ":")).encode()
@@ -383,9 +383,7 @@ class EmulatorApp:
             return
         await req.send_bytes(200, body, "application/json")
 
-    async def _stream(
-        self, req: Request, plan: _answers.Plan | list[_answers_media.Event], *, incremental: bool
-    ) -> None:
+    async def _stream(self, req: Request, plan: _answers.Plan | list[_answers_media.Event]) -> None:
         given = plan if isinstance(plan, list) else _answers.stream_events(plan)
         events: list[tuple[bytes, bool]] = [
             (b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n", is_token)
@@ -416,33 +414,4 @@ class EmulatorApp:
         if fault is not None and fault.reset_mid_stream:
             reset_at = fault.after_events if fault.after_events is not None else 1
 
-        headers = req.base_headers(b"text/event-stream; charset=utf-8")
-        headers.append((b"cache-control", b"no-cache"))
-        if not incremental and reset_at is None:
-            body = b"".join(e for e, _ in events) + done
-            headers.append((b"content-length", str(len(body)).encode()))
-            await req.start(200, headers)
-            await req.body_part(body, more=False)
-            return
-
-        state = self.state
-        state.active_streams += 1
-        state.peak_streams = max(state.peak_streams, state.active_streams)
-        try:
-            await req.start(200, headers)
-            for sent, (event, is_token) in enumerate(events):
-                if reset_at is not None and sent >= reset_at:
-                    await req.abort()
-                    return
-                # token_delay between tokens (the first event goes out at once).
-                if is_token and sent > 0 and state.token_delay > 0:
-                    await asyncio.sleep(state.token_delay)
-                if req.closed():
-                    return  # the client went away
-                await req.body_part(event, more=True)
-            if reset_at is not None:
-                await req.abort()
-                return
-            await req.body_part(done, more=False)
-        finally:
-            state.active_streams -= 1
+        await send_events(req, self.state, events, done, reset_at)
