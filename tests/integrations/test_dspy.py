@@ -9,15 +9,28 @@ openai-3 environment (tests/integrations/conftest.py), against each deployment k
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import dspy
 import litellm
 import pytest
+from dspy.adapters.types.tool import ToolCallResults
+from litellm.types.utils import ModelResponseStream
 
 from odsc_llm.integrations import litellm as odsc_litellm
 
 from ..support.deployments import DeploymentKind
-from ..support.frameworks import assert_signed_and_routed, routes
+from ..support.frameworks import (
+    STREAM_PROMPT,
+    TOOL_PROMPT,
+    TOOL_RESULT,
+    assert_signed_and_routed,
+    assert_tool_round_trip,
+    chat_bodies,
+    get_weather,
+    routes,
+    streamed,
+)
 
 pytestmark = pytest.mark.openai3
 
@@ -48,4 +61,67 @@ def test_predict_gets_a_structured_answer(lm: dspy.LM, deployment_kind: Deployme
     with dspy.context(lm=lm):
         prediction = dspy.Predict("question -> answer")(question="What is OCI?")
     assert isinstance(prediction.answer, str) and prediction.answer
+    assert_signed_and_routed(deployment_kind.local, deployment_kind.routing)
+
+
+class _Raw(dspy.Module):
+    """A program whose one LM call DSPy streams: its text, no adapter's field format."""
+
+    def forward(self, prompt: str) -> dspy.Prediction:
+        return dspy.Prediction(text=dspy.settings.lm(prompt)[0])
+
+
+async def test_stream(lm: dspy.LM, deployment_kind: DeploymentKind) -> None:
+    # streamify without listeners yields the LM's raw stream chunks, then the Prediction.
+    program = dspy.streamify(_Raw())
+    chunks: list[ModelResponseStream] = []
+    predictions: list[dspy.Prediction] = []
+    with dspy.context(lm=lm):
+        async for value in program(prompt=STREAM_PROMPT):
+            if isinstance(value, ModelResponseStream):
+                chunks.append(value)
+            elif isinstance(value, dspy.Prediction):
+                predictions.append(value)
+    parts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(parts) > 1, parts
+    assert "".join(parts) == f"You said: {STREAM_PROMPT}"
+    assert [p.text for p in predictions] == [f"You said: {STREAM_PROMPT}"]
+    assert len(deployment_kind.local.requests) == 1
+    assert deployment_kind.local.requests[0].json()["stream"] is True
+    assert streamed(deployment_kind.local)
+    assert routes(deployment_kind.local, deployment_kind.routing) == ["/v1/chat/completions"]
+    assert_signed_and_routed(deployment_kind.local, deployment_kind.routing)
+
+
+class _Ask(dspy.Signature):
+    """Answer the question, calling a tool when it helps."""
+
+    question: str | None = dspy.InputField(default=None)
+    tools: list[dspy.Tool] = dspy.InputField()
+    history: dspy.History = dspy.InputField()
+    answer: str | None = dspy.OutputField()
+    tool_calls: dspy.ToolCalls = dspy.OutputField()
+
+
+def test_tool_round_trip(lm: dspy.LM, deployment_kind: DeploymentKind) -> None:
+    tool = dspy.Tool(get_weather)
+    ask = dspy.Predict(_Ask)
+    history = dspy.History(messages=[])
+    adapter = dspy.ChatAdapter(use_native_function_calling=True)
+    with dspy.context(lm=lm, adapter=adapter):
+        first = ask(question=TOOL_PROMPT, tools=[tool], history=history)
+        calls = first.tool_calls.tool_calls
+        assert [c.name for c in calls] == ["get_weather"], calls
+        values: list[Any] = [call.execute(functions=[tool]) for call in calls]
+        assert values == [TOOL_RESULT]  # DSPy ran our tool with the model's arguments
+        results = ToolCallResults.from_tool_calls_and_values(first.tool_calls, values, [False])
+        event = {
+            "question": TOOL_PROMPT,
+            "tool_calls": first.tool_calls.model_copy(update={"tool_call_results": results}),
+        }
+        history.messages.append(event)
+        final = ask(tools=[tool], history=history)
+    print(final, chat_bodies(deployment_kind.local)[-1]["messages"])
+    assert TOOL_RESULT in (final.answer or "")
+    assert_tool_round_trip(deployment_kind.local)
     assert_signed_and_routed(deployment_kind.local, deployment_kind.routing)
