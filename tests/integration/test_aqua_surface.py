@@ -3,8 +3,10 @@
 Tested with llama-cpp-python 0.3.x: ``GET /v1/models``, tools with a named
 ``tool_choice`` (grammar-constrained arguments, streamed and not), ``json_object`` with a
 schema. Not served by it, and checked to fail with a clear typed error: vLLM's
-``/tokenize`` (it has ``/extras/tokenize`` instead) and the ``json_schema``
-``response_format`` (its request model accepts only ``text`` and ``json_object``).
+``/tokenize`` (it has ``/extras/tokenize`` instead), the ``json_schema``
+``response_format`` (its request model accepts only ``text`` and ``json_object``), and
+the Responses API (``/v1/responses``: its server has no such route, so the Responses API
+is proven against the emulator only; this tier tells when a release adds it).
 """
 
 from __future__ import annotations
@@ -106,6 +108,17 @@ def test_json_schema_response_format_is_refused_clearly(client: odsc_llm.Client)
 def test_vllm_tokenize_route_is_not_served(client: odsc_llm.Client) -> None:
     with pytest.raises(odsc_llm.NotFoundError):
         client.tokenize(prompt="hello world")
+
+
+def test_responses_api_is_not_served(client: odsc_llm.Client, gateway: Gateway) -> None:
+    """llama-cpp-python's server has no ``/v1/responses``: the call reaches it, signed and
+    routed, and fails with a typed 404, never a silent or malformed answer. When a
+    release serves it, this fails: then add the Responses cases to this tier."""
+    with pytest.raises(odsc_llm.NotFoundError) as info:
+        client.responses.create(input="Hello", max_output_tokens=4)
+    assert info.value.request_id
+    request = gateway.local.requests[-1]
+    assert request.headers["route"] == "/v1/responses" and request.status == 404
 
 
 def test_llama_cpp_ignores_the_model_name(gateway: Gateway) -> None:

@@ -103,7 +103,29 @@ class _Ask(dspy.Signature):
     tool_calls: dspy.ToolCalls = dspy.OutputField()
 
 
-def test_tool_round_trip(lm: dspy.LM, deployment_kind: DeploymentKind) -> None:
+class _ToolCallingLM(dspy.LM):
+    """The LM, declaring that the deployment's model calls tools (vLLM with a tool parser).
+
+    DSPy asks LiteLLM's model catalog, which knows no ``odsc/<deployment>`` model: unknown
+    is "no", and its adapters would drop the tools. BaseLM's capability hint says yes.
+    """
+
+    @property
+    def supports_function_calling(self) -> bool:
+        return True
+
+
+def test_tool_round_trip(deployment_kind: DeploymentKind) -> None:
+    saved = list(litellm.custom_provider_map)
+    odsc_litellm.register(deployment_kind.local.auth, routing=deployment_kind.routing)  # type: ignore[arg-type]
+    try:
+        _tool_round_trip(deployment_kind)
+    finally:
+        litellm.custom_provider_map = saved
+
+
+def _tool_round_trip(deployment_kind: DeploymentKind) -> None:
+    lm = _ToolCallingLM(f"odsc/{deployment_kind.local.url}", cache=False, num_retries=1)
     tool = dspy.Tool(get_weather)
     ask = dspy.Predict(_Ask)
     history = dspy.History(messages=[])
