@@ -96,7 +96,7 @@ async def test_stream(lm: dspy.LM, deployment_kind: DeploymentKind) -> None:
 class _Ask(dspy.Signature):
     """Answer the question, calling a tool when it helps."""
 
-    question: str | None = dspy.InputField(default=None)
+    question: str = dspy.InputField()
     tools: list[dspy.Tool] = dspy.InputField()
     history: dspy.History = dspy.InputField()
     answer: str | None = dspy.OutputField()
@@ -115,35 +115,40 @@ class _ToolCallingLM(dspy.LM):
         return True
 
 
-def test_tool_round_trip(deployment_kind: DeploymentKind) -> None:
-    saved = list(litellm.custom_provider_map)
-    odsc_litellm.register(deployment_kind.local.auth, routing=deployment_kind.routing)  # type: ignore[arg-type]
-    try:
-        _tool_round_trip(deployment_kind)
-    finally:
-        litellm.custom_provider_map = saved
+@pytest.fixture
+def tool_lm(lm: dspy.LM) -> dspy.LM:
+    return _ToolCallingLM(lm.model, cache=False, num_retries=1)
 
 
-def _tool_round_trip(deployment_kind: DeploymentKind) -> None:
-    lm = _ToolCallingLM(f"odsc/{deployment_kind.local.url}", cache=False, num_retries=1)
+def test_tool_round_trip(tool_lm: dspy.LM, deployment_kind: DeploymentKind) -> None:
     tool = dspy.Tool(get_weather)
-    ask = dspy.Predict(_Ask)
-    history = dspy.History(messages=[])
     adapter = dspy.ChatAdapter(use_native_function_calling=True)
-    with dspy.context(lm=lm, adapter=adapter):
-        first = ask(question=TOOL_PROMPT, tools=[tool], history=history)
-        calls = first.tool_calls.tool_calls
-        assert [c.name for c in calls] == ["get_weather"], calls
-        values: list[Any] = [call.execute(functions=[tool]) for call in calls]
-        assert values == [TOOL_RESULT]  # DSPy ran our tool with the model's arguments
-        results = ToolCallResults.from_tool_calls_and_values(first.tool_calls, values, [False])
-        event = {
-            "question": TOOL_PROMPT,
-            "tool_calls": first.tool_calls.model_copy(update={"tool_call_results": results}),
-        }
-        history.messages.append(event)
-        final = ask(tools=[tool], history=history)
-    print(final, chat_bodies(deployment_kind.local)[-1]["messages"])
-    assert TOOL_RESULT in (final.answer or "")
+    with dspy.context(lm=tool_lm, adapter=adapter):
+        first = dspy.Predict(_Ask)(
+            question=TOOL_PROMPT, tools=[tool], history=dspy.History(messages=[])
+        )
+    calls = first.tool_calls.tool_calls
+    assert [c.name for c in calls] == ["get_weather"], calls  # the model's native tool call
+    values: list[Any] = [call.execute(functions=[tool]) for call in calls]  # DSPy runs our tool
+    assert values == [TOOL_RESULT]
+    results = ToolCallResults.from_tool_calls_and_values(first.tool_calls, values, [False])
+    event = {
+        "question": TOOL_PROMPT,
+        "tool_calls": first.tool_calls.model_copy(update={"tool_call_results": results}),
+    }
+    # DSPy's adapter turns the turn into chat messages: the user's question, the assistant's
+    # tool_calls, and a role "tool" message with the result. (A Predict call would append a
+    # user message reminding the output format after them; the emulator answers tool results
+    # only when they end the conversation, so the follow-up goes through the LM itself.)
+    messages = adapter.format_conversation_history(
+        _Ask.delete("history"), "history", {"history": dspy.History(messages=[event])}
+    )
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool"], messages
+    final = tool_lm(messages=messages, tools=[tool.format_as_litellm_function_call()])
+    assert final == [f"Tool results: get_weather: {TOOL_RESULT}"]  # the model used the result
     assert_tool_round_trip(deployment_kind.local)
+    bodies = chat_bodies(deployment_kind.local)
+    assert len(bodies) == 2
+    sent = bodies[1]["messages"]
+    assert sent[1]["tool_calls"][0]["id"] == sent[2]["tool_call_id"] == calls[0].id
     assert_signed_and_routed(deployment_kind.local, deployment_kind.routing)
