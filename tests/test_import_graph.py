@@ -134,7 +134,6 @@ def test_types_are_pure() -> None:
 #: emulator checks (so the two cannot be wrong together through them).
 EMULATOR_MAY_IMPORT = {
     "odsc_llm._lazy": "the package's lazy loader (PEP 562), shared machinery, no client logic",
-    "odsc_llm._constants": "the service's numbers and names (the MIE allowlist), no client logic",
 }
 
 

@@ -3,13 +3,12 @@
 Every deployment routes ``/<ocid>/predict`` and ``/<ocid>/predictWithResponseStream``
 (the container path then comes from the ``route`` header). Only a deployment created
 with Multiple Inference Endpoints (MIE) also routes ``/<ocid>/predict/<suffix>``: with
-``predictApiSpecification="openai"`` the suffixes of
-:data:`~odsc_llm._constants.MIE_OPENAI_SUFFIXES` (and sub-paths of
-:data:`~odsc_llm._constants.MIE_PREFIX_SUFFIXES`), with ``customHttpEndpoints`` each
-declared suffix for its declared methods, ``{}`` standing for one path segment. A path
-not routed gets the service's 404 ``NotAuthorizedOrNotFound``, as an unknown deployment
-does (OCI Data Science docs, "Invoking a Model Deployment": 404 NotAuthorizedOrNotFound
-is the answer for anything the deployment does not serve).
+``predictApiSpecification="openai"`` the suffixes of :data:`OPENAI_SUFFIXES` (and
+sub-paths of :data:`PREFIX_SUFFIXES`), with ``customHttpEndpoints`` each declared suffix
+for its declared methods, ``{}`` standing for one path segment. A path not routed gets
+the service's 404 ``NotAuthorizedOrNotFound``, as an unknown deployment does (OCI Data
+Science docs, "Invoking a Model Deployment": 404 NotAuthorizedOrNotFound is the answer
+for anything the deployment does not serve).
 """
 
 from __future__ import annotations
@@ -19,10 +18,42 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import _constants as C
 from ..errors import InvalidRequestError
 
-__all__ = ["API_SPECIFICATIONS", "HTTP_METHODS", "CustomEndpoint", "PathRouting"]
+__all__ = [
+    "API_SPECIFICATIONS",
+    "HTTP_METHODS",
+    "MAX_CUSTOM_ENDPOINTS",
+    "OPENAI_SUFFIXES",
+    "PREFIX_SUFFIXES",
+    "CustomEndpoint",
+    "PathRouting",
+]
+
+# The service's allowlist, stated here on its own and not taken from the client's
+# constants: the emulator checks the client, so the two must not be wrong together
+# (tests/testing/test_routing.py checks that both say the same). Source: OCI Data Science
+# docs, "Multiple Inference Endpoints" (model deployments).
+#: What ``predictApiSpecification="openai"`` routes after ``/predict`` (and
+#: ``/predictWithResponseStream``).
+OPENAI_SUFFIXES = (
+    "/v1/models",
+    "/v1/completions",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/responses",
+    "/v1/audio/transcriptions",
+    "/v1/audio/translations",
+    "/v1/messages",
+    "/tokenize",
+    "/detokenize",
+    "/metrics",
+    "/invocations",
+)
+#: Suffixes whose sub-paths are routed too (``/v1/responses/{id}/cancel``).
+PREFIX_SUFFIXES = ("/v1/responses",)
+#: At most this many ``customHttpEndpoints`` on one deployment.
+MAX_CUSTOM_ENDPOINTS = 15
 
 #: The values of ``predictApiSpecification`` the emulator knows (the oci model's
 #: docstring names "openai"; stricter than the service rather than looser).
@@ -74,10 +105,10 @@ class PathRouting:
                 f"[('/v1/items/{{}}', ['GET'])], not {custom_endpoints!r}."
             )
         entries = tuple(_custom_endpoint(entry) for entry in custom_endpoints)
-        if len(entries) > C.MIE_MAX_CUSTOM_ENDPOINTS:
+        if len(entries) > MAX_CUSTOM_ENDPOINTS:
             raise InvalidRequestError(
                 f"custom_endpoints: a deployment declares at most "
-                f"{C.MIE_MAX_CUSTOM_ENDPOINTS} custom endpoints, got {len(entries)}."
+                f"{MAX_CUSTOM_ENDPOINTS} custom endpoints, got {len(entries)}."
             )
         seen: set[str] = set()
         for entry in entries:
@@ -102,9 +133,9 @@ class PathRouting:
     def routes(self, method: str, suffix: str) -> bool:
         """Whether ``method /<ocid>/predict<suffix>`` reaches the container."""
         if self.api_specification == "openai":
-            if suffix in C.MIE_OPENAI_SUFFIXES:
+            if suffix in OPENAI_SUFFIXES:
                 return True
-            if any(suffix.startswith(prefix + "/") for prefix in C.MIE_PREFIX_SUFFIXES):
+            if any(suffix.startswith(prefix + "/") for prefix in PREFIX_SUFFIXES):
                 return True
         return any(entry.matches(method, suffix) for entry in self.custom)
 

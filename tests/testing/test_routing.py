@@ -278,3 +278,14 @@ def test_bad_routing_arguments_are_typed_errors_that_say_why(
 def test_the_most_custom_endpoints_a_deployment_may_declare_are_accepted() -> None:
     endpoints = [(f"/e{i}", ["POST"]) for i in range(MIE_MAX_CUSTOM_ENDPOINTS)]
     assert len(LocalDeployment(custom_endpoints=endpoints).custom_endpoints) == 15
+
+
+def test_the_emulator_and_the_client_state_the_same_allowlist() -> None:
+    """Each states the service's MIE allowlist on its own (the emulator imports no
+    client constant, so the two cannot be wrong together); they must agree."""
+    from odsc_llm import _constants as client
+    from odsc_llm.testing import _mie as emulator
+
+    assert emulator.OPENAI_SUFFIXES == client.MIE_OPENAI_SUFFIXES
+    assert emulator.PREFIX_SUFFIXES == client.MIE_PREFIX_SUFFIXES
+    assert emulator.MAX_CUSTOM_ENDPOINTS == client.MIE_MAX_CUSTOM_ENDPOINTS
