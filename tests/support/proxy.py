@@ -6,22 +6,44 @@ from __future__ import annotations
 import contextlib
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+
+import uvicorn
 
 from odsc_llm.proxy import ProxyApp
 
-from .asgi import serving
 from .cli import ROOT, TIMEOUT, cli_env
 
 KEY = "test-proxy-key"
 
 
-def running(app: ProxyApp) -> contextlib.AbstractContextManager[str]:
+@contextlib.contextmanager
+def running(app: ProxyApp) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 and a free port; yields ``http://127.0.0.1:PORT``."""
-    return serving(app, lifespan="on")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4096)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + TIMEOUT
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the proxy did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(TIMEOUT)
+        sock.close()
 
 
 class ProxyProcess:

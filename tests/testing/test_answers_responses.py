@@ -4,6 +4,8 @@ event order, the ``{id}`` routes, bodies it refuses, and gateway forwarding."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +14,6 @@ import pytest
 
 from odsc_llm.testing import LocalDeployment
 from odsc_llm.testing._responses_routes import RouteTable, takes_no_body
-from tests.support.asgi import serving
 from tests.support.deployments import DeploymentKind
 
 
@@ -151,9 +152,22 @@ class _Upstream:
 
 @pytest.fixture
 def upstream() -> Iterator[tuple[str, _Upstream]]:
+    import uvicorn
+
     app = _Upstream()
-    with serving(app) as url:
-        yield url, app
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(5)
 
 
 def test_gateway_forwards_retrieve_and_cancel(upstream: tuple[str, _Upstream]) -> None:

@@ -28,7 +28,6 @@ from odsc_llm.testing import (
     reply_text,
     tokenize,
 )
-from tests.support.asgi import serving
 
 
 @pytest.fixture
@@ -822,9 +821,22 @@ class _FakeUpstream:
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[str, _FakeUpstream]]:
+    import uvicorn
+
     app = _FakeUpstream()
-    with serving(app) as url:
-        yield url, app
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(5)
 
 
 @pytest.fixture

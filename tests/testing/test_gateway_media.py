@@ -8,6 +8,8 @@ JSON), the bytes reach the model server unchanged, and both routing forms work: 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +18,6 @@ import pytest
 import odsc_llm
 from odsc_llm.testing import LocalDeployment
 
-from ..support.asgi import serving
 from ..support.media import wav
 
 pytest.importorskip("uvicorn")
@@ -59,9 +60,22 @@ class _ModelServer:
 
 @pytest.fixture(scope="module")
 def model_server() -> Iterator[tuple[str, _ModelServer]]:
+    import uvicorn
+
     app = _ModelServer()
-    with serving(app) as url:
-        yield url, app
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(5)
 
 
 @pytest.mark.parametrize(
