@@ -8,26 +8,16 @@ the sync one") fails.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import inspect
-import sys
-from functools import cache
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-@cache
 def unasync_script() -> ModuleType:
-    """``scripts/unasync.py``, loaded as a module (it is not in a package)."""
-    spec = importlib.util.spec_from_file_location("unasync_script", ROOT / "scripts" / "unasync.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """``scripts/unasync.py`` (``scripts`` is a namespace package of the repository root,
+    which the tests import from)."""
+    return importlib.import_module("scripts.unasync")
 
 
 def as_sync(text: str, renames: dict[str, str] | None = None) -> str:
