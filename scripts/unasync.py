@@ -58,6 +58,10 @@ SUBSTITUTIONS = [
     (r"\b_async_client\b", "_client"),
     (r"\bAn asynchronous\b", "A synchronous"),
     (r"\basynchronous\b", "synchronous"),
+    # control plane (odsc_llm/control_plane, deployment.py): the waits' names, and an
+    # injected async sleep's type (``Callable[[float], Awaitable[object]]``).
+    (r"\bawait_until_", "wait_until_"),
+    (r"\bAwaitable\[(\w+)\]", r"\1"),
 ]
 _COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in SUBSTITUTIONS]
 
