@@ -22,6 +22,7 @@ import httpcore
 import httpx
 
 from .. import _constants as C
+from ._aiohttp import AiohttpTransport
 from ._deadline import AsyncDeadlineBackend, DeadlineBackend
 from ._pool import AsyncLinearConnectionPool, LinearConnectionPool
 
@@ -158,11 +159,16 @@ def is_linear(http_client: httpx.Client | httpx.AsyncClient) -> bool:
 
 def is_capped(http_client: httpx.Client | httpx.AsyncClient) -> bool:
     """Whether this httpx client's sockets wait at most until the call's deadline."""
+    if isinstance(getattr(http_client, "_transport", None), AiohttpTransport):
+        return True
     backend = getattr(pool_of(http_client), "_network_backend", None)
     return isinstance(backend, (DeadlineBackend, AsyncDeadlineBackend))
 
 
 def max_connections(http_client: httpx.Client | httpx.AsyncClient) -> int | None:
     """The pool's ``max_connections`` (the in-flight bound); ours if it can't be read."""
+    transport = getattr(http_client, "_transport", None)
+    if isinstance(transport, AiohttpTransport):
+        return transport.max_connections
     value = getattr(pool_of(http_client), "_max_connections", C.DEFAULT_LIMITS.max_connections)
     return value if isinstance(value, int) else None
