@@ -234,7 +234,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                         total=None,
                         connect=capped(timeout.get("pool"), httpx.PoolTimeout),
                         sock_connect=capped(timeout.get("connect"), httpx.ConnectTimeout),
-                        sock_read=capped(timeout.get("read"), httpx.ReadTimeout),
+                        # Not capped: it stays armed for the whole body, and a stream
+                        # outlives the deadline after its first event. _by_deadline
+                        # bounds the reads while the call's deadline runs.
+                        sock_read=timeout.get("read"),
                     ),
                     server_hostname=request.extensions.get("sni_hostname"),
                 ),
