@@ -22,6 +22,8 @@ aiohttp is imported when a transport is built, never by ``import odsc_llm``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import select
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -128,6 +130,45 @@ def _httpx_error(exc: BaseException, reading: bool) -> httpx.TransportError | No
     return None
 
 
+def _has_bytes(protocol: Any) -> bool:
+    """Whether an idle connection holds bytes no request asked for (received already, or
+    still in the socket): a second answer past the first's end, or the server's close."""
+    if getattr(protocol, "_tail", b""):  # what aiohttp read while the connection was idle
+        return True
+    transport = protocol.transport
+    sock = None if transport is None else transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    if hasattr(select, "poll"):  # not select(): descriptors past 1024 in a big fan-out
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])  # pragma: no cover - Windows
+
+
+@functools.cache
+def _connector_class() -> Any:
+    base: Any = _aiohttp().TCPConnector
+
+    class Connector(base):  # type: ignore[misc]
+        """aiohttp's pool, never reusing a connection with bytes waiting on it.
+
+        aiohttp checks only that an idle connection is still connected: what arrived on
+        it meanwhile is parsed as the next request's answer (httpcore had the same hazard,
+        see ``_pool``). ``_get`` is where aiohttp hands an idle connection out.
+        """
+
+        async def _get(self, *args: Any) -> Any:
+            while True:
+                connection = await super()._get(*args)
+                if connection is None or not _has_bytes(connection.protocol):
+                    return connection
+                connection.protocol.force_close()
+                connection.release()  # closed, not pooled: force_close says so
+
+    return Connector
+
+
 class _Body(httpx.AsyncByteStream):
     """An aiohttp response body as httpx reads it."""
 
@@ -192,7 +233,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # Built on first use: an aiohttp session belongs to the running event loop.
         aiohttp = _aiohttp()
         limits = self._limits
-        connector = aiohttp.TCPConnector(
+        connector = _connector_class()(
             limit=limits.max_connections or 0,
             limit_per_host=0,
             keepalive_timeout=limits.keepalive_expiry,
