@@ -113,7 +113,7 @@ def _httpx_error(exc: BaseException, reading: bool) -> httpx.TransportError | No
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(text)
     if isinstance(exc, asyncio.TimeoutError):  # sock_read, and the deadline's own timer
-        return httpx.ReadTimeout(text) if reading else httpx.ConnectTimeout(text)
+        return httpx.ReadTimeout(text)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(text)
     broken = (
@@ -313,10 +313,12 @@ def aiohttp_client(
     timeout: httpx.Timeout | float | None = C.DEFAULT_TIMEOUT,
     **kwargs: Any,
 ) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` on the aiohttp transport, for ``http_client=`` (as
-    openai-python's ``DefaultAioHttpClient``): of ``AsyncClient``, or of the OpenAI SDK's
-    ``AsyncOpenAI``. ``kwargs`` go to ``httpx.AsyncClient`` (``headers``, ``auth``...).
-    Needs ``pip install 'odsc-llm[aiohttp]'``.
+    """An ``httpx.AsyncClient`` on odsc_llm's aiohttp transport (as openai-python's
+    ``DefaultAioHttpClient``), for ``AsyncClient(http_client=...)`` when you want the
+    pool yourself: its own ``limits`` (the client's in-flight bound follows them), shared
+    by several clients, or closed by you. ``kwargs`` go to ``httpx.AsyncClient``
+    (``headers``, ``event_hooks``...). ``AsyncClient(transport="aiohttp")`` builds one
+    for you. Needs ``pip install 'odsc-llm[aiohttp]'``.
     """
     return httpx.AsyncClient(
         transport=AiohttpTransport(limits=limits),
