@@ -103,7 +103,9 @@ def test_own_pools_have_their_sockets_capped(sync: bool) -> None:
             assert not sync and clients.ASYNC_TRANSPORT == "aiohttp"
             return  # its reads are capped by the transport itself (tested above)
         backend = pool_of(twin.client._http)._network_backend
-        assert type(backend).__module__ == "odsc_llm._transport._deadline"
+        assert type(backend).__module__ == (
+            "odsc_llm._transport._backend" if sync else "odsc_llm._transport._async_backend"
+        )
     finally:
         twin.close()
 

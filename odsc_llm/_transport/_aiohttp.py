@@ -34,6 +34,7 @@ import httpx
 from .. import _constants as C
 from .._errors import InvalidRequestError
 from ..types.params import Transport
+from ._base import PooledTransport, PoolSettings
 from ._deadline import capped, deadline
 
 if TYPE_CHECKING:
@@ -203,42 +204,39 @@ class _Body(httpx.AsyncByteStream):
             response.close()  # cut short: the connection is closed, never reused
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+class AiohttpTransport(PooledTransport, httpx.AsyncBaseTransport):
     """An httpx transport sending through an ``aiohttp.ClientSession``: HTTP/1.1, at
     most ``limits.max_connections`` connections, each socket wait capped to the call's
     deadline, aiohttp's failures raised as httpx's. Needs ``odsc-llm[aiohttp]``."""
 
-    def __init__(
-        self,
-        *,
-        verify: Any = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        limits: httpx.Limits = C.DEFAULT_LIMITS,
-        local_address: str | None = None,
-    ) -> None:
+    _session: aiohttp.ClientSession | None = None
+    _closed = False
+
+    def _build(self, settings: PoolSettings) -> None:
         _aiohttp()  # fail here, at construction, when the extra is missing
-        self._ssl = httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
-        self._limits = limits
-        self._local_address = local_address
-        self._session: aiohttp.ClientSession | None = None
-        self._closed = False
+        if settings.retries or settings.socket_options:
+            raise InvalidRequestError(
+                "the aiohttp transport takes no retries= or socket_options= (aiohttp's "
+                "connector has neither): leave them out, or use the default transport."
+            )
+        self._settings = settings  # the session is built on first use, on the running loop
 
     @property
     def max_connections(self) -> int | None:
         """The pool's bound on open connections (the clients' in-flight bound)."""
-        return self._limits.max_connections
+        return self._settings.limits.max_connections
 
     def _open(self) -> aiohttp.ClientSession:
         # Built on first use: an aiohttp session belongs to the running event loop.
         aiohttp = _aiohttp()
-        limits = self._limits
+        settings = self._settings
+        limits = settings.limits
         connector = _connector_class()(
             limit=limits.max_connections or 0,
             limit_per_host=0,
             keepalive_timeout=limits.keepalive_expiry,
-            ssl=self._ssl,
-            local_addr=(self._local_address, 0) if self._local_address else None,
+            ssl=settings.ssl_context,
+            local_addr=(settings.local_address, 0) if settings.local_address else None,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

@@ -215,3 +215,9 @@ async def test_a_stream_closed_or_cancelled_early_closes_its_connection(how: str
             assert await _settled(lambda: not server._tasks), "the server's side is still open"
             assert c._permits is not None
             assert c._permits._semaphore._value == C.DEFAULT_LIMITS.max_connections
+
+
+@pytest.mark.parametrize("option", [{"retries": 2}, {"socket_options": [(6, 1, 1)]}])
+def test_what_aiohttp_cannot_do_is_refused_at_construction(option: dict[str, Any]) -> None:
+    with pytest.raises(odsc_llm.InvalidRequestError, match=next(iter(option))):
+        AiohttpTransport(**option)
