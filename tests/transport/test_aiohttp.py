@@ -25,6 +25,7 @@ import odsc_llm
 from odsc_llm import _constants as C
 from odsc_llm._transport import is_capped, max_connections
 from odsc_llm._transport._aiohttp import AiohttpTransport
+from odsc_llm.types.params import Transport
 
 from ..support.clients import COMPLETION, ENDPOINT, checked_out, completion_chunk, sse
 from ..support.hostile import HostileServer, ok_json, stream_pings
@@ -221,3 +222,39 @@ async def test_a_stream_closed_or_cancelled_early_closes_its_connection(how: str
 def test_what_aiohttp_cannot_do_is_refused_at_construction(option: dict[str, Any]) -> None:
     with pytest.raises(odsc_llm.InvalidRequestError, match=next(iter(option))):
         AiohttpTransport(**option)
+
+
+async def test_a_connect_that_hangs_is_a_connect_timeout(async_transport: Transport) -> None:
+    """A listener whose accept queue is full drops the SYN: the connect waits, and its
+    timeout is an APITimeoutError naming ConnectTimeout, on both transports."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    queued = []
+    for _ in range(8):  # fill the accept queue (its length is the kernel's business)
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        queued.append(s)
+    await asyncio.sleep(0.1)
+    url = f"http://127.0.0.1:{port}/ocid1.datasciencemodeldeployment.oc1.iad.x"
+    try:
+        async with odsc_llm.AsyncClient(
+            url,
+            auth=httpx.Auth(),
+            transport=async_transport,
+            timeout=httpx.Timeout(30.0, connect=0.5),
+            max_retries=0,
+        ) as client:
+            started = time.monotonic()
+            with pytest.raises(odsc_llm.APITimeoutError) as info:
+                await client.completions.create(prompt="x")
+    finally:
+        for s in queued:
+            s.close()
+        listener.close()
+    assert "ConnectTimeout" in str(info.value)
+    assert time.monotonic() - started < 0.5 + PROMPT
