@@ -134,7 +134,7 @@ def _httpx_error(exc: BaseException, reading: bool) -> httpx.TransportError | No
 def _has_bytes(protocol: Any) -> bool:
     """Whether an idle connection holds bytes no request asked for (received already, or
     still in the socket): a second answer past the first's end, or the server's close."""
-    if getattr(protocol, "_tail", b""):  # what aiohttp read while the connection was idle
+    if protocol.should_close:  # what aiohttp read (and parsed) while it was idle
         return True
     transport = protocol.transport
     sock = None if transport is None else transport.get_extra_info("socket")
