@@ -91,9 +91,9 @@ class AsyncClient(BaseClient):
     ``/predict`` or ``/predictWithResponseStream`` with a ``route`` header, which every
     deployment routes) or ``"path"`` (to ``/predict/v1/...``, only on deployments with
     Multiple Inference Endpoints; ``DeploymentInfo.routing`` says which fits).
-    ``AsyncClient(transport="aiohttp")`` sends through aiohttp's pool and C HTTP parser
-    instead of httpx's (``pip install 'odsc-llm[aiohttp]'``): the same promises (deadlines,
-    idle timeouts, permits, errors, signing), faster streams.
+    On the async client only, ``transport="aiohttp"`` sends through aiohttp's pool and C
+    HTTP parser instead of httpx's (``pip install 'odsc-llm[aiohttp]'``): the same promises
+    (deadlines, idle timeouts, permits, errors, signing), faster streams.
     """
 
     completions: AsyncCompletions
