@@ -1,5 +1,5 @@
-# Generated from odsc_llm/_async_client.py by scripts/unasync.py:
-# edit that file, then run `python scripts/unasync.py`. (CI fails when this file is stale.)
+# Generated from odsc_llm/_async_client.py by scripts/unasync.py: edit that file, then run
+# `python scripts/unasync.py`. (CI fails when this file is stale.)
 """``Client``: the I/O of a call (send, read, retry, close).
 
 Everything that does no I/O (options, the deadline, building the request, classifying

@@ -49,8 +49,8 @@ SUBSTITUTIONS = [
 _COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in SUBSTITUTIONS]
 
 HEADER = (
-    "# Generated from {source} by scripts/unasync.py:\n"
-    "# edit that file, then run `python scripts/unasync.py`. (CI fails when this file is stale.)\n"
+    "# Generated from {source} by scripts/unasync.py: edit that file, then run\n"
+    "# `python scripts/unasync.py`. (CI fails when this file is stale.)\n"
 )
 
 

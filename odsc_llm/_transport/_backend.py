@@ -1,5 +1,5 @@
-# Generated from odsc_llm/_transport/_async_backend.py by scripts/unasync.py:
-# edit that file, then run `python scripts/unasync.py`. (CI fails when this file is stale.)
+# Generated from odsc_llm/_transport/_async_backend.py by scripts/unasync.py: edit that file, then run
+# `python scripts/unasync.py`. (CI fails when this file is stale.)
 """The synchronous deadline backend: httpcore's network backend with every wait capped to
 the running call's deadline (:func:`~odsc_llm._transport._deadline.capped`, the I/O-free
 core both backends call)."""
