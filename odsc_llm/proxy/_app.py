@@ -252,8 +252,13 @@ class ProxyApp:
                 for name, value in response.headers.raw
                 if name.lower().decode("latin-1") in _PASSED_HEADERS
             ]
-            await send(
-                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            # Held until the first body message, so that the two go out together (one
+            # write under uvloop, and the caller is woken once): sent alone, the headers
+            # wake the caller, which then competes for the CPU with the proxy reading the
+            # first token (time to first token on a busy machine).
+            send = _HeldStart(
+                send,
+                {"type": "http.response.start", "status": response.status_code, "headers": headers},
             )
             started = True
             is_sse = response.headers.get("content-type", "").startswith("text/event-stream")
@@ -344,6 +349,23 @@ class ProxyApp:
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+class _HeldStart:
+    """A ``send`` that sends ``start`` (an ``http.response.start``) just before the first
+    message after it, in the same turn of the event loop."""
+
+    __slots__ = ("_send", "_start")
+
+    def __init__(self, send: Send, start: Message) -> None:
+        self._send = send
+        self._start: Message | None = start
+
+    async def __call__(self, message: Message) -> None:
+        if self._start is not None:
+            start, self._start = self._start, None
+            await self._send(start)
+        await self._send(message)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -1,0 +1,152 @@
+"""Writes to the caller gathered per turn of the event loop: an answer's headers and its
+first token reach the caller together, in one write."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from odsc_llm.proxy import create_app
+from odsc_llm.proxy._coalesce import CoalescingTransport
+
+from ..support.proxy import running
+
+
+class _Recorder:
+    """The real transport's part: what was written, one item per write call."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+
+def _wrapped() -> tuple[CoalescingTransport, _Recorder]:
+    real = _Recorder()
+    return CoalescingTransport(real, asyncio.get_running_loop()), real  # type: ignore[arg-type]
+
+
+async def test_writes_in_one_turn_go_out_as_one_write() -> None:
+    transport, real = _wrapped()
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    transport.write(bytearray(b"5\r\nhello\r\n"))
+    transport.write(b"")  # nothing to send: no write
+    assert real.writes == []  # not before the turn ends...
+    assert transport.get_write_buffer_size() == 29
+    await asyncio.sleep(0)
+    assert real.writes == [b"HTTP/1.1 200 OK\r\n\r\n5\r\nhello\r\n"]  # ...then at once, as one
+    transport.write(b"next")
+    await asyncio.sleep(0)
+    assert real.writes[1:] == [b"next"]
+
+
+async def test_close_sends_what_was_written_first() -> None:
+    transport, real = _wrapped()
+    transport.write(b"last words")
+    transport.close()
+    assert real.writes == [b"last words"] and real.closed
+    transport.write(b"too late")
+    await asyncio.sleep(0)
+    assert real.writes == [b"last words"]  # a closed transport is not written to
+
+
+async def test_everything_else_is_the_real_transports() -> None:
+    transport, real = _wrapped()
+    assert transport.get_extra_info("peername") == ("127.0.0.1", 1)
+    assert transport.is_closing() is False
+    real.closed = True
+    assert transport.is_closing() is True
+
+
+# ---- the served proxy: headers and the first token in one piece -----------------------
+
+#: The deployment's pause between its answer's headers and its first token.
+PAUSE = 0.3
+
+
+@contextlib.contextmanager
+def _slow_first_token() -> Iterator[str]:
+    """A deployment that sends its stream's headers at once and its first token PAUSE
+    seconds later (a model thinking), then ends the stream; yields its URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                while len(body) < length:
+                    body += conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                    b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+                )
+                time.sleep(PAUSE)
+                for event in (b'data: {"first":1}\n\n', b"data: [DONE]\n\n"):
+                    conn.sendall(b"%x\r\n%s\r\n" % (len(event), event))
+                conn.sendall(b"0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/ocid1.datasciencemodeldeployment.oc1.iad.x"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(10)
+
+
+def test_headers_wait_for_the_first_token_and_go_with_it() -> None:
+    with _slow_first_token() as deployment:
+        app = create_app(deployment, auth=httpx.BasicAuth("u", "p"))
+        with running(app) as url:
+            host, port = url.removeprefix("http://").split(":")
+            body = b'{"model":"m","stream":true,"messages":[]}'
+            with socket.create_connection((host, int(port)), timeout=10) as caller:
+                caller.sendall(
+                    b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+                    b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                    % (len(body), body)
+                )
+                first = caller.recv(65536)
+                rest = b""
+                while not rest.endswith(b"0\r\n\r\n"):
+                    more = caller.recv(65536)
+                    if not more:
+                        break
+                    rest += more
+    # The first piece the caller receives holds both: the headers were not sent alone
+    # (waking the caller for nothing) while the deployment was still thinking.
+    assert first.startswith(b"HTTP/1.1 200 ") and b'data: {"first":1}' in first
+    assert b"data: [DONE]" in first + rest
