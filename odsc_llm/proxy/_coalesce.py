@@ -7,8 +7,13 @@ proxy prepares the next piece. :class:`CoalescingTransport` keeps what is writte
 one turn of the loop and writes it all at the start of the next turn (``call_soon``:
 no timer, nothing waits for more data), so an answer's headers and first token reach
 the caller in one segment. uvicorn accepts an ``asyncio.Protocol`` class as its
-``http`` setting; :func:`protocol_class` wraps the one it would choose itself (httptools
-when installed, else h11) so that its transport is this one.
+``http`` setting; :func:`protocol_class` is uvicorn's h11 protocol on this transport.
+
+Always h11, never httptools (which uvicorn's ``http="auto"`` picks when it is
+installed, as ``uvicorn[standard]`` and ``fastapi[standard]`` do): on httptools, a
+request offering ``Upgrade: h2c`` reaches the app with an empty body (uvicorn issue
+#2722, httptools issue #124, open), and Java's ``java.net.http.HttpClient`` makes that
+offer by default, so every Java caller's request would go upstream without its body.
 """
 
 from __future__ import annotations
@@ -59,10 +64,10 @@ class CoalescingTransport:
 
 
 def protocol_class() -> type[asyncio.Protocol]:
-    """uvicorn's own choice of HTTP protocol, on a :class:`CoalescingTransport`."""
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    """uvicorn's h11 protocol, on a :class:`CoalescingTransport`."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    class CoalescingProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+    class CoalescingProtocol(H11Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             loop = asyncio.get_running_loop()
             super().connection_made(CoalescingTransport(transport, loop))  # type: ignore[arg-type]

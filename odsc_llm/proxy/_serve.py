@@ -78,8 +78,8 @@ def uvicorn_options() -> dict[str, Any]:
         # client address (it reads none) and a Server header.
         "proxy_headers": False,
         "server_header": False,
-        # uvicorn's own protocol (httptools when installed, else h11; and uvloop as the
-        # loop when installed, loop="auto"), writing through a CoalescingTransport.
+        # h11 (never httptools: see _coalesce) writing through a CoalescingTransport;
+        # the loop is uvicorn's choice (loop="auto": uvloop when installed).
         "http": protocol_class(),
         "lifespan": "on",
     }
