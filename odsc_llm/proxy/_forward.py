@@ -20,15 +20,18 @@ once its first byte has arrived.
 
 from __future__ import annotations
 
+import http.cookiejar
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from .. import _constants as C
 from .._transport import AsyncHTTPTransport
 from ._config import Target
+from ._gather import gathering
 
 __all__ = ["Attempted", "Upstream", "UpstreamUnavailable"]
 
@@ -88,6 +91,13 @@ def build_request(
     return client.build_request(method, url, content=body, headers=headers)
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A jar that keeps nothing."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
 class Upstream:
     """The shared upstream client and the deployments' load."""
 
@@ -100,9 +110,13 @@ class Upstream:
         """Made on first use, so the app can be built outside an event loop."""
         if self._client is None:
             self._client = httpx.AsyncClient(
-                transport=AsyncHTTPTransport(limits=C.PROXY_LIMITS),
+                transport=gathering(AsyncHTTPTransport(limits=C.PROXY_LIMITS)),
                 timeout=C.PROXY_TIMEOUT,
                 follow_redirects=False,  # a deployment does not redirect; nothing re-signed
+                # One client serves every caller: a cookie a deployment sets must not go
+                # back with another caller's requests (and reading Set-Cookie into a jar
+                # is work on every answer).
+                cookies=_NoCookies(),
             )
         return self._client
 
