@@ -18,11 +18,10 @@ A plain ASGI 3 application (no framework), as the emulator's. Per request:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -67,7 +66,7 @@ class ProxyApp:
         self.upstream = Upstream()
         self.tracing = tracing
         #: Forwarding tasks in progress (ended with an error event at shutdown).
-        self._working: set[asyncio.Task[None]] = set()
+        self._working: set[asyncio.Task[Any]] = set()
         self._expired = False
 
     # ---- ASGI -------------------------------------------------------------------------
@@ -204,24 +203,34 @@ class ProxyApp:
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 finished = True
 
-        work = asyncio.ensure_future(
-            self._exchange(
+        # The exchange runs in this task: a task of its own would start a turn of the
+        # event loop later, on the way to the first token. The server says
+        # http.disconnect when the caller goes away (or once the answer is complete): a
+        # caller gone mid-answer cancels this task, and with it the upstream request.
+        task = cast("asyncio.Task[None]", asyncio.current_task())
+        working = True
+
+        def gone(_: object) -> None:
+            if working and not finished:
+                record.disconnected = True
+                task.cancel()
+
+        watch = asyncio.ensure_future(_until_disconnect(receive))
+        watch.add_done_callback(gone)
+        self._working.add(task)
+        try:
+            await self._exchange(
                 route, body_for, content_type, stream, targets, send_tracked, record, payload
             )
-        )
-        self._working.add(work)
-        # The server says http.disconnect when the caller goes away (or once the answer
-        # is complete): a caller gone mid-answer cancels the upstream request at once.
-        watch = asyncio.ensure_future(_until_disconnect(receive))
-        try:
-            done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if work not in done and not finished:
-                record.disconnected = True
-                work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
+        except asyncio.CancelledError:
+            if not record.disconnected:
+                raise
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()  # the cancellation was this method's own, and is over
         finally:
-            self._working.discard(work)
+            working = False
+            self._working.discard(task)
             watch.cancel()
 
     async def _exchange(

@@ -20,6 +20,7 @@ once its first byte has arrived.
 
 from __future__ import annotations
 
+import functools
 import http.cookiejar
 import itertools
 from collections.abc import Callable
@@ -72,11 +73,34 @@ def build_request(
     stream: bool,
 ) -> httpx.Request:
     """The upstream request (unsigned: ``client.send(..., auth=target.auth)`` signs it)."""
-    endpoint = target.deployment.endpoint
+    length = len(body) if method == "GET" or not body else None
+    url, headers = _address(
+        target.deployment.endpoint,
+        _uses_path(target, api_route),
+        api_route,
+        content_type,
+        stream,
+        length,
+    )
+    return client.build_request(method, url, content=body, headers=headers)
+
+
+@functools.lru_cache(maxsize=C.PROXY_URL_CACHE)
+def _address(
+    endpoint: str,
+    path_form: bool,
+    api_route: str,
+    content_type: str | None,
+    stream: bool,
+    length: int | None,
+) -> tuple[httpx.URL, httpx.Headers]:
+    # Kept parsed: parsing the URL and the headers was most of the cost of building a
+    # request (about 0.1 ms of the time to first token), and a proxy sends to a handful
+    # of addresses. Both are copied, never changed, by httpx's build_request.
     base = f"{endpoint}/predictWithResponseStream" if stream else f"{endpoint}/predict"
     # The clients' own headers only: the caller's Authorization / x-api-key stay here.
     headers = {"accept-encoding": "identity"}
-    if _uses_path(target, api_route):
+    if path_form:
         url = base + api_route
     else:
         url = base
@@ -86,9 +110,9 @@ def build_request(
     if stream:
         headers["accept"] = "text/event-stream"
         headers["enable-streaming"] = "true"
-    if method == "GET" or not body:
-        headers["content-length"] = str(len(body))
-    return client.build_request(method, url, content=body, headers=headers)
+    if length is not None:
+        headers["content-length"] = str(length)
+    return httpx.URL(url), httpx.Headers(headers)
 
 
 class _NoCookies(http.cookiejar.CookieJar):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from pytest_httpx import HTTPXMock
 
 from odsc_llm.proxy import create_app
 from odsc_llm.proxy._coalesce import CoalescingTransport
@@ -188,3 +189,57 @@ def test_an_h2c_upgrade_offer_is_ignored_and_the_body_forwarded(
     assert b"You said: upgrade offered" in answer
     (sent,) = local.requests
     assert sent.json()["messages"][0]["content"] == "upgrade offered"
+
+
+# ---- the ASGI app alone: one task, and the headers held for the first body message ----
+
+
+async def test_the_answer_is_sent_from_the_callers_task_with_its_headers_held(
+    httpx_mock: HTTPXMock,
+) -> None:
+    stream = b'data: {"n":1}\n\ndata: {"n":2}\n\ndata: [DONE]\n\n'
+    httpx_mock.add_response(headers={"content-type": "text/event-stream"}, content=stream)
+    app = create_app(
+        "http://127.0.0.1:9/ocid1.datasciencemodeldeployment.oc1.iad.x",
+        auth=httpx.BasicAuth("u", "p"),
+    )
+    body = b'{"model":"m","stream":true,"messages":[]}'
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    done = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop()
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    sent: list[tuple[str, object, int]] = []
+    turns = 0
+
+    def tick() -> None:
+        nonlocal turns
+        turns += 1
+        if not done.is_set():
+            asyncio.get_running_loop().call_soon(tick)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append((message["type"], asyncio.current_task(), turns))
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/chat/completions",
+        "headers": [(b"content-type", b"application/json")],
+    }
+    asyncio.get_running_loop().call_soon(tick)
+    try:
+        await app(scope, receive, send)
+    finally:
+        done.set()
+        await app.aclose()
+    assert {task for _, task, _ in sent} == {asyncio.current_task()}  # no task of its own
+    (start, first) = sent[:2]
+    assert (start[0], first[0]) == ("http.response.start", "http.response.body")
+    assert start[2] == first[2]  # in the same turn of the event loop: one write
