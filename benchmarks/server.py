@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import cast
 
 #: Upper bound on the chunks of one stream (bounded work whatever a client asks).
 MAX_CHUNKS = 200_000
@@ -139,8 +140,9 @@ class _HTTPProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A cast, not an isinstance check: uvloop's TCPTransport (used when installed)
+        # is no subclass of asyncio.Transport, and an assert here dropped every connection.
+        self._transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # See DESIGN's note: without TCP_NODELAY small answers can stall ~40 ms.

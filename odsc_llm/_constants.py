@@ -218,5 +218,10 @@ PROXY_SHUTDOWN_LIMIT = 6.0
 PROXY_MARKER_TAIL = 64
 #: Pieces of an answer read ahead of the caller (then the upstream read waits).
 PROXY_PIPE_QUEUE = 64
+#: An upstream request's head and body are written as one, up to this many bytes at a
+#: time (a larger body goes in pieces of about this size).
+PROXY_GATHER_BYTES = 64 * 1024
+#: Upstream URLs kept parsed (a few per deployment: predict, stream, path routes).
+PROXY_URL_CACHE = 1024
 #: ``odsc-llm proxy`` writes its access log to stderr this often (s), from a thread.
 PROXY_LOG_FLUSH = 0.1

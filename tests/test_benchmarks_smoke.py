@@ -105,3 +105,46 @@ def test_pool_benchmark_measures_both_pools_at_each_width(
         assert set(row) == {"httpcore", "odsc_llm"}
         assert all(v["cpu_ms"] > 0 and v["per_s"] > 0 for v in row.values())
     assert "httpcore ÷ odsc_llm" in capsys.readouterr().out
+
+
+def test_server_answers_on_a_transport_that_is_no_asyncio_transport() -> None:
+    # uvloop's TCPTransport (used when uvloop is installed) is no subclass of
+    # asyncio.Transport: the server once asserted it was, and dropped every connection.
+    from benchmarks.server import _Answers, _HTTPProtocol
+
+    class Transport:  # the duck-typed part the protocol uses
+        def __init__(self) -> None:
+            self.written = b""
+
+        def get_extra_info(self, name: str, default: object = None) -> object:
+            return default
+
+        def write(self, data: bytes) -> None:
+            self.written += data
+
+        def close(self) -> None:
+            pass
+
+    transport = Transport()
+    protocol = _HTTPProtocol(_Answers())
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    body = dumps(request_body(2, stream=True))
+    protocol.data_received(b"POST /x HTTP/1.1\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+    assert transport.written.startswith(b"HTTP/1.1 200 OK")
+    assert b"data: [DONE]" in transport.written
+
+
+def test_proxy_figure_writes_its_own_section(tmp_path: Path) -> None:
+    from benchmarks import proxy as proxy_figure
+
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# Benchmark results\n\nkept\n")
+    for _ in range(2):  # the second run replaces the section, it does not add one
+        fig = proxy_figure.main(["--quick", "--write", "--out", str(out)])
+    text = out.read_text()
+    assert text.startswith("# Benchmark results\n\nkept\n")
+    assert text.count(proxy_figure.START) == text.count(proxy_figure.END) == 1
+    assert "python -m benchmarks.proxy --quick --write --out" in text
+    assert "Added time to first token" in text and "load average at the end" in text
+    assert fig["fanout"]["errors"] == 0
+    assert fig["sizes"]["ttft_streams"] == 80

@@ -11,7 +11,9 @@ forwards it to the deployment, streams included::
 
 ``odsc-llm proxy`` is a thin wrapper around :func:`serve`. The ASGI app is in
 ``_app``, the upstream requests in ``_forward``, the TOML model map in ``_config``, the
-routes and wire formats in ``_wire``, the access log in ``_log``, uvicorn in ``_serve``.
+routes and wire formats in ``_wire``, the access log in ``_log``, uvicorn in ``_serve``;
+few writes per answer (the cost on loopback): ``_coalesce`` (to the caller), ``_gather``
+(upstream), ``_pipe`` (an answer's pieces).
 """
 
 from __future__ import annotations

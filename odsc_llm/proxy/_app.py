@@ -18,11 +18,10 @@ A plain ASGI 3 application (no framework), as the emulator's. Per request:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -67,7 +66,7 @@ class ProxyApp:
         self.upstream = Upstream()
         self.tracing = tracing
         #: Forwarding tasks in progress (ended with an error event at shutdown).
-        self._working: set[asyncio.Task[None]] = set()
+        self._working: set[asyncio.Task[Any]] = set()
         self._expired = False
 
     # ---- ASGI -------------------------------------------------------------------------
@@ -204,24 +203,34 @@ class ProxyApp:
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 finished = True
 
-        work = asyncio.ensure_future(
-            self._exchange(
+        # The exchange runs in this task: a task of its own would start a turn of the
+        # event loop later, on the way to the first token. The server says
+        # http.disconnect when the caller goes away (or once the answer is complete): a
+        # caller gone mid-answer cancels this task, and with it the upstream request.
+        task = cast("asyncio.Task[None]", asyncio.current_task())
+        working = True
+
+        def gone(_: object) -> None:
+            if working and not finished:
+                record.disconnected = True
+                task.cancel()
+
+        watch = asyncio.ensure_future(_until_disconnect(receive))
+        watch.add_done_callback(gone)
+        self._working.add(task)
+        try:
+            await self._exchange(
                 route, body_for, content_type, stream, targets, send_tracked, record, payload
             )
-        )
-        self._working.add(work)
-        # The server says http.disconnect when the caller goes away (or once the answer
-        # is complete): a caller gone mid-answer cancels the upstream request at once.
-        watch = asyncio.ensure_future(_until_disconnect(receive))
-        try:
-            done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if work not in done and not finished:
-                record.disconnected = True
-                work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
+        except asyncio.CancelledError:
+            if not record.disconnected:
+                raise
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()  # the cancellation was this method's own, and is over
         finally:
-            self._working.discard(work)
+            working = False
+            self._working.discard(task)
             watch.cancel()
 
     async def _exchange(
@@ -252,8 +261,13 @@ class ProxyApp:
                 for name, value in response.headers.raw
                 if name.lower().decode("latin-1") in _PASSED_HEADERS
             ]
-            await send(
-                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            # Held until the first body message, so that the two go out together (one
+            # write under uvloop, and the caller is woken once): sent alone, the headers
+            # wake the caller, which then competes for the CPU with the proxy reading the
+            # first token (time to first token on a busy machine).
+            send = _HeldStart(
+                send,
+                {"type": "http.response.start", "status": response.status_code, "headers": headers},
             )
             started = True
             is_sse = response.headers.get("content-type", "").startswith("text/event-stream")
@@ -344,6 +358,23 @@ class ProxyApp:
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+class _HeldStart:
+    """A ``send`` that sends ``start`` (an ``http.response.start``) just before the first
+    message after it, in the same turn of the event loop."""
+
+    __slots__ = ("_send", "_start")
+
+    def __init__(self, send: Send, start: Message) -> None:
+        self._send = send
+        self._start: Message | None = start
+
+    async def __call__(self, message: Message) -> None:
+        if self._start is not None:
+            start, self._start = self._start, None
+            await self._send(start)
+        await self._send(message)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

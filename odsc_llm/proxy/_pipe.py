@@ -6,6 +6,10 @@ task pulls chunks into a small queue as fast as they come; the writer takes ever
 queued at once. Whatever has arrived is passed on at the next turn of the event loop,
 so nothing waits for more bytes (no added latency), and a full queue holds the reader
 back (a slow caller slows the upstream read, not the proxy's memory).
+
+The first piece is read without the task: it goes on the moment it arrives, with no
+queue and no turn of the event loop between the deployment's first token and the
+caller (the time to first token); the task reads the rest.
 """
 
 from __future__ import annotations
@@ -24,13 +28,21 @@ _END = object()
 
 
 async def batches(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The answer's raw bytes, each item all that arrived since the last; raises the
-    ``httpx.HTTPError`` that broke the read, after the bytes read before it."""
+    """The answer's raw bytes: its first piece at once, then each item all that arrived
+    since the last; raises the ``httpx.HTTPError`` that broke the read, after the bytes
+    read before it."""
+    raw = response.aiter_raw()
+    async for first in raw:
+        if first:
+            break
+    else:
+        return
+    yield first
     queue: asyncio.Queue[object] = asyncio.Queue(C.PROXY_PIPE_QUEUE)
 
     async def read() -> None:
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in raw:
                 if chunk:
                     await queue.put(chunk)
         except httpx.HTTPError as exc:

@@ -21,8 +21,9 @@ from typing import Any
 from .. import _constants as C
 from .._errors import InvalidRequestError, OdscLLMError
 from ._app import ProxyApp
+from ._coalesce import protocol_class
 
-__all__ = ["is_loopback", "run"]
+__all__ = ["is_loopback", "run", "uvicorn_options"]
 
 _STOP_SIGNALS = ("SIGINT", "SIGTERM")
 
@@ -66,6 +67,22 @@ def _listen(host: str, port: int) -> socket.socket:
         ) from None
     sock.setblocking(False)
     return sock
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """The uvicorn settings the proxy runs with (its own server, and the tests')."""
+    return {
+        "log_level": "warning",
+        "access_log": False,  # the app writes its own line
+        # Work per request that the proxy does not use: X-Forwarded-* rewriting of the
+        # client address (it reads none) and a Server header.
+        "proxy_headers": False,
+        "server_header": False,
+        # h11 (never httptools: see _coalesce) writing through a CoalescingTransport;
+        # the loop is uvicorn's choice (loop="auto": uvloop when installed).
+        "http": protocol_class(),
+        "lifespan": "on",
+    }
 
 
 def run(
@@ -121,9 +138,7 @@ def run(
 
     config = uvicorn.Config(
         app,
-        log_level="warning",
-        access_log=False,  # the app writes its own line
-        lifespan="on",
+        **uvicorn_options(),
         # A backstop only: the app ends what is left after PROXY_SHUTDOWN_GRACE, and
         # uvicorn's timeout starts with its shutdown (at the signal), so halfway to the limit.
         timeout_graceful_shutdown=(C.PROXY_SHUTDOWN_GRACE + C.PROXY_SHUTDOWN_LIMIT) / 2,

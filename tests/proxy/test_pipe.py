@@ -32,9 +32,24 @@ async def _collect(stream: _Chunks) -> list[bytes]:
     return [piece async for piece in batches(httpx.Response(200, stream=stream))]
 
 
-async def test_what_arrived_together_goes_on_together() -> None:
+async def test_the_first_piece_at_once_then_what_arrived_together_goes_on_together() -> None:
+    # The first piece (the first token) is passed on alone, the moment it is read; what
+    # arrived with it or after goes on in one piece.
     events = [b"data: %d\n\n" % i for i in range(50)]
-    assert await _collect(_Chunks(events)) == [b"".join(events)]
+    assert await _collect(_Chunks(events)) == [events[0], b"".join(events[1:])]
+
+
+async def test_the_first_piece_needs_no_reader_task() -> None:
+    before = len(asyncio.all_tasks())
+    pieces = batches(httpx.Response(200, stream=_Chunks([b"first", b"second"])))
+    assert await pieces.__anext__() == b"first"
+    assert len(asyncio.all_tasks()) == before  # read in the caller's task, no queue between
+    assert [piece async for piece in pieces] == [b"second"]
+
+
+async def test_empty_pieces_are_skipped_and_an_empty_answer_has_none() -> None:
+    assert await _collect(_Chunks([b"", b"", b"a"])) == [b"a"]
+    assert await _collect(_Chunks([])) == []
 
 
 async def test_what_arrives_apart_goes_on_at_once() -> None:
@@ -47,7 +62,7 @@ async def test_a_broken_read_raises_after_its_bytes() -> None:
     with pytest.raises(httpx.ReadError):
         async for piece in batches(httpx.Response(200, stream=_Chunks([b"a", b"b"], fail=True))):
             got.append(piece)
-    assert got == [b"ab"]
+    assert got == [b"a", b"b"]
 
 
 async def test_stopping_early_cancels_the_reader() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from odsc_llm.proxy import ProxyApp
+from odsc_llm.proxy._serve import uvicorn_options
 
 from .cli import ROOT, TIMEOUT, cli_env
 
@@ -29,7 +30,7 @@ def running(app: ProxyApp) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(4096)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(app, **uvicorn_options())  # as odsc_llm.proxy.serve runs it
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
     thread.start()
