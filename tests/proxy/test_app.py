@@ -244,13 +244,24 @@ def test_client_disconnect_cancels_upstream(proxy_url: str, local: LocalDeployme
     assert local.active_streams == 0
 
 
+def _access_lines(caplog: pytest.LogCaptureFixture, count: int) -> list[str]:
+    """The proxy's access lines, once ``count`` are written: the app writes its line after
+    the answer's last byte, so the client can have the answer a moment before the line."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [r.getMessage() for r in caplog.records if r.name == "odsc_llm.proxy"]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.01)
+
+
 def test_access_log_line(
     proxy_url: str, local: LocalDeployment, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="odsc_llm.proxy")
     _client(proxy_url).chat.completions.create(model="my model", messages=PROMPT)
     httpx.post(f"{proxy_url}/v1/chat/completions", json={})
-    ok, refused = (r.getMessage() for r in caplog.records if r.name == "odsc_llm.proxy")
+    ok, refused = _access_lines(caplog, 2)
     fields = dict(part.split("=", 1) for part in ok.split(" ") if "=" in part and '"' not in part)
     assert fields["method"] == "POST" and fields["path"] == "/v1/chat/completions"
     assert 'model="my model"' in ok
