@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from odsc_llm import _constants as C
-from odsc_llm._batch import Controller, run_batch
+from odsc_llm._batch import Controller, run_batch, run_batch_sync
 from odsc_llm._batch._lag import LagMeter, watch_loop_lag
 
 
@@ -157,8 +157,8 @@ async def test_watch_loop_lag_measures_a_blocked_loop() -> None:
 
 
 class Recording(Controller):
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(max_concurrency=256, rate_limit=None, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, fixed: int | None) -> None:
+        super().__init__(fixed=fixed, max_concurrency=256, rate_limit=None)
         self.lags: list[float] = []
 
     def loop_lag(self, lag: float) -> None:
@@ -185,3 +185,16 @@ async def test_run_batch_probes_the_loop_lag_for_an_adaptive_limit(fixed: int | 
     count = len(control.lags)
     await asyncio.sleep(2 * C.BATCH_LAG_INTERVAL)
     assert len(control.lags) == count  # the probe stopped with the batch
+
+
+def test_run_batch_sync_probes_the_loop_lag_too() -> None:
+    control = Recording(fixed=None)
+
+    async def call(item: int) -> int:
+        time.sleep(0.02)  # blocks the loop the sync runner drives
+        await asyncio.sleep(0.01)
+        return item
+
+    result = run_batch_sync(call, range(30), controller=control)
+    assert result.ok
+    assert control.lags and max(control.lags) > 0.01
