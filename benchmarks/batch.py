@@ -470,7 +470,7 @@ def table_lines(fig: dict[str, Any]) -> list[str]:
     out = [f"### {fig['title']}", ""]
     conditions = _conditions(fig)
     header = ["contender", "ok", "goodput items/s", "× limit", "429/503 share",
-              "after 5 s", "wall s", "peak RSS MB"]  # fmt: skip
+              "after 5 s", "wall s", "client CPU s", "peak RSS MB"]  # fmt: skip
     for condition in conditions:
         if len(conditions) > 1:
             name = condition["name"]
@@ -481,8 +481,10 @@ def table_lines(fig: dict[str, Any]) -> list[str]:
         "process, once per condition, the conditions back to back. The 429/503 share is "
         "counted by the emulator over all requests it received (retries included); "
         '"after 5 s" leaves out the first five seconds (the controller\'s warm-up). '
-        "Goodput is successful items per second of wall time. The CPU-bound processes "
-        "(busy loops) start with the contender and are killed when it ends.",
+        "Goodput is successful items per second of wall time; client CPU s is the "
+        "contender process's CPU time (imports included): goodput can be no higher than "
+        "the CPU share the client gets divided by its CPU per item. The CPU-bound "
+        "processes (busy loops) start with the contender and are killed when it ends.",
         "",
     ]
     return out
@@ -493,12 +495,14 @@ def _table(prompts: int, fig_rows: dict[str, Any], header: list[str]) -> list[st
     rows = []
     for key, v in fig_rows.items():
         if not v.get("available"):
-            rows.append([CONTENDERS[key], "–", "–", "–", "–", "–", "–", f"skipped: {v['reason']}"])
+            skipped = f"skipped: {v['reason']}"
+            rows.append([CONTENDERS[key], "–", "–", "–", "–", "–", "–", "–", skipped])
             continue
         rows.append([
             CONTENDERS[key], f"{v['ok']:,}/{prompts:,}", f"{v['goodput']:.1f}",
             f"{v['goodput_ratio']:.2f}×", f"{v['throttled_share']:.1%}",
-            f"{v['late_throttled_share']:.1%}", f"{v['wall_s']:.1f}", f"{v['peak_rss_mb']:.0f}",
+            f"{v['late_throttled_share']:.1%}", f"{v['wall_s']:.1f}",
+            f"{v['cpu_s']:.1f}" if "cpu_s" in v else "–", f"{v['peak_rss_mb']:.0f}",
         ])  # fmt: skip
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     out.append("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")

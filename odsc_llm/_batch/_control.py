@@ -16,10 +16,11 @@ reports how it went:
 * **The client's own slowness is not congestion.** Latency is measured here, so a
   process short of CPU sees every answer late. Two things keep that from cutting the
   limit (which would only lower throughput): the event loop's lag (``loop_lag``, fed by
-  :func:`~._lag.watch_loop_lag`) is charged to the client, ``BATCH_LAG_WEIGHT`` x its
-  recent mean added to what "latency holds" allows; and latency cuts (and the stop of
-  growth) apply only while throughput has stopped growing (``BATCH_GROWTH_WINDOW``):
-  slower answers that come with more answers per second are a fuller pipe.
+  :func:`~._lag.watch_loop_lag`) is charged to the client: ``BATCH_LAG_WEIGHT`` x its
+  worst in the last ``BATCH_LAG_WINDOW`` is added to what "latency holds" allows before
+  a cut; and latency cuts (and the stop of growth) apply only while throughput has
+  stopped growing (``BATCH_GROWTH_WINDOW``): slower answers that come with more answers
+  per second are a fuller pipe.
 * **Pacing.** A 429 means "too many requests per second", which fewer requests in
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
