@@ -184,6 +184,10 @@ BATCH_CUT_INTERVAL = 0.5
 BATCH_RATE_WINDOW = 1.0
 BATCH_RATE_BACKOFF = 0.95
 BATCH_RATE_PROBE = 0.02
+#: The pace probes upward only while it binds: at least this share of it was answered
+#: in the last ``BATCH_RATE_WINDOW`` (a client too busy to send at the pace learns
+#: nothing about the limit from not reaching it, and would burst past it later).
+BATCH_RATE_BINDING = 0.8
 #: After ``BATCH_RATE_QUIET`` seconds without a 429 the pace doubles every
 #: ``BATCH_RATE_DOUBLING`` seconds, back up to the rate answered when the 429s began
 #: (without bound when nothing was answered then: a storm of 429s says nothing about

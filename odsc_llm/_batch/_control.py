@@ -25,7 +25,8 @@ reports how it went:
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
   Each second without a 429 the pace grows by the fraction ``BATCH_RATE_PROBE`` of
-  itself, so it settles just under what the tenancy allows with few 429s. Below the rate
+  itself while it binds (``BATCH_RATE_BINDING`` of it answered), so it settles just
+  under what the tenancy allows with few 429s. Below the rate
   that was answered when the 429s began, it instead doubles every
   ``BATCH_RATE_DOUBLING`` seconds once ``BATCH_RATE_QUIET`` seconds have passed without
   a 429 (without bound if nothing was answered then): a storm of 429s answers nothing,
@@ -320,7 +321,11 @@ class Controller:
             # (a capped exponent: a long idle gap must not overflow).
             rate = min(target, rate * 2.0 ** min(fast / C.BATCH_RATE_DOUBLING, 32.0))
             elapsed -= fast
-        rate += C.BATCH_RATE_PROBE * rate * elapsed
+        span = min(C.BATCH_RATE_WINDOW, max(now - self._started, 1e-3))
+        if self._answers_since(now - C.BATCH_RATE_WINDOW) >= C.BATCH_RATE_BINDING * rate * span:
+            # Only a pace that holds sends back learns anything by going up: a client too
+            # busy to send at it would raise it unchecked, then burst past the limit.
+            rate += C.BATCH_RATE_PROBE * rate * elapsed
         ceiling = self.rate_ceiling if self.rate_ceiling is not None else math.inf
         self.rate = min(ceiling, rate)
 
