@@ -295,11 +295,14 @@ class Controller:
             self._history = max(C.BATCH_RATE_WINDOW, 2 * self._growth_window)
             stalled = not self._throughput_grows(now)
             allowed = self._best_median * C.BATCH_LATENCY_TOLERANCE
-            # Slower answers that come no faster: more in flight buys nothing, hold.
-            self._holding = stalled and median > allowed
+            lag = C.BATCH_LAG_WEIGHT * self._lag.value
+            # Slower answers, or a client that waits on its own loop longer than on the
+            # server, and no more answers for it: more in flight buys nothing (a busy
+            # client only spends more CPU on more connections), hold.
+            self._holding = stalled and (median > allowed or lag > self._best_median)
             # Cut only for what the loop's lag does not explain: that part is this
             # process's own slowness, and fewer in flight would only answer fewer.
-            congested = median > allowed + C.BATCH_LAG_WEIGHT * self._lag.value
+            congested = median > allowed + lag
             used = self.in_flight >= 0.8 * self.slots
             if stalled and congested and used and self.limit > C.BATCH_INITIAL_CONCURRENCY:
                 # Answers slow down as a whole and no faster: the server is queueing.
