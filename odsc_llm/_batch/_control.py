@@ -20,7 +20,9 @@ reports how it went:
   worst in the last ``BATCH_LAG_WINDOW`` is added to what "latency holds" allows before
   a cut; and latency cuts (and the stop of growth) apply only while throughput has
   stopped growing (``BATCH_GROWTH_WINDOW``): slower answers that come with more answers
-  per second are a fuller pipe.
+  per second are a fuller pipe. While throughput is flat and that lag allowance exceeds
+  the best median latency (the client waits on itself longer than on the server), the
+  limit holds instead of growing: more in flight would only cost a busy client CPU.
 * **Pacing.** A 429 means "too many requests per second", which fewer requests in
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
