@@ -81,6 +81,17 @@ def test_loop_lag_rising_while_server_latency_is_flat_does_not_cut() -> None:
     assert control.limit >= before
 
 
+def test_a_client_waiting_on_itself_with_flat_throughput_holds_its_limit() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    before = control.limit
+    # 0.3 s of loop lag from now on (three times the server's 0.1 s), answers no faster:
+    # neither cut (the server is fine) nor grown (more in flight only costs CPU).
+    drive(control, clock, 5.0, lambda t: 100.0, lambda t: 0.85, lambda t: 0.3)
+    assert control.cuts == 0
+    assert before <= control.limit <= before + 1
+
+
 def test_server_latency_rising_while_throughput_stalls_cuts() -> None:
     clock = FakeClock()
     control = warmed_up(clock)
