@@ -8,7 +8,15 @@ the model server's queue is full), once per contender:
 - odsc_llm ``batch(concurrency="auto")`` (the default), and fixed concurrency 32 and 512;
 - the OpenAI SDK through ``odsc_llm.async_openai_client`` with ``asyncio.Semaphore(64)``
   + ``gather`` (its own retries: 2, as by default);
-- oracle-ads' ``AsyncClient`` with the same semaphore (``retries=2``).
+- oracle-ads' ``AsyncClient`` with the same semaphore (``retries=2``);
+- an ideal client that knows the limit: odsc_llm's ``AsyncClient.completions.create``
+  sent exactly ``1 / rate_limit`` seconds apart (no concurrency cap, its default retries).
+
+Every contender runs twice: on the machine as it is ("quiet"; a shared machine is
+rarely quiet, the ratios within one run are what count), then with ``CPU_HOGS``
+CPU-bound processes beside it ("loaded": the benchmark starts them just before the
+contender and kills them right after, and each exits on its own after the contender's
+timeout, so a killed benchmark leaves none behind).
 
 Each contender runs in a process of its own (its peak RSS is its own) against a fresh
 emulator in another process (its own rate-limit bucket; the emulator's GIL is not the
@@ -43,6 +51,9 @@ TOKEN_DELAY = 0.05
 #: Throttled share is judged after this warm-up (seconds from the first request).
 WARMUP_S = 5.0
 SEMAPHORE = 64
+#: CPU-bound processes beside each contender in the loaded condition (2 keep a 2-core
+#: machine's cores busy: the client then competes for CPU with them and the emulator).
+CPU_HOGS = 2
 
 CONTENDERS: dict[str, str] = {
     "odsc_auto": 'odsc_llm batch(concurrency="auto")',
@@ -50,6 +61,7 @@ CONTENDERS: dict[str, str] = {
     "odsc_512": "odsc_llm batch(concurrency=512)",
     "openai_sem64": "openai SDK (async_openai_client) + Semaphore(64)",
     "ads_sem64": "oracle-ads AsyncClient + Semaphore(64)",
+    "ideal_paced": "ideal: paced at exactly the limit (odsc_llm AsyncClient.create)",
 }
 
 
@@ -95,6 +107,7 @@ def serve(args: argparse.Namespace) -> None:
                     "late_requests": len(late),
                     "late_throttled": sum(s != 200 for s in late),
                     "peak_generating": local.throttle.peak_generating,
+                    "cpu_s": time.process_time(),
                 }), flush=True)  # fmt: skip
             if line.strip() == "quit":
                 return
@@ -166,6 +179,28 @@ async def _ads(url: str, config: str, prompts: list[str]) -> tuple[int, Any]:
         await client.close()
 
 
+async def _ideal(url: str, config: str, prompts: list[str], rate: float) -> tuple[int, Any]:
+    """Knows the limit: request ``i`` starts at ``t0 + i / rate`` (a schedule, so a late
+    timer is caught up, never lost), no concurrency cap, the client's default retries."""
+    import odsc_llm
+
+    auth = odsc_llm.auth.api_key(config_file=config)
+    async with odsc_llm.AsyncClient(url, auth=auth) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def one(index: int, prompt: str) -> Any:
+            await asyncio.sleep(max(0.0, start + index / rate - loop.time()))
+            return await client.completions.create(prompt=prompt, max_tokens=MAX_TOKENS)
+
+        answers = await asyncio.gather(
+            *(one(i, p) for i, p in enumerate(prompts)), return_exceptions=True
+        )
+    errors = [a for a in answers if isinstance(a, BaseException)]
+    first = f"{type(errors[0]).__name__}: {errors[0]}"[:200] if errors else None
+    return len(answers) - len(errors), {"first_error": first}
+
+
 def unavailable_reason(key: str) -> str | None:
     import importlib.util
 
@@ -185,6 +220,7 @@ def contend(args: argparse.Namespace) -> None:
         "odsc_512": lambda: _odsc(args.url, args.config, prompts, 512),
         "openai_sem64": lambda: _openai(args.url, args.config, prompts),
         "ads_sem64": lambda: _ads(args.url, args.config, prompts),
+        "ideal_paced": lambda: _ideal(args.url, args.config, prompts, args.rate_limit),
     }
     started = time.perf_counter()
     try:
@@ -192,7 +228,8 @@ def contend(args: argparse.Namespace) -> None:
     except Exception as exc:  # a contender that cannot run at all is reported, not fatal
         ok, extra = 0, {"first_error": f"{type(exc).__name__}: {exc}"[:300]}
     wall = time.perf_counter() - started
-    print(json.dumps({"ok": ok, "wall_s": wall, "peak_rss_mb": _peak_rss_mb(), **extra}))
+    print(json.dumps({"ok": ok, "wall_s": wall, "peak_rss_mb": _peak_rss_mb(),
+                      "cpu_s": time.process_time(), **extra}))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the harness
@@ -246,14 +283,58 @@ class EmulatorProcess:
                 self._process.kill()
 
 
-def _run_one(key: str, prompts: int, timeout: float, limits: dict[str, Any]) -> dict[str, Any]:
+#: A CPU-bound process that stops by itself after ``argv[1]`` seconds.
+_HOG = """
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    pass
+"""
+
+
+class CpuLoad:
+    """``with CpuLoad(2, max_seconds=330)``: that many CPU-bound processes while the block
+    runs. Killed (by their own PIDs) when it ends, however it ends (Ctrl-C, an error);
+    each also exits by itself after ``max_seconds``, so even a ``kill -9`` of the
+    benchmark leaves nothing spinning for long."""
+
+    def __init__(self, count: int, max_seconds: float) -> None:
+        self.count = count
+        self.max_seconds = max_seconds
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> CpuLoad:
+        try:
+            for _ in range(self.count):
+                self._processes.append(subprocess.Popen(
+                    [sys.executable, "-c", _HOG, str(self.max_seconds)],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                ))  # fmt: skip
+        except BaseException:
+            self.__exit__(None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
+        for process in self._processes:
+            process.wait()
+        self._processes.clear()
+
+
+def _run_one(
+    key: str, prompts: int, timeout: float, limits: dict[str, Any], hogs: int = 0
+) -> dict[str, Any]:
     options = ["--rate-limit", str(limits["rate_limit"]), "--capacity", str(limits["capacity"]),
                "--queue-size", str(limits["queue_size"])]  # fmt: skip
-    with EmulatorProcess(*options) as server:
+    with EmulatorProcess(*options) as server, CpuLoad(hogs, max_seconds=timeout + 30):
         try:
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.batch", "--contender", key,
-                 "--url", server.url, "--config", server.config, "--prompts", str(prompts)],
+                 "--url", server.url, "--config", server.config, "--prompts", str(prompts),
+                 "--rate-limit", str(limits["rate_limit"])],
                 capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=child_env(),
             )  # fmt: skip
             lines = out.stdout.strip().splitlines()
@@ -268,6 +349,10 @@ def _run_one(key: str, prompts: int, timeout: float, limits: dict[str, Any]) -> 
     return row
 
 
+def _condition_name(hogs: int) -> str:
+    return "quiet" if hogs == 0 else f"{hogs} CPU-bound processes beside it"
+
+
 def figure(
     prompts: int = 3000,
     timeout: float = 300.0,
@@ -275,54 +360,78 @@ def figure(
     rate_limit: float = RATE_LIMIT,
     capacity: int = CAPACITY,
     queue_size: int = QUEUE_SIZE,
+    hogs: tuple[int, ...] = (0, CPU_HOGS),
 ) -> dict[str, Any]:
-    """Run every contender; the figure's data (see :func:`table_lines`)."""
+    """Run every contender once per load condition (``hogs``: how many CPU-bound
+    processes beside it; each contender's conditions run back to back, so they are
+    compared on the same background load); the figure's data (see :func:`table_lines`).
+    ``rows`` is the first condition's, ``conditions`` holds them all."""
     limits = {"rate_limit": rate_limit, "capacity": capacity, "queue_size": queue_size}
-    rows: dict[str, Any] = {}
+    conditions: list[dict[str, Any]] = [
+        {"hogs": h, "name": _condition_name(h), "rows": {}} for h in hogs
+    ]
     for key in keys or list(CONTENDERS):
         reason = unavailable_reason(key)
-        if reason is not None:
-            rows[key] = {"available": False, "reason": reason}
-            continue
-        print(f"figure 5: batch, {CONTENDERS[key]} ...", file=sys.stderr, flush=True)
-        row = _run_one(key, prompts, timeout, limits)
-        server = row["server"]
-        wall = row["wall_s"]
-        row.update(
-            available=True,
-            goodput=row["ok"] / wall if wall and wall == wall else 0.0,
-            throttled_share=(server["429"] + server["503"]) / max(1, server["requests"]),
-            late_throttled_share=server["late_throttled"] / max(1, server["late_requests"]),
-        )
-        row["goodput_ratio"] = row["goodput"] / rate_limit
-        rows[key] = row
+        for condition in conditions:
+            if reason is not None:
+                condition["rows"][key] = {"available": False, "reason": reason}
+                continue
+            print(f"figure 5: batch, {CONTENDERS[key]}, {condition['name']} ...",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            row = _run_one(key, prompts, timeout, limits, hogs=condition["hogs"])
+            server = row["server"]
+            wall = row["wall_s"]
+            row.update(
+                available=True,
+                goodput=row["ok"] / wall if wall and wall == wall else 0.0,
+                throttled_share=(server["429"] + server["503"]) / max(1, server["requests"]),
+                late_throttled_share=server["late_throttled"] / max(1, server["late_requests"]),
+            )
+            row["goodput_ratio"] = row["goodput"] / rate_limit
+            condition["rows"][key] = row
     return {
         "title": f"5. Batch at the service's limits: {prompts:,} prompts, rate limit "
         f"{rate_limit:g}/s, capacity {capacity}, queue {queue_size}",
         "prompts": prompts,
-        "rows": rows,
+        "rows": conditions[0]["rows"],
+        "conditions": conditions,
         **limits,
     }
 
 
-#: The peers of the wall-time target: other libraries (the issue's "peer configurations");
-#: odsc_llm's own fixed concurrencies are shown beside them in the table.
-PEERS = ("openai_sem64", "ads_sem64")
+#: The peers of the wall-time target: the ideal paced client and the other libraries
+#: (the issue's "peer configurations"); odsc_llm's own fixed concurrencies are shown
+#: beside them in the table.
+PEERS = ("ideal_paced", "openai_sem64", "ads_sem64")
+
+
+def _conditions(fig: dict[str, Any]) -> list[dict[str, Any]]:
+    """The figure's conditions (a figure from before the loaded run has only ``rows``)."""
+    return list(fig.get("conditions") or [{"hogs": 0, "name": "quiet", "rows": fig["rows"]}])
 
 
 def targets(fig: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
-    """(name, goal, measured, met) for the batch targets."""
-    rows = fig["rows"]
+    """(name, goal, measured, met) for the batch targets, per load condition."""
+    out: list[tuple[str, str, str, bool | None]] = []
+    for condition in _conditions(fig):
+        suffix = "" if condition["hogs"] == 0 else f", {condition['name']}"
+        out += _condition_targets(fig["prompts"], condition["rows"], suffix)
+    return out
+
+
+def _condition_targets(
+    prompts: int, rows: dict[str, Any], suffix: str
+) -> list[tuple[str, str, str, bool | None]]:
     auto = rows.get("odsc_auto") or {}
     if not auto.get("available") or not auto.get("ok"):
-        return [("batch goodput", ">= 0.95x the limit", "not measured", None)]
+        return [(f"batch goodput (auto{suffix})", ">= 0.95x the limit", "not measured", None)]
     # Met when auto finished every item faster than every peer. A peer that gave up on
     # items did not do the job: if it was faster, the comparison is with the peers that
     # finished every item (and with none of those, it is not judged).
     peers = {k: rows[k] for k in PEERS if rows.get(k, {}).get("available")}
     walls = {k: v["wall_s"] for k, v in peers.items() if v["wall_s"] == v["wall_s"]}
-    finished = {k: w for k, w in walls.items() if peers[k].get("ok") == fig["prompts"]}
-    complete = auto["ok"] == fig["prompts"]
+    finished = {k: w for k, w in walls.items() if peers[k].get("ok") == prompts}
+    complete = auto["ok"] == prompts
     fastest = min(finished, key=finished.__getitem__, default=None)
     if fastest is None:
         measured = f"{auto['wall_s']:.1f} s (no peer finished every item)"
@@ -331,9 +440,11 @@ def targets(fig: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             f"{auto['wall_s']:.1f} s vs {finished[fastest]:.1f} s ({CONTENDERS[fastest]}, "
             "the fastest peer that finished every item)"
         )
+    if not complete:
+        measured += f"; auto failed {prompts - auto['ok']:,} items"
     for key, peer in peers.items():
         if key in walls and key not in finished:
-            failed = fig["prompts"] - peer["ok"]
+            failed = prompts - peer["ok"]
             measured += f"; {CONTENDERS[key]} failed {failed:,} items in {walls[key]:.1f} s"
     met: bool | None
     if walls and all(auto["wall_s"] < w for w in walls.values()):
@@ -342,29 +453,56 @@ def targets(fig: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         met = complete and auto["wall_s"] < finished[fastest]
     else:
         met = None
+    ratio = auto["goodput_ratio"]
+    late = auto["late_throttled_share"]
     return [
-        ("batch goodput (auto)", ">= 0.95x the rate limit", f"{auto['goodput_ratio']:.2f}x",
-         auto["goodput_ratio"] >= 0.95),
-        ("batch throttled after 5 s (auto)", "< 2% of requests",
-         f"{auto['late_throttled_share']:.1%}", auto["late_throttled_share"] < 0.02),
-        ("batch wall time (auto)", "faster than every peer configuration", measured, met),
+        (f"batch goodput (auto{suffix})", ">= 0.95x the rate limit, every item",
+         f"{ratio:.2f}x, {auto['ok']:,}/{prompts:,}", ratio >= 0.95 and complete),
+        (f"batch throttled after 5 s (auto{suffix})", "< 2% of requests", f"{late:.1%}",
+         late < 0.02),
+        (f"batch wall time (auto{suffix})", "faster than every peer configuration", measured,
+         met),
     ]  # fmt: skip
 
 
 def table_lines(fig: dict[str, Any]) -> list[str]:
-    """The figure as Markdown lines."""
+    """The figure as Markdown lines: one table per load condition."""
     out = [f"### {fig['title']}", ""]
+    conditions = _conditions(fig)
     header = ["contender", "ok", "goodput items/s", "× limit", "429/503 share",
-              "after 5 s", "wall s", "peak RSS MB"]  # fmt: skip
+              "after 5 s", "wall s", "client CPU s", "peak RSS MB"]  # fmt: skip
+    for condition in conditions:
+        if len(conditions) > 1:
+            name = condition["name"]
+            out += [f"**{name[:1].upper() + name[1:]}:**", ""]
+        out += _table(fig["prompts"], condition["rows"], header)
+    out += [
+        "Each contender runs in its own process against a fresh emulator in another "
+        "process, once per condition, the conditions back to back. The 429/503 share is "
+        "counted by the emulator over all requests it received (retries included); "
+        '"after 5 s" leaves out the first five seconds (the controller\'s warm-up). '
+        "Goodput is successful items per second of wall time; client CPU s is the "
+        "contender process's CPU time (imports included): goodput can be no higher than "
+        "the CPU share the client gets divided by its CPU per item. The CPU-bound "
+        "processes (busy loops) start with the contender and are killed when it ends.",
+        "",
+    ]
+    return out
+
+
+def _table(prompts: int, fig_rows: dict[str, Any], header: list[str]) -> list[str]:
+    out: list[str] = []
     rows = []
-    for key, v in fig["rows"].items():
+    for key, v in fig_rows.items():
         if not v.get("available"):
-            rows.append([CONTENDERS[key], "–", "–", "–", "–", "–", "–", f"skipped: {v['reason']}"])
+            skipped = f"skipped: {v['reason']}"
+            rows.append([CONTENDERS[key], "–", "–", "–", "–", "–", "–", "–", skipped])
             continue
         rows.append([
-            CONTENDERS[key], f"{v['ok']:,}/{fig['prompts']:,}", f"{v['goodput']:.1f}",
+            CONTENDERS[key], f"{v['ok']:,}/{prompts:,}", f"{v['goodput']:.1f}",
             f"{v['goodput_ratio']:.2f}×", f"{v['throttled_share']:.1%}",
-            f"{v['late_throttled_share']:.1%}", f"{v['wall_s']:.1f}", f"{v['peak_rss_mb']:.0f}",
+            f"{v['late_throttled_share']:.1%}", f"{v['wall_s']:.1f}",
+            f"{v['cpu_s']:.1f}" if "cpu_s" in v else "–", f"{v['peak_rss_mb']:.0f}",
         ])  # fmt: skip
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     out.append("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
@@ -374,7 +512,7 @@ def table_lines(fig: dict[str, Any]) -> list[str]:
             "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
         )
     out.append("")
-    for key, v in fig["rows"].items():
+    for key, v in fig_rows.items():
         if v.get("available") and v.get("first_error"):
             out.append(f"- first error of {CONTENDERS[key]}: `{v['first_error']}`")
         if v.get("final_concurrency") is not None:
@@ -384,14 +522,7 @@ def table_lines(fig: dict[str, Any]) -> list[str]:
                 + ("none" if rate is None else f"{rate:.0f}/s")
                 + f", {v['cuts']} cuts"
             )
-    out += [
-        "",
-        "Each contender runs in its own process against a fresh emulator in another "
-        "process. The 429/503 share is counted by the emulator over all requests it "
-        'received (retries included); "after 5 s" leaves out the first five seconds '
-        "(the controller's warm-up). Goodput is successful items per second of wall time.",
-        "",
-    ]
+    out.append("")
     return out
 
 
@@ -440,6 +571,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument(
         "--merge", help="a --json file of an earlier run: its rows fill in contenders not run"
     )
+    parser.add_argument(
+        "--hogs", default=f"0,{CPU_HOGS}",
+        help=f"load conditions: CPU-bound processes beside each contender (0,{CPU_HOGS})",
+    )  # fmt: skip
     # Children:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--capacity", type=int, default=CAPACITY, help="emulator capacity (64)")
@@ -458,13 +593,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         return None
     prompts = args.prompts or (300 if args.quick else 3000)
     keys = [k.strip() for k in args.contenders.split(",") if k.strip()] or None
+    hogs = tuple(int(h) for h in args.hogs.split(",") if h.strip())
     fig = figure(prompts, keys=keys, rate_limit=args.rate_limit, capacity=args.capacity,
-                 queue_size=args.queue_size)  # fmt: skip
+                 queue_size=args.queue_size, hogs=hogs or (0,))  # fmt: skip
     if args.merge:
         with open(args.merge) as f:
-            earlier = json.load(f)
-        fig["rows"] = {**earlier["rows"], **fig["rows"]}
-        fig["rows"] = {k: fig["rows"][k] for k in CONTENDERS if k in fig["rows"]}
+            earlier = {c["hogs"]: c for c in _conditions(json.load(f))}
+        for condition in fig["conditions"]:
+            old = earlier.get(condition["hogs"], {}).get("rows", {})
+            merged = {**old, **condition["rows"]}
+            condition["rows"] = {k: merged[k] for k in CONTENDERS if k in merged}
+        fig["rows"] = fig["conditions"][0]["rows"]
         fig["merged_from"] = args.merge
     lines = table_lines(fig)
     if args.merge:

@@ -167,6 +167,21 @@ BATCH_LATENCY_FORGET = 1.02
 BATCH_LATENCY_SAMPLES = 64
 BATCH_LATENCY_EVERY = 16
 BATCH_LATENCY_BACKOFF = 0.9
+#: The client's own slowness is not the server's. A probe sleeps ``BATCH_LAG_INTERVAL``
+#: seconds over and over and measures how late the loop wakes it (the time a ready
+#: callback waits for this process's CPU); ``BATCH_LAG_WEIGHT`` x the largest such lag
+#: of the last ``BATCH_LAG_WINDOW`` seconds is added to what "latency holds" allows
+#: before a cut (an attempt waits for the loop about that many times: send, headers,
+#: body).
+BATCH_LAG_INTERVAL = 0.05
+BATCH_LAG_WINDOW = 1.0
+BATCH_LAG_WEIGHT = 3.0
+#: Latency cuts only while throughput has stopped growing: answers in the last
+#: ``BATCH_GROWTH_WINDOW`` seconds more than ``1 + BATCH_GROWTH_MIN`` times those of the
+#: window before mean more in flight still buys more answers, so a slower answer is
+#: the price of a busy client or a fuller pipe, not congestion.
+BATCH_GROWTH_WINDOW = 1.0
+BATCH_GROWTH_MIN = 0.05
 #: At most one cut per this many seconds (one burst of 429s is one signal, not fifty).
 BATCH_CUT_INTERVAL = 0.5
 #: On a 429 the runner starts pacing: at the rate it saw answered in the last
@@ -175,6 +190,10 @@ BATCH_CUT_INTERVAL = 0.5
 BATCH_RATE_WINDOW = 1.0
 BATCH_RATE_BACKOFF = 0.95
 BATCH_RATE_PROBE = 0.02
+#: The pace probes upward only while it binds: at least this share of it was answered
+#: in the last ``BATCH_RATE_WINDOW`` (a client too busy to send at the pace learns
+#: nothing about the limit from not reaching it, and would burst past it later).
+BATCH_RATE_BINDING = 0.8
 #: After ``BATCH_RATE_QUIET`` seconds without a 429 the pace doubles every
 #: ``BATCH_RATE_DOUBLING`` seconds, back up to the rate answered when the 429s began
 #: (without bound when nothing was answered then: a storm of 429s says nothing about

@@ -13,18 +13,30 @@ reports how it went:
   does not hold, the limit is cut by ``BATCH_LATENCY_BACKOFF``. A 503, a 504 or a
   timeout/connection error cuts it by ``BATCH_BACKOFF`` (at most once per
   ``BATCH_CUT_INTERVAL``: a burst of failures is one signal).
+* **The client's own slowness is not congestion.** Latency is measured here, so a
+  process short of CPU sees every answer late. Two things keep that from cutting the
+  limit (which would only lower throughput): the event loop's lag (``loop_lag``, fed by
+  :func:`~._lag.watch_loop_lag`) is charged to the client: ``BATCH_LAG_WEIGHT`` x its
+  worst in the last ``BATCH_LAG_WINDOW`` is added to what "latency holds" allows before
+  a cut; and latency cuts (and the stop of growth) apply only while throughput has
+  stopped growing (``BATCH_GROWTH_WINDOW``): slower answers that come with more answers
+  per second are a fuller pipe. While throughput is flat and that lag allowance exceeds
+  the best median latency (the client waits on itself longer than on the server), the
+  limit holds instead of growing: more in flight would only cost a busy client CPU.
 * **Pacing.** A 429 means "too many requests per second", which fewer requests in
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
   Each second without a 429 the pace grows by the fraction ``BATCH_RATE_PROBE`` of
-  itself, so it settles just under what the tenancy allows with few 429s. Below the rate
+  itself while it binds (``BATCH_RATE_BINDING`` of it answered), so it settles just
+  under what the tenancy allows with few 429s. Below the rate
   that was answered when the 429s began, it instead doubles every
   ``BATCH_RATE_DOUBLING`` seconds once ``BATCH_RATE_QUIET`` seconds have passed without
   a 429 (without bound if nothing was answered then): a storm of 429s answers nothing,
   so it drops the pace to ``BATCH_MIN_RATE``, and the batch must come back as fast as
   the service does, not at 2 % a second. ``rate_limit=`` is a hard ceiling on the pace
   (and the pace from the start). A 429 also caps the concurrency limit at twice what
-  that pace needs (``rate x latency``).
+  that pace needs (``rate x latency``, the recent median latency as measured: what is in
+  flight includes the client's own time, Little's law).
 
 With a fixed ``concurrency`` the limit never moves and only ``rate_limit`` paces.
 Nothing here does I/O; the clock is injectable for tests.
@@ -35,12 +47,14 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
 from .. import _constants as C
 from .._errors import APIConnectionError, APITimeoutError, InvalidRequestError
+from ._lag import LagMeter
 
 __all__ = ["Concurrency", "Controller", "Pacer", "validate_options"]
 
@@ -169,8 +183,13 @@ class Controller:
         self._latencies: deque[float] = deque(maxlen=C.BATCH_LATENCY_SAMPLES)
         self._since_median = 0
         self._best_median = math.inf
-        self._queueing = False
+        #: Growth stopped: answers slowed down and come no faster.
+        self._holding = False
+        self._lag = LagMeter(clock)
+        #: When recent answers came back (the rate a 429 paces at, throughput growth).
         self._answered: deque[float] = deque()
+        self._growth_window = C.BATCH_GROWTH_WINDOW
+        self._history = max(C.BATCH_RATE_WINDOW, 2 * C.BATCH_GROWTH_WINDOW)
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     # -- the gate --------------------------------------------------------------------
@@ -233,10 +252,32 @@ class Controller:
 
     # -- what happened ---------------------------------------------------------------
 
+    def loop_lag(self, lag: float) -> None:
+        """The event loop woke a probe ``lag`` seconds late (see :mod:`._lag`)."""
+        self._lag.add(lag)
+
+    def _answers_since(self, start: float) -> int:
+        return len(self._answered) - bisect_right(self._answered, start)
+
+    def _throughput_grows(self, now: float) -> bool:
+        """More answers in the last window than in the one before (by
+        ``BATCH_GROWTH_MIN``); too early to tell counts as growing (slow start). A window
+        is ``BATCH_GROWTH_WINDOW`` or the median latency if longer: more in flight shows
+        in the answers a round trip later, and a lagging loop delivers them in bursts."""
+        window = self._growth_window
+        if now - self._started < 2 * window:
+            return True
+        recent = self._answers_since(now - window)
+        before = self._answers_since(now - 2 * window) - recent
+        # One answer more is the windows' edges, not growth (it matters at a few/s).
+        return recent > before * (1.0 + C.BATCH_GROWTH_MIN) + 1
+
     def succeeded(self, latency: float) -> None:
         """An attempt came back with an answer after ``latency`` seconds."""
         now = self._clock()
         self._answered.append(now)
+        while self._answered[0] < now - self._history:
+            self._answered.popleft()
         self._answered_since_429 += 1
         self._latencies.append(latency)
         if self.rate is not None and self.adaptive:
@@ -252,12 +293,23 @@ class Controller:
             # The baseline forgets slowly, so one lucky quiet moment does not make every
             # later, normal latency look like congestion.
             self._best_median = min(self._best_median * C.BATCH_LATENCY_FORGET, median)
-            self._queueing = median > self._best_median * C.BATCH_LATENCY_TOLERANCE
+            self._growth_window = max(C.BATCH_GROWTH_WINDOW, median)
+            self._history = max(C.BATCH_RATE_WINDOW, 2 * self._growth_window)
+            stalled = not self._throughput_grows(now)
+            allowed = self._best_median * C.BATCH_LATENCY_TOLERANCE
+            lag = C.BATCH_LAG_WEIGHT * self._lag.value
+            # Slower answers, or a client that waits on its own loop longer than on the
+            # server, and no more answers for it: more in flight buys nothing (a busy
+            # client only spends more CPU on more connections), hold.
+            self._holding = stalled and (median > allowed or lag > self._best_median)
+            # Cut only for what the loop's lag does not explain: that part is this
+            # process's own slowness, and fewer in flight would only answer fewer.
+            congested = median > allowed + lag
             used = self.in_flight >= 0.8 * self.slots
-            if self._queueing and used and self.limit > C.BATCH_INITIAL_CONCURRENCY:
-                # Answers slow down as a whole: the server (or this process) is queueing.
+            if stalled and congested and used and self.limit > C.BATCH_INITIAL_CONCURRENCY:
+                # Answers slow down as a whole and no faster: the server is queueing.
                 self._cut_concurrency(C.BATCH_LATENCY_BACKOFF)
-        if self._queueing:
+        if self._holding:
             return
         step = 1.0 if self._slow_start else C.BATCH_INCREASE / self.limit
         self.limit = min(float(self.ceiling), self.limit + step)
@@ -274,7 +326,11 @@ class Controller:
             # (a capped exponent: a long idle gap must not overflow).
             rate = min(target, rate * 2.0 ** min(fast / C.BATCH_RATE_DOUBLING, 32.0))
             elapsed -= fast
-        rate += C.BATCH_RATE_PROBE * rate * elapsed
+        span = min(C.BATCH_RATE_WINDOW, max(now - self._started, 1e-3))
+        if self._answers_since(now - C.BATCH_RATE_WINDOW) >= C.BATCH_RATE_BINDING * rate * span:
+            # Only a pace that holds sends back learns anything by going up: a client too
+            # busy to send at it would raise it unchecked, then burst past the limit.
+            rate += C.BATCH_RATE_PROBE * rate * elapsed
         ceiling = self.rate_ceiling if self.rate_ceiling is not None else math.inf
         self.rate = min(ceiling, rate)
 
@@ -316,11 +372,8 @@ class Controller:
             return
         self._last_rate_cut = now
         self.cuts += 1
-        window_start = now - C.BATCH_RATE_WINDOW
-        while self._answered and self._answered[0] < window_start:
-            self._answered.popleft()
         span = min(C.BATCH_RATE_WINDOW, max(now - self._started, 1e-3))
-        measured = len(self._answered) / span
+        measured = self._answers_since(now - C.BATCH_RATE_WINDOW) / span
         if new_run and measured >= C.BATCH_MIN_RATE:
             # What was answered as the run began: the pace regrows fast up to it. Nothing
             # answered yet (a storm from the start) bounds nothing.
@@ -332,8 +385,10 @@ class Controller:
         self._last_probe = now
         if self._latencies:
             # Twice what the pace needs in flight is plenty; more only waits on the pace.
-            typical = self._best_median if self._best_median < math.inf else min(self._latencies)
-            needed = 2.0 * self.rate * typical
+            # Little's law with the latency as measured now (a busy client holds each
+            # request longer), not the best one seen.
+            ordered = sorted(self._latencies)
+            needed = 2.0 * self.rate * ordered[len(ordered) // 2]
             self.limit = max(1.0, min(self.limit, max(needed, float(C.BATCH_INITIAL_CONCURRENCY))))
         else:
             self.limit = max(1.0, self.limit * C.BATCH_BACKOFF)

@@ -31,6 +31,7 @@ from .. import _constants as C
 from .._errors import InvalidRequestError
 from .._retry import retry_kwargs
 from ._control import Concurrency, Controller, validate_options
+from ._lag import watch_loop_lag
 from ._results import (
     BatchError,
     BatchItem,
@@ -322,6 +323,11 @@ async def run_batch(
         record(slot)
 
     tasks: set[asyncio.Task[None]] = set()
+    # The loop's own lag, so the controller does not take this process's slowness for
+    # the server's (a fixed concurrency has nothing to adapt).
+    lag_probe = (
+        asyncio.ensure_future(watch_loop_lag(control.loop_lag)) if control.adaptive else None
+    )
     started = time.perf_counter()
     try:
         for index in pending:
@@ -354,6 +360,8 @@ async def run_batch(
             log.warning(_interrupted_message(resumed + finished, len(slots), path))
         raise
     finally:
+        if lag_probe is not None:
+            lag_probe.cancel()
         if sink is not None:
             sink.close()
         if bar is not None:

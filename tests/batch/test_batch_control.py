@@ -132,9 +132,28 @@ def test_429_starts_a_pace_below_the_answered_rate_then_probes() -> None:
     assert control.rate == pytest.approx(100 * C.BATCH_RATE_BACKOFF, rel=0.05)
     assert control.slots <= max(2 * control.rate * 0.2 + 1, C.BATCH_INITIAL_CONCURRENCY)
     paced = control.rate
-    clock.now += 2
-    control.succeeded(0.2)
-    assert control.rate == pytest.approx(paced * (1 + 2 * C.BATCH_RATE_PROBE))
+    for _ in range(int(2 * paced)):  # 2 s of answers at the pace: it binds, so it probes
+        clock.now += 1 / paced
+        control.succeeded(0.2)
+    # +2 % a second, compounded answer by answer.
+    assert control.rate == pytest.approx(paced * math.exp(2 * C.BATCH_RATE_PROBE), rel=1e-3)
+
+
+def test_a_pace_the_client_does_not_reach_does_not_grow() -> None:
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    for _ in range(100):
+        clock.now += 0.01
+        control.succeeded(0.2)
+    control.failed(Status(429))
+    paced = control.rate
+    assert paced is not None
+    for _ in range(20):  # 4 s at a fifth of the pace: a client too busy to send at it
+        clock.now += 5 / paced
+        control.succeeded(0.2)
+    # Not raised unchecked (4 s would be +8 %), to burst past the limit later: only the
+    # first interval, while the answers before the 429 still fill the window, probes.
+    assert control.rate is not None and paced <= control.rate < paced * (1 + C.BATCH_RATE_PROBE)
 
 
 def test_fixed_concurrency_never_moves_and_rate_limit_is_a_ceiling() -> None:

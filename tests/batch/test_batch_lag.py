@@ -1,0 +1,211 @@
+"""The controller tells the client's own slowness (event-loop lag) from the server's.
+
+Decisions are driven by synthetic sequences on a fake clock (no sleeps): answers at a
+given throughput, each with a latency, and loop-lag probes every ``BATCH_LAG_INTERVAL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from odsc_llm import _constants as C
+from odsc_llm._batch import Controller, run_batch, run_batch_sync
+from odsc_llm._batch._lag import LagMeter, watch_loop_lag
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Status(Exception):
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"status {status_code}")
+        self.status_code = status_code
+
+
+def drive(
+    control: Controller,
+    clock: FakeClock,
+    seconds: float,
+    throughput: Callable[[float], float],
+    latency: Callable[[float], float],
+    lag: Callable[[float], float] = lambda t: 0.0,
+) -> None:
+    """``seconds`` of answers: at time ``t`` (from the start of this call) they come at
+    ``throughput(t)``/s after ``latency(t)`` s, with the limit in use; the loop-lag probe
+    reports ``lag(t)`` every ``BATCH_LAG_INTERVAL``."""
+    start = clock.now
+    next_probe = start
+    next_answer = start
+    while clock.now - start < seconds:
+        clock.now = min(next_probe, next_answer)
+        t = clock.now - start
+        if clock.now == next_probe:
+            control.loop_lag(lag(t))
+            next_probe += C.BATCH_LAG_INTERVAL
+        if clock.now == next_answer:
+            control.in_flight = control.slots  # the limit is in use (no acquire here)
+            control.succeeded(latency(t))
+            next_answer += 1.0 / throughput(t)
+
+
+def warmed_up(clock: FakeClock) -> Controller:
+    """A controller past slow start at 64 in flight, 100 answers/s of 0.1 s each."""
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    control.limit = 64.0
+    control._slow_start = False
+    drive(control, clock, 3.0, lambda t: 100.0, lambda t: 0.1)
+    assert control.cuts == 0
+    return control
+
+
+def test_loop_lag_rising_while_server_latency_is_flat_does_not_cut() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    before = control.limit
+
+    def lag(t: float) -> float:  # the process gets busy: 0 to 0.6 s of lag in 2 s
+        return min(0.6, 0.3 * t)
+
+    # The server still answers in 0.1 s; each answer waits for the loop 2.5 times.
+    drive(control, clock, 10.0, lambda t: 100.0, lambda t: 0.1 + 2.5 * lag(t), lag)
+    assert control.cuts == 0
+    assert control.limit >= before
+
+
+def test_a_client_waiting_on_itself_with_flat_throughput_holds_its_limit() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    before = control.limit
+    # 0.3 s of loop lag from now on (three times the server's 0.1 s), answers no faster:
+    # neither cut (the server is fine) nor grown (more in flight only costs CPU).
+    drive(control, clock, 5.0, lambda t: 100.0, lambda t: 0.85, lambda t: 0.3)
+    assert control.cuts == 0
+    assert before <= control.limit <= before + 1
+
+
+def test_server_latency_rising_while_throughput_stalls_cuts() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    before = control.limit
+    # No loop lag; the server queues: ten times slower in 2 s, answers no faster.
+    drive(control, clock, 6.0, lambda t: 100.0, lambda t: 0.1 + 0.45 * min(t, 2.0))
+    assert control.cuts >= 2
+    assert control.limit < before
+
+
+def test_lagging_server_latency_is_still_congestion_beyond_what_the_lag_explains() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    before = control.limit
+    # 50 ms of loop lag explains 0.15 s; the answers are 2 s slower than that.
+    drive(control, clock, 6.0, lambda t: 100.0, lambda t: 0.1 + min(t, 2.0), lambda t: 0.05)
+    assert control.cuts >= 2 and control.limit < before
+
+
+def test_slower_answers_while_throughput_still_grows_are_not_congestion() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    before = control.limit
+    # A fuller pipe: latency up four times, but 25 % more answers every second.
+    drive(control, clock, 6.0, lambda t: 100.0 * 1.25**t, lambda t: 0.1 + 0.3 * min(t, 1.0))
+    assert control.cuts == 0
+    assert control.limit > before  # and it keeps growing meanwhile
+
+
+def test_a_429_caps_the_limit_by_the_latency_measured_now() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    control.limit = 160.0  # room for what follows: 100 answers/s of 1 s each
+
+    def lag(t: float) -> float:
+        return 0.3
+
+    # A busy client: every answer takes 1 s as measured here (the server's 0.1 s + lag).
+    drive(control, clock, 5.0, lambda t: 100.0, lambda t: 1.0, lag)
+    control.failed(Status(429))
+    assert control.rate is not None
+    # 100 answers/s of 1 s each hold 100 requests in flight (Little's law): the cap
+    # leaves room for them, not for the 0.1 s answers of the quiet start.
+    assert control.limit >= control.rate * 1.0
+
+
+def test_lag_meter_keeps_the_worst_recent_lag() -> None:
+    clock = FakeClock()
+    meter = LagMeter(clock)
+    assert meter.value == 0.0
+    meter.add(-0.01)  # a timer that fired early counts as no lag
+    assert meter.value == 0.0
+    meter.add(0.2)
+    clock.now += C.BATCH_LAG_WINDOW / 2
+    meter.add(0.1)
+    assert meter.value == pytest.approx(0.2)
+    clock.now += C.BATCH_LAG_WINDOW * 0.75  # the 0.2 s lag is out of the window
+    assert meter.value == pytest.approx(0.1)
+    clock.now += C.BATCH_LAG_WINDOW
+    assert meter.value == 0.0
+
+
+async def test_watch_loop_lag_measures_a_blocked_loop() -> None:
+    seen: list[float] = []
+    probe = asyncio.ensure_future(watch_loop_lag(seen.append))
+    try:
+        await asyncio.sleep(0)  # the probe is now asleep
+        time.sleep(0.3)  # block the loop, as a CPU-starved process does
+        while not seen:
+            await asyncio.sleep(0.01)
+    finally:
+        probe.cancel()
+    assert seen[0] >= 0.3 - C.BATCH_LAG_INTERVAL - 0.01
+
+
+class Recording(Controller):
+    def __init__(self, fixed: int | None) -> None:
+        super().__init__(fixed=fixed, max_concurrency=256, rate_limit=None)
+        self.lags: list[float] = []
+
+    def loop_lag(self, lag: float) -> None:
+        self.lags.append(lag)
+        super().loop_lag(lag)
+
+
+@pytest.mark.parametrize("fixed", [None, 4])
+async def test_run_batch_probes_the_loop_lag_for_an_adaptive_limit(fixed: int | None) -> None:
+    control = Recording(fixed=fixed)
+
+    async def call(item: int) -> int:
+        time.sleep(0.02)  # blocks the loop: the lag the probe sees
+        await asyncio.sleep(0.01)
+        return item
+
+    result = await run_batch(call, range(30), controller=control)
+    assert result.ok
+    if fixed is None:
+        assert control.lags and max(control.lags) > 0.01
+    else:
+        assert control.lags == []  # a fixed limit has nothing to adapt: no probe
+    await asyncio.sleep(2 * C.BATCH_LAG_INTERVAL)
+    count = len(control.lags)
+    await asyncio.sleep(2 * C.BATCH_LAG_INTERVAL)
+    assert len(control.lags) == count  # the probe stopped with the batch
+
+
+def test_run_batch_sync_probes_the_loop_lag_too() -> None:
+    control = Recording(fixed=None)
+
+    async def call(item: int) -> int:
+        time.sleep(0.02)  # blocks the loop the sync runner drives
+        await asyncio.sleep(0.01)
+        return item
+
+    result = run_batch_sync(call, range(30), controller=control)
+    assert result.ok
+    assert control.lags and max(control.lags) > 0.01
