@@ -45,7 +45,7 @@ def sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
             raise h.not_sse_error(media, _read_head(h))
         reads = response.iter_bytes()
         hold(h, reads)  # finalized in a collection, httpcore's generators take its locks
-        feed = h.feed
+        process, feed = h.process, h.sse.feed
         parts = h.parts
         idle = h.idle_timeout
         deadline = h.first_event_deadline
@@ -55,7 +55,7 @@ def sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
                 if deadline is not None and monotonic() > deadline:
                     raise h.timeout_error()
                 count = parts.count
-                yield from feed(raw)
+                yield from process(feed(raw))
                 if parts.count != count:
                     # From when the reader asks again: its own pace is not a stall.
                     deadline = None if idle is None else monotonic() + idle
@@ -128,7 +128,7 @@ async def async_chunks(h: _EventHandler[ChunkT]) -> AsyncIterator[ChunkT]:
         if media is not None:
             raise h.not_sse_error(media, await _aread_head(h))
         reads = response.aiter_bytes().__aiter__()
-        feed = h.feed
+        process, feed = h.process, h.sse.feed
         parts = h.parts
         idle = h.idle_timeout
         deadline = h.first_event_deadline
@@ -154,7 +154,7 @@ async def async_chunks(h: _EventHandler[ChunkT]) -> AsyncIterator[ChunkT]:
                         yield chunk
                     break
                 count = parts.count
-                for chunk in feed(raw):
+                for chunk in process(feed(raw)):
                     yield chunk
                 # Not kept while the next read waits: with 1,000 streams open, a chunk
                 # model each is ~2 MB.
