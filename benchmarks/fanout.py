@@ -185,9 +185,7 @@ def _worker(key: str, server: str, identity: Identity, args: argparse.Namespace)
     if args.tracemalloc:
         cmd += ["--tracemalloc", "--trace-key", args.trace_key]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.run(
-        cmd, cwd=root, capture_output=True, text=True, timeout=args.timeout + 120
-    )
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=args.timeout + 120)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{key}: worker failed ({proc.returncode}): {proc.stderr[-500:]}")

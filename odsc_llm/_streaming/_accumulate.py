@@ -29,8 +29,8 @@ from ..types.completion import Completion, CompletionChoice, CompletionLogprobs
 
 __all__ = [
     "ChatParts",
-    "Head",
     "CompletionParts",
+    "Head",
     "accumulate",
     "accumulator",
     "chunk_reasoning",

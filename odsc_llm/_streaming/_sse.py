@@ -252,7 +252,7 @@ class _EventHandler(Generic[ChunkT]):
                 self.fail(self.bad_chunk(data, exc))
                 return None
         chunk.__dict__["request_id"] = self.request_id  # see ResponseType
-        self.parts.add(chunk)
+        self.parts.add(chunk)  # type: ignore[arg-type]  # parts match cast_to
         return chunk
 
     def end_at_done(self) -> None:
@@ -301,9 +301,10 @@ class _EventHandler(Generic[ChunkT]):
         """Choice index -> its finish_reason, for the choices that have one."""
         return self.parts.finished
 
-    def ends(self) -> list[ChunkT]:
-        """The first and the last chunk parsed so far (one if only one): what a summary
-        of the stream needs (id and model come first, the final usage last)."""
+    def ends(self) -> list[Any]:
+        """What a summary of the stream needs (the first chunk's id and model, the last
+        usage): the accumulator's :class:`~._accumulate.Head` (or the Responses stream's
+        final response); none before any chunk."""
         return self.parts.ends
 
     def partial_text(self) -> str:
