@@ -146,6 +146,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         wall = time.perf_counter() - start
         if watcher is not None:
             watcher.cancel()
+            if "peak" not in traced:  # a run shorter than one look: its end, then
+                traced["most"] = tracemalloc.get_traced_memory()[0]
+                traced["peak"] = tracemalloc.take_snapshot()
         for task in pending:
             task.cancel()
         if pending:
@@ -227,7 +230,7 @@ def compare(args: argparse.Namespace) -> list[dict[str, Any]]:
             f"{sum(r['errors'] for r in runs[key]):>6}  {walls}"
         )
         if args.tracemalloc:
-            for row in runs[key][-1]["tracemalloc"]:
+            for row in runs[key][-1].get("tracemalloc", []):
                 print(f"    {row['bytes_per_stream']:>8,} B/stream  {row['where']}")
     return [r for rs in runs.values() for r in rs]
 

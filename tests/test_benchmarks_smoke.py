@@ -105,3 +105,24 @@ def test_pool_benchmark_measures_both_pools_at_each_width(
         assert set(row) == {"httpcore", "odsc_llm"}
         assert all(v["cpu_ms"] > 0 and v["per_s"] > 0 for v in row.values())
     assert "httpcore ÷ odsc_llm" in capsys.readouterr().out
+
+
+def test_fanout_holds_every_answer_until_all_streams_are_open() -> None:
+    """``--hold``: the server answers once all N requests arrived, so each contender holds
+    N streams (connections) at once; the worker reports that peak and a tracemalloc
+    breakdown per stream."""
+    import argparse
+
+    from benchmarks import fanout
+
+    args = argparse.Namespace(
+        compare="floor,odsc_llm", rounds=1, streams=6, chunks=4, timeout=60.0, hold=True,
+        tracemalloc=True, trace_key="filename",
+    )  # fmt: skip
+    runs = fanout.compare(args)
+    assert {r["contender"] for r in runs} == {"floor", "odsc_llm"}
+    for run_ in runs:
+        assert run_["errors"] == 0, run_["first_error"]
+        assert run_["held"] is True
+        assert run_["peak_connections"] == 6, run_
+        assert run_["tracemalloc"] and all("where" in row for row in run_["tracemalloc"])
