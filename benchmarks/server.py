@@ -110,7 +110,7 @@ class _Answers:
     def __init__(self) -> None:
         self._json = completion_body()
         self._streams: dict[int, bytes] = {}
-        self.open = 0  # connections open now
+        self.open = 0  # connections open now that carried a client's request (not control)
         self.peak = 0  # the most open at once since the last /_bench/hold
         self.hold_left = 0  # stream answers still to hold before releasing them all
         self.held: list[tuple[_HTTPProtocol, bytes, bool]] = []
@@ -190,13 +190,13 @@ class _HTTPProtocol(asyncio.Protocol):
 
     def __init__(self, answers: _Answers) -> None:
         self._answers = answers
+        self._counted = False  # in the open count: it carried a request of a client
         self._buf = bytearray()
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        self._answers.connected(1)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # See DESIGN's note: without TCP_NODELAY small answers can stall ~40 ms.
@@ -258,6 +258,9 @@ class _HTTPProtocol(asyncio.Protocol):
         if path.startswith("/_bench/"):
             transport.write(self._answers.control(path, body))
             return
+        if not self._counted:
+            self._counted = True
+            self._answers.connected(1)
         request_id = next(_request_ids)
         stream = False
         n_chunks = 16
@@ -294,7 +297,9 @@ class _HTTPProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
-        self._answers.connected(-1)
+        if self._counted:
+            self._counted = False
+            self._answers.connected(-1)
 
 
 async def serve(port: int, max_seconds: float, ready: socket.socket | None = None) -> None:
