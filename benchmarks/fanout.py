@@ -219,9 +219,10 @@ def compare(args: argparse.Namespace) -> list[dict[str, Any]]:
     mode = "held until all arrived" if args.hold else "instant"
     print(f"{args.streams} streams of {args.chunks} chunks, answers {mode}, {args.rounds} rounds")
     print(f"{'contender':<10} {'wall s':>8} {'x':>6} {'growth MB':>10} {'x':>6} "
-          f"{'peak conns':>10} {'errors':>6}  walls")  # fmt: skip
+          f"{'peak conns':>10} {'errors':>6}  walls s | growths MB")  # fmt: skip
     for key in keys:
         walls = " ".join(f"{r['wall_s']:.2f}" for r in runs[key])
+        walls += " | " + " ".join(f"{r['peak_rss_mb'] - r['base_rss_mb']:.1f}" for r in runs[key])
         print(
             f"{key:<10} {med(key, 'wall_s'):>8.2f} "
             f"{med(key, 'wall_s') / med(first, 'wall_s'):>5.2f}x "
