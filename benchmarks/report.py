@@ -222,6 +222,13 @@ def targets(res: Results) -> list[Target]:
         mine_fo is not None and mine_fo["errors"] == 0, "{:.0f} errors")  # fmt: skip
     r = _ratio((mine_fo or {}).get("wall"), (fo.get("floor") or {}).get("wall"))
     add("fan-out wall time", "≤ 1.25× floor", r, r is not None and r <= 1.25, "{:.2f}× floor")
+    # The aiohttp transport (issue 27, point 2): its own targets, side by side in one run.
+    r = _ratio(rate.get("odsc_llm_aiohttp"), rate.get("floor"))
+    add("aiohttp: stream parse", "≥ 1.5× floor", r, r is not None and r >= 1.5, "{:.2f}× floor")
+    aio_fo = fo.get("odsc_llm_aiohttp") or {}
+    r = _ratio(aio_fo.get("wall"), (fo.get("floor") or {}).get("wall"))
+    ok = r is not None and r <= 0.8 and aio_fo.get("errors") == 0
+    add("aiohttp: fan-out wall", "≤ 0.8× floor, no errors", r, ok, "{:.2f}× floor")
     im = f.get("imports", {})
     t = im.get("time", {})
     r = _ratio(t.get("odsc_llm_pkg"), t.get("ref")) if odsc_ok or "odsc_llm_pkg" in t else None

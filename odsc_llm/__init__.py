@@ -43,6 +43,7 @@ if _typing.TYPE_CHECKING:
     from ._tools import function_tool as function_tool
     from ._tracing import instrument as instrument
     from ._tracing import uninstrument as uninstrument
+    from ._transport._aiohttp import aiohttp_client as aiohttp_client
     from .control_plane import DeploymentInfo as DeploymentInfo
     from .control_plane import LogRecord as LogRecord
     from .control_plane import list_deployments as list_deployments
@@ -68,6 +69,7 @@ _LAZY: dict[str, str] = {
     "LogRecord": ".control_plane",
     "ResponseStream": "._streaming._responses",
     "Stream": "._streaming",
+    "aiohttp_client": "._transport._aiohttp",
     "async_openai_client": ".integrations.openai",
     "function_tool": "._tools",
     "image": "._content",

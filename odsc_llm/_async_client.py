@@ -43,6 +43,10 @@ from ._status_errors import is_unknown_model, make_status_error, with_served_mod
 from ._streaming import AsyncStream
 from ._transport import AsyncHTTPTransport, deadline, is_capped, max_connections
 
+# unasync: async only
+from ._transport._aiohttp import AiohttpTransport, Transport, checked_transport
+
+# unasync: end
 # unasync: sync only
 # from ._async_client import AsyncClient  # the twin the sync batch runs on
 # unasync: end
@@ -87,6 +91,9 @@ class AsyncClient(BaseClient):
     ``/predict`` or ``/predictWithResponseStream`` with a ``route`` header, which every
     deployment routes) or ``"path"`` (to ``/predict/v1/...``, only on deployments with
     Multiple Inference Endpoints; ``DeploymentInfo.routing`` says which fits).
+    On the async client only, ``transport="aiohttp"`` sends through aiohttp's pool and C
+    HTTP parser instead of httpx's (``pip install 'odsc-llm[aiohttp]'``): the same promises
+    (deadlines, idle timeouts, permits, errors, signing), faster streams.
     """
 
     completions: AsyncCompletions
@@ -118,6 +125,9 @@ class AsyncClient(BaseClient):
         tracing: bool | None = None,
         event_hooks: EventHooks | None = None,
         routing: Routing = C.DEFAULT_ROUTING,
+        # unasync: async only
+        transport: Transport = C.DEFAULT_TRANSPORT,
+        # unasync: end
         _sleep: Callable[[float], Any] | None = None,
     ) -> None:
         super().__init__(
@@ -136,9 +146,12 @@ class AsyncClient(BaseClient):
             routing=routing,
         )
         self._owns_http = http_client is None
+        # unasync: async only
+        self._transport = checked_transport(transport, http_client)
+        # unasync: end
         if http_client is None:
             http_client = httpx.AsyncClient(
-                transport=AsyncHTTPTransport(limits=C.DEFAULT_LIMITS),
+                transport=self._new_transport(),
                 headers=USER_AGENT,
                 follow_redirects=False,
                 event_hooks=self._hooks(event_hooks),
@@ -168,6 +181,21 @@ class AsyncClient(BaseClient):
 
         return AsyncResponses(self)
 
+    # unasync: async only
+    def _new_transport(self) -> httpx.AsyncBaseTransport:
+        if self._transport == "aiohttp":
+            return AiohttpTransport(limits=C.DEFAULT_LIMITS)
+        return AsyncHTTPTransport(limits=C.DEFAULT_LIMITS)
+
+    def _settings(self) -> dict[str, Any]:
+        return {**super()._settings(), "transport": self._transport}
+
+    # unasync: end
+    # unasync: sync only
+    # def _new_transport(self) -> httpx.BaseTransport:
+    #     return HTTPTransport(limits=C.DEFAULT_LIMITS)
+    #
+    # unasync: end
     # -- one attempt --------------------------------------------------------------------
 
     async def _acquire(self, call: Call) -> Permit:

@@ -82,6 +82,9 @@ class Client(BaseClient):
     ``/predict`` or ``/predictWithResponseStream`` with a ``route`` header, which every
     deployment routes) or ``"path"`` (to ``/predict/v1/...``, only on deployments with
     Multiple Inference Endpoints; ``DeploymentInfo.routing`` says which fits).
+    On the async client only, ``transport="aiohttp"`` sends through aiohttp's pool and C
+    HTTP parser instead of httpx's (``pip install 'odsc-llm[aiohttp]'``): the same promises
+    (deadlines, idle timeouts, permits, errors, signing), faster streams.
     """
 
     completions: Completions
@@ -133,7 +136,7 @@ class Client(BaseClient):
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.Client(
-                transport=HTTPTransport(limits=C.DEFAULT_LIMITS),
+                transport=self._new_transport(),
                 headers=USER_AGENT,
                 follow_redirects=False,
                 event_hooks=self._hooks(event_hooks),
@@ -162,6 +165,9 @@ class Client(BaseClient):
         from .resources.responses import Responses
 
         return Responses(self)
+
+    def _new_transport(self) -> httpx.BaseTransport:
+        return HTTPTransport(limits=C.DEFAULT_LIMITS)
 
     # -- one attempt --------------------------------------------------------------------
 

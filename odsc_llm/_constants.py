@@ -87,6 +87,12 @@ DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
 ROUTINGS = ("header", "path")
 #: ``Final``: typed as the literal, so it is a valid default of a ``Routing`` parameter.
 DEFAULT_ROUTING: Final = "header"
+#: How ``AsyncClient`` reaches the network. ``"httpx"``: httpx on odsc_llm's pool (the
+#: default; the only one of ``Client``). ``"aiohttp"``: aiohttp's pool and C HTTP parser
+#: under httpx's API (``pip install 'odsc-llm[aiohttp]'``; ``_transport/_aiohttp.py``).
+TRANSPORTS = ("httpx", "aiohttp")
+#: ``Final``: typed as the literal, so it is a valid default of a ``Transport`` parameter.
+DEFAULT_TRANSPORT: Final = "httpx"
 #: The suffixes an MIE deployment with ``predictApiSpecification="openai"`` routes after
 #: ``/predict`` (and ``/predictWithResponseStream``); ``/v1/responses`` with its sub-paths.
 #: Source: OCI Data Science docs, "Multiple Inference Endpoints" (model deployments).

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
-from typing_extensions import Self, Unpack
+from typing_extensions import Self
 
 from ._address import Address, check_endpoint, control_plane_url, parse_ocid, parse_url
+from ._deployment_control import DeploymentControl
 from ._errors import InvalidDeploymentError
 
 if TYPE_CHECKING:
-    # Only for annotations: the control plane never imports this module (it reads
-    # addresses through ._address), and this one imports it only inside its delegates.
-    from ._oci_bounds import TimeoutArg
-    from .control_plane import DeploymentInfo, FollowOptions, LogOptions, LogRecord
+    from .control_plane import DeploymentInfo
 
 __all__ = ["Deployment"]
 
@@ -37,7 +34,7 @@ def _typed(exc: ValidationError) -> Exception:
     return exc
 
 
-class Deployment(BaseModel):
+class Deployment(BaseModel, DeploymentControl):
     """A model deployment's address.
 
     Build one with :meth:`from_url` or :meth:`from_ocid`; neither touches the network.
@@ -179,214 +176,6 @@ class Deployment(BaseModel):
             return cls.from_url(text)
         raise InvalidDeploymentError(
             f"deployment must be a Deployment, a URL or an OCID string, not {type(value).__name__}."
-        )
-
-    # -- control plane: thin delegates to odsc_llm.control_plane (imported on first call,
-    # and oci with it). ``auth``: an odsc_llm.auth.OCIAuth, an oci signer, or None for
-    # auth.default().
-
-    def fetch(
-        self, auth: Any = None, *, timeout: TimeoutArg = None, max_retries: int | None = None
-    ) -> DeploymentInfo:
-        """What the control plane says of this deployment: state, shape, model, log ids.
-
-        ``timeout`` (default: 30 s in all) and ``max_retries``: see
-        :func:`odsc_llm.control_plane.fetch`."""
-        from . import control_plane
-
-        return control_plane.fetch(self, auth, timeout=timeout, max_retries=max_retries)
-
-    async def afetch(
-        self, auth: Any = None, *, timeout: TimeoutArg = None, max_retries: int | None = None
-    ) -> DeploymentInfo:
-        """Async :meth:`fetch` (the oci call runs in a worker thread)."""
-        from . import control_plane
-
-        return await control_plane.afetch(self, auth, timeout=timeout, max_retries=max_retries)
-
-    def wait_until_active(
-        self,
-        auth: Any = None,
-        *,
-        timeout: float | None = None,
-        poll_interval: float | None = None,
-        callback: Callable[[DeploymentInfo], object] | None = None,
-        request_timeout: TimeoutArg = None,
-        max_retries: int | None = None,
-    ) -> DeploymentInfo:
-        """Poll until ACTIVE; :class:`~odsc_llm.DeploymentStateError` on FAILED, DELETED
-        or timeout, with the lifecycle details and the last log lines.
-
-        ``timeout`` and ``poll_interval`` default to
-        ``odsc_llm.control_plane.DEFAULT_WAIT_TIMEOUT`` (30 min) and
-        ``DEFAULT_POLL_INTERVAL`` (15 s); ``request_timeout`` and ``max_retries`` bound
-        each poll as ``timeout`` and ``max_retries`` bound :meth:`fetch`. See
-        :func:`odsc_llm.control_plane.wait_until_active`.
-        """
-        from . import control_plane as cp
-
-        return cp.wait_until_active(
-            self,
-            auth,
-            timeout=cp.DEFAULT_WAIT_TIMEOUT if timeout is None else timeout,
-            poll_interval=cp.DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval,
-            callback=callback,
-            request_timeout=request_timeout,
-            max_retries=max_retries,
-        )
-
-    async def await_until_active(
-        self,
-        auth: Any = None,
-        *,
-        timeout: float | None = None,
-        poll_interval: float | None = None,
-        callback: Callable[[DeploymentInfo], object] | None = None,
-        request_timeout: TimeoutArg = None,
-        max_retries: int | None = None,
-    ) -> DeploymentInfo:
-        """Async :meth:`wait_until_active`."""
-        from . import control_plane as cp
-
-        return await cp.await_until_active(
-            self,
-            auth,
-            timeout=cp.DEFAULT_WAIT_TIMEOUT if timeout is None else timeout,
-            poll_interval=cp.DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval,
-            callback=callback,
-            request_timeout=request_timeout,
-            max_retries=max_retries,
-        )
-
-    def logs(
-        self,
-        auth: Any = None,
-        *,
-        follow: bool = False,
-        poll_interval: float | None = None,
-        **options: Unpack[LogOptions],
-    ) -> list[LogRecord]:
-        """Recent log records, oldest first: ``kind``, ``since``, ``limit`` as in
-        :func:`odsc_llm.control_plane.logs`.
-
-        ``follow=True`` (and ``poll_interval``) is deprecated: use :meth:`follow_logs`.
-        """
-        from . import control_plane as cp
-
-        if follow:  # deprecated: one release, then follow_logs() only
-            warnings.warn(
-                "Deployment.logs(follow=True) is deprecated and will be removed in the next "
-                "release: use Deployment.follow_logs(), which returns an iterator of records.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            interval = cp.DEFAULT_FOLLOW_INTERVAL if poll_interval is None else poll_interval
-            follower = cp.follow_logs(self, auth, poll_interval=interval, **options)
-            return follower  # type: ignore[return-value]
-        return cp.logs(self, auth, **options)
-
-    def follow_logs(
-        self, auth: Any = None, **options: Unpack[FollowOptions]
-    ) -> Iterator[LogRecord]:
-        """Follow the log like ``tail -f``: see :func:`odsc_llm.control_plane.follow_logs`."""
-        from . import control_plane
-
-        return control_plane.follow_logs(self, auth, **options)
-
-    async def alogs(
-        self,
-        auth: Any = None,
-        *,
-        follow: bool = False,
-        poll_interval: float | None = None,
-        **options: Unpack[LogOptions],
-    ) -> list[LogRecord]:
-        """Async :meth:`logs`. ``follow=True`` is deprecated: use :meth:`afollow_logs`."""
-        from . import control_plane as cp
-
-        if follow:  # deprecated: one release, then afollow_logs() only
-            warnings.warn(
-                "Deployment.alogs(follow=True) is deprecated and will be removed in the next "
-                "release: use Deployment.afollow_logs(), which returns an async iterator.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            interval = cp.DEFAULT_FOLLOW_INTERVAL if poll_interval is None else poll_interval
-            follower = cp.afollow_logs(self, auth, poll_interval=interval, **options)
-            return follower  # type: ignore[return-value]
-        return await cp.alogs(self, auth, **options)
-
-    def afollow_logs(
-        self, auth: Any = None, **options: Unpack[FollowOptions]
-    ) -> AsyncIterator[LogRecord]:
-        """Async :meth:`follow_logs`: ``async for record in dep.afollow_logs(): ...``."""
-        from . import control_plane
-
-        return control_plane.afollow_logs(self, auth, **options)
-
-    # -- the lifecycle: one-line calls into odsc_llm.control_plane (``wait=True`` waits on
-    # the operation; ``options``: timeout, poll_interval, callback, request_timeout...).
-
-    def activate(self, auth: Any = None, *, wait: bool = False, **options: Any) -> DeploymentInfo:
-        """Start this INACTIVE deployment again: :func:`odsc_llm.control_plane.activate`."""
-        from . import control_plane
-
-        return control_plane.activate(self, auth, wait=wait, **options)
-
-    def deactivate(self, auth: Any = None, *, wait: bool = False, **options: Any) -> DeploymentInfo:
-        """Stop it (billing stops): :func:`odsc_llm.control_plane.deactivate`."""
-        from . import control_plane
-
-        return control_plane.deactivate(self, auth, wait=wait, **options)
-
-    def delete(self, auth: Any = None, *, wait: bool = False, **options: Any) -> DeploymentInfo:
-        """Delete it, for good: :func:`odsc_llm.control_plane.delete`."""
-        from . import control_plane
-
-        return control_plane.delete(self, auth, wait=wait, **options)
-
-    def scale(
-        self, instances: int, auth: Any = None, *, wait: bool = False, **options: Any
-    ) -> DeploymentInfo:
-        """Run ``instances`` instances: :func:`odsc_llm.control_plane.update_deployment`."""
-        from . import control_plane
-
-        return control_plane.update_deployment(
-            self, auth, instance_count=instances, wait=wait, **options
-        )
-
-    async def aactivate(
-        self, auth: Any = None, *, wait: bool = False, **options: Any
-    ) -> DeploymentInfo:
-        """Async :meth:`activate`."""
-        from . import control_plane
-
-        return await control_plane.aactivate(self, auth, wait=wait, **options)
-
-    async def adeactivate(
-        self, auth: Any = None, *, wait: bool = False, **options: Any
-    ) -> DeploymentInfo:
-        """Async :meth:`deactivate`."""
-        from . import control_plane
-
-        return await control_plane.adeactivate(self, auth, wait=wait, **options)
-
-    async def adelete(
-        self, auth: Any = None, *, wait: bool = False, **options: Any
-    ) -> DeploymentInfo:
-        """Async :meth:`delete`."""
-        from . import control_plane
-
-        return await control_plane.adelete(self, auth, wait=wait, **options)
-
-    async def ascale(
-        self, instances: int, auth: Any = None, *, wait: bool = False, **options: Any
-    ) -> DeploymentInfo:
-        """Async :meth:`scale`."""
-        from . import control_plane
-
-        return await control_plane.aupdate_deployment(
-            self, auth, instance_count=instances, wait=wait, **options
         )
 
     def __repr__(self) -> str:

@@ -33,7 +33,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: source (async) -> target (sync), relative to the repository.
-FILES = {"odsc_llm/_async_client.py": "odsc_llm/_client.py"}
+FILES = {
+    "odsc_llm/_async_client.py": "odsc_llm/_client.py",
+    "odsc_llm/_transport/_async_backend.py": "odsc_llm/_transport/_backend.py",
+}
 
 SUBSTITUTIONS = [
     (r"\basync def\b", "def"),
@@ -56,8 +59,13 @@ SUBSTITUTIONS = [
     (r"\barelease_when_collected\b", "release_when_collected"),
     (r"\bAsync([A-Z]\w*)", r"\1"),
     (r"\b_async_client\b", "_client"),
+    (r"\b_async_backend\b", "_backend"),
     (r"\bAn asynchronous\b", "A synchronous"),
     (r"\basynchronous\b", "synchronous"),
+    # control plane (odsc_llm/control_plane, deployment.py): the waits' names, and an
+    # injected async sleep's type (``Callable[[float], Awaitable[object]]``).
+    (r"\bawait_until_", "wait_until_"),
+    (r"\bAwaitable\[(\w+)\]", r"\1"),
 ]
 _COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in SUBSTITUTIONS]
 

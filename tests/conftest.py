@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from .support import clients
 from .support.bounds import hang_up, silent
 from .support.deployments import DEPLOYMENT_KINDS, DeploymentKind
 from .support.hostile import HostileServer
@@ -18,6 +19,24 @@ from .support.hostile import HostileServer
 # test may send anything off this machine, so every test (and every subprocess it starts)
 # finds it on a closed loopback port unless the test points it at a server of its own.
 os.environ["OCI_METADATA_BASE_URL"] = "http://127.0.0.1:9/opc/v2"
+
+
+@pytest.fixture(params=["sync", "async", "aiohttp"])
+def sync(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Which client a ``Twin`` test runs on: ``Client`` (True), or ``AsyncClient`` (False)
+    on httpx's transport or on aiohttp's (``transport="aiohttp"``). For tests against real
+    sockets (a mock of httpx's transport never sees the aiohttp one)."""
+    transport = "aiohttp" if request.param == "aiohttp" else "httpx"
+    monkeypatch.setattr(clients, "ASYNC_TRANSPORT", transport)
+    return bool(request.param == "sync")
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+def async_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The transport of an async-only test's ``AsyncClient`` (``transport=...``)."""
+    monkeypatch.setattr(clients, "ASYNC_TRANSPORT", request.param)
+    return str(request.param)
+
 
 OCI_TENANCY = "ocid1.tenancy.oc1..aaaaaaaatenancy"
 OCI_USER = "ocid1.user.oc1..aaaaaaaauser"

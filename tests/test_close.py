@@ -1,6 +1,7 @@
 """Closing a client: calls after ``close()`` and calls in flight when it runs end with
 :class:`odsc_llm.ClientClosedError`, at once (sync and async twins, real sockets on
-127.0.0.1).
+127.0.0.1; the async client on httpx's transport and on aiohttp's: the ``sync`` and
+``async_transport`` fixtures of tests/conftest.py).
 
 A sync call blocked reading a socket is not woken by closing that socket from another
 thread (Linux): it would wait for the server, up to its read timeout.
@@ -17,11 +18,11 @@ import httpx
 import pytest
 
 import odsc_llm
+from odsc_llm.types.params import Transport
 
 from .support.clients import ENDPOINT, Twin
 from .support.hostile import HostileServer
 
-SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 #: How long a closed call may take to end: far below the read timeout, generous for a
 #: shared, slow machine.
 PROMPT = 5.0
@@ -33,7 +34,6 @@ async def _never_answer(server: HostileServer, reader: Any, writer: Any) -> None
     await asyncio.sleep(3600)
 
 
-@SYNC
 def test_a_call_after_close_says_the_client_is_closed(sync: bool) -> None:
     twin = Twin(sync, ENDPOINT, auth=httpx.Auth())
     copy = twin.client.with_options(timeout=5.0)  # shares the closed pool
@@ -82,9 +82,13 @@ def test_close_from_another_thread_ends_an_in_flight_call_sync(stream: bool) -> 
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
-def test_close_from_another_task_ends_an_in_flight_call_async(stream: bool) -> None:
+def test_close_from_another_task_ends_an_in_flight_call_async(
+    stream: bool, async_transport: Transport
+) -> None:
     async def run(server: HostileServer) -> tuple[BaseException | None, float]:
-        client = odsc_llm.AsyncClient(server.url, auth=httpx.Auth(), timeout=READ_TIMEOUT)
+        client = odsc_llm.AsyncClient(
+            server.url, auth=httpx.Auth(), timeout=READ_TIMEOUT, transport=async_transport
+        )
         task = asyncio.create_task(client.completions.create(prompt="hi", stream=stream))
         while not server.requests:
             await asyncio.sleep(0.01)

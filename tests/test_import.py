@@ -48,3 +48,21 @@ def test_errors_testing_and_dir_stay_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.split("\n")[0] == "[]", result.stdout + result.stderr
+
+
+def test_aiohttp_is_imported_only_by_the_transport_that_uses_it() -> None:
+    """``transport="aiohttp"`` is optional: the default client, and naming the helper,
+    load nothing of it; building the transport does."""
+    code = (
+        "import sys, httpx, odsc_llm\n"
+        "odsc_llm.AsyncClient('http://127.0.0.1:9/ocid1.datasciencemodeldeployment.oc1.iad.x',"
+        " auth=httpx.Auth())\n"
+        "odsc_llm.aiohttp_client\n"
+        "print('aiohttp' in sys.modules)\n"
+        "odsc_llm.aiohttp_client()\n"
+        "print('aiohttp' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == ["False", "True"], result.stdout + result.stderr

@@ -100,20 +100,22 @@ def test_is_retryable_for_stream_errors() -> None:
     assert not is_retryable(StreamError("broke after an event", before_first_event=False))
 
 
-@SYNC
 @pytest.mark.parametrize("after", [b"", b": ping\n\n"], ids=["nothing", "a-comment"])
 def test_stream_broken_before_its_first_event_is_retried(sync: bool, after: bytes) -> None:
-    """Needs the stream helper's _prime (passes once it is merged)."""
+    """Retried, and signed anew: each attempt's request carries its own signature (the
+    server sees what went on the wire, on either transport)."""
     with HostileServer(stream_breaks_first(1, GOOD, after=after)) as server:
-        twin = Twin(sync, server.url, auth=httpx.Auth(), sleep=RecordingSleep())
+        twin = Twin(sync, server.url, auth=CountingAuth(), sleep=RecordingSleep())
         try:
             assert twin.stream(prompt="x") == ["o", "k"]
         finally:
             twin.close()
     assert len(server.requests) == 2
+    first, second = (head.lower() for head in server.requests)
+    assert b"authorization: signature test-1\r\n" in first
+    assert b"authorization: signature test-2\r\n" in second
 
 
-@SYNC
 def test_stream_broken_after_its_first_event_is_not_retried(sync: bool) -> None:
     first = sse(completion_chunk("Hi"), done=False)
     with HostileServer(stream_breaks_first(5, GOOD, after=first)) as server:
@@ -132,7 +134,6 @@ def test_stream_broken_after_its_first_event_is_not_retried(sync: bool) -> None:
 # -- redirects ------------------------------------------------------------------------
 
 
-@SYNC
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_redirects_are_refused_and_nothing_reaches_the_other_origin(
     sync: bool, status: int
@@ -161,7 +162,6 @@ def test_redirects_are_refused_and_nothing_reaches_the_other_origin(
 HUGE = 300 * 1024 * 1024
 
 
-@SYNC
 @pytest.mark.parametrize(
     ("status", "stream"),
     [(500, False), (502, True), (200, True)],

@@ -17,7 +17,14 @@ What this package replaces, and why (as openai-python notes what it vendors):
 ``_transports`` puts both behind httpx's supported seam, a transport: ``HTTPTransport``
 and ``AsyncHTTPTransport`` build their pool with httpcore's public arguments
 (``network_backend=``), and :func:`pool_of` is the one place that reads an httpx client's
-pool. A caller's own ``http_client`` is never changed.
+pool. A caller's own ``http_client`` is never changed. One source per sync/async pair:
+the transports share their constructor (``_base``); the deadline backends are
+``_async_backend`` and its generated twin ``_backend`` (``scripts/unasync.py``), both
+calling the I/O-free ``_deadline.capped``.
+
+``_aiohttp`` is the optional third transport (``AsyncClient(transport="aiohttp")``):
+aiohttp's pool and C parser under httpx's API, with the same deadline and error mapping;
+aiohttp is imported only when it is built.
 """
 
 from ._deadline import capped, deadline

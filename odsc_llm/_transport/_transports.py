@@ -15,14 +15,16 @@ at debug level, on the ``odsc_llm`` logger.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import httpcore
 import httpx
 
 from .. import _constants as C
-from ._deadline import AsyncDeadlineBackend, DeadlineBackend
+from ._aiohttp import AiohttpTransport
+from ._async_backend import AsyncDeadlineBackend
+from ._backend import DeadlineBackend
+from ._base import PooledTransport, PoolSettings
 from ._pool import AsyncLinearConnectionPool, LinearConnectionPool
 
 __all__ = [
@@ -75,74 +77,25 @@ def linear_pool_supported(version: str | None = None) -> bool:
     return supported
 
 
-def _pool_kwargs(
-    verify: Any,
-    cert: Any,
-    trust_env: bool,
-    limits: httpx.Limits,
-    retries: int,
-    local_address: str | None,
-    socket_options: Iterable[Any] | None,
-) -> dict[str, Any]:
-    """What httpx's own transport gives httpcore's pool, for HTTP/1.1 without a proxy."""
-    return {
-        "ssl_context": httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env),
-        "max_connections": limits.max_connections,
-        "max_keepalive_connections": limits.max_keepalive_connections,
-        "keepalive_expiry": limits.keepalive_expiry,
-        "http1": True,
-        "http2": False,
-        "retries": retries,
-        "local_address": local_address,
-        "socket_options": socket_options,
-    }
-
-
-class HTTPTransport(httpx.HTTPTransport):
+class HTTPTransport(PooledTransport, httpx.HTTPTransport):
     """``httpx.HTTPTransport`` on odsc_llm's pool: connections assigned in one linear
     pass, one request per HTTP/1.1 connection, sockets capped to the call's deadline."""
 
-    def __init__(
-        self,
-        *,
-        verify: Any = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        limits: httpx.Limits = C.DEFAULT_LIMITS,
-        retries: int = 0,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> None:
-        # Not httpx's __init__: it would build a stock pool (and an SSL context) first.
-        # The pool is the transport's only state; ``handle_request`` and ``close`` use it.
+    def _build(self, settings: PoolSettings) -> httpcore.ConnectionPool:
         pool_class = LinearConnectionPool if linear_pool_supported() else httpcore.ConnectionPool
-        self._pool = pool_class(
-            **_pool_kwargs(verify, cert, trust_env, limits, retries, local_address, socket_options),
-            network_backend=DeadlineBackend(httpcore.SyncBackend()),
-        )
+        backend = DeadlineBackend(httpcore.SyncBackend())
+        return pool_class(**settings.httpcore(), network_backend=backend)
 
 
-class AsyncHTTPTransport(httpx.AsyncHTTPTransport):
+class AsyncHTTPTransport(PooledTransport, httpx.AsyncHTTPTransport):
     """The async twin of :class:`HTTPTransport`."""
 
-    def __init__(
-        self,
-        *,
-        verify: Any = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        limits: httpx.Limits = C.DEFAULT_LIMITS,
-        retries: int = 0,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> None:
+    def _build(self, settings: PoolSettings) -> httpcore.AsyncConnectionPool:
         pool_class = (
             AsyncLinearConnectionPool if linear_pool_supported() else httpcore.AsyncConnectionPool
         )
-        self._pool = pool_class(
-            **_pool_kwargs(verify, cert, trust_env, limits, retries, local_address, socket_options),
-            network_backend=AsyncDeadlineBackend(httpcore.AnyIOBackend()),
-        )
+        backend = AsyncDeadlineBackend(httpcore.AnyIOBackend())
+        return pool_class(**settings.httpcore(), network_backend=backend)
 
 
 def pool_of(http_client: httpx.Client | httpx.AsyncClient) -> Any:
@@ -158,11 +111,16 @@ def is_linear(http_client: httpx.Client | httpx.AsyncClient) -> bool:
 
 def is_capped(http_client: httpx.Client | httpx.AsyncClient) -> bool:
     """Whether this httpx client's sockets wait at most until the call's deadline."""
+    if isinstance(getattr(http_client, "_transport", None), AiohttpTransport):
+        return True
     backend = getattr(pool_of(http_client), "_network_backend", None)
     return isinstance(backend, (DeadlineBackend, AsyncDeadlineBackend))
 
 
 def max_connections(http_client: httpx.Client | httpx.AsyncClient) -> int | None:
     """The pool's ``max_connections`` (the in-flight bound); ours if it can't be read."""
+    transport = getattr(http_client, "_transport", None)
+    if isinstance(transport, AiohttpTransport):
+        return transport.max_connections
     value = getattr(pool_of(http_client), "_max_connections", C.DEFAULT_LIMITS.max_connections)
     return value if isinstance(value, int) else None

@@ -52,10 +52,15 @@ to substitute fake ``oci`` clients; ``sleep``, ``clock`` and ``now`` are injecta
 Layout: ``_constants`` (defaults and service limits), ``_clients`` (the oci client
 factory and error wrapping), ``_regions`` (a region's client), ``_info``
 (``DeploymentInfo``), ``_fetch`` (fetch, list), ``_wait`` (waiting until ACTIVE),
-``_records`` and ``_logs`` (log records, search and follow), ``_containers``
-(``ListContainers``), ``_deploy_details`` (checks, ``PARAMS``), ``_create``
+``_records``, ``_log_query`` and ``_logs`` (log records, the search, tail and follow),
+``_containers`` (``ListContainers``), ``_deploy_details`` (checks, ``PARAMS``), ``_create``
 (``create_deployment``), ``_lifecycle`` (update, activate, deactivate, delete),
 ``_work_requests`` (waiting until an operation ends).
+
+One source for each sync/async pair: in each module the async functions are written once
+(a ``# unasync: begin source`` region) and their sync twins generated from them by
+``scripts/unasync.py`` (CI fails when one is stale); the checks and decisions with no
+I/O live outside the regions, shared by both.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ from ._fetch import (
 )
 from ._info import CustomHttpEndpoint, DeploymentInfo, LogKind, state_hint
 from ._lifecycle import (
+    LifecycleOptions,
     aactivate,
     activate,
     adeactivate,
@@ -120,6 +126,7 @@ __all__ = [
     "DeploymentStateError",
     "DeploymentWaitTimeout",
     "FollowOptions",
+    "LifecycleOptions",
     "LogKind",
     "LogOptions",
     "LogRecord",

@@ -8,12 +8,12 @@ with the entry's ``cmd``, ports and default environment (oracle-ads
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._concurrency import arun_blocking, run_blocking
 from .._errors import InvalidRequestError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ._clients import AuthArg, ClientFactory, call
@@ -99,6 +99,27 @@ def pick_container(containers: list[ContainerInfo], family: str) -> ContainerInf
     )
 
 
+def _list_containers(
+    auth: AuthArg,
+    region: str | None,
+    control_plane_endpoint: str | None,
+    timeout: TimeoutArg,
+    max_retries: int | None,
+    client_factory: ClientFactory | None,
+) -> list[ContainerInfo]:
+    """:func:`list_containers`, blocking."""
+    limits = bounds(timeout, max_retries)
+    client = region_client(auth, region, control_plane_endpoint, client_factory, limits.start())
+    return containers_with(client, limits.start())
+
+
+# The sync function is generated from the async one below (scripts/unasync.py).
+
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+
+
 def list_containers(
     auth: AuthArg = None,
     *,
@@ -112,11 +133,18 @@ def list_containers(
 
     ``region`` defaults as in :func:`list_deployments`; ``control_plane_endpoint``
     replaces the region's endpoint (the local emulator's ``local.base_url``);
-    ``timeout`` and ``max_retries`` as in :func:`fetch`.
+    ``timeout`` and ``max_retries`` as in :func:`fetch`. The ``oci`` calls block; the
+    async twin runs them in a worker thread.
     """
-    limits = bounds(timeout, max_retries)
-    client = region_client(auth, region, control_plane_endpoint, client_factory, limits.start())
-    return containers_with(client, limits.start())
+    return run_blocking(
+        _list_containers, auth, region, control_plane_endpoint, timeout, max_retries,
+        client_factory,
+    )  # fmt: skip
+
+
+# unasync: end generated
+
+# unasync: begin source rename=alist_containers:list_containers
 
 
 async def alist_containers(
@@ -128,13 +156,17 @@ async def alist_containers(
     max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
 ) -> list[ContainerInfo]:
-    """Async :func:`list_containers` (the ``oci`` calls run in a worker thread)."""
-    return await asyncio.to_thread(
-        list_containers,
-        auth,
-        region=region,
-        control_plane_endpoint=control_plane_endpoint,
-        timeout=timeout,
-        max_retries=max_retries,
-        client_factory=client_factory,
-    )
+    """The service containers a deployment can run (``ListContainers``), every tag.
+
+    ``region`` defaults as in :func:`list_deployments`; ``control_plane_endpoint``
+    replaces the region's endpoint (the local emulator's ``local.base_url``);
+    ``timeout`` and ``max_retries`` as in :func:`fetch`. The ``oci`` calls block; the
+    async twin runs them in a worker thread.
+    """
+    return await arun_blocking(
+        _list_containers, auth, region, control_plane_endpoint, timeout, max_retries,
+        client_factory,
+    )  # fmt: skip
+
+
+# unasync: end source

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .._address import Address, parse_ocid
+from .._concurrency import arun_blocking, run_blocking
 from .._errors import InvalidRequestError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ._clients import AuthArg, ClientFactory, call
@@ -84,7 +85,7 @@ def service_shapes(client: Any, compartment_id: str, limits: Bounds) -> list[str
     return [str(shape.name) for shape in found]
 
 
-def create_deployment(
+def _create(
     model_id: str,
     *,
     compartment_id: str,
@@ -106,41 +107,15 @@ def create_deployment(
     subnet_id: str | None = None,
     params_billion: float | None = None,
     force: bool = False,
-    wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
     auth: AuthArg = None,
     region: str | None = None,
     control_plane_endpoint: str | None = None,
     request_timeout: TimeoutArg = None,
     max_retries: int | None = None,
     client_factory: ClientFactory | None = None,
-) -> DeploymentInfo:
-    """Deploy a model (``CreateModelDeployment``) on a service container, as AI Quick
-    Actions does; the :class:`DeploymentInfo` the service answered (CREATING), or with
-    ``wait=True`` the final one (ACTIVE).
-
-    The container is the latest of ``container_family``, else of the model's custom
-    metadata ``deployment-container`` (see :func:`list_containers`); ``PARAMS`` is its
-    ``cmd`` with ``--served-model-name served_model_name``, then ``params`` (a string of
-    server arguments, or a list); ``env`` adds to the container's default environment.
-    ``access_log`` / ``predict_log`` are ``(log_group_id, log_id)``;
-    ``api_specification="openai"`` and ``custom_endpoints`` (``[(suffix, methods)]``)
-    make a Multiple Inference Endpoints deployment.
-
-    Checked before anything changes: the OCIDs' kinds; the shape (the advisor's GPU
-    table, else the service's ``ListModelDeploymentShapes``; a flex shape needs
-    ``ocpus`` and ``memory_gb``); with ``params_billion``, that the model fits
-    (:func:`odsc_llm.shapes.fits`; ``force=True`` overrides); arguments the container
-    sets itself. One ``opc-retry-token`` covers the call's retries, so a create retried
-    after a lost answer makes one deployment.
-
-    ``wait=True`` waits on the work request (:func:`wait_until_done`, with ``timeout``,
-    ``poll_interval`` and ``callback``). ``region`` defaults as in
-    :func:`list_deployments`; ``control_plane_endpoint`` replaces the region's endpoint;
-    ``request_timeout`` and ``max_retries`` bound each call as in :func:`fetch`.
-    """
+) -> tuple[DeploymentInfo, str | None]:
+    """:func:`create_deployment` without the waiting, blocking: the checks, then the
+    oci calls; the info and the control-plane endpoint the calls went to."""
     compartment_id, project_id, model_id = check_create_ids(compartment_id, project_id, model_id)
     instance_count = _whole("instance_count", instance_count)
     bandwidth_mbps = _whole("bandwidth_mbps", bandwidth_mbps)
@@ -217,6 +192,105 @@ def create_deployment(
     info = DeploymentInfo.from_oci(response.data, region).model_copy(
         update={"work_request_id": response.headers.get("opc-work-request-id")}
     )
+    return info, endpoint
+
+
+# The sync function is generated from the async one below (scripts/unasync.py).
+
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+
+
+def create_deployment(
+    model_id: str,
+    *,
+    compartment_id: str,
+    project_id: str,
+    shape: str,
+    display_name: str | None = None,
+    instance_count: int = DEFAULT_INSTANCE_COUNT,
+    ocpus: float | None = None,
+    memory_gb: float | None = None,
+    bandwidth_mbps: int = DEFAULT_BANDWIDTH_MBPS,
+    container_family: str | None = None,
+    params: Params | None = None,
+    env: Mapping[str, str] | None = None,
+    served_model_name: str = DEFAULT_SERVED_MODEL_NAME,
+    access_log: tuple[str, str] | None = None,
+    predict_log: tuple[str, str] | None = None,
+    api_specification: Literal["openai"] | None = None,
+    custom_endpoints: Sequence[tuple[str, Sequence[str]]] = (),
+    subnet_id: str | None = None,
+    params_billion: float | None = None,
+    force: bool = False,
+    wait: bool = False,
+    timeout: float = DEFAULT_WAIT_TIMEOUT,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    callback: Callable[[DeploymentInfo], object] | None = None,
+    auth: AuthArg = None,
+    region: str | None = None,
+    control_plane_endpoint: str | None = None,
+    request_timeout: TimeoutArg = None,
+    max_retries: int | None = None,
+    client_factory: ClientFactory | None = None,
+) -> DeploymentInfo:
+    """Deploy a model (``CreateModelDeployment``) on a service container, as AI Quick
+    Actions does; the :class:`DeploymentInfo` the service answered (CREATING), or with
+    ``wait=True`` the final one (ACTIVE).
+
+    The container is the latest of ``container_family``, else of the model's custom
+    metadata ``deployment-container`` (see :func:`list_containers`); ``PARAMS`` is its
+    ``cmd`` with ``--served-model-name served_model_name``, then ``params`` (a string of
+    server arguments, or a list); ``env`` adds to the container's default environment.
+    ``access_log`` / ``predict_log`` are ``(log_group_id, log_id)``;
+    ``api_specification="openai"`` and ``custom_endpoints`` (``[(suffix, methods)]``)
+    make a Multiple Inference Endpoints deployment.
+
+    Checked before anything changes: the OCIDs' kinds; the shape (the advisor's GPU
+    table, else the service's ``ListModelDeploymentShapes``; a flex shape needs
+    ``ocpus`` and ``memory_gb``); with ``params_billion``, that the model fits
+    (:func:`odsc_llm.shapes.fits`; ``force=True`` overrides); arguments the container
+    sets itself. One ``opc-retry-token`` covers the call's retries, so a create retried
+    after a lost answer makes one deployment.
+
+    ``wait=True`` waits on the work request (:func:`wait_until_done`, with ``timeout``,
+    ``poll_interval`` and ``callback``). ``region`` defaults as in
+    :func:`list_deployments`; ``control_plane_endpoint`` replaces the region's endpoint;
+    ``request_timeout`` and ``max_retries`` bound each call as in :func:`fetch`. The
+    ``oci`` calls block; the async twin runs them in a worker thread and waits on the
+    event loop.
+    """
+    request = functools.partial(
+        _create,
+        model_id,
+        compartment_id=compartment_id,
+        project_id=project_id,
+        shape=shape,
+        display_name=display_name,
+        instance_count=instance_count,
+        ocpus=ocpus,
+        memory_gb=memory_gb,
+        bandwidth_mbps=bandwidth_mbps,
+        container_family=container_family,
+        params=params,
+        env=env,
+        served_model_name=served_model_name,
+        access_log=access_log,
+        predict_log=predict_log,
+        api_specification=api_specification,
+        custom_endpoints=custom_endpoints,
+        subnet_id=subnet_id,
+        params_billion=params_billion,
+        force=force,
+        auth=auth,
+        region=region,
+        control_plane_endpoint=control_plane_endpoint,
+        request_timeout=request_timeout,
+        max_retries=max_retries,
+        client_factory=client_factory,
+    )
+    info, endpoint = run_blocking(request)
     if not wait:
         return info
     dep = _address_of(info, endpoint)  # wait_until_done takes any located address
@@ -227,25 +301,108 @@ def create_deployment(
     )  # fmt: skip
 
 
+# unasync: end generated
+
+# unasync: begin source rename=acreate_deployment:create_deployment
+
+
 async def acreate_deployment(
     model_id: str,
     *,
+    compartment_id: str,
+    project_id: str,
+    shape: str,
+    display_name: str | None = None,
+    instance_count: int = DEFAULT_INSTANCE_COUNT,
+    ocpus: float | None = None,
+    memory_gb: float | None = None,
+    bandwidth_mbps: int = DEFAULT_BANDWIDTH_MBPS,
+    container_family: str | None = None,
+    params: Params | None = None,
+    env: Mapping[str, str] | None = None,
+    served_model_name: str = DEFAULT_SERVED_MODEL_NAME,
+    access_log: tuple[str, str] | None = None,
+    predict_log: tuple[str, str] | None = None,
+    api_specification: Literal["openai"] | None = None,
+    custom_endpoints: Sequence[tuple[str, Sequence[str]]] = (),
+    subnet_id: str | None = None,
+    params_billion: float | None = None,
+    force: bool = False,
     wait: bool = False,
     timeout: float = DEFAULT_WAIT_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     callback: Callable[[DeploymentInfo], object] | None = None,
-    **options: Any,
+    auth: AuthArg = None,
+    region: str | None = None,
+    control_plane_endpoint: str | None = None,
+    request_timeout: TimeoutArg = None,
+    max_retries: int | None = None,
+    client_factory: ClientFactory | None = None,
 ) -> DeploymentInfo:
-    """Async :func:`create_deployment` (same arguments): the calls run in a worker thread,
-    the waiting sleeps on the event loop."""
-    info = await asyncio.to_thread(lambda: create_deployment(model_id, **options))
+    """Deploy a model (``CreateModelDeployment``) on a service container, as AI Quick
+    Actions does; the :class:`DeploymentInfo` the service answered (CREATING), or with
+    ``wait=True`` the final one (ACTIVE).
+
+    The container is the latest of ``container_family``, else of the model's custom
+    metadata ``deployment-container`` (see :func:`list_containers`); ``PARAMS`` is its
+    ``cmd`` with ``--served-model-name served_model_name``, then ``params`` (a string of
+    server arguments, or a list); ``env`` adds to the container's default environment.
+    ``access_log`` / ``predict_log`` are ``(log_group_id, log_id)``;
+    ``api_specification="openai"`` and ``custom_endpoints`` (``[(suffix, methods)]``)
+    make a Multiple Inference Endpoints deployment.
+
+    Checked before anything changes: the OCIDs' kinds; the shape (the advisor's GPU
+    table, else the service's ``ListModelDeploymentShapes``; a flex shape needs
+    ``ocpus`` and ``memory_gb``); with ``params_billion``, that the model fits
+    (:func:`odsc_llm.shapes.fits`; ``force=True`` overrides); arguments the container
+    sets itself. One ``opc-retry-token`` covers the call's retries, so a create retried
+    after a lost answer makes one deployment.
+
+    ``wait=True`` waits on the work request (:func:`wait_until_done`, with ``timeout``,
+    ``poll_interval`` and ``callback``). ``region`` defaults as in
+    :func:`list_deployments`; ``control_plane_endpoint`` replaces the region's endpoint;
+    ``request_timeout`` and ``max_retries`` bound each call as in :func:`fetch`. The
+    ``oci`` calls block; the async twin runs them in a worker thread and waits on the
+    event loop.
+    """
+    request = functools.partial(
+        _create,
+        model_id,
+        compartment_id=compartment_id,
+        project_id=project_id,
+        shape=shape,
+        display_name=display_name,
+        instance_count=instance_count,
+        ocpus=ocpus,
+        memory_gb=memory_gb,
+        bandwidth_mbps=bandwidth_mbps,
+        container_family=container_family,
+        params=params,
+        env=env,
+        served_model_name=served_model_name,
+        access_log=access_log,
+        predict_log=predict_log,
+        api_specification=api_specification,
+        custom_endpoints=custom_endpoints,
+        subnet_id=subnet_id,
+        params_billion=params_billion,
+        force=force,
+        auth=auth,
+        region=region,
+        control_plane_endpoint=control_plane_endpoint,
+        request_timeout=request_timeout,
+        max_retries=max_retries,
+        client_factory=client_factory,
+    )
+    info, endpoint = await arun_blocking(request)
     if not wait:
         return info
-    dep = _address_of(info, options.get("control_plane_endpoint"))  # any located address
+    dep = _address_of(info, endpoint)  # await_until_done takes any located address
     return await await_until_done(
-        cast("Deployment", dep), options.get("auth"), work_request_id=info.work_request_id,
-        timeout=timeout,
-        poll_interval=poll_interval, callback=callback,
-        request_timeout=options.get("request_timeout"), max_retries=options.get("max_retries"),
-        client_factory=options.get("client_factory"),
+        cast("Deployment", dep), auth, work_request_id=info.work_request_id, timeout=timeout,
+        poll_interval=poll_interval, callback=callback, request_timeout=request_timeout,
+        max_retries=max_retries, client_factory=client_factory,
     )  # fmt: skip
+
+
+# unasync: end source

@@ -9,20 +9,19 @@ makes two deployments); the other operations send ``if-match`` with the etag jus
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+
+from typing_extensions import Unpack
 
 from .._address import Located, locate
+from .._concurrency import arun_blocking, run_blocking
 from .._errors import ControlPlaneError, InvalidRequestError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ._clients import AuthArg, ClientFactory, call
 from ._constants import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from ._containers import containers_with
-from ._deploy_details import (
-    Params,
-    check_env,
-)
+from ._deploy_details import Params, check_env
 from ._fetch import data_science_client
 from ._info import DeploymentInfo
 from ._update_details import update_details
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from ..deployment import Deployment
 
 __all__ = [
+    "LifecycleOptions",
     "aactivate",
     "activate",
     "adeactivate",
@@ -49,6 +49,24 @@ _NAMES = {
     "deactivate": "DeactivateModelDeployment",
     "delete": "DeleteModelDeployment",
 }
+
+
+class LifecycleOptions(TypedDict, total=False):
+    """The keywords of :func:`activate`, :func:`deactivate`, :func:`delete` and
+    :func:`update_deployment` (and their async twins) besides ``wait``."""
+
+    #: Seconds ``wait=True`` waits in all (default ``DEFAULT_WAIT_TIMEOUT``, 30 min).
+    timeout: float
+    #: Seconds between two polls while waiting (default ``DEFAULT_POLL_INTERVAL``, 15 s).
+    poll_interval: float
+    #: Called with each poll's :class:`DeploymentInfo` while waiting.
+    callback: Callable[[DeploymentInfo], object] | None
+    #: Bounds each call as ``timeout`` bounds :func:`fetch` (default at most 30 s).
+    request_timeout: TimeoutArg
+    #: Retries of each call by oci's retry strategy (default 2).
+    max_retries: int | None
+    #: ``(service, region, signer) -> client``: fake ``oci`` clients in tests.
+    client_factory: ClientFactory | None
 
 
 def conflict_hint(kind: str, state: str) -> str:
@@ -80,13 +98,17 @@ def _change(
     auth: AuthArg,
     client_factory: ClientFactory | None,
     limits: Bounds,
-    details: Callable[[Any, Any], Any] | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> DeploymentInfo:
-    """Read the deployment (state, etag), send ``kind`` with ``if-match``, read it again."""
+    """Read the deployment (state, etag), send ``kind`` with ``if-match``, read it again
+    (blocking: the oci calls)."""
     client = data_science_client(dep, auth, client_factory, limits.start())
     md, etag = _read(client, dep, limits)
     args: list[Any] = [dep.ocid]
-    if details is not None:
+    if changes is not None:
+        details = update_details(
+            {**changes, "limits": limits}, lambda c: containers_with(c, limits.start())
+        )
         args.append(details(md, client))
     method = getattr(client, f"{kind}_model_deployment")
     kwargs = {"if_match": etag} if etag else {}
@@ -107,35 +129,93 @@ def _change(
     return info.model_copy(update={"work_request_id": work_request_id})
 
 
-def _finish(
-    info: DeploymentInfo,
-    dep: Located,
+def _waiting(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` (:class:`LifecycleOptions`) with their defaults; an unknown keyword
+    is refused by name, as a signature would."""
+    known = LifecycleOptions.__optional_keys__
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidRequestError(
+            f"{name}() got unknown keyword(s) {', '.join(unknown)}; it takes wait= and "
+            f"{'=, '.join(sorted(known))}=."
+        )
+    return {
+        "timeout": DEFAULT_WAIT_TIMEOUT,
+        "poll_interval": DEFAULT_POLL_INTERVAL,
+        "callback": None,
+        "request_timeout": None,
+        "max_retries": None,
+        "client_factory": None,
+        **options,
+    }
+
+
+def _changes(
+    instance_count: int | None,
+    shape: str | None,
+    ocpus: float | None,
+    memory_gb: float | None,
+    bandwidth_mbps: int | None,
+    params: Params | None,
+    env: Mapping[str, str | None] | None,
+) -> dict[str, Any]:
+    """What an update changes, checked before any I/O."""
+    if instance_count is not None:
+        _whole("instance_count", instance_count)
+    if bandwidth_mbps is not None:
+        _whole("bandwidth_mbps", bandwidth_mbps)
+    if (ocpus is None) != (memory_gb is None):
+        raise InvalidRequestError("Pass ocpus= and memory_gb= together.")
+    changes: dict[str, Any] = {
+        "instance_count": instance_count,
+        "shape": shape,
+        "ocpus": ocpus,
+        "memory_gb": memory_gb,
+        "bandwidth_mbps": bandwidth_mbps,
+        "params": params,
+        "env": check_env(env, allow_none=True),
+    }
+    if all(v is None or v == {} for v in changes.values()):
+        raise InvalidRequestError(
+            "update_deployment needs something to change: instance_count=, shape=, "
+            "ocpus=/memory_gb=, bandwidth_mbps=, params= or env=."
+        )
+    return changes
+
+
+def _whole(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(f"{name} must be a whole number >= 1, got {value!r}.")
+
+
+# The sync functions are generated from the async ones below (scripts/unasync.py): one
+# source for each pair. The oci calls block; the async twins run them in a worker thread
+# and wait on the event loop.
+
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+
+
+def _run(
+    kind: Operation,
+    deployment: Deployment | str,
     auth: AuthArg,
     wait: bool,
-    waiting: dict[str, Any],
+    options: Mapping[str, Any],
+    changes: dict[str, Any] | None = None,
 ) -> DeploymentInfo:
+    """Send ``kind``, then with ``wait`` wait until its work request ends."""
+    name = "update_deployment" if kind == "update" else kind
+    waiting = _waiting(name, options)
+    limits = bounds(waiting["request_timeout"], waiting["max_retries"])
+    dep = locate(deployment)
+    info = run_blocking(_change, kind, dep, auth, waiting["client_factory"], limits, changes)
     if not wait:
         return info
     located = cast("Deployment", dep)  # it takes any located address
-    return wait_until_done(located, auth, work_request_id=info.work_request_id, **waiting)
-
-
-def _waiting(
-    timeout: float,
-    poll_interval: float,
-    callback: Callable[[DeploymentInfo], object] | None,
-    request_timeout: TimeoutArg,
-    max_retries: int | None,
-    client_factory: ClientFactory | None,
-) -> dict[str, Any]:
-    return {
-        "timeout": timeout,
-        "poll_interval": poll_interval,
-        "callback": callback,
-        "request_timeout": request_timeout,
-        "max_retries": max_retries,
-        "client_factory": client_factory,
-    }
+    work_request_id = info.work_request_id
+    return wait_until_done(located, auth, work_request_id=work_request_id, **waiting)
 
 
 def update_deployment(
@@ -150,66 +230,25 @@ def update_deployment(
     params: Params | None = None,
     env: Mapping[str, str | None] | None = None,
     wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
+    **options: Unpack[LifecycleOptions],
 ) -> DeploymentInfo:
     """Change a deployment (``UpdateModelDeployment``): scale, reshape, new arguments.
 
     ``env`` is merged into its environment (a value of ``None`` removes that key);
     ``params`` replaces the user part of ``PARAMS`` (the container's part and the
-    served model name stay). Only what is given changes. ``wait``, ``timeout``,
-    ``poll_interval`` and ``callback`` as in :func:`create_deployment`.
+    served model name stay). Only what is given changes. ``wait`` and ``options``
+    (``timeout``, ``poll_interval``, ``callback``, ``request_timeout``, ``max_retries``,
+    ``client_factory``) as in :func:`create_deployment`; see :class:`LifecycleOptions`.
     """
-    if instance_count is not None:
-        _whole("instance_count", instance_count)
-    if bandwidth_mbps is not None:
-        _whole("bandwidth_mbps", bandwidth_mbps)
-    if (ocpus is None) != (memory_gb is None):
-        raise InvalidRequestError("Pass ocpus= and memory_gb= together.")
-    options: dict[str, Any] = {
-        "instance_count": instance_count,
-        "shape": shape,
-        "ocpus": ocpus,
-        "memory_gb": memory_gb,
-        "bandwidth_mbps": bandwidth_mbps,
-        "params": params,
-        "env": check_env(env, allow_none=True),
-    }
-    if all(v is None or v == {} for v in options.values()):
-        raise InvalidRequestError(
-            "update_deployment needs something to change: instance_count=, shape=, "
-            "ocpus=/memory_gb=, bandwidth_mbps=, params= or env=."
-        )
-    limits = bounds(request_timeout, max_retries)
-    options["limits"] = limits
-    dep = locate(deployment)
-    details = update_details(options, lambda c: containers_with(c, limits.start()))
-    info = _change("update", dep, auth, client_factory, limits, details)
-    waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
-                       client_factory)  # fmt: skip
-    return _finish(info, dep, auth, wait, waiting)
+    changes = _changes(instance_count, shape, ocpus, memory_gb, bandwidth_mbps, params, env)
+    return _run("update", deployment, auth, wait, options, changes)
 
 
-def _whole(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequestError(f"{name} must be a whole number >= 1, got {value!r}.")
+# unasync: end generated
 
-
-def _run(
-    kind: Operation,
-    deployment: Deployment | str,
-    auth: AuthArg,
-    wait: bool,
-    waiting: dict[str, Any],
-) -> DeploymentInfo:
-    limits = bounds(waiting["request_timeout"], waiting["max_retries"])
-    dep = locate(deployment)
-    info = _change(kind, dep, auth, waiting["client_factory"], limits)
-    return _finish(info, dep, auth, wait, waiting)
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 2 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
 
 
 def activate(
@@ -217,22 +256,15 @@ def activate(
     auth: AuthArg = None,
     *,
     wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
+    **options: Unpack[LifecycleOptions],
 ) -> DeploymentInfo:
     """Start an INACTIVE deployment again (``ActivateModelDeployment``): same URL.
 
     A deployment in another state is refused by the service (409); the error says its
-    state and what to do (e.g. "It is already ACTIVE: nothing to do."). ``wait`` and the
-    waiting arguments as in :func:`create_deployment`.
+    state and what to do (e.g. "It is already ACTIVE: nothing to do."). ``wait`` and
+    ``options`` (:class:`LifecycleOptions`) as in :func:`create_deployment`.
     """
-    waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
-                       client_factory)  # fmt: skip
-    return _run("activate", deployment, auth, wait, waiting)
+    return _run("activate", deployment, auth, wait, options)
 
 
 def deactivate(
@@ -240,18 +272,12 @@ def deactivate(
     auth: AuthArg = None,
     *,
     wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
+    **options: Unpack[LifecycleOptions],
 ) -> DeploymentInfo:
     """Stop an ACTIVE deployment (``DeactivateModelDeployment``): its instances shut down
-    and billing stops; its settings and URL are kept for :func:`activate`."""
-    waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
-                       client_factory)  # fmt: skip
-    return _run("deactivate", deployment, auth, wait, waiting)
+    and billing stops; its settings and URL are kept for :func:`activate`. ``wait`` and
+    ``options`` (:class:`LifecycleOptions`) as in :func:`create_deployment`."""
+    return _run("deactivate", deployment, auth, wait, options)
 
 
 def delete(
@@ -259,34 +285,37 @@ def delete(
     auth: AuthArg = None,
     *,
     wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
+    **options: Unpack[LifecycleOptions],
 ) -> DeploymentInfo:
-    """Delete a deployment (``DeleteModelDeployment``); it ends DELETED. Cannot be undone."""
-    waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
-                       client_factory)  # fmt: skip
-    return _run("delete", deployment, auth, wait, waiting)
+    """Delete a deployment (``DeleteModelDeployment``); it ends DELETED. Cannot be undone.
+    ``wait`` and ``options`` (:class:`LifecycleOptions`) as in :func:`create_deployment`."""
+    return _run("delete", deployment, auth, wait, options)
 
 
-# -- async twins: the oci calls in a worker thread, the waiting on the event loop ----------------
+# unasync: end generated
+
+# unasync: begin source rename=_arun:_run,aupdate_deployment:update_deployment
 
 
-async def _await_on(
+async def _arun(
+    kind: Operation,
     deployment: Deployment | str,
-    info: DeploymentInfo,
-    wait: bool,
     auth: AuthArg,
-    waiting: dict[str, Any],
+    wait: bool,
+    options: Mapping[str, Any],
+    changes: dict[str, Any] | None = None,
 ) -> DeploymentInfo:
+    """Send ``kind``, then with ``wait`` wait until its work request ends."""
+    name = "update_deployment" if kind == "update" else kind
+    waiting = _waiting(name, options)
+    limits = bounds(waiting["request_timeout"], waiting["max_retries"])
+    dep = locate(deployment)
+    info = await arun_blocking(_change, kind, dep, auth, waiting["client_factory"], limits, changes)
     if not wait:
         return info
-    dep = locate(deployment)
     located = cast("Deployment", dep)  # it takes any located address
-    return await await_until_done(located, auth, work_request_id=info.work_request_id, **waiting)
+    work_request_id = info.work_request_id
+    return await await_until_done(located, auth, work_request_id=work_request_id, **waiting)
 
 
 async def aupdate_deployment(
@@ -301,35 +330,23 @@ async def aupdate_deployment(
     params: Params | None = None,
     env: Mapping[str, str | None] | None = None,
     wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
+    **options: Unpack[LifecycleOptions],
 ) -> DeploymentInfo:
-    """Async :func:`update_deployment`."""
-    info = await asyncio.to_thread(
-        update_deployment, deployment, auth, instance_count=instance_count, shape=shape,
-        ocpus=ocpus, memory_gb=memory_gb, bandwidth_mbps=bandwidth_mbps, params=params,
-        env=env, request_timeout=request_timeout, max_retries=max_retries,
-        client_factory=client_factory,
-    )  # fmt: skip
-    waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
-                       client_factory)  # fmt: skip
-    return await _await_on(deployment, info, wait, auth, waiting)
+    """Change a deployment (``UpdateModelDeployment``): scale, reshape, new arguments.
+
+    ``env`` is merged into its environment (a value of ``None`` removes that key);
+    ``params`` replaces the user part of ``PARAMS`` (the container's part and the
+    served model name stay). Only what is given changes. ``wait`` and ``options``
+    (``timeout``, ``poll_interval``, ``callback``, ``request_timeout``, ``max_retries``,
+    ``client_factory``) as in :func:`create_deployment`; see :class:`LifecycleOptions`.
+    """
+    changes = _changes(instance_count, shape, ocpus, memory_gb, bandwidth_mbps, params, env)
+    return await _arun("update", deployment, auth, wait, options, changes)
 
 
-async def _astate(
-    sync: Callable[..., DeploymentInfo],
-    deployment: Deployment | str,
-    auth: AuthArg,
-    wait: bool,
-    waiting: dict[str, Any],
-) -> DeploymentInfo:
-    options = {k: waiting[k] for k in ("request_timeout", "max_retries", "client_factory")}
-    info = await asyncio.to_thread(sync, deployment, auth, **options)
-    return await _await_on(deployment, info, wait, auth, waiting)
+# unasync: end source
+
+# unasync: begin source rename=_arun:_run,aactivate:activate,adeactivate:deactivate,adelete:delete
 
 
 async def aactivate(
@@ -337,17 +354,15 @@ async def aactivate(
     auth: AuthArg = None,
     *,
     wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
+    **options: Unpack[LifecycleOptions],
 ) -> DeploymentInfo:
-    """Async :func:`activate`."""
-    waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
-                       client_factory)  # fmt: skip
-    return await _astate(activate, deployment, auth, wait, waiting)
+    """Start an INACTIVE deployment again (``ActivateModelDeployment``): same URL.
+
+    A deployment in another state is refused by the service (409); the error says its
+    state and what to do (e.g. "It is already ACTIVE: nothing to do."). ``wait`` and
+    ``options`` (:class:`LifecycleOptions`) as in :func:`create_deployment`.
+    """
+    return await _arun("activate", deployment, auth, wait, options)
 
 
 async def adeactivate(
@@ -355,17 +370,12 @@ async def adeactivate(
     auth: AuthArg = None,
     *,
     wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
+    **options: Unpack[LifecycleOptions],
 ) -> DeploymentInfo:
-    """Async :func:`deactivate`."""
-    waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
-                       client_factory)  # fmt: skip
-    return await _astate(deactivate, deployment, auth, wait, waiting)
+    """Stop an ACTIVE deployment (``DeactivateModelDeployment``): its instances shut down
+    and billing stops; its settings and URL are kept for :func:`aactivate`. ``wait`` and
+    ``options`` (:class:`LifecycleOptions`) as in :func:`create_deployment`."""
+    return await _arun("deactivate", deployment, auth, wait, options)
 
 
 async def adelete(
@@ -373,14 +383,11 @@ async def adelete(
     auth: AuthArg = None,
     *,
     wait: bool = False,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    callback: Callable[[DeploymentInfo], object] | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
+    **options: Unpack[LifecycleOptions],
 ) -> DeploymentInfo:
-    """Async :func:`delete`."""
-    waiting = _waiting(timeout, poll_interval, callback, request_timeout, max_retries,
-                       client_factory)  # fmt: skip
-    return await _astate(delete, deployment, auth, wait, waiting)
+    """Delete a deployment (``DeleteModelDeployment``); it ends DELETED. Cannot be undone.
+    ``wait`` and ``options`` (:class:`LifecycleOptions`) as in :func:`create_deployment`."""
+    return await _arun("delete", deployment, auth, wait, options)
+
+
+# unasync: end source

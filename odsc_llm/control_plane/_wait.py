@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, cast
 
 from .._address import Located, locate
+from .._concurrency import arun_blocking, run_blocking
 from .._errors import DeploymentStateError, DeploymentWaitTimeout
 from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ._clients import AuthArg, ClientFactory
@@ -118,6 +119,14 @@ def _last_log_lines(
     return [str(r) for r in records], None
 
 
+# The sync function is generated from the async one below (scripts/unasync.py): the
+# polls block (in a worker thread in the async twin), the sleeps are injectable.
+
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+
+
 def wait_until_active(
     deployment: Deployment | str,
     auth: AuthArg = None,
@@ -142,13 +151,14 @@ def wait_until_active(
     ``request_timeout`` and ``max_retries`` bound each poll as ``timeout`` and
     ``max_retries`` bound :func:`~odsc_llm.control_plane.fetch` (default at most 30 s
     a poll); a poll that fails raises its :class:`~odsc_llm.errors.ControlPlaneError`.
+    The async twin polls in a worker thread and sleeps on the event loop.
     """
     limits = bounds(request_timeout, max_retries)
     dep = locate(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
-    client = data_science_client(dep, auth, client_factory, limits)
+    client = run_blocking(data_science_client, dep, auth, client_factory, limits)
     while True:
-        info = fetch_with(client, dep, limits.start())
+        info = run_blocking(fetch_with, client, dep, limits.start())
         if callback is not None:
             callback(info)
         if info.state == ACTIVE:
@@ -156,10 +166,15 @@ def wait_until_active(
         why = waiter.failure(info)
         delay = None if why else waiter.next_sleep(clock())
         if why is not None or delay is None:
-            lines, note = _last_log_lines(dep, info, auth, client_factory, limits)
+            lines, note = run_blocking(_last_log_lines, dep, info, auth, client_factory, limits)
             raise waiter.error(info, why, lines, note)
         logger.debug("%s is %s; next poll in %.1f s", dep.ocid, info.state, delay)
         sleep(delay)
+
+
+# unasync: end generated
+
+# unasync: begin source
 
 
 async def await_until_active(
@@ -175,13 +190,25 @@ async def await_until_active(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> DeploymentInfo:
-    """Async :func:`wait_until_active`: polls in a worker thread, sleeps on the loop."""
+    """Poll until the deployment is ACTIVE and return its :class:`DeploymentInfo`.
+
+    Raises :class:`~odsc_llm.DeploymentStateError` when it is (or turns) FAILED,
+    DELETING or DELETED, or stays INACTIVE for two polls, and
+    :class:`~odsc_llm.errors.DeploymentWaitTimeout` (a subclass) after ``timeout``
+    seconds. The error carries ``state``, ``lifecycle_details`` and the last predict
+    log lines (``log_lines``, best effort). ``callback`` is called with each poll's info.
+
+    ``request_timeout`` and ``max_retries`` bound each poll as ``timeout`` and
+    ``max_retries`` bound :func:`~odsc_llm.control_plane.fetch` (default at most 30 s
+    a poll); a poll that fails raises its :class:`~odsc_llm.errors.ControlPlaneError`.
+    The async twin polls in a worker thread and sleeps on the event loop.
+    """
     limits = bounds(request_timeout, max_retries)
     dep = locate(deployment)
     waiter = _Waiter(dep, timeout, poll_interval, clock())
-    client = await asyncio.to_thread(data_science_client, dep, auth, client_factory, limits)
+    client = await arun_blocking(data_science_client, dep, auth, client_factory, limits)
     while True:
-        info = await asyncio.to_thread(fetch_with, client, dep, limits.start())
+        info = await arun_blocking(fetch_with, client, dep, limits.start())
         if callback is not None:
             callback(info)
         if info.state == ACTIVE:
@@ -189,8 +216,12 @@ async def await_until_active(
         why = waiter.failure(info)
         delay = None if why else waiter.next_sleep(clock())
         if why is not None or delay is None:
-            lines, note = await asyncio.to_thread(
+            lines, note = await arun_blocking(
                 _last_log_lines, dep, info, auth, client_factory, limits
             )
             raise waiter.error(info, why, lines, note)
+        logger.debug("%s is %s; next poll in %.1f s", dep.ocid, info.state, delay)
         await sleep(delay)
+
+
+# unasync: end source

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .._address import Located, locate
+from .._concurrency import arun_blocking, run_blocking
 from .._errors import DeploymentStateError, DeploymentWaitTimeout, InvalidRequestError
 from .._oci_bounds import Bounds, TimeoutArg, bounds
 from ._clients import AuthArg, ClientFactory, call
@@ -121,6 +122,14 @@ def _errors(client: Any, wr_id: str | None, limits: Bounds) -> list[str]:
     return [str(e.message) for e in found if getattr(e, "message", None)]
 
 
+# The sync function is generated from the async one below (scripts/unasync.py): the
+# polls block (in a worker thread in the async twin), the sleeps are injectable.
+
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+
+
 def wait_until_done(
     deployment: Deployment | str,
     auth: AuthArg = None,
@@ -144,25 +153,33 @@ def wait_until_done(
     INACTIVE, DELETED or NEEDS_ATTENTION return, FAILED raises. ``callback`` gets each
     poll's info. After ``timeout`` seconds :class:`~odsc_llm.errors.DeploymentWaitTimeout`
     says that the operation goes on, and how to keep waiting. ``request_timeout`` and
-    ``max_retries`` bound each poll's calls as in :func:`fetch`.
+    ``max_retries`` bound each poll's calls as in :func:`fetch`. The async twin polls in
+    a worker thread and sleeps on the event loop.
     """
     limits = bounds(request_timeout, max_retries)
     dep = locate(deployment)
     waiter = _Waiter(dep, work_request_id, timeout, poll_interval, clock())
-    client = data_science_client(dep, auth, client_factory, limits.start())
+    client = run_blocking(data_science_client, dep, auth, client_factory, limits.start())
     while True:
-        info, status, operation = _poll(client, dep, work_request_id, limits)
+        polled = run_blocking(_poll, client, dep, work_request_id, limits)
+        info, status, operation = polled
         if callback is not None:
             callback(info)
         outcome = waiter.done(info, status)
         if outcome is True:
             return info
         if outcome is False:
-            raise waiter.failed(info, operation, _errors(client, work_request_id, limits))
+            errors = run_blocking(_errors, client, work_request_id, limits)
+            raise waiter.failed(info, operation, errors)
         delay = waiter.next_sleep(clock())
         if delay is None:
             raise waiter.timed_out(info)
         sleep(delay)
+
+
+# unasync: end generated
+
+# unasync: begin source
 
 
 async def await_until_done(
@@ -179,25 +196,37 @@ async def await_until_done(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> DeploymentInfo:
-    """Async :func:`wait_until_done`: polls in a worker thread, sleeps on the loop."""
+    """Wait until the deployment's current operation ends; its final :class:`DeploymentInfo`.
+
+    With ``work_request_id`` (``DeploymentInfo.work_request_id`` of the call that started
+    it) the work request decides: SUCCEEDED returns, FAILED or CANCELED raises
+    :class:`~odsc_llm.DeploymentStateError` carrying the work request's own error
+    messages (``log_lines``). Without, the deployment's state decides: ACTIVE,
+    INACTIVE, DELETED or NEEDS_ATTENTION return, FAILED raises. ``callback`` gets each
+    poll's info. After ``timeout`` seconds :class:`~odsc_llm.errors.DeploymentWaitTimeout`
+    says that the operation goes on, and how to keep waiting. ``request_timeout`` and
+    ``max_retries`` bound each poll's calls as in :func:`fetch`. The async twin polls in
+    a worker thread and sleeps on the event loop.
+    """
     limits = bounds(request_timeout, max_retries)
     dep = locate(deployment)
     waiter = _Waiter(dep, work_request_id, timeout, poll_interval, clock())
-    client = await asyncio.to_thread(data_science_client, dep, auth, client_factory,
-                                     limits.start())  # fmt: skip
+    client = await arun_blocking(data_science_client, dep, auth, client_factory, limits.start())
     while True:
-        info, status, operation = await asyncio.to_thread(
-            _poll, client, dep, work_request_id, limits
-        )
+        polled = await arun_blocking(_poll, client, dep, work_request_id, limits)
+        info, status, operation = polled
         if callback is not None:
             callback(info)
         outcome = waiter.done(info, status)
         if outcome is True:
             return info
         if outcome is False:
-            errors = await asyncio.to_thread(_errors, client, work_request_id, limits)
+            errors = await arun_blocking(_errors, client, work_request_id, limits)
             raise waiter.failed(info, operation, errors)
         delay = waiter.next_sleep(clock())
         if delay is None:
             raise waiter.timed_out(info)
         await sleep(delay)
+
+
+# unasync: end source

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .._async_client import AsyncClient
     from .._client import Client
 
-__all__ = ["AsyncAPIResource", "SyncAPIResource", "split_params"]
+__all__ = ["APIResource", "AsyncAPIResource", "split_params"]
 
 _OPTION_KEYS = frozenset(RequestOptions.__optional_keys__)
 # Required arguments that are prompts: a string, strings or token ids.
@@ -95,8 +95,11 @@ def allowed_keys(params_type: Any) -> frozenset[str]:
     return frozenset(params_type.__optional_keys__) | frozenset(params_type.__required_keys__)
 
 
-class SyncAPIResource:
-    """A group of operations of the synchronous client."""
+class APIResource:
+    """A group of operations of the synchronous client.
+
+    Named as scripts/unasync.py names the twin of :class:`AsyncAPIResource` (``AsyncX``
+    becomes ``X``): the sync resources are generated from the async ones."""
 
     def __init__(self, client: Client, *, raw: bool = False) -> None:
         self._client = client

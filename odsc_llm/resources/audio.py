@@ -26,7 +26,7 @@ from .._response import APIResponse
 from .._streaming import AsyncStream, Stream
 from ..types.audio import Transcription, TranscriptionChunk, TranscriptionVerbose
 from ..types.params import RequestOptions
-from ._common import AsyncAPIResource, SyncAPIResource, split_params
+from ._common import APIResource, AsyncAPIResource, split_params
 
 __all__ = [
     "AsyncAudio",
@@ -114,7 +114,10 @@ def _text(answer: APIResponse[Any]) -> str:
     )
 
 
-class Transcriptions(SyncAPIResource):
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+class Transcriptions(APIResource):
     """``client.audio.transcriptions.create(file=..., ...)``."""
 
     _route = ROUTE_TRANSCRIPTIONS
@@ -216,6 +219,24 @@ class Translations(Transcriptions):
     _method = "audio.translations.create"
 
 
+class Audio(APIResource):
+    """``client.audio``: ``transcriptions`` and ``translations``."""
+
+    @property
+    def transcriptions(self) -> Transcriptions:
+        """Speech to text in the audio's language."""
+        return Transcriptions(self._client, raw=self._raw)
+
+    @property
+    def translations(self) -> Translations:
+        """Speech to English text."""
+        return Translations(self._client, raw=self._raw)
+
+
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncTranscriptions(AsyncAPIResource):
     """``await client.audio.transcriptions.create(file=..., ...)``."""
 
@@ -286,7 +307,17 @@ class AsyncTranscriptions(AsyncAPIResource):
         stream: bool = False,
         **params: Unpack[RequestOptions],
     ) -> Transcription | TranscriptionVerbose | str | AsyncStream[TranscriptionChunk]:
-        """The text spoken in ``file``; see :meth:`Transcriptions.create`."""
+        """The text spoken in ``file`` (a path, bytes or a binary file: any format the
+        model server decodes, such as WAV, MP3 or FLAC), sent as ``multipart/form-data``.
+
+        ``response_format="json"`` (default) gives a :class:`~odsc_llm.types.audio.
+        Transcription`, ``"verbose_json"`` a ``TranscriptionVerbose`` (segments and
+        timings), ``"text"`` the ``str`` itself. ``stream=True`` gives a
+        :class:`~odsc_llm.AsyncStream` of ``TranscriptionChunk`` (``stream.text()`` yields
+        the new text). ``language`` (ISO-639-1, e.g. ``"en"``) and ``prompt`` guide
+        the model; per-call options (``timeout``, ``extra_headers``, ``extra_body``
+        for vLLM's other form fields) as for every ``create``.
+        """
         every: dict[str, Any] = {"model": model, "language": language, "prompt": prompt}
         every["temperature"] = temperature
         body, options = _form(
@@ -301,29 +332,15 @@ class AsyncTranscriptions(AsyncAPIResource):
 
 
 class AsyncTranslations(AsyncTranscriptions):
-    """``await client.audio.translations.create(file=..., ...)``; see
-    :meth:`Transcriptions.create`."""
+    """``await client.audio.translations.create(file=..., ...)``: speech to English text
+    (the arguments and answers of :meth:`AsyncTranscriptions.create`)."""
 
     _route = ROUTE_TRANSLATIONS
     _method = "audio.translations.create"
 
 
-class Audio(SyncAPIResource):
-    """``client.audio``: ``transcriptions`` and ``translations``."""
-
-    @property
-    def transcriptions(self) -> Transcriptions:
-        """Speech to text in the audio's language."""
-        return Transcriptions(self._client, raw=self._raw)
-
-    @property
-    def translations(self) -> Translations:
-        """Speech to English text."""
-        return Translations(self._client, raw=self._raw)
-
-
 class AsyncAudio(AsyncAPIResource):
-    """``client.audio`` of the async client: ``transcriptions`` and ``translations``."""
+    """``client.audio``: ``transcriptions`` and ``translations``."""
 
     @property
     def transcriptions(self) -> AsyncTranscriptions:
@@ -334,3 +351,6 @@ class AsyncAudio(AsyncAPIResource):
     def translations(self) -> AsyncTranslations:
         """Speech to English text."""
         return AsyncTranslations(self._client, raw=self._raw)
+
+
+# unasync: end source

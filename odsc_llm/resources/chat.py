@@ -16,7 +16,7 @@ from ..types.params import (
     ChatCompletionMessageParam,
     ChatCompletionParseParams,
 )
-from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, as_messages, split_params
+from ._common import APIResource, AsyncAPIResource, allowed_keys, as_messages, split_params
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -62,7 +62,10 @@ def _prepare_parse(
     return body, options, spec
 
 
-class ChatCompletions(SyncAPIResource):
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+class ChatCompletions(APIResource):
     """Chat completions: ``create(messages=[...], stream=...)``."""
 
     @overload
@@ -92,7 +95,8 @@ class ChatCompletions(SyncAPIResource):
         stream: bool = False,
         **params: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
-        """Answer a conversation. With ``stream=True``, a :class:`Stream` of chunks.
+        """Answer a conversation. With ``stream=True``, a stream of chunks
+        (:class:`Stream`).
 
         ``messages`` are ``{"role", "content"}`` dicts (or messages of earlier answers).
         ``model`` defaults to ``"odsc-llm"``; OpenAI/vLLM parameters (``tools``,
@@ -206,7 +210,7 @@ class ChatCompletions(SyncAPIResource):
         return ChatCompletionsWithRawResponse(self._client, raw=True)
 
 
-class ChatCompletionsWithRawResponse(SyncAPIResource):
+class ChatCompletionsWithRawResponse(APIResource):
     """``chat.completions`` calls that return the raw :class:`APIResponse`."""
 
     def create(
@@ -216,14 +220,15 @@ class ChatCompletionsWithRawResponse(SyncAPIResource):
         stream: bool = False,
         **params: Unpack[ChatCompletionCreateParams],
     ) -> APIResponse[Any]:
-        """As :meth:`ChatCompletions.create`; ``.parse()`` gives the ChatCompletion or Stream."""
+        """As :meth:`ChatCompletions.create`; ``.parse()`` gives the ChatCompletion
+        or Stream."""
         body, options, chunk = _prepare(messages, stream, params)
         return self._client._request(  # type: ignore[no-any-return]
             ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, chunk, options, raw=True
         )
 
 
-class Chat(SyncAPIResource):
+class Chat(APIResource):
     """``client.chat``: holds :attr:`completions`."""
 
     @property
@@ -232,6 +237,10 @@ class Chat(SyncAPIResource):
         return ChatCompletions(self._client, raw=self._raw)
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncChatCompletions(AsyncAPIResource):
     """Chat completions: ``await create(messages=[...], stream=...)``."""
 
@@ -262,9 +271,14 @@ class AsyncChatCompletions(AsyncAPIResource):
         stream: bool = False,
         **params: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
-        """Answer a conversation. With ``stream=True``, an :class:`AsyncStream` of chunks.
+        """Answer a conversation. With ``stream=True``, a stream of chunks
+        (:class:`AsyncStream`).
 
-        Parameters as :meth:`ChatCompletions.create`.
+        ``messages`` are ``{"role", "content"}`` dicts (or messages of earlier answers).
+        ``model`` defaults to ``"odsc-llm"``; OpenAI/vLLM parameters (``tools``,
+        ``response_format``, ``max_tokens``, ``temperature`` ...) are sent as given;
+        others go in ``extra_body``. ``extra_headers``, ``timeout``, ``total_timeout``
+        and ``max_retries`` apply to this call only.
         """
         body, options, chunk = _prepare(messages, stream, params)
         return await self._client._request(  # type: ignore[no-any-return]
@@ -299,7 +313,16 @@ class AsyncChatCompletions(AsyncAPIResource):
         response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
         **params: Unpack[ChatCompletionParseParams],
     ) -> ParsedChatCompletion[Any]:
-        """Answer with JSON of a given type; see :meth:`ChatCompletions.parse`."""
+        """Answer with JSON of a given type: ``choices[i].message.parsed`` is an instance.
+
+        ``response_format`` is a pydantic model, any type pydantic's ``TypeAdapter``
+        takes (``list[int]``, a dataclass ...), a ``TypeAdapter``, or a JSON schema dict
+        (then ``parsed`` is the decoded JSON). It is sent as a strict ``json_schema``
+        ``response_format``, which every vLLM release AQUA ships honours. Raises
+        :class:`~odsc_llm.OutputValidationError` when the answer does not validate,
+        :class:`~odsc_llm.LengthFinishReasonError` when it was cut at ``max_tokens``,
+        :class:`~odsc_llm.ContentRefusalError` on a refusal.
+        """
         body, options, spec = _prepare_parse(messages, response_format, False, params)
         completion = await self._client._request(
             ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, None, options
@@ -329,7 +352,8 @@ class AsyncChatCompletions(AsyncAPIResource):
         response_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
         **params: Unpack[ChatCompletionParseParams],
     ) -> AsyncChatParseStream[Any]:
-        """As :meth:`parse`, streamed; ``await get_final_completion()`` parses."""
+        """As :meth:`parse`, streamed: iterate the chunks (or ``text()``), then
+        ``await get_final_completion()`` gives the :class:`ParsedChatCompletion`."""
         from .._structured import AsyncChatParseStream
 
         body, options, spec = _prepare_parse(messages, response_format, True, params)
@@ -338,6 +362,7 @@ class AsyncChatCompletions(AsyncAPIResource):
         )
         return AsyncChatParseStream(stream, spec)
 
+    # unasync: async only
     async def batch(
         self, conversations: Iterable[Messages], **params: Unpack[ChatCompletionBatchParams]
     ) -> BatchResult[ChatCompletion]:
@@ -360,6 +385,27 @@ class AsyncChatCompletions(AsyncAPIResource):
             max_retries=self._client.max_retries,
         )
 
+    # unasync: end
+    # unasync: sync only
+    # def batch(
+    #     self, conversations: Iterable[Messages], **params: Unpack[ChatCompletionBatchParams]
+    # ) -> BatchResult[ChatCompletion]:
+    #     """Answer many conversations (lists of messages) with adaptive concurrency; see
+    #     :meth:`AsyncChatCompletions.batch`. Runs an :class:`AsyncClient` with this
+    #     client's settings on its own event loop (works inside Jupyter too).
+    #     """
+    #     from .._batch import batch_from_sync
+    #
+    #     return batch_from_sync(
+    #         self._client,
+    #         lambda aclient: aclient.chat.completions.create,
+    #         "messages",
+    #         conversations,
+    #         ChatCompletion,
+    #         params,
+    #     )
+    #
+    # unasync: end
     @property
     def with_raw_response(self) -> AsyncChatCompletionsWithRawResponse:
         """The same calls, returning an :class:`APIResponse` (status, headers, ``parse()``)."""
@@ -376,7 +422,8 @@ class AsyncChatCompletionsWithRawResponse(AsyncAPIResource):
         stream: bool = False,
         **params: Unpack[ChatCompletionCreateParams],
     ) -> APIResponse[Any]:
-        """As :meth:`AsyncChatCompletions.create`; ``.parse()`` gives the answer or stream."""
+        """As :meth:`AsyncChatCompletions.create`; ``.parse()`` gives the ChatCompletion
+        or AsyncStream."""
         body, options, chunk = _prepare(messages, stream, params)
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_CHAT_COMPLETIONS, body, ChatCompletion, chunk, options, raw=True
@@ -390,3 +437,6 @@ class AsyncChat(AsyncAPIResource):
     def completions(self) -> AsyncChatCompletions:
         """Chat completions."""
         return AsyncChatCompletions(self._client, raw=self._raw)
+
+
+# unasync: end source

@@ -13,7 +13,7 @@ from .._response import APIResponse
 from .._streaming import AsyncStream, Stream
 from ..types.completion import Completion
 from ..types.params import CompletionCreateParams
-from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, split_params
+from ._common import APIResource, AsyncAPIResource, allowed_keys, split_params
 
 if TYPE_CHECKING:
     from .._batch import BatchResult, CompletionBatchParams
@@ -35,7 +35,10 @@ def _prepare(
     return body, options, Completion if stream else None
 
 
-class Completions(SyncAPIResource):
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+class Completions(APIResource):
     """Text completions: ``create(prompt=..., stream=...)``."""
 
     @overload
@@ -57,7 +60,8 @@ class Completions(SyncAPIResource):
     def create(
         self, *, prompt: Prompt, stream: bool = False, **params: Unpack[CompletionCreateParams]
     ) -> Completion | Stream[Completion]:
-        """Complete ``prompt``. With ``stream=True``, a :class:`Stream` of chunks.
+        """Complete ``prompt``. With ``stream=True``, a stream of chunks
+        (:class:`Stream`).
 
         ``model`` defaults to ``"odsc-llm"``; OpenAI/vLLM parameters (``max_tokens``,
         ``temperature``, ``top_p``, ``stop``, ``n``, ``seed``, ``logprobs`` ...) are sent as
@@ -93,7 +97,7 @@ class Completions(SyncAPIResource):
         return CompletionsWithRawResponse(self._client, raw=True)
 
 
-class CompletionsWithRawResponse(SyncAPIResource):
+class CompletionsWithRawResponse(APIResource):
     """``completions`` calls that return the raw :class:`APIResponse`."""
 
     def create(
@@ -106,6 +110,10 @@ class CompletionsWithRawResponse(SyncAPIResource):
         )
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncCompletions(AsyncAPIResource):
     """Text completions: ``await create(prompt=..., stream=...)``."""
 
@@ -128,15 +136,20 @@ class AsyncCompletions(AsyncAPIResource):
     async def create(
         self, *, prompt: Prompt, stream: bool = False, **params: Unpack[CompletionCreateParams]
     ) -> Completion | AsyncStream[Completion]:
-        """Complete ``prompt``. With ``stream=True``, an :class:`AsyncStream` of chunks.
+        """Complete ``prompt``. With ``stream=True``, a stream of chunks
+        (:class:`AsyncStream`).
 
-        Parameters as :meth:`Completions.create`.
+        ``model`` defaults to ``"odsc-llm"``; OpenAI/vLLM parameters (``max_tokens``,
+        ``temperature``, ``top_p``, ``stop``, ``n``, ``seed``, ``logprobs`` ...) are sent as
+        given; others go in ``extra_body``. ``extra_headers``, ``timeout``,
+        ``total_timeout`` and ``max_retries`` apply to this call only.
         """
         body, options, chunk = _prepare(prompt, stream, params)
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_COMPLETIONS, body, Completion, chunk, options, self._raw
         )
 
+    # unasync: async only
     async def batch(
         self, prompts: Iterable[Prompt], **params: Unpack[CompletionBatchParams]
     ) -> BatchResult[Completion]:
@@ -158,6 +171,27 @@ class AsyncCompletions(AsyncAPIResource):
             self.create, "prompt", prompts, Completion, params, max_retries=self._client.max_retries
         )
 
+    # unasync: end
+    # unasync: sync only
+    # def batch(
+    #     self, prompts: Iterable[Prompt], **params: Unpack[CompletionBatchParams]
+    # ) -> BatchResult[Completion]:
+    #     """Complete many prompts with adaptive concurrency; see
+    #     :meth:`AsyncCompletions.batch`. Runs an :class:`AsyncClient` with this client's
+    #     settings on its own event loop (works inside Jupyter too).
+    #     """
+    #     from .._batch import batch_from_sync
+    #
+    #     return batch_from_sync(
+    #         self._client,
+    #         lambda aclient: aclient.completions.create,
+    #         "prompt",
+    #         prompts,
+    #         Completion,
+    #         params,
+    #     )
+    #
+    # unasync: end
     @property
     def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
         """The same calls, returning an :class:`APIResponse` (status, headers, ``parse()``)."""
@@ -170,8 +204,11 @@ class AsyncCompletionsWithRawResponse(AsyncAPIResource):
     async def create(
         self, *, prompt: Prompt, stream: bool = False, **params: Unpack[CompletionCreateParams]
     ) -> APIResponse[Any]:
-        """As :meth:`AsyncCompletions.create`; ``.parse()`` gives the Completion or stream."""
+        """As :meth:`AsyncCompletions.create`; ``.parse()`` gives the Completion or Stream."""
         body, options, chunk = _prepare(prompt, stream, params)
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_COMPLETIONS, body, Completion, chunk, options, raw=True
         )
+
+
+# unasync: end source

@@ -11,7 +11,7 @@ from .._errors import InvalidRequestError
 from .._response import APIResponse
 from ..types.embedding import CreateEmbeddingResponse
 from ..types.params import EmbeddingCreateParams
-from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, split_params
+from ._common import APIResource, AsyncAPIResource, allowed_keys, split_params
 
 __all__ = ["AsyncEmbeddings", "Embeddings"]
 
@@ -29,7 +29,10 @@ def _prepare(
     return split_params("embeddings.create", {"input": value}, params, _ALLOWED, False)
 
 
-class Embeddings(SyncAPIResource):
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+class Embeddings(APIResource):
     """Embeddings: ``create(input=[...])``."""
 
     def create(
@@ -47,7 +50,7 @@ class Embeddings(SyncAPIResource):
         return EmbeddingsWithRawResponse(self._client, raw=True)
 
 
-class EmbeddingsWithRawResponse(SyncAPIResource):
+class EmbeddingsWithRawResponse(APIResource):
     """``embeddings`` calls that return the raw :class:`APIResponse`."""
 
     def create(
@@ -60,6 +63,10 @@ class EmbeddingsWithRawResponse(SyncAPIResource):
         )
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncEmbeddings(AsyncAPIResource):
     """Embeddings: ``await create(input=[...])``."""
 
@@ -89,3 +96,6 @@ class AsyncEmbeddingsWithRawResponse(AsyncAPIResource):
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_EMBEDDINGS, body, CreateEmbeddingResponse, None, options, raw=True
         )
+
+
+# unasync: end source

@@ -10,7 +10,7 @@ from typing_extensions import Unpack
 from .._constants import ROUTE_RERANK
 from .._errors import InvalidRequestError
 from ..types.vllm import RerankCreateParams, RerankResponse
-from ._common import AsyncAPIResource, SyncAPIResource, split_params
+from ._common import APIResource, AsyncAPIResource, split_params
 
 __all__ = ["AsyncRerank", "Rerank"]
 
@@ -39,7 +39,10 @@ def _body(
     )
 
 
-class Rerank(SyncAPIResource):
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+class Rerank(APIResource):
     """``client.rerank.create(query, documents, top_n=...)``."""
 
     def create(
@@ -59,6 +62,10 @@ class Rerank(SyncAPIResource):
         )
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncRerank(AsyncAPIResource):
     """``await client.rerank.create(query, documents, top_n=...)``."""
 
@@ -70,8 +77,13 @@ class AsyncRerank(AsyncAPIResource):
         top_n: int | None = None,
         **params: Unpack[RerankCreateParams],
     ) -> RerankResponse:
-        """Score each document's relevance to ``query``; see :meth:`Rerank.create`."""
+        """Score each document's relevance to ``query`` (a reranker/cross-encoder model):
+        ``results`` best first, each with the ``index`` of its document; ``top_n`` keeps
+        only the best N."""
         body, options = _body(query, documents, top_n, params)
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_RERANK, body, RerankResponse, None, options, self._raw
         )
+
+
+# unasync: end source

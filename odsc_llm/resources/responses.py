@@ -29,7 +29,7 @@ from ..types.responses import (
     ResponseParseParams,
     ResponseStreamEvent,
 )
-from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, split_params
+from ._common import APIResource, AsyncAPIResource, allowed_keys, split_params
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -131,8 +131,11 @@ def _options(options: Mapping[str, Any], method: str) -> dict[str, Any]:
     return dict(options)
 
 
-class Responses(SyncAPIResource):
-    """The Responses API: ``create``, ``parse``, ``retrieve``, ``cancel``."""
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+class Responses(APIResource):
+    """The Responses API: ``create(...)``, ``parse``, ``retrieve``, ``cancel``."""
 
     @overload
     def create(
@@ -193,7 +196,8 @@ class Responses(SyncAPIResource):
         stream: bool = False,
         **params: Unpack[ResponseCreateParams],
     ) -> Response | ResponseStream:
-        """Create a response. With ``stream=True``, a :class:`ResponseStream` of events.
+        """Create a response. With ``stream=True``, a stream of events
+        (:class:`ResponseStream`).
 
         ``input`` is a string or a list of input items (``{"role", "content"}``
         messages, ``function_call_output`` items...); ``instructions`` a system
@@ -280,6 +284,10 @@ class Responses(SyncAPIResource):
         )
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncResponses(AsyncAPIResource):
     """The Responses API: ``await create(...)``, ``parse``, ``retrieve``, ``cancel``."""
 
@@ -342,9 +350,19 @@ class AsyncResponses(AsyncAPIResource):
         stream: bool = False,
         **params: Unpack[ResponseCreateParams],
     ) -> Response | AsyncResponseStream:
-        """Create a response. With ``stream=True``, an :class:`AsyncResponseStream`.
+        """Create a response. With ``stream=True``, a stream of events
+        (:class:`AsyncResponseStream`).
 
-        Parameters as :meth:`Responses.create`.
+        ``input`` is a string or a list of input items (``{"role", "content"}``
+        messages, ``function_call_output`` items...); ``instructions`` a system
+        message. ``tools`` are Responses-style function tools (``{"type": "function",
+        "name", "parameters"}``); ``text`` sets the output format (``{"format":
+        {"type": "json_schema", ...}}``, see :meth:`parse`); ``reasoning`` (e.g.
+        ``{"effort": "low"}``) a reasoning model's effort; ``previous_response_id``
+        continues a stored response. Other OpenAI parameters (``temperature``,
+        ``store``, ``background``...) are sent as given; others go in ``extra_body``.
+        ``extra_headers``, ``timeout``, ``total_timeout`` and ``max_retries`` apply to
+        this call only.
         """
         body, options, chunk = _prepare(
             "create",
@@ -388,20 +406,36 @@ class AsyncResponses(AsyncAPIResource):
         text_format: type[T] | TypeAdapter[T] | Mapping[str, Any],
         **params: Unpack[ResponseParseParams],
     ) -> ParsedResponse[Any]:
-        """Answer with JSON of a given type; see :meth:`Responses.parse`."""
+        """Answer with JSON of a given type: ``output_parsed`` is an instance.
+
+        ``text_format`` is a pydantic model, any type pydantic's ``TypeAdapter`` takes,
+        a ``TypeAdapter``, or a JSON schema dict (then ``output_parsed`` is the decoded
+        JSON); it is sent as a strict ``json_schema`` text format. Other keywords as
+        :meth:`create` (``instructions``, ``max_output_tokens``, ...). Raises
+        :class:`~odsc_llm.OutputValidationError` when the answer does not validate,
+        :class:`~odsc_llm.LengthFinishReasonError` when it was cut short (``status``
+        ``"incomplete"``), :class:`~odsc_llm.ContentRefusalError` on a refusal.
+        """
         body, options, spec = _prepare_parse(input, text_format, params)
         response = await self._client._request(ROUTE_RESPONSES, body, Response, None, options)
         return spec.parse_response(response)
 
     async def retrieve(self, response_id: str, **options: Unpack[RequestOptions]) -> Response:
-        """A stored response by its id; see :meth:`Responses.retrieve`."""
+        """A stored response by its id (``GET /v1/responses/{id}``); a
+        :class:`~odsc_llm.NotFoundError` when the server kept none (vLLM stores
+        responses only with ``VLLM_ENABLE_RESPONSES_API_STORE=1``)."""
         return await self._client._request(  # type: ignore[no-any-return]
             _route(response_id), None, Response, None, _options(options, "retrieve"),
             method="GET",
         )  # fmt: skip
 
     async def cancel(self, response_id: str, **options: Unpack[RequestOptions]) -> Response:
-        """Cancel a ``background`` response still running; see :meth:`Responses.cancel`."""
+        """Cancel a ``background`` response still running (``POST
+        /v1/responses/{id}/cancel``): the response, ``status`` ``"cancelled"``. vLLM
+        answers 400 (:class:`~odsc_llm.BadRequestError`) for one already finished."""
         return await self._client._request(  # type: ignore[no-any-return]
             _route(response_id, "/cancel"), None, Response, None, _options(options, "cancel")
         )
+
+
+# unasync: end source

@@ -23,7 +23,7 @@ from ..types.scoring import (
     ScoreCreateParams,
     ScoreResponse,
 )
-from ._common import AsyncAPIResource, SyncAPIResource, allowed_keys, split_params
+from ._common import APIResource, AsyncAPIResource, allowed_keys, split_params
 
 __all__ = ["AsyncClassify", "AsyncPooling", "AsyncScore", "Classify", "Pooling", "Score"]
 
@@ -65,7 +65,10 @@ def _input_body(
     return split_params(method, {"input": _texts(value, "input")}, params, _ALLOWED, False)
 
 
-class Score(SyncAPIResource):
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+class Score(APIResource):
     """``client.score.create(text_1=..., text_2=...)``."""
 
     def create(
@@ -79,7 +82,7 @@ class Score(SyncAPIResource):
         )
 
 
-class Classify(SyncAPIResource):
+class Classify(APIResource):
     """``client.classify.create(input=...)``."""
 
     def create(
@@ -93,7 +96,7 @@ class Classify(SyncAPIResource):
         )
 
 
-class Pooling(SyncAPIResource):
+class Pooling(APIResource):
     """``client.pooling.create(input=...)``."""
 
     def create(self, *, input: TextInput, **params: Unpack[ScoreCreateParams]) -> PoolingResponse:
@@ -105,13 +108,18 @@ class Pooling(SyncAPIResource):
         )
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncScore(AsyncAPIResource):
     """``await client.score.create(text_1=..., text_2=...)``."""
 
     async def create(
         self, *, text_1: TextInput, text_2: TextInput, **params: Unpack[ScoreCreateParams]
     ) -> ScoreResponse:
-        """Score each pair; see :meth:`Score.create`."""
+        """Score each (``text_1``, ``text_2``) pair (a cross-encoder or embedding model):
+        one ``data`` item per pair, in order, with its ``score``."""
         body, options = _score_body(text_1, text_2, params)
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_SCORE, body, ScoreResponse, None, options, self._raw
@@ -124,7 +132,8 @@ class AsyncClassify(AsyncAPIResource):
     async def create(
         self, *, input: TextInput, **params: Unpack[ScoreCreateParams]
     ) -> ClassificationResponse:
-        """Classify each text; see :meth:`Classify.create`."""
+        """Classify each text of ``input`` (a sequence-classification model): its
+        ``label`` and the probability of each class, one ``data`` item per text."""
         body, options = _input_body("classify.create", input, params)
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_CLASSIFY, body, ClassificationResponse, None, options, self._raw
@@ -137,8 +146,12 @@ class AsyncPooling(AsyncAPIResource):
     async def create(
         self, *, input: TextInput, **params: Unpack[ScoreCreateParams]
     ) -> PoolingResponse:
-        """The pooled output of each text; see :meth:`Pooling.create`."""
+        """The model's pooled output of each text of ``input`` (vLLM's ``/pooling``;
+        ``extra_body={"task": ...}`` picks a pooling task)."""
         body, options = _input_body("pooling.create", input, params)
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_POOLING, body, PoolingResponse, None, options, self._raw
         )
+
+
+# unasync: end source

@@ -13,7 +13,7 @@ from .._constants import ROUTE_DETOKENIZE, ROUTE_TOKENIZE
 from .._errors import InvalidRequestError
 from ..types.params import RequestOptions
 from ..types.vllm import DetokenizeResponse, TokenizeResponse
-from ._common import AsyncAPIResource, SyncAPIResource, as_messages, split_params
+from ._common import APIResource, AsyncAPIResource, as_messages, split_params
 
 __all__ = ["AsyncDetokenize", "AsyncTokenize", "Detokenize", "Tokenize"]
 
@@ -54,7 +54,10 @@ def _detokenize_body(
     return split_params("detokenize", {"tokens": list(tokens)}, params, _DETOKENIZE_ALLOWED, False)
 
 
-class Tokenize(SyncAPIResource):
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
+class Tokenize(APIResource):
     """``client.tokenize(prompt=...)`` or ``client.tokenize(messages=[...])``."""
 
     def __call__(
@@ -74,7 +77,7 @@ class Tokenize(SyncAPIResource):
         )
 
 
-class Detokenize(SyncAPIResource):
+class Detokenize(APIResource):
     """``client.detokenize([ids])``."""
 
     def __call__(self, tokens: Sequence[int], **params: Any) -> DetokenizeResponse:
@@ -85,8 +88,12 @@ class Detokenize(SyncAPIResource):
         )
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncTokenize(AsyncAPIResource):
-    """``await client.tokenize(prompt=...)`` or ``messages=[...]``."""
+    """``await client.tokenize(prompt=...)`` or ``await client.tokenize(messages=[...])``."""
 
     async def __call__(
         self,
@@ -95,7 +102,10 @@ class AsyncTokenize(AsyncAPIResource):
         messages: Iterable[Any] | None = None,
         **params: Any,
     ) -> TokenizeResponse:
-        """The token ids and count; see :meth:`Tokenize.__call__`."""
+        """The token ids of ``prompt`` (or of ``messages`` after the chat template),
+        their ``count`` and the model's ``max_model_len``. vLLM parameters such as
+        ``add_special_tokens`` and ``return_token_strs`` pass through; per-call options
+        (``timeout``, ``extra_headers`` ...) as for ``create``."""
         body, options = _tokenize_body(prompt, messages, params)
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_TOKENIZE, body, TokenizeResponse, None, options, self._raw
@@ -111,3 +121,6 @@ class AsyncDetokenize(AsyncAPIResource):
         return await self._client._request(  # type: ignore[no-any-return]
             ROUTE_DETOKENIZE, body, DetokenizeResponse, None, options, self._raw
         )
+
+
+# unasync: end source

@@ -29,11 +29,16 @@ __all__ = [
     "RequestOptions",
     "Routing",
     "StreamOptions",
+    "Transport",
 ]
 
 #: How requests name their container path: ``"header"`` (``route`` header, every
 #: deployment) or ``"path"`` (``/predict/v1/...``, Multiple Inference Endpoints only).
 Routing = Literal["header", "path"]
+
+#: How ``AsyncClient`` reaches the network: ``"httpx"`` (the default) or ``"aiohttp"``
+#: (``pip install 'odsc-llm[aiohttp]'``).
+Transport = Literal["httpx", "aiohttp"]
 
 
 class StreamOptions(TypedDict, total=False):

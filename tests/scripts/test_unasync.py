@@ -78,3 +78,13 @@ def test_unbalanced_markers_are_reported(text: str, message: str) -> None:
 def test_the_tree_is_current() -> None:
     """What CI checks: no generated module or region is stale."""
     assert unasync.main(["--check"]) == 0
+
+
+def test_the_control_plane_rules_rename_the_waits_and_an_async_sleeps_type() -> None:
+    source = (
+        "async def f(sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:\n"
+        "    await await_until_done(dep)\n"
+    )
+    assert unasync.unasync_lines(source) == (
+        "def f(sleep: Callable[[float], object] = time.sleep) -> None:\n    wait_until_done(dep)\n"
+    )

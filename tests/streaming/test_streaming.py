@@ -1,9 +1,10 @@
 """Stream and AsyncStream against servers that misbehave, one test body for both twins.
 
 Each test takes ``sync`` (True: :class:`Stream` over ``httpx.Client``; False:
-:class:`AsyncStream` over ``httpx.AsyncClient``) and drives the stream through
-:class:`Twin`, whose methods are the same for both. The servers are raw sockets on
-127.0.0.1 (``tests/support/hostile_sse.py``); times are only ever generous upper bounds.
+:class:`AsyncStream` over ``httpx.AsyncClient``, on httpx's transport or aiohttp's) and
+drives the stream through :class:`Twin`, whose methods are the same for both. The
+servers are raw sockets on 127.0.0.1 (``tests/support/hostile_sse.py``); times are only
+ever generous upper bounds.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from odsc_llm import AsyncStream, Stream
 from odsc_llm._errors import StreamError, StreamTimeoutError
 from odsc_llm.types.completion import Completion
 
+from ..support.clients import async_http
 from ..support.hostile_sse import HostileSSE, Writer, chunk_event, completion_chunk
 
-pytestmark = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
-
+# ``sync`` is tests/conftest.py's fixture: Stream, or AsyncStream over httpx's transport
+# or over aiohttp's.
 # Generous bound on anything that must happen "at once" (a loaded 2-core machine).
 PROMPT_S = 1.0
 
@@ -63,7 +65,7 @@ class Twin:
             finally:
                 self.http.close()
         else:
-            self.http = httpx.AsyncClient(**kwargs)
+            self.http = async_http(**kwargs)
             try:
                 yield self
             finally:
@@ -566,7 +568,7 @@ async def test_dropped_client_streams_are_released(sync: bool, emulator: Any) ->
             assert client.completions.create(prompt="hi", max_tokens=3).choices
             assert time.monotonic() - started < PROMPT_S
         return
-    http = httpx.AsyncClient(limits=limits, timeout=timeout)
+    http = async_http(limits=limits, timeout=timeout)
     async with emulator.async_client(http_client=http, timeout=timeout, max_retries=0) as aclient:
         for _ in range(50):
             await aclient.completions.create(prompt="hi", max_tokens=3, stream=True)

@@ -1,7 +1,8 @@
 """Shared test data and helpers (no fixtures, no tests): imported by the test modules.
 
 ``Twin`` runs one test body on ``Client`` or ``AsyncClient``, so the sync and async
-twins are tested by the same code (``@pytest.mark.parametrize("sync", [True, False])``).
+twins are tested by the same code (``@pytest.mark.parametrize("sync", [True, False])``,
+or the ``sync`` fixture of tests/conftest.py, which adds the async client on aiohttp).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 import odsc_llm
+from odsc_llm import _constants as C
 from odsc_llm._streaming import chunk_text
 
 ENDPOINT = (
@@ -56,6 +58,45 @@ EMBEDDINGS = {
     "model": "odsc-llm",
     "usage": {"prompt_tokens": 2, "total_tokens": 2},
 }
+
+
+#: The transport of the async clients that ``Twin`` and :func:`async_http` build: the
+#: ``sync`` and ``async_transport`` fixtures (tests/conftest.py) set it for each test.
+ASYNC_TRANSPORT = "httpx"
+
+
+def async_http(**kwargs: Any) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient(**kwargs)`` on the transport under test (``limits`` go to
+    the aiohttp transport's pool)."""
+    if ASYNC_TRANSPORT == "aiohttp":
+        from odsc_llm._transport._aiohttp import AiohttpTransport
+
+        limits = kwargs.pop("limits", C.DEFAULT_LIMITS)
+        return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), **kwargs)
+    return httpx.AsyncClient(**kwargs)
+
+
+def checked_out(http: httpx.Client | httpx.AsyncClient) -> int:
+    """How many of an httpx client's connections a request holds (httpcore's pool, or the
+    aiohttp transport's connector)."""
+    transport: Any = getattr(http, "_transport", None)
+    session = getattr(transport, "_session", None)
+    if session is not None:  # odsc_llm's AiohttpTransport, once it has sent
+        return len(session.connector._acquired)
+    pool = getattr(transport, "_pool", None)
+    return 0 if pool is None else len(pool._requests)
+
+
+def open_connections(http: httpx.Client | httpx.AsyncClient) -> int:
+    """How many connections an httpx client's pool holds open, in use or idle."""
+    transport: Any = getattr(http, "_transport", None)
+    session = getattr(transport, "_session", None)
+    if session is not None:
+        connector = session.connector
+        idle = sum(len(conns) for conns in connector._conns.values())
+        return len(connector._acquired) + idle
+    pool = getattr(transport, "_pool", None)
+    return 0 if pool is None else len(pool.connections)
 
 
 class CountingAuth(httpx.Auth):
@@ -120,6 +161,8 @@ class Twin:
             self.client: Any = odsc_llm.Client(*args, **kwargs)
         else:
             self.loop = asyncio.new_event_loop()
+            if "http_client" not in kwargs:
+                kwargs["transport"] = ASYNC_TRANSPORT
             self.client = odsc_llm.AsyncClient(*args, **kwargs)
 
     def run(self, value: Any) -> Any:

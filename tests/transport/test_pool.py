@@ -314,10 +314,10 @@ def _close_after_each_answer(delay: float) -> Any:
     return handler
 
 
-@SYNC
 def test_a_connection_the_server_closed_is_not_reused(sync: bool) -> None:
     """The second call must not be sent on the socket the server closed in between
-    (it would fail with 'server disconnected'); max_retries=0, so no retry hides it."""
+    (it would fail with 'server disconnected'); max_retries=0, so no retry hides it.
+    ``sync``: tests/conftest.py's fixture, the async client on both transports."""
     with HostileServer(_close_after_each_answer(0.05)) as server:
         twin = Twin(sync, server.url, auth=httpx.Auth(), max_retries=0)
         try:

@@ -24,6 +24,7 @@ import pytest
 from odsc_llm._transport import is_linear
 from odsc_llm.integrations.openai import async_http_client, base_url, http_client
 
+from ..support import clients
 from ..support.clients import COMPLETION, Twin
 from ..support.hostile import HostileServer
 
@@ -58,7 +59,6 @@ def _answer_then_inject(gap: float) -> Any:
     return handler
 
 
-@SYNC
 @pytest.mark.parametrize("gap", [0.0, 0.05], ids=["read-with-the-answer", "still-in-the-socket"])
 def test_bytes_past_content_length_never_answer_the_next_call(sync: bool, gap: float) -> None:
     """The first connection has bytes left once its answer is read (buffered with it, or
@@ -66,7 +66,7 @@ def test_bytes_past_content_length_never_answer_the_next_call(sync: bool, gap: f
     with HostileServer(_answer_then_inject(gap)) as server:
         twin = Twin(sync, server.url, auth=httpx.Auth(), max_retries=0)
         try:
-            assert is_linear(twin.client._http)
+            assert is_linear(twin.client._http) or clients.ASYNC_TRANSPORT == "aiohttp"
             first = twin.call(prompt="one")
             threading.Event().wait(gap * 4)  # the injected answer has arrived
             second = twin.call(prompt="two")

@@ -21,7 +21,8 @@ from odsc_llm._transport import (
     max_connections,
     pool_of,
 )
-from odsc_llm._transport._deadline import AsyncDeadlineBackend, DeadlineBackend
+from odsc_llm._transport._async_backend import AsyncDeadlineBackend
+from odsc_llm._transport._backend import DeadlineBackend
 from odsc_llm._transport._pool import AsyncLinearConnectionPool, LinearConnectionPool
 
 

@@ -35,7 +35,7 @@ library that takes an ``http_client`` and a ``base_url`` (LangChain's ``ChatOpen
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -47,7 +47,7 @@ from ...deployment import Deployment
 from ...types.params import Routing
 from ._auth import DeploymentAuth, StreamEndpoint
 from ._http import async_http_client, http_client
-from ._options import Flavor
+from ._options import ClientKind, Flavor
 
 if TYPE_CHECKING:
     import httpx2
@@ -92,10 +92,6 @@ def base_url(deployment: Deployment | str, *, routing: Routing = "header") -> st
     return f"{Deployment.coerce(deployment).endpoint}/predict/v1"
 
 
-# openai_client's parameter is also called http_client.
-_sync_http_client = http_client
-
-
 def _check_openai_kwargs(openai_kwargs: Mapping[str, Any]) -> None:
     for name, why in (
         ("base_url", "it is derived from the deployment ({endpoint}/predict/v1)"),
@@ -136,6 +132,43 @@ def _check_http_client(client: object, kind: str, builder: str, routing: str) ->
         )
 
 
+#: What each builder is called and is, by the class of client it makes.
+_BUILDERS: dict[ClientKind, tuple[str, Callable[..., Any]]] = {
+    "Client": ("http_client", http_client),
+    "AsyncClient": ("async_http_client", async_http_client),
+}
+
+
+def _openai_options(
+    kind: ClientKind,
+    deployment: Deployment | str,
+    auth: httpx.Auth | None,
+    routing: Routing,
+    stream_endpoint: StreamEndpoint,
+    http_client: object,
+    openai_kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The body of :func:`openai_client` and :func:`async_openai_client`: the options of
+    the SDK's client, all checked, with an HTTP client of class ``kind``."""
+    _check_openai_kwargs(openai_kwargs)
+    validate_routing(routing)
+    dep = Deployment.coerce(deployment)
+    name, builder = _BUILDERS[kind]
+    if http_client is None:
+        http_client = builder(dep, auth, routing=routing, stream_endpoint=stream_endpoint)
+    else:
+        _check_http_client(http_client, kind, name, routing)
+    return {
+        "base_url": base_url(dep),
+        "api_key": _PLACEHOLDER_API_KEY,
+        "http_client": http_client,
+        **openai_kwargs,
+    }
+
+
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
 def openai_client(
     deployment: Deployment | str,
     auth: httpx.Auth | None = None,
@@ -153,26 +186,21 @@ def openai_client(
     only on deployments with Multiple Inference Endpoints (see :class:`DeploymentAuth`).
     Other keyword arguments go to ``openai.OpenAI`` (``max_retries``, ``timeout``,
     ``default_headers``...); ``base_url`` and ``api_key`` are set here. To tune the HTTP
-    layer, pass ``http_client=odsc_llm.integrations.openai.http_client(dep, auth, ...)``.
+    layer, pass ``http_client=odsc_llm.integrations.openai.http_client(dep, ...)``.
     Use ``model="odsc-llm"`` in calls (:data:`DEFAULT_MODEL`).
     """
     openai_module = _import_openai()
-    _check_openai_kwargs(openai_kwargs)
-    validate_routing(routing)
-    dep = Deployment.coerce(deployment)
-    if http_client is None:
-        http_client = _sync_http_client(dep, auth, routing=routing, stream_endpoint=stream_endpoint)
-    else:
-        _check_http_client(http_client, "Client", "http_client", routing)
-    client: openai.OpenAI = openai_module.OpenAI(
-        base_url=base_url(dep),
-        api_key=_PLACEHOLDER_API_KEY,
-        http_client=http_client,
-        **openai_kwargs,
+    options = _openai_options(
+        "Client", deployment, auth, routing, stream_endpoint, http_client, openai_kwargs
     )
+    client: openai.OpenAI = openai_module.OpenAI(**options)
     return client
 
 
+# unasync: end generated
+
+
+# unasync: begin source rename=async_openai_client:openai_client,async_http_client:http_client
 def async_openai_client(
     deployment: Deployment | str,
     auth: httpx.Auth | None = None,
@@ -182,19 +210,23 @@ def async_openai_client(
     http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
     **openai_kwargs: Any,
 ) -> openai.AsyncOpenAI:
-    """The ``openai.AsyncOpenAI`` twin of :func:`openai_client`."""
+    """An ``openai.AsyncOpenAI`` that talks to ``deployment`` with OCI-signed requests.
+
+    ``deployment`` is a :class:`~odsc_llm.Deployment`, a URL or an OCID; ``auth`` an
+    :class:`odsc_llm.auth.OCIAuth` (``None``: :func:`odsc_llm.auth.default`).
+    ``routing="header"`` (the default) works on every deployment; ``routing="path"``
+    only on deployments with Multiple Inference Endpoints (see :class:`DeploymentAuth`).
+    Other keyword arguments go to ``openai.AsyncOpenAI`` (``max_retries``, ``timeout``,
+    ``default_headers``...); ``base_url`` and ``api_key`` are set here. To tune the HTTP
+    layer, pass ``http_client=odsc_llm.integrations.openai.async_http_client(dep, ...)``.
+    Use ``model="odsc-llm"`` in calls (:data:`DEFAULT_MODEL`).
+    """
     openai_module = _import_openai()
-    _check_openai_kwargs(openai_kwargs)
-    validate_routing(routing)
-    dep = Deployment.coerce(deployment)
-    if http_client is None:
-        http_client = async_http_client(dep, auth, routing=routing, stream_endpoint=stream_endpoint)
-    else:
-        _check_http_client(http_client, "AsyncClient", "async_http_client", routing)
-    client: openai.AsyncOpenAI = openai_module.AsyncOpenAI(
-        base_url=base_url(dep),
-        api_key=_PLACEHOLDER_API_KEY,
-        http_client=http_client,
-        **openai_kwargs,
+    options = _openai_options(
+        "AsyncClient", deployment, auth, routing, stream_endpoint, http_client, openai_kwargs
     )
+    client: openai.AsyncOpenAI = openai_module.AsyncOpenAI(**options)
     return client
+
+
+# unasync: end source

@@ -19,12 +19,12 @@ from ...deployment import Deployment
 from ...types.params import Routing
 from ._auth import StreamEndpoint
 from ._options import (
+    ClientKind,
     Flavor,
-    amark_409_not_retryable,
     client_kwargs,
     deployment_auth,
-    mark_409_not_retryable,
     resolve_flavor,
+    response_hook,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +63,33 @@ def _httpx2_module() -> Any:
     return _httpx2
 
 
+_TRANSPORTS: dict[ClientKind, type[HTTPTransport | AsyncHTTPTransport]] = {
+    "Client": HTTPTransport,
+    "AsyncClient": AsyncHTTPTransport,
+}
+
+
+def _build(
+    kind: ClientKind,
+    deployment: Deployment | str,
+    auth: httpx.Auth | None,
+    routing: Routing,
+    stream_endpoint: StreamEndpoint,
+    flavor: Flavor | None,
+    httpx_kwargs: dict[str, Any],
+) -> Any:
+    """The body of :func:`http_client` and :func:`async_http_client`: a client of class
+    ``kind`` (``Client``/``AsyncClient``) of the flavor's library."""
+    signing = deployment_auth(deployment, auth, routing, stream_endpoint)
+    if resolve_flavor(flavor) == "httpx2":
+        return _httpx2_module().client(kind, signing, httpx_kwargs)
+    _with_transport(httpx_kwargs, _TRANSPORTS[kind])
+    return getattr(httpx, kind)(**client_kwargs(signing, httpx_kwargs, response_hook(kind)))
+
+
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
 @overload
 def http_client(
     deployment: Deployment | str,
@@ -119,14 +146,16 @@ def http_client(
     connection per request, a linear pass; see ``Client``); an httpx2 client keeps
     httpx2's pool, with the same limits.
     """
-    signing = deployment_auth(deployment, auth, routing, stream_endpoint)
-    if resolve_flavor(flavor) == "httpx2":
-        client: httpx2.Client = _httpx2_module().sync_client(signing, httpx_kwargs)
-        return client
-    _with_transport(httpx_kwargs, HTTPTransport)
-    return httpx.Client(**client_kwargs(signing, httpx_kwargs, mark_409_not_retryable))
+    client: httpx.Client | httpx2.Client = _build(
+        "Client", deployment, auth, routing, stream_endpoint, flavor, httpx_kwargs
+    )
+    return client
 
 
+# unasync: end generated
+
+
+# unasync: begin source rename=async_http_client:http_client
 @overload
 def async_http_client(
     deployment: Deployment | str,
@@ -166,11 +195,27 @@ def async_http_client(
     flavor: Flavor | None = None,
     **httpx_kwargs: Any,
 ) -> httpx.AsyncClient | httpx2.AsyncClient:
-    """The async twin of :func:`http_client`: an ``httpx.AsyncClient`` or an
-    ``httpx2.AsyncClient``."""
-    signing = deployment_auth(deployment, auth, routing, stream_endpoint)
-    if resolve_flavor(flavor) == "httpx2":
-        client: httpx2.AsyncClient = _httpx2_module().async_client(signing, httpx_kwargs)
-        return client
-    _with_transport(httpx_kwargs, AsyncHTTPTransport)
-    return httpx.AsyncClient(**client_kwargs(signing, httpx_kwargs, amark_409_not_retryable))
+    """An HTTP client that signs and adapts OpenAI-style requests for ``deployment``.
+
+    Pass it as ``http_client=`` to any OpenAI-compatible library, with ``base_url`` set to
+    :func:`base_url` ``(deployment)``. ``auth=None`` uses :func:`odsc_llm.auth.default`.
+    ``routing="header"`` (the default) sends ``{endpoint}/predict/v1/...`` to
+    ``{endpoint}/predict`` with a ``route: /v1/...`` header, which every deployment
+    routes; ``routing="path"`` keeps the path form (deployments with Multiple Inference
+    Endpoints only).
+
+    ``flavor`` picks the library: ``"httpx"`` (an ``httpx.AsyncClient``), ``"httpx2"`` (an
+    ``httpx2.AsyncClient``; ``pip install 'odsc-llm[httpx2]'``), or ``None`` (the default):
+    what the installed ``openai`` sends through, httpx2 for openai >= 2, httpx for 1.x.
+    Other keyword arguments go to the client (``limits``, ``timeout``, ``transport``,
+    ``proxy``...). An httpx client without ``transport=`` gets odsc_llm's pool (one
+    connection per request, a linear pass; see ``AsyncClient``); an httpx2 client keeps
+    httpx2's pool, with the same limits.
+    """
+    client: httpx.AsyncClient | httpx2.AsyncClient = _build(
+        "AsyncClient", deployment, auth, routing, stream_endpoint, flavor, httpx_kwargs
+    )
+    return client
+
+
+# unasync: end source

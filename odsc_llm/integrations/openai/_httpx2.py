@@ -19,9 +19,9 @@ import httpx2
 from ... import _constants as C
 from ...auth._httpx2_auth import HTTPX2Auth
 from ._auth import DeploymentAuth
-from ._options import amark_409_not_retryable, client_kwargs, mark_409_not_retryable
+from ._options import ClientKind, client_kwargs, response_hook
 
-__all__ = ["async_client", "sync_client"]
+__all__ = ["client"]
 
 
 def _limits(options: dict[str, Any]) -> None:
@@ -34,13 +34,8 @@ def _limits(options: dict[str, Any]) -> None:
         )
 
 
-def sync_client(auth: DeploymentAuth, options: dict[str, Any]) -> httpx2.Client:
-    """An ``httpx2.Client`` whose requests ``auth`` adapts and signs."""
+def client(kind: ClientKind, auth: DeploymentAuth, options: dict[str, Any]) -> Any:
+    """An ``httpx2.Client`` or ``httpx2.AsyncClient`` (``kind``) whose requests ``auth``
+    adapts and signs."""
     _limits(options)
-    return httpx2.Client(**client_kwargs(HTTPX2Auth(auth), options, mark_409_not_retryable))
-
-
-def async_client(auth: DeploymentAuth, options: dict[str, Any]) -> httpx2.AsyncClient:
-    """The ``httpx2.AsyncClient`` twin of :func:`sync_client`."""
-    _limits(options)
-    return httpx2.AsyncClient(**client_kwargs(HTTPX2Auth(auth), options, amark_409_not_retryable))
+    return getattr(httpx2, kind)(**client_kwargs(HTTPX2Auth(auth), options, response_hook(kind)))

@@ -15,11 +15,22 @@ from ...deployment import Deployment
 from ...types.params import Routing
 from ._auth import DeploymentAuth, StreamEndpoint, _resolve_auth
 
-__all__ = ["Flavor", "client_kwargs", "default_flavor", "deployment_auth", "resolve_flavor"]
+__all__ = [
+    "ClientKind",
+    "Flavor",
+    "client_kwargs",
+    "default_flavor",
+    "deployment_auth",
+    "resolve_flavor",
+    "response_hook",
+]
 
 #: The HTTP library a client is built with: ``httpx``, or its fork ``httpx2``.
 Flavor = Literal["httpx", "httpx2"]
 _FLAVORS = ("httpx", "httpx2")
+#: The class a builder makes, by its name in ``httpx`` and ``httpx2`` alike: the sync and
+#: async builders differ only in this (one body builds both).
+ClientKind = Literal["Client", "AsyncClient"]
 
 
 def default_flavor() -> Flavor:
@@ -58,6 +69,11 @@ def mark_409_not_retryable(response: Any) -> None:
 async def amark_409_not_retryable(response: Any) -> None:
     """The async twin of :func:`mark_409_not_retryable`."""
     mark_409_not_retryable(response)
+
+
+def response_hook(kind: ClientKind) -> Callable[[Any], Any]:
+    """The 409 hook a client of class ``kind`` calls (an async client awaits its hooks)."""
+    return amark_409_not_retryable if kind == "AsyncClient" else mark_409_not_retryable
 
 
 def deployment_auth(
