@@ -10,6 +10,13 @@ It is a raw ``asyncio.Protocol`` HTTP/1.1 server rather than an ASGI app: with n
 between the socket and the canned answers, the server costs a few microseconds per
 request and the client dominates every figure. Answers are cached per size.
 
+Two control paths serve the fan-out figure (``benchmarks/fanout.py``): a ``POST`` to
+``/_bench/hold`` with ``{"n": N}`` makes the server hold the next N stream answers until
+all N requests have arrived (so every client really holds N streams open at once: with
+instant answers, httpcore's stock pool hands a finished connection to the next queued
+request and opens only a few), and resets the peak count of open connections; a ``GET``
+of ``/_bench/stats`` reports ``{"open": ..., "peak": ...}`` since that reset.
+
 Run it on its own with ``python -m benchmarks.server`` (it prints ``PORT <n>`` and
 stops after ``--max-seconds``), or use :func:`running_server` from the harness.
 """
@@ -99,11 +106,52 @@ def _chunked(events: list[bytes]) -> bytes:
 
 
 class _Answers:
-    """Canned answers, built once per size."""
+    """Canned answers, built once per size, and the state the control paths share."""
 
     def __init__(self) -> None:
         self._json = completion_body()
         self._streams: dict[int, bytes] = {}
+        self.open = 0  # connections open now that carried a client's request (not control)
+        self.peak = 0  # the most open at once since the last /_bench/hold
+        self.hold_left = 0  # stream answers still to hold before releasing them all
+        self.held: list[tuple[_HTTPProtocol, bytes, bool]] = []
+
+    def connected(self, delta: int) -> None:
+        self.open += delta
+        if self.open > self.peak:
+            self.peak = self.open
+
+    def control(self, path: str, body: bytes) -> bytes:
+        """The answer to a ``/_bench/...`` request."""
+        if path.startswith("/_bench/hold"):
+            try:
+                n = int(json.loads(body or b"{}").get("n", 0))
+            except (ValueError, TypeError, AttributeError):
+                return _BAD_REQUEST
+            self.release_held()
+            self.hold_left = max(0, min(n, 100_000))
+            self.peak = self.open
+            return _json_response(b'{"ok":true}')
+        if path.startswith("/_bench/stats"):
+            stats = {"open": self.open, "peak": self.peak, "holding": self.hold_left}
+            return _json_response(json.dumps(stats).encode())
+        return _BAD_REQUEST
+
+    def hold(self, protocol: _HTTPProtocol, answer: bytes, close: bool) -> bool:
+        """Hold ``answer`` while the gate is armed; at the Nth, release all. False when
+        not holding (the caller writes it now)."""
+        if self.hold_left <= 0:
+            return False
+        self.held.append((protocol, answer, close))
+        self.hold_left -= 1
+        if self.hold_left == 0:
+            self.release_held()
+        return True
+
+    def release_held(self) -> None:
+        held, self.held = self.held, []
+        for protocol, answer, close in held:
+            protocol.write(answer, close)
 
     def json_answer(self, request_id: int, keep_alive: bool) -> bytes:
         head = (
@@ -131,11 +179,19 @@ class _Answers:
 _BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
+def _json_response(body: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+        % len(body)
+    ) + body
+
+
 class _HTTPProtocol(asyncio.Protocol):
     """Minimal HTTP/1.1 keep-alive server: Content-Length or chunked request bodies."""
 
     def __init__(self, answers: _Answers) -> None:
         self._answers = answers
+        self._counted = False  # in the open count: it carried a request of a client
         self._buf = bytearray()
         self._transport: asyncio.Transport | None = None
 
@@ -200,6 +256,13 @@ class _HTTPProtocol(asyncio.Protocol):
         transport = self._transport
         assert transport is not None
         keep_alive = headers.get("connection", "").lower() != "close"
+        path = request_line.split(" ")[1] if request_line.count(" ") >= 2 else "/"
+        if path.startswith("/_bench/"):
+            transport.write(self._answers.control(path, body))
+            return
+        if not self._counted:
+            self._counted = True
+            self._answers.connected(1)
         request_id = next(_request_ids)
         stream = False
         n_chunks = 16
@@ -216,15 +279,29 @@ class _HTTPProtocol(asyncio.Protocol):
                     n_chunks = 16
         if stream:
             n_chunks = max(1, min(n_chunks, MAX_CHUNKS))
-            transport.write(self._answers.stream_answer(n_chunks, request_id, keep_alive))
+            answer = self._answers.stream_answer(n_chunks, request_id, keep_alive)
+            if self._answers.hold(self, answer, not keep_alive):
+                return  # sent when the last of the held requests arrives
+            transport.write(answer)
         else:
             transport.write(self._answers.json_answer(request_id, keep_alive))
         if not keep_alive:
             transport.close()
             self._transport = None
 
+    def write(self, data: bytes, close: bool = False) -> None:
+        """Send ``data`` if the connection is still open (a held answer's may not be)."""
+        if self._transport is not None:
+            self._transport.write(data)
+            if close:
+                self._transport.close()
+                self._transport = None
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        if self._counted:
+            self._counted = False
+            self._answers.connected(-1)
 
 
 async def serve(port: int, max_seconds: float, ready: socket.socket | None = None) -> None:

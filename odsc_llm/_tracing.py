@@ -280,8 +280,8 @@ class CallSpan:
         if stream is not self._adopted:
             return
         handler = stream._handler
-        # The stream keeps no chunk but its first and last: those carry id, model and
-        # usage; the handler merged each choice's finish_reason and the text as they came.
+        # The stream keeps no chunk: ends() gives the first chunk's id and model and the
+        # last usage; the handler merged each choice's finish_reason and the text as they came.
         for chunk in handler.ends():
             self._absorb(chunk)
         if handler.parts.usage is not None:

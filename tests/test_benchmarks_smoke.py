@@ -148,3 +148,24 @@ def test_proxy_figure_writes_its_own_section(tmp_path: Path) -> None:
     assert "Added time to first token" in text and "load average at the end" in text
     assert fig["fanout"]["errors"] == 0
     assert fig["sizes"]["ttft_streams"] == 80
+
+
+def test_fanout_holds_every_answer_until_all_streams_are_open() -> None:
+    """``--hold``: the server answers once all N requests arrived, so each contender holds
+    N streams (connections) at once; the worker reports that peak and a tracemalloc
+    breakdown per stream."""
+    import argparse
+
+    from benchmarks import fanout
+
+    args = argparse.Namespace(
+        compare="floor,odsc_llm", rounds=1, streams=6, chunks=4, timeout=60.0, hold=True,
+        tracemalloc=True, trace_key="filename",
+    )  # fmt: skip
+    runs = fanout.compare(args)
+    assert {r["contender"] for r in runs} == {"floor", "odsc_llm"}
+    for run_ in runs:
+        assert run_["errors"] == 0, run_["first_error"]
+        assert run_["held"] is True
+        assert run_["peak_connections"] == 6, run_
+        assert run_["tracemalloc"] and all("where" in row for row in run_["tracemalloc"])

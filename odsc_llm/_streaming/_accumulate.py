@@ -3,14 +3,17 @@
 No I/O: used by the streams (``text()``, ``get_final_completion()``,
 ``StreamError.partial_text``) and by the CLI. A stream merges each chunk into an
 accumulator as it arrives (:class:`CompletionParts`, :class:`ChatParts`) and keeps only
-what the answer needs: the pieces of text and tool-call arguments so far (joined once, at
-the end), finish reasons, usage, and the first and last chunks. Keeping every chunk (or
-its JSON) would cost a long stream ~0.2 KB a token.
+what the answer needs: the text and tool-call arguments so far, finish reasons, usage,
+and the first chunk's id, created and model. No chunk is kept once merged: with 1,000
+streams open, each chunk model kept (or its JSON) cost ~1.5 KB a stream, and each piece
+of text kept apart ~55 bytes a token (issue 27); the text grows in an ``io.StringIO``
+instead (its buffer: ~4 bytes a character at most).
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from io import StringIO
+from typing import Any, NamedTuple, TypeVar
 
 from ..types._base import ResponseType
 from ..types.chat import (
@@ -27,6 +30,7 @@ from ..types.completion import Completion, CompletionChoice, CompletionLogprobs
 __all__ = [
     "ChatParts",
     "CompletionParts",
+    "Head",
     "accumulate",
     "accumulator",
     "chunk_reasoning",
@@ -82,38 +86,53 @@ def accumulate(chunks: list[Any], request_id: str | None = None) -> Completion |
 _AnswerT = TypeVar("_AnswerT", Completion, ChatCompletion)
 
 
-class _Parts:
-    """What both accumulators keep: the ends of the stream, usage, finish reasons."""
+class Head(NamedTuple):
+    """What a summary of the stream needs of its chunks (tracing): the first chunk's id
+    and model, and the last usage seen; ``choices`` is empty (the finish reasons are
+    merged apart)."""
 
-    __slots__ = ("count", "finished", "first", "last", "usage")
+    id: str
+    model: str
+    usage: Any
+    choices: tuple[()] = ()
+
+
+class _Parts:
+    """What both accumulators keep: the first chunk's id, usage, finish reasons."""
+
+    __slots__ = ("count", "created", "finished", "id", "model", "usage")
 
     def __init__(self) -> None:
         self.count = 0  # chunks merged
-        self.first: Any = None  # id, created and model come from the first chunk
-        self.last: Any = None
+        self.id = ""  # id, created and model come from the first chunk
+        self.created = 0
+        self.model = ""
         self.usage: Any = None  # the last chunk's that had any
         #: Choice index -> its finish_reason, once it has one.
         self.finished: dict[int, str] = {}
 
+    def _head(self, fields: dict[str, Any]) -> None:
+        """Keep the first chunk's id, created and model (not the chunk)."""
+        self.id = fields["id"]
+        self.created = fields["created"]
+        self.model = fields["model"]
+
     def _answer(self, kind: type[_AnswerT], choices: list[Any], request_id: str | None) -> _AnswerT:
         """The whole answer: the first chunk's id, created and model, the usage seen."""
-        head = self.first
         result = kind(
-            id=head.id if head else "",
-            created=head.created if head else 0,
-            model=head.model if head else "",
-            choices=choices,
-            usage=self.usage,
+            id=self.id, created=self.created, model=self.model, choices=choices, usage=self.usage
         )
         result._set_request_id(request_id)
         return result
 
     @property
-    def ends(self) -> list[Any]:
-        """The first and the last chunk (one if only one; none before any)."""
-        if self.first is None:
-            return []
-        return [self.first] if self.last is self.first else [self.first, self.last]
+    def ends(self) -> list[Head]:
+        """What a summary of the stream needs (none before any chunk)."""
+        return [Head(self.id, self.model, self.usage)] if self.count else []
+
+
+def _joined(text: StringIO | None) -> str:
+    return "" if text is None else text.getvalue()
 
 
 class CompletionParts(_Parts):
@@ -123,7 +142,7 @@ class CompletionParts(_Parts):
 
     def __init__(self) -> None:
         super().__init__()
-        self.texts: dict[int, list[str]] = {}  # also: the choices seen, in arrival order
+        self.texts: dict[int, StringIO] = {}  # also: the choices seen, in arrival order
         self.finals: dict[int, tuple[str | None, int | str | None]] = {}
         self.logprobs: dict[int, dict[str, list[Any] | None]] = {}
 
@@ -134,11 +153,10 @@ class CompletionParts(_Parts):
 
     def add(self, chunk: Completion) -> None:
         """Merge one chunk (the stream's hot path: cheap operations only)."""
-        self.count += 1
-        if self.first is None:
-            self.first = chunk
-        self.last = chunk
         fields = chunk.__dict__  # as ChatParts.add
+        if not self.count:
+            self._head(fields)
+        self.count += 1
         if fields["usage"] is not None:
             self.usage = fields["usage"]
         texts = self.texts
@@ -148,8 +166,8 @@ class CompletionParts(_Parts):
             index = got["index"]
             parts = texts.get(index)
             if parts is None:
-                parts = texts[index] = []
-            parts.append(got["text"])
+                parts = texts[index] = StringIO()
+            parts.write(got["text"])
             reason = got["finish_reason"]
             if reason is not None:
                 finals[index] = (reason, got["stop_reason"])
@@ -169,7 +187,7 @@ class CompletionParts(_Parts):
 
     def text(self) -> str:
         """The text of choice 0 so far."""
-        return "".join(self.texts.get(0, ()))
+        return _joined(self.texts.get(0))
 
     def result(self, request_id: str | None = None) -> Completion:
         """The answer the chunks so far make."""
@@ -180,7 +198,7 @@ class CompletionParts(_Parts):
             choices.append(
                 CompletionChoice(
                     index=index,
-                    text="".join(self.texts[index]),
+                    text=self.texts[index].getvalue(),
                     logprobs=None if merged is None else _logprobs(merged),
                     finish_reason=finish_reason,
                     stop_reason=stop_reason,
@@ -215,11 +233,11 @@ class ChatParts(_Parts):
 
     def __init__(self) -> None:
         super().__init__()
-        self.contents: dict[int, list[str]] = {}  # also: the choices seen
+        self.contents: dict[int, StringIO] = {}  # also: the choices seen
         # Choices whose deltas carried a content field at all (even ""): their joined
         # content is a string, as in the non-streamed answer; others' is None.
         self.has_content: set[int] = set()
-        self.reasoning: dict[int, list[str]] = {}
+        self.reasoning: dict[int, StringIO] = {}
         self.roles: dict[int, str] = {}
         self.finish: dict[int, tuple[str | None, int | str | None]] = {}
         self.calls: dict[int, dict[int, _ToolCall]] = {}
@@ -233,11 +251,10 @@ class ChatParts(_Parts):
     def add(self, chunk: ChatCompletionChunk) -> None:
         """Merge one chunk (the stream's hot path: cheap operations only; the fields are
         read from the models' ``__dict__``, 3x faster than pydantic's attributes)."""
-        self.count += 1
-        if self.first is None:
-            self.first = chunk
-        self.last = chunk
         fields = chunk.__dict__
+        if not self.count:
+            self._head(fields)
+        self.count += 1
         if fields["usage"] is not None:
             self.usage = fields["usage"]
         contents = self.contents
@@ -247,16 +264,18 @@ class ChatParts(_Parts):
             delta = got["delta"].__dict__
             parts = contents.get(index)
             if parts is None:
-                parts = contents[index] = []
+                parts = contents[index] = StringIO()
             if delta["role"]:
                 self.roles[index] = delta["role"]
             content = delta["content"]
             if content is not None:
-                if not parts:
-                    self.has_content.add(index)
-                parts.append(content)
+                self.has_content.add(index)
+                parts.write(content)
             if delta["reasoning"]:
-                self.reasoning.setdefault(index, []).append(delta["reasoning"])
+                reasoning = self.reasoning.get(index)
+                if reasoning is None:
+                    reasoning = self.reasoning[index] = StringIO()
+                reasoning.write(delta["reasoning"])
             if delta["tool_calls"]:
                 self._add_calls(index, delta["tool_calls"])
             logprobs = got["logprobs"]
@@ -287,7 +306,7 @@ class ChatParts(_Parts):
 
     def text(self) -> str:
         """The content of choice 0 so far."""
-        return "".join(self.contents.get(0, ()))
+        return _joined(self.contents.get(0))
 
     def result(self, request_id: str | None = None) -> ChatCompletion:
         """The answer the chunks so far make."""
@@ -305,8 +324,8 @@ class ChatParts(_Parts):
             reasoning = self.reasoning.get(index)
             message = ChatCompletionMessage(
                 role=self.roles.get(index, "assistant"),
-                content="".join(self.contents[index]) if has_content else None,
-                reasoning="".join(reasoning) if reasoning is not None else None,
+                content=self.contents[index].getvalue() if has_content else None,
+                reasoning=reasoning.getvalue() if reasoning is not None else None,
                 tool_calls=tool_calls or None,
             )
             finish_reason, stop_reason = self.finish.get(index, (None, None))

@@ -45,7 +45,7 @@ def sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
             raise h.not_sse_error(media, _read_head(h))
         reads = response.iter_bytes()
         hold(h, reads)  # finalized in a collection, httpcore's generators take its locks
-        feed = h.feed
+        process, feed = h.process, h.sse.feed
         parts = h.parts
         idle = h.idle_timeout
         deadline = h.first_event_deadline
@@ -55,7 +55,7 @@ def sync_chunks(h: _EventHandler[ChunkT]) -> Generator[ChunkT, None, None]:
                 if deadline is not None and monotonic() > deadline:
                     raise h.timeout_error()
                 count = parts.count
-                yield from feed(raw)
+                yield from process(feed(raw))
                 if parts.count != count:
                     # From when the reader asks again: its own pace is not a stall.
                     deadline = None if idle is None else monotonic() + idle
@@ -100,8 +100,11 @@ if sys.version_info >= (3, 11):
         async with asyncio.timeout(seconds):
             return await reads.__anext__()
 
-    def _uncancel(task: asyncio.Task[Any]) -> None:
-        task.uncancel()
+    def _uncancel(task: asyncio.Task[Any]) -> int:
+        return task.uncancel()
+
+    def _cancelling(task: asyncio.Task[Any]) -> int:
+        return task.cancelling()
 
 else:  # pragma: no cover - Python 3.10
 
@@ -109,43 +112,53 @@ else:  # pragma: no cover - Python 3.10
         """The next read, cancelled after ``seconds`` (raises ``TimeoutError``)."""
         return await asyncio.wait_for(reads.__anext__(), seconds)
 
-    def _uncancel(task: asyncio.Task[Any]) -> None:
-        pass  # no cancellation count to restore before 3.11
+    def _uncancel(task: asyncio.Task[Any]) -> int:
+        return 0  # no cancellation count before 3.11: an expired deadline's is taken as ours
+
+    def _cancelling(task: asyncio.Task[Any]) -> int:
+        return 0
 
 
 async def async_chunks(h: _EventHandler[ChunkT]) -> AsyncIterator[ChunkT]:
     """The async I/O loop: as ``sync_chunks``, each read bounded by the next deadline."""
     response = h.response
+    watchdog: _Watchdog | None = None
     try:
         media = h.check_content_type()
         if media is not None:
             raise h.not_sse_error(media, await _aread_head(h))
         reads = response.aiter_bytes().__aiter__()
-        feed = h.feed
+        process, feed = h.process, h.sse.feed
         parts = h.parts
         idle = h.idle_timeout
         deadline = h.first_event_deadline
+        watchdog = _Watchdog()
         try:
             while True:
+                if deadline is not None:
+                    if monotonic() >= deadline:
+                        raise h.timeout_error()
+                    watchdog.arm(deadline)
                 try:
-                    if deadline is None:
-                        raw = await reads.__anext__()
-                    else:
-                        remaining = deadline - monotonic()
-                        if remaining <= 0:
-                            raise h.timeout_error()
-                        raw = await _next(reads, remaining)
+                    raw = await reads.__anext__()
                 except StopAsyncIteration:
                     raw = None
-                except asyncio.TimeoutError:
-                    raise h.timeout_error() from None
+                except asyncio.CancelledError:
+                    if watchdog.expired_here():
+                        raise h.timeout_error() from None
+                    raise
+                finally:
+                    watchdog.reading = False
                 if raw is None:
                     for chunk in h.feed_end():
                         yield chunk
                     break
                 count = parts.count
-                for chunk in feed(raw):
+                for chunk in process(feed(raw)):
                     yield chunk
+                # Not kept while the next read waits: with 1,000 streams open, a chunk
+                # model each is ~2 MB.
+                chunk = raw = None  # type: ignore[assignment]
                 if parts.count != count:
                     deadline = None if idle is None else monotonic() + idle
                 if h.ended:
@@ -156,7 +169,71 @@ async def async_chunks(h: _EventHandler[ChunkT]) -> AsyncIterator[ChunkT]:
         if h.closing is None:
             h.closing = spawn(_release_after_done(h, reads))
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         await h.close_async()  # waits for the release above, if it began
+
+
+class _Watchdog:
+    """The deadline of a stream's reads: one timer per stream, not one per read.
+
+    ``asyncio.timeout()`` around each read schedules a timer and cancels it when the read
+    returns; asyncio leaves cancelled timers in its heap until they are due (or until
+    they are half of it), so 1,000 open streams of 50 reads kept some 10 KB each there
+    (issue 27). This timer is re-armed only when it fires: if the deadline moved on
+    meanwhile, it sleeps again; if a read is still waiting past it, it cancels the task
+    (as ``asyncio.timeout`` does, and told apart from other cancellations the same way).
+    """
+
+    __slots__ = ("cancelling", "deadline", "due", "expired", "handle", "loop", "reading", "task")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.task: asyncio.Task[Any] | None = None
+        self.handle: asyncio.TimerHandle | None = None
+        self.due = 0.0  # the deadline the handle was set for
+        self.deadline = 0.0
+        self.reading = False
+        self.expired = False
+        self.cancelling = 0
+
+    def arm(self, deadline: float) -> None:
+        """A read bounded by ``deadline`` (a ``time.monotonic()`` instant) begins."""
+        self.deadline = deadline
+        self.reading = True
+        self.task = asyncio.current_task()
+        if self.handle is None or self.due > deadline:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.due = self.deadline
+        self.handle = self.loop.call_later(max(0.0, self.deadline - monotonic()), self._fire)
+
+    def _fire(self) -> None:
+        self.handle = None
+        if not self.reading or self.task is None:
+            return  # between reads: the next arm() sets a timer again
+        if monotonic() < self.deadline:
+            self._schedule()
+            return
+        self.expired = True
+        self.cancelling = _cancelling(self.task)
+        self.task.cancel()
+
+    def expired_here(self) -> bool:
+        """Whether a ``CancelledError`` is this deadline's (then it is taken back)."""
+        if not self.expired:
+            return False
+        self.expired = False
+        assert self.task is not None
+        return _uncancel(self.task) <= self.cancelling
+
+    def stop(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
 
 
 async def _release_after_done(h: _EventHandler[Any], reads: AsyncIterator[bytes]) -> None:

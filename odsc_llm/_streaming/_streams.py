@@ -14,7 +14,9 @@ rest of the body is already here, else closed.
 
 Leaving a ``with`` block, breaking out of the loop, ``close()`` or garbage collection
 releases the connection, and calls ``on_close`` exactly once. The event handling is
-shared (``_EventHandler``); the two classes differ only in the I/O loop.
+shared (``_EventHandler``); the two classes differ only in the I/O loop. What they share
+word for word is written once, in ``AsyncStream``: ``scripts/unasync.py`` writes the
+``Stream`` twins of its ``unasync: begin source`` regions (CI checks they are current).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class Stream(Generic[ChunkT]):
     the httpx read timeout. ``on_close`` is called once when the connection is released.
     """
 
+    # unasync: begin generated
+    # Generated from the `unasync: begin source` region 1 of this file by
+    # scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
     response: httpx.Response
     #: What turns the events into chunks (the Responses stream has its own).
     _handler_type: ClassVar[type[_EventHandler[Any]]] = _EventHandler
@@ -76,6 +81,8 @@ class Stream(Generic[ChunkT]):
     def request_id(self) -> str | None:
         """The ``opc-request-id`` of this stream's answer."""
         return self._handler.request_id
+
+    # unasync: end generated
 
     def _prime(self) -> None:
         """Read until the first chunk is parsed; iteration yields it first.
@@ -121,6 +128,9 @@ class Stream(Generic[ChunkT]):
         if handler is not None and not handler.released:
             handler.close_sync()
 
+    # unasync: begin generated
+    # Generated from the `unasync: begin source` region 2 of this file by
+    # scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
     def text(self) -> Iterator[str]:
         """The new text of each chunk (choice 0), skipping chunks without any."""
         for chunk in self:
@@ -165,6 +175,8 @@ class Stream(Generic[ChunkT]):
         self.until_done()
         return self._handler.final_completion()
 
+    # unasync: end generated
+
 
 class _AsyncChunks(Generic[ChunkT]):
     """What ``async for chunk in stream`` iterates. Dropped before the stream's end (a
@@ -200,6 +212,7 @@ class AsyncStream(Generic[ChunkT]):
     Takes the same keywords as :class:`Stream`; each read is bounded by the next deadline.
     """
 
+    # unasync: begin source rename=async_chunks:sync_chunks
     response: httpx.Response
     #: What turns the events into chunks (the Responses stream has its own).
     _handler_type: ClassVar[type[_EventHandler[Any]]] = _EventHandler
@@ -213,24 +226,28 @@ class AsyncStream(Generic[ChunkT]):
         first_event_deadline: float | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
-        watch()
+        watch()  # before any finalizer may need the closer thread
         self.response = response
         self._handler = self._handler_type(
             response, cast_to, idle_timeout, first_event_deadline, on_close
         )
         self._iterator = async_chunks(self._handler)
         self._first: ChunkT | None = None
+        # unasync: async only
         self._closed = False  # by aclose() or a loop left early: no more chunks
         self._iterator_closed = False
         try:  # where a finalizer in another thread sends the close
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
+        # unasync: end
 
     @property
     def request_id(self) -> str | None:
         """The ``opc-request-id`` of this stream's answer."""
         return self._handler.request_id
+
+    # unasync: end source
 
     async def _aprime(self) -> None:
         """Read until the first chunk is parsed; iteration yields it first.
@@ -276,6 +293,7 @@ class AsyncStream(Generic[ChunkT]):
         self._first = None
         close_soon(self.aclose, self._loop)
 
+    # unasync: begin source
     async def text(self) -> AsyncIterator[str]:
         """The new text of each chunk (choice 0), skipping chunks without any."""
         async for chunk in self:
@@ -284,7 +302,8 @@ class AsyncStream(Generic[ChunkT]):
                 yield piece
 
     async def reasoning_text(self) -> AsyncIterator[str]:
-        """The new thinking of each chunk of a reasoning model (choice 0)."""
+        """The new thinking of each chunk of a reasoning model (choice 0); ``text()``
+        gives only the answer."""
         async for chunk in self:
             piece = chunk_reasoning(chunk)
             if piece:
@@ -312,10 +331,14 @@ class AsyncStream(Generic[ChunkT]):
     async def get_final_completion(self) -> Completion | ChatCompletion:
         """Read to the end and join all chunks into one answer (tool calls joined by index).
 
-        Raises as :meth:`Stream.get_final_completion` does.
+        Raises :class:`~odsc_llm.StreamError` (with the ``partial_text``) when the stream
+        failed, or was closed or broken out of before its end; a stream merely paused
+        (``next()``, a loop not left) is read on to its end.
         """
         await self.until_done()
         return self._handler.final_completion()
+
+    # unasync: end source
 
     def __del__(self) -> None:
         # Dropped without being read to the end or closed: close the connection on the

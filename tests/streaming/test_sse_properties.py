@@ -10,10 +10,11 @@ import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
@@ -179,3 +180,59 @@ def test_replace_lone_surrogates(data: str, text: str) -> None:
 def test_other_invalid_json_still_fails() -> None:
     with pytest.raises(ValidationError):
         validate_json(_Text, '{"text": "\\ud83d"')
+
+
+# -- issue 27 point 4: SSEFeed's short cut gives httpx-sse's very events ----------------
+
+SSE_LINES = st.sampled_from(
+    [
+        b"data: " + completion_chunk("a").encode(), b"data:" + completion_chunk("b").encode(),
+        b"data: [DONE]", b"data:", b"data: x", b"data:  two spaces", b"event: error",
+        b"event: other", b"id: 7", b"id: 8\x00", b"retry: 5", b"retry: x", b": comment",
+        b"", b"", b"", b"field without colon", "data: é€😀".encode(),
+    ]
+)  # fmt: skip
+
+
+@PROPERTY
+@given(
+    lines=st.lists(SSE_LINES, max_size=30),
+    newline=st.sampled_from([b"\n", b"\r", b"\r\n"]),
+    whole_events=st.booleans(),
+    cuts=st.lists(st.integers(0, 3000), max_size=12),
+)
+# The short cut's edges: an id repeated on later events; a read that looks like a whole
+# event but ends one whose fields came in the read before.
+@example(lines=[b"id: 7", b"", b"data: x"], newline=b"\n", whole_events=True, cuts=[])
+@example(lines=[b"event: error", b"data: x"], newline=b"\n", whole_events=False, cuts=[13])
+@example(lines=[b"data: a", b"data: b"], newline=b"\n", whole_events=False, cuts=[8])
+def test_sse_feed_gives_the_events_httpx_sse_gives(
+    lines: list[bytes], newline: bytes, whole_events: bool, cuts: list[int]
+) -> None:
+    from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+
+    from odsc_llm._streaming._sse import SSEFeed
+
+    body = newline.join(lines) + newline * 2
+    if whole_events:  # each event a read of its own, as vLLM sends them: the short cut
+        blank, pieces, start = newline * 2, [], 0
+        while (end := body.find(blank, start)) >= 0:
+            pieces.append(body[start : end + len(blank)])
+            start = end + len(blank)
+        pieces.append(body[start:])
+        assert b"".join(pieces) == body
+    else:
+        pieces = _split(body, cuts)
+    feed = SSEFeed()
+    got = [e for piece in pieces for e in feed.feed(piece)] + feed.flush()
+
+    reference, line_decoder, decoder = [], SSELineDecoder(), SSEDecoder()
+    for line in [*line_decoder.decode(body.decode("utf-8-sig", "replace")), *line_decoder.flush()]:
+        event = decoder.decode(line)
+        if event is not None:
+            reference.append(event)
+
+    def fields(events: list[Any]) -> list[tuple[str, str, str, int | None]]:
+        return [(e.event, e.data, e.id, e.retry) for e in events]
+
+    assert fields(got) == fields(reference)
