@@ -568,11 +568,13 @@ async def test_dropped_client_streams_are_released(sync: bool, emulator: Any) ->
             assert client.completions.create(prompt="hi", max_tokens=3).choices
             assert time.monotonic() - started < PROMPT_S
         return
-    http = async_http(limits=limits, timeout=timeout)
-    async with emulator.async_client(http_client=http, timeout=timeout, max_retries=0) as aclient:
-        for _ in range(50):
-            await aclient.completions.create(prompt="hi", max_tokens=3, stream=True)
-        gc.collect()
-        started = time.monotonic()
-        assert (await aclient.completions.create(prompt="hi", max_tokens=3)).choices
-        assert time.monotonic() - started < PROMPT_S
+    # A caller's own http_client is the caller's to close (the client leaves it open).
+    async with async_http(limits=limits, timeout=timeout) as http:
+        aclient = emulator.async_client(http_client=http, timeout=timeout, max_retries=0)
+        async with aclient:
+            for _ in range(50):
+                await aclient.completions.create(prompt="hi", max_tokens=3, stream=True)
+            gc.collect()
+            started = time.monotonic()
+            assert (await aclient.completions.create(prompt="hi", max_tokens=3)).choices
+            assert time.monotonic() - started < PROMPT_S
