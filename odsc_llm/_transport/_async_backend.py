@@ -61,16 +61,20 @@ class AsyncCappedStream(httpcore.AsyncNetworkStream):
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
         timeout = capped(timeout, httpcore.ConnectTimeout)
-        return AsyncCappedStream(
-            await self._stream.start_tls(ssl_context, server_hostname, timeout)
-        )
+        return type(self)(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
 
 
 class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
-    """A network backend whose sockets wait at most until the running call's deadline."""
+    """A network backend whose sockets wait at most until the running call's deadline.
+
+    ``stream_class`` wraps each connection: a subclass of :class:`AsyncCappedStream` can
+    add to it (the proxy's gathers its writes).
+    """
+
+    stream_class: type[AsyncCappedStream] = AsyncCappedStream
 
     def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
         self._backend = backend
@@ -85,13 +89,13 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         timeout = capped(timeout, httpcore.ConnectTimeout)
         stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        return AsyncCappedStream(stream)
+        return self.stream_class(stream)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
         timeout = capped(timeout, httpcore.ConnectTimeout)
-        return AsyncCappedStream(
+        return self.stream_class(
             await self._backend.connect_unix_socket(path, timeout, socket_options)
         )
 

@@ -50,14 +50,20 @@ class CappedStream(httpcore.NetworkStream):
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
         timeout = capped(timeout, httpcore.ConnectTimeout)
-        return CappedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+        return type(self)(self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
 
 
 class DeadlineBackend(httpcore.NetworkBackend):
-    """A network backend whose sockets wait at most until the running call's deadline."""
+    """A network backend whose sockets wait at most until the running call's deadline.
+
+    ``stream_class`` wraps each connection: a subclass of :class:`CappedStream` can
+    add to it (the proxy's gathers its writes).
+    """
+
+    stream_class: type[CappedStream] = CappedStream
 
     def __init__(self, backend: httpcore.NetworkBackend) -> None:
         self._backend = backend
@@ -72,13 +78,13 @@ class DeadlineBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         timeout = capped(timeout, httpcore.ConnectTimeout)
         stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        return CappedStream(stream)
+        return self.stream_class(stream)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.NetworkStream:
         timeout = capped(timeout, httpcore.ConnectTimeout)
-        return CappedStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+        return self.stream_class(self._backend.connect_unix_socket(path, timeout, socket_options))
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)

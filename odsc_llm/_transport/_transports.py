@@ -88,13 +88,16 @@ class HTTPTransport(PooledTransport, httpx.HTTPTransport):
 
 
 class AsyncHTTPTransport(PooledTransport, httpx.AsyncHTTPTransport):
-    """The async twin of :class:`HTTPTransport`."""
+    """The async twin of :class:`HTTPTransport`. ``backend_class`` makes its sockets (a
+    subclass of the deadline backend can wrap them further: the proxy's gathers writes)."""
+
+    backend_class: type[AsyncDeadlineBackend] = AsyncDeadlineBackend
 
     def _build(self, settings: PoolSettings) -> httpcore.AsyncConnectionPool:
         pool_class = (
             AsyncLinearConnectionPool if linear_pool_supported() else httpcore.AsyncConnectionPool
         )
-        backend = AsyncDeadlineBackend(httpcore.AnyIOBackend())
+        backend = self.backend_class(httpcore.AnyIOBackend())
         return pool_class(**settings.httpcore(), network_backend=backend)
 
 

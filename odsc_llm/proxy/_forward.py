@@ -30,9 +30,8 @@ from typing import Any
 import httpx
 
 from .. import _constants as C
-from .._transport import AsyncHTTPTransport
 from ._config import Target
-from ._gather import gathering
+from ._gather import GatheringTransport
 
 __all__ = ["Attempted", "Upstream", "UpstreamUnavailable"]
 
@@ -134,7 +133,7 @@ class Upstream:
         """Made on first use, so the app can be built outside an event loop."""
         if self._client is None:
             self._client = httpx.AsyncClient(
-                transport=gathering(AsyncHTTPTransport(limits=C.PROXY_LIMITS)),
+                transport=GatheringTransport(limits=C.PROXY_LIMITS),
                 timeout=C.PROXY_TIMEOUT,
                 follow_redirects=False,  # a deployment does not redirect; nothing re-signed
                 # One client serves every caller: a cookie a deployment sets must not go

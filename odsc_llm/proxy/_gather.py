@@ -6,31 +6,32 @@ send) and a wake-up of the deployment's side, which finds half a request. The st
 here keeps the writes until the first read (httpcore always reads the answer after
 sending the whole request) or until ``PROXY_GATHER_BYTES`` are waiting (a large body is
 not held whole), then writes them as one. Nothing else changes: reads, closing and
-TLS are the wrapped stream's (the deadline stream of odsc_llm's transport).
+TLS are the deadline stream's, which this one extends.
 
-:func:`gathering` puts it under odsc_llm's upstream transport. The pool's backend is a
-private attribute of httpcore's pool; where it is not there (another httpcore), the
-transport is left as it is and works as before, only without gathering.
+:class:`GatheringTransport` is odsc_llm's async transport with these streams: the
+deadline backend's ``stream_class`` (the streams stay capped to the call's deadline).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import httpcore
-import httpx
 
 from .. import _constants as C
+from .._transport._async_backend import AsyncCappedStream, AsyncDeadlineBackend
+from .._transport._transports import AsyncHTTPTransport
 
-__all__ = ["GatheringBackend", "gathering"]
+__all__ = ["GatheringBackend", "GatheringStream", "GatheringTransport"]
 
 
-class _GatheringStream(httpcore.AsyncNetworkStream):
-    __slots__ = ("_pending", "_size", "_stream")
+class GatheringStream(AsyncCappedStream):
+    """A deadline-capped connection whose writes wait for the first read (or the bound)."""
+
+    __slots__ = ("_pending", "_size")
 
     def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
-        self._stream = stream
+        super().__init__(stream)
         self._pending: list[bytes] = []
         self._size = 0
 
@@ -38,7 +39,7 @@ class _GatheringStream(httpcore.AsyncNetworkStream):
         if self._pending:
             data = b"".join(self._pending) if len(self._pending) > 1 else self._pending[0]
             self._pending, self._size = [], 0
-            await self._stream.write(data, timeout)
+            await super().write(data, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
@@ -50,11 +51,11 @@ class _GatheringStream(httpcore.AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         await self._flush(timeout)
-        return await self._stream.read(max_bytes, timeout)
+        return await super().read(max_bytes, timeout)
 
     async def aclose(self) -> None:
         self._pending, self._size = [], 0
-        await self._stream.aclose()
+        await super().aclose()
 
     async def start_tls(
         self,
@@ -63,49 +64,16 @@ class _GatheringStream(httpcore.AsyncNetworkStream):
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
         await self._flush(timeout)
-        return _GatheringStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
+        return await super().start_tls(ssl_context, server_hostname, timeout)
 
 
-class GatheringBackend(httpcore.AsyncNetworkBackend):
-    """A network backend whose streams gather their writes (see the module's text)."""
+class GatheringBackend(AsyncDeadlineBackend):
+    """The deadline backend, its connections :class:`GatheringStream` s."""
 
-    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
-        self._backend = backend
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._backend.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-        return _GatheringStream(stream)
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._backend.connect_unix_socket(
-            path, timeout=timeout, socket_options=socket_options
-        )
-        return _GatheringStream(stream)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._backend.sleep(seconds)
+    stream_class = GatheringStream
 
 
-def gathering(transport: httpx.AsyncHTTPTransport) -> httpx.AsyncHTTPTransport:
-    """``transport`` with its pool's connections on a :class:`GatheringBackend`."""
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.AsyncNetworkBackend) and not isinstance(
-        backend, GatheringBackend
-    ):
-        pool._network_backend = GatheringBackend(backend)  # type: ignore[union-attr]
-    return transport
+class GatheringTransport(AsyncHTTPTransport):
+    """odsc_llm's async transport on a :class:`GatheringBackend`."""
+
+    backend_class = GatheringBackend

@@ -15,7 +15,7 @@ from odsc_llm import _constants as C
 from odsc_llm._transport._transports import pool_of
 from odsc_llm.proxy import create_app
 from odsc_llm.proxy._forward import Upstream
-from odsc_llm.proxy._gather import GatheringBackend, _GatheringStream
+from odsc_llm.proxy._gather import GatheringBackend, GatheringStream
 
 from ..support.proxy import running
 
@@ -40,7 +40,7 @@ class _Recording(httpcore.AsyncNetworkStream):
 
 async def test_head_and_body_go_out_as_one_write_before_the_answer_is_read() -> None:
     real = _Recording()
-    stream = _GatheringStream(real)
+    stream = GatheringStream(real)
     await stream.write(b"POST /predict HTTP/1.1\r\ncontent-length: 2\r\n\r\n")
     await stream.write(b"{}")
     await stream.write(b"")  # h11's end of a content-length body: nothing to send
@@ -54,7 +54,7 @@ async def test_head_and_body_go_out_as_one_write_before_the_answer_is_read() -> 
 
 async def test_a_large_body_is_not_held_whole() -> None:
     real = _Recording()
-    stream = _GatheringStream(real)
+    stream = GatheringStream(real)
     piece = b"x" * (C.PROXY_GATHER_BYTES // 2)
     await stream.write(b"head")
     await stream.write(piece)
