@@ -161,6 +161,9 @@ def output_spec(
     return OutputSpec(body, validator, type_label(response_format))
 
 
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
 class ChatParseStream(Generic[T]):
     """A chat stream of a ``parse_stream()`` call: iterate its chunks (or ``text()``);
     :meth:`get_final_completion` joins them and parses the answer."""
@@ -175,7 +178,7 @@ class ChatParseStream(Generic[T]):
         return self.stream.request_id
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
-        return iter(self.stream)
+        return self.stream.__iter__()
 
     def __enter__(self) -> ChatParseStream[T]:
         return self
@@ -198,8 +201,13 @@ class ChatParseStream(Generic[T]):
         return self._spec.parse_completion(completion)  # type: ignore[arg-type]
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncChatParseStream(Generic[T]):
-    """The async twin of :class:`ChatParseStream`."""
+    """A chat stream of a ``parse_stream()`` call: iterate its chunks (or ``text()``);
+    :meth:`get_final_completion` joins them and parses the answer."""
 
     def __init__(self, stream: AsyncStream[ChatCompletionChunk], spec: OutputSpec[T]) -> None:
         self.stream = stream
@@ -223,13 +231,19 @@ class AsyncChatParseStream(Generic[T]):
         """Stop reading and release the connection."""
         await self.stream.aclose()
 
+    # unasync: async only
     close = aclose
 
+    # unasync: end
     def text(self) -> AsyncIterator[str]:
         """The JSON text as it arrives (choice 0)."""
         return self.stream.text()
 
     async def get_final_completion(self) -> ParsedChatCompletion[T]:
-        """Read to the end, join the chunks and parse the content."""
+        """Read to the end, join the chunks and parse the content (typed errors as
+        ``parse()``)."""
         completion = await self.stream.get_final_completion()
         return self._spec.parse_completion(completion)  # type: ignore[arg-type]
+
+
+# unasync: end source

@@ -161,6 +161,9 @@ _NOT_CHAT = (
 )
 
 
+# unasync: begin generated
+# Generated from the `unasync: begin source` region 1 of this file by
+# scripts/unasync.py: edit that region, then run `python scripts/unasync.py`.
 class ResponseStream(Stream[ResponseStreamEvent]):
     """A stream of Responses API events (``client.responses.create(stream=True)``).
 
@@ -188,15 +191,28 @@ class ResponseStream(Stream[ResponseStreamEvent]):
         raise TypeError(_NOT_CHAT)
 
 
+# unasync: end generated
+
+
+# unasync: begin source
 class AsyncResponseStream(AsyncStream[ResponseStreamEvent]):
-    """The async twin of :class:`ResponseStream`: ``async for``, ``async with``,
-    ``text()``, ``reasoning_text()``, ``await get_final_response()``."""
+    """A stream of Responses API events (``client.responses.create(stream=True)``).
+
+    Iterate the typed events (:class:`~odsc_llm.types.responses.ResponseStreamEvent`
+    subclasses; unknown types as the base class), or ``text()`` for the answer's text
+    deltas and ``reasoning_text()`` for a reasoning model's; :meth:`get_final_response`
+    gives the completed :class:`~odsc_llm.types.responses.Response`. Deadlines, closing
+    and errors as :class:`~odsc_llm.AsyncStream`.
+    """
 
     _handler_type = _ResponseEventHandler
 
     async def get_final_response(self) -> Response:
-        """Read to the end and return the completed ``Response``; raises as
-        :meth:`ResponseStream.get_final_response` does."""
+        """Read to the end and return the completed ``Response`` (``response.completed``).
+
+        Raises :class:`~odsc_llm.StreamError` (with the ``partial_text``) when the stream
+        failed, or was closed or broken out of before its end.
+        """
         await self.until_done()
         handler: _ResponseEventHandler = self._handler  # type: ignore[assignment]
         return handler.final_response()
@@ -204,3 +220,6 @@ class AsyncResponseStream(AsyncStream[ResponseStreamEvent]):
     async def get_final_completion(self) -> NoReturn:
         """Not for this stream: see :meth:`get_final_response`."""
         raise TypeError(_NOT_CHAT)
+
+
+# unasync: end source
