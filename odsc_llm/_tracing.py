@@ -7,8 +7,9 @@ and gets ``None``.
 
 One CLIENT span per logical call, named ``"{gen_ai.operation.name} {gen_ai.request.model}"``
 (the OpenTelemetry GenAI semantic conventions), with every attempt (retries) as a span
-event. A stream's span ends when the stream does: at ``[DONE]``, on an error, or when the
-caller closes it early (then ``gen_ai.response.finish_reasons`` is ``["cancelled"]``).
+event. A stream's span ends when the stream does: at ``[DONE]`` (a Responses stream: at
+``response.completed``), on an error, or when the caller closes it early (then
+``gen_ai.response.finish_reasons`` is ``["cancelled"]``).
 Prompt and answer text are recorded only when
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
 """
@@ -20,6 +21,8 @@ import os
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from . import _constants as C
 
 if TYPE_CHECKING:
     from .deployment import Deployment
@@ -39,15 +42,26 @@ ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PROVIDER_NAME = "oci.data_science"
 INSTRUMENTATION_NAME = "odsc_llm"
 #: The route header of each call -> its ``gen_ai.operation.name``. Other routes
-#: (tokenize, models, ...) are not GenAI operations and are not traced.
+#: (tokenize, models, a stored response's ``/v1/responses/{id}``...) are not GenAI
+#: operations and are not traced. A Responses call is a ``chat`` (the OpenAI conventions,
+#: https://opentelemetry.io/docs/specs/semconv/gen-ai/openai/: "chat" for both APIs, told
+#: apart by ``openai.api.type``).
 OPERATIONS: Mapping[str, str] = {
-    "/v1/chat/completions": "chat",
-    "/v1/completions": "text_completion",
-    "/v1/embeddings": "embeddings",
+    C.ROUTE_CHAT_COMPLETIONS: "chat",
+    C.ROUTE_COMPLETIONS: "text_completion",
+    C.ROUTE_EMBEDDINGS: "embeddings",
+    C.ROUTE_RESPONSES: "chat",
+}
+#: The routes of an OpenAI API -> its ``openai.api.type`` (the conventions' well-known
+#: values: "chat_completions", "responses"; the registry's ``openai.api.type``).
+API_TYPES: Mapping[str, str] = {
+    C.ROUTE_CHAT_COMPLETIONS: "chat_completions",
+    C.ROUTE_RESPONSES: "responses",
 }
 #: Request body fields -> span attributes (GenAI semantic conventions).
 _REQUEST_ATTRIBUTES = {
     "max_tokens": "gen_ai.request.max_tokens",
+    "max_output_tokens": "gen_ai.request.max_tokens",  # the Responses API's name
     "temperature": "gen_ai.request.temperature",
     "top_p": "gen_ai.request.top_p",
     "seed": "gen_ai.request.seed",
@@ -162,14 +176,19 @@ class Tracer:
         operation = OPERATIONS.get(route or "")
         if operation is None:
             return None
-        return CallSpan(self, operation, body or {}, deployment)
+        return CallSpan(self, operation, body or {}, deployment, API_TYPES.get(route or ""))
 
 
 class CallSpan:
     """The span (and metrics) of one logical call, retries and stream included."""
 
     def __init__(
-        self, tracer: Tracer, operation: str, body: Mapping[str, Any], deployment: Deployment
+        self,
+        tracer: Tracer,
+        operation: str,
+        body: Mapping[str, Any],
+        deployment: Deployment,
+        api_type: str | None = None,
     ) -> None:
         from urllib.parse import urlsplit
 
@@ -185,6 +204,8 @@ class CallSpan:
         self._attempts = 0
         self._ended = False
         self._capture = _env_true(ENV_CAPTURE_CONTENT)
+        #: A Responses answer has a status and output items where chat has choices.
+        self._responses = api_type == "responses"
         model = str(body.get("model") or "")
         url = urlsplit(deployment.endpoint)
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -201,6 +222,8 @@ class CallSpan:
             "gen_ai.request.stream": bool(body.get("stream")),
             "oci.data_science.model_deployment.id": deployment.ocid,
         }
+        if api_type is not None:
+            attributes["openai.api.type"] = api_type
         for field, name in _REQUEST_ATTRIBUTES.items():
             value = body.get(field)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -211,9 +234,7 @@ class CallSpan:
                 [stop] if isinstance(stop, str) else [str(s) for s in stop]
             )
         if self._capture:
-            messages = body.get("messages")
-            if messages is None and "prompt" in body:
-                messages = [{"role": "user", "content": body["prompt"]}]
+            messages = _input_messages(body, self._responses)
             if messages is not None:
                 attributes["gen_ai.input.messages"] = json.dumps(messages, default=str)
         span_name = f"{operation} {model}" if model else operation
@@ -250,6 +271,8 @@ class CallSpan:
         request_id = getattr(result, "request_id", None)
         if request_id:
             self.span.set_attribute("oci.opc_request_id", request_id)
+        if self._responses:  # (a raw APIResponse has no output_text)
+            self._text.append(getattr(result, "output_text", None) or "")
         for choice in getattr(result, "choices", None) or ():
             message = getattr(choice, "message", None)
             text = getattr(message, "content", None) if message is not None else None
@@ -304,6 +327,9 @@ class CallSpan:
         usage = getattr(answer, "usage", None)
         if usage is not None:
             self._usage = usage
+        status = getattr(answer, "status", None) if self._responses else None
+        if status:  # a response has one output: its status ("completed", "incomplete"...)
+            self._finish_reasons[0] = status
         for choice in getattr(answer, "choices", None) or ():
             reason = getattr(choice, "finish_reason", None)
             if reason is not None:
@@ -330,8 +356,11 @@ class CallSpan:
             metric_attributes["gen_ai.response.model"] = self._response_model
         usage = self._usage
         if usage is not None:
-            input_tokens = getattr(usage, "prompt_tokens", None)
-            output_tokens = getattr(usage, "completion_tokens", None)
+            # Chat's usage names, or the Responses API's.
+            input_tokens = getattr(usage, "prompt_tokens", getattr(usage, "input_tokens", None))
+            output_tokens = getattr(
+                usage, "completion_tokens", getattr(usage, "output_tokens", None)
+            )
             for kind, count, name in (
                 ("input", input_tokens, "gen_ai.usage.input_tokens"),
                 ("output", output_tokens, "gen_ai.usage.output_tokens"),
@@ -355,3 +384,20 @@ class CallSpan:
             span.record_exception(error)
         self._tracer.duration.record(time.monotonic() - self._started, metric_attributes)
         span.end()
+
+
+def _input_messages(body: Mapping[str, Any], responses: bool) -> list[Any] | None:
+    """The request's prompt as chat-style messages: chat's ``messages``, a completion's
+    ``prompt``, or a Responses call's ``instructions`` and ``input`` (a string or items;
+    an embeddings ``input`` is not a prompt)."""
+    messages = body.get("messages")
+    if messages is not None:
+        return list(messages)
+    if "prompt" in body:
+        return [{"role": "user", "content": body["prompt"]}]
+    if not responses or "input" not in body:
+        return None
+    given = body["input"]
+    items = [{"role": "user", "content": given}] if isinstance(given, str) else list(given)
+    instructions = body.get("instructions")
+    return [{"role": "system", "content": instructions}, *items] if instructions else items

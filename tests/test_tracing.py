@@ -90,6 +90,7 @@ def test_non_streamed_chat_span(spans: InMemorySpanExporter, call: Any) -> None:
     a = span.attributes or {}
     assert span.name == "chat odsc-llm" and span.kind is SpanKind.CLIENT
     assert a["gen_ai.operation.name"] == "chat"
+    assert a["openai.api.type"] == "chat_completions"
     assert a["gen_ai.provider.name"] == "oci.data_science"
     assert a["gen_ai.request.model"] == "odsc-llm"
     assert (a["gen_ai.request.max_tokens"], a["gen_ai.request.temperature"]) == (5, 0.5)
@@ -128,6 +129,7 @@ def test_streamed_completion_span_ends_at_done(spans: InMemorySpanExporter, call
     span = _only_span(spans)
     a = span.attributes or {}
     assert span.name == "text_completion odsc-llm"
+    assert "openai.api.type" not in a  # not an OpenAI API the conventions name
     assert a["gen_ai.request.stream"] is True
     assert tuple(a["gen_ai.response.finish_reasons"]) == ("stop",)
     assert a["gen_ai.usage.output_tokens"] == 5
@@ -218,6 +220,121 @@ def test_content_is_captured_only_when_asked(
     ]
     output = json.loads(str(a["gen_ai.output.messages"]))
     assert output == [{"role": "assistant", "content": "You said: secret plan"}]
+
+
+# ---- the Responses API: a "chat" span with openai.api.type "responses" ------------------
+
+
+def _chat_token_sums() -> dict[str, int]:
+    """The ``gen_ai.client.token.usage`` sums of chat operations so far (cumulative)."""
+    sums: dict[str, int] = {"input": 0, "output": 0}
+    for point in _metric_points("gen_ai.client.token.usage"):
+        if point.attributes["gen_ai.operation.name"] == "chat":
+            sums[point.attributes["gen_ai.token.type"]] += point.sum
+    return sums
+
+
+def test_non_streamed_responses_span(spans: InMemorySpanExporter, call: Any) -> None:
+    before = _chat_token_sums()
+    result = call("responses.create", input="hello there", max_output_tokens=50, temperature=0.5)
+    span = _only_span(spans)
+    a = span.attributes or {}
+    assert span.name == "chat odsc-llm" and span.kind is SpanKind.CLIENT
+    assert a["gen_ai.operation.name"] == "chat"
+    assert a["openai.api.type"] == "responses"
+    assert (a["gen_ai.request.max_tokens"], a["gen_ai.request.temperature"]) == (50, 0.5)
+    assert a["gen_ai.request.stream"] is False
+    assert a["gen_ai.response.id"] == result.id and result.id.startswith("resp_")
+    assert a["gen_ai.response.model"] == result.model
+    assert tuple(a["gen_ai.response.finish_reasons"]) == ("completed",)
+    assert a["gen_ai.usage.input_tokens"] == result.usage.input_tokens > 0
+    assert a["gen_ai.usage.output_tokens"] == result.usage.output_tokens > 0
+    assert a["oci.opc_request_id"] == result.request_id
+    assert "gen_ai.input.messages" not in a and "gen_ai.output.messages" not in a
+    assert span.status.status_code is StatusCode.UNSET
+    after = _chat_token_sums()
+    assert after["input"] - before["input"] == result.usage.input_tokens
+    assert after["output"] - before["output"] == result.usage.output_tokens
+
+
+def test_responses_cut_at_max_output_tokens_finish_incomplete(
+    spans: InMemorySpanExporter, call: Any
+) -> None:
+    result = call("responses.create", input="a b c d e f g h", max_output_tokens=2)
+    assert result.status == "incomplete"
+    a = _only_span(spans).attributes or {}
+    assert tuple(a["gen_ai.response.finish_reasons"]) == ("incomplete",)
+    assert a["gen_ai.usage.output_tokens"] == 2
+
+
+def test_streamed_responses_span_ends_at_response_completed(
+    spans: InMemorySpanExporter, call: Any
+) -> None:
+    events = call("responses.create", input="one two three", stream=True)
+    last = events[-1]
+    assert last.type == "response.completed"
+    span = _only_span(spans)
+    a = span.attributes or {}
+    assert span.name == "chat odsc-llm" and a["openai.api.type"] == "responses"
+    assert a["gen_ai.request.stream"] is True
+    assert a["gen_ai.response.id"] == last.response.id
+    assert tuple(a["gen_ai.response.finish_reasons"]) == ("completed",)
+    assert a["gen_ai.usage.input_tokens"] == last.response.usage.input_tokens > 0
+    assert a["gen_ai.usage.output_tokens"] == last.response.usage.output_tokens > 0
+    assert a["gen_ai.response.time_to_first_chunk"] >= 0
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_responses_stream_closed_early_says_so(spans: InMemorySpanExporter, call: Any) -> None:
+    events = call("responses.create", input="a b c d e f g h", stream=True, consume=2)
+    assert len(events) == 2
+    span = _only_span(spans)
+    assert tuple((span.attributes or {})["gen_ai.response.finish_reasons"]) == ("cancelled",)
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_broken_responses_stream_is_an_error_span(
+    spans: InMemorySpanExporter, call: Any, odsc_llm_local: LocalDeployment
+) -> None:
+    odsc_llm_local.faults.push(error_event=True)
+    with pytest.raises(odsc_llm.StreamError):
+        call("responses.create", input="a b c d", stream=True)
+    span = _only_span(spans)
+    assert (span.attributes or {})["error.type"] == "StreamError"
+    assert span.status.status_code is StatusCode.ERROR
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_content_is_captured_only_when_asked(
+    spans: InMemorySpanExporter, call: Any, monkeypatch: pytest.MonkeyPatch, stream: bool
+) -> None:
+    items = [{"role": "user", "content": "secret plan"}]
+    call("responses.create", input=items, instructions="be brief", stream=stream)
+    assert "gen_ai.input.messages" not in (_only_span(spans).attributes or {})
+    spans.clear()
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    call("responses.create", input=items, instructions="be brief", stream=stream)
+    a = _only_span(spans).attributes or {}
+    assert json.loads(str(a["gen_ai.input.messages"])) == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "secret plan"},
+    ]
+    output = json.loads(str(a["gen_ai.output.messages"]))
+    assert output == [{"role": "assistant", "content": "You said: secret plan"}]
+
+
+def test_a_stored_responses_retrieve_is_not_traced(spans: InMemorySpanExporter, call: Any) -> None:
+    created = call("responses.create", input="hi", tracing=False)
+    call("responses.retrieve", response_id=created.id)
+    assert spans.get_finished_spans() == ()
+
+
+def test_embeddings_input_is_not_captured_as_messages(
+    spans: InMemorySpanExporter, call: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    call("embeddings.create", input=["secret"])
+    assert "gen_ai.input.messages" not in (_only_span(spans).attributes or {})
 
 
 def test_instrument_turns_it_on_for_every_client(spans: InMemorySpanExporter, call: Any) -> None:
