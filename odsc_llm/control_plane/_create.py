@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -85,76 +84,92 @@ def service_shapes(client: Any, compartment_id: str, limits: Bounds) -> list[str
     return [str(shape.name) for shape in found]
 
 
-def _create(
-    model_id: str,
-    *,
-    compartment_id: str,
-    project_id: str,
-    shape: str,
-    display_name: str | None = None,
-    instance_count: int = DEFAULT_INSTANCE_COUNT,
-    ocpus: float | None = None,
-    memory_gb: float | None = None,
-    bandwidth_mbps: int = DEFAULT_BANDWIDTH_MBPS,
-    container_family: str | None = None,
-    params: Params | None = None,
-    env: Mapping[str, str] | None = None,
-    served_model_name: str = DEFAULT_SERVED_MODEL_NAME,
-    access_log: tuple[str, str] | None = None,
-    predict_log: tuple[str, str] | None = None,
-    api_specification: Literal["openai"] | None = None,
-    custom_endpoints: Sequence[tuple[str, Sequence[str]]] = (),
-    subnet_id: str | None = None,
-    params_billion: float | None = None,
-    force: bool = False,
-    auth: AuthArg = None,
-    region: str | None = None,
-    control_plane_endpoint: str | None = None,
-    request_timeout: TimeoutArg = None,
-    max_retries: int | None = None,
-    client_factory: ClientFactory | None = None,
-) -> tuple[DeploymentInfo, str | None]:
-    """:func:`create_deployment` without the waiting, blocking: the checks, then the
-    oci calls; the info and the control-plane endpoint the calls went to."""
-    compartment_id, project_id, model_id = check_create_ids(compartment_id, project_id, model_id)
-    instance_count = _whole("instance_count", instance_count)
-    bandwidth_mbps = _whole("bandwidth_mbps", bandwidth_mbps)
-    user_env = {k: v for k, v in check_env(env, allow_none=False).items() if v is not None}
-    tokens = split_params(params)
-    if api_specification not in (None, "openai"):
+@dataclasses.dataclass(frozen=True)
+class _CreateRequest:
+    """What :func:`create_deployment` asks for, less the waiting: the one argument of the
+    blocking core. No defaults here: the public signature shows them, once."""
+
+    model_id: str
+    compartment_id: str
+    project_id: str
+    shape: str
+    display_name: str | None
+    instance_count: int
+    ocpus: float | None
+    memory_gb: float | None
+    bandwidth_mbps: int
+    container_family: str | None
+    params: Params | None
+    env: Mapping[str, str] | None
+    served_model_name: str
+    access_log: tuple[str, str] | None
+    predict_log: tuple[str, str] | None
+    api_specification: Literal["openai"] | None
+    custom_endpoints: Sequence[tuple[str, Sequence[str]]]
+    subnet_id: str | None
+    params_billion: float | None
+    force: bool
+    auth: AuthArg
+    region: str | None
+    control_plane_endpoint: str | None
+    request_timeout: TimeoutArg
+    max_retries: int | None
+    client_factory: ClientFactory | None
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any]) -> _CreateRequest:
+        """From the shell's ``locals()`` (its arguments, as given): the fields' names;
+        the waiting's arguments stay with the shell."""
+        return cls(**{field.name: arguments[field.name] for field in dataclasses.fields(cls)})
+
+
+def _create(r: _CreateRequest) -> tuple[DeploymentInfo, str | None]:
+    """:func:`create_deployment` without the waiting, blocking: the checks of ``r``, then
+    the oci calls; the info and the control-plane endpoint the calls went to."""
+    compartment_id, project_id, model_id = check_create_ids(
+        r.compartment_id, r.project_id, r.model_id
+    )
+    instance_count = _whole("instance_count", r.instance_count)
+    bandwidth_mbps = _whole("bandwidth_mbps", r.bandwidth_mbps)
+    user_env = {k: v for k, v in check_env(r.env, allow_none=False).items() if v is not None}
+    tokens = split_params(r.params)
+    if r.api_specification not in (None, "openai"):
         raise InvalidRequestError(
-            f"api_specification must be 'openai' or None, got {api_specification!r}."
+            f"api_specification must be 'openai' or None, got {r.api_specification!r}."
         )
-    endpoints = custom_endpoints_of(custom_endpoints)
-    logs = log_details(access_log, predict_log)
+    endpoints = custom_endpoints_of(r.custom_endpoints)
+    logs = log_details(r.access_log, r.predict_log)
+    subnet_id = r.subnet_id
     if subnet_id is not None:
         subnet_id = check_ocid(subnet_id, ("ocid1.subnet.",), "subnet_id")
+    display_name = r.display_name
     if display_name is not None and (not isinstance(display_name, str) or not display_name.strip()):
         raise InvalidRequestError(f"display_name must be a non-empty string, got {display_name!r}.")
-    limits = bounds(request_timeout, max_retries)
-    signer, region, endpoint = resolve_region(auth, region, control_plane_endpoint,
+    limits = bounds(r.request_timeout, r.max_retries)
+    signer, region, endpoint = resolve_region(r.auth, r.region, r.control_plane_endpoint,
                                               "create_deployment")  # fmt: skip
     from ._clients import build_client
 
-    client = build_client("data_science", region, signer, client_factory, endpoint, limits.start())
+    client = build_client("data_science", region, signer, r.client_factory, endpoint,
+                          limits.start())  # fmt: skip
     shape = check_shape(
-        shape, ocpus=ocpus, memory_gb=memory_gb, params_billion=params_billion, force=force,
-        service_shapes=lambda: service_shapes(client, compartment_id, limits),
+        r.shape, ocpus=r.ocpus, memory_gb=r.memory_gb, params_billion=r.params_billion,
+        force=r.force, service_shapes=lambda: service_shapes(client, compartment_id, limits),
     )  # fmt: skip
-    family = container_family or _model_family(client, model_id, limits)
+    family = r.container_family or _model_family(client, model_id, limits)
     container = pick_container(containers_with(client, limits.start()), family)
     check_params(tokens, container)
     environment = {
         **container.environment,
         **user_env,
-        "PARAMS": build_params(container.cmd, served_model_name, tokens),
+        "PARAMS": build_params(container.cmd, r.served_model_name, tokens),
     }
     from oci.data_science import models
 
     flex = None
-    if ocpus is not None:
+    if r.ocpus is not None:
         flex = models.ModelDeploymentInstanceShapeConfigDetails(
-            ocpus=ocpus, memory_in_gbs=memory_gb
+            ocpus=r.ocpus, memory_in_gbs=r.memory_gb
         )
     details = models.CreateModelDeploymentDetails(
         display_name=display_name,
@@ -178,7 +193,7 @@ def _create(
                 server_port=container.server_port,
                 health_check_port=container.health_check_port,
                 environment_variables=environment,
-                predict_api_specification=api_specification,
+                predict_api_specification=r.api_specification,
                 custom_http_endpoints=endpoints or None,
             ),
         ),
@@ -261,36 +276,9 @@ def create_deployment(
     ``oci`` calls block; the async twin runs them in a worker thread and waits on the
     event loop.
     """
-    request = functools.partial(
-        _create,
-        model_id,
-        compartment_id=compartment_id,
-        project_id=project_id,
-        shape=shape,
-        display_name=display_name,
-        instance_count=instance_count,
-        ocpus=ocpus,
-        memory_gb=memory_gb,
-        bandwidth_mbps=bandwidth_mbps,
-        container_family=container_family,
-        params=params,
-        env=env,
-        served_model_name=served_model_name,
-        access_log=access_log,
-        predict_log=predict_log,
-        api_specification=api_specification,
-        custom_endpoints=custom_endpoints,
-        subnet_id=subnet_id,
-        params_billion=params_billion,
-        force=force,
-        auth=auth,
-        region=region,
-        control_plane_endpoint=control_plane_endpoint,
-        request_timeout=request_timeout,
-        max_retries=max_retries,
-        client_factory=client_factory,
-    )
-    info, endpoint = run_blocking(request)
+    # First, while locals() holds just the arguments: their names are not written again.
+    request = _CreateRequest.of(locals())
+    info, endpoint = run_blocking(_create, request)
     if not wait:
         return info
     dep = _address_of(info, endpoint)  # wait_until_done takes any located address
@@ -365,36 +353,9 @@ async def acreate_deployment(
     ``oci`` calls block; the async twin runs them in a worker thread and waits on the
     event loop.
     """
-    request = functools.partial(
-        _create,
-        model_id,
-        compartment_id=compartment_id,
-        project_id=project_id,
-        shape=shape,
-        display_name=display_name,
-        instance_count=instance_count,
-        ocpus=ocpus,
-        memory_gb=memory_gb,
-        bandwidth_mbps=bandwidth_mbps,
-        container_family=container_family,
-        params=params,
-        env=env,
-        served_model_name=served_model_name,
-        access_log=access_log,
-        predict_log=predict_log,
-        api_specification=api_specification,
-        custom_endpoints=custom_endpoints,
-        subnet_id=subnet_id,
-        params_billion=params_billion,
-        force=force,
-        auth=auth,
-        region=region,
-        control_plane_endpoint=control_plane_endpoint,
-        request_timeout=request_timeout,
-        max_retries=max_retries,
-        client_factory=client_factory,
-    )
-    info, endpoint = await arun_blocking(request)
+    # First, while locals() holds just the arguments: their names are not written again.
+    request = _CreateRequest.of(locals())
+    info, endpoint = await arun_blocking(_create, request)
     if not wait:
         return info
     dep = _address_of(info, endpoint)  # await_until_done takes any located address
