@@ -41,6 +41,7 @@ from ._options import (
 )
 from ._response import APIResponse
 from ._retry import retry_kwargs
+from ._route_urls import RouteURLs
 from ._streaming import AsyncStream, Stream, stream_class
 from ._tracing import client_tracing, tracer_for
 from ._validation import (
@@ -141,15 +142,7 @@ class BaseClient:
         self._tracing = tracing
         client_tracing(tracing)  # the environment variable may turn on instrument()
         self._sleep = sleep
-        # Parsed once: httpx re-parses a str URL on every request.
-        self._predict_url = httpx.URL(self.deployment.predict_url)
-        self._stream_url = httpx.URL(
-            self.deployment.stream_url
-            if stream_endpoint == C.DEFAULT_STREAM_ENDPOINT
-            else self.deployment.predict_url
-        )
-        #: Path mode: ``(base URL, route)`` -> ``{base}{route}``, each parsed once.
-        self._route_urls: dict[tuple[httpx.URL, str], httpx.URL] = {}
+        self._route_urls = RouteURLs(self.deployment, self.stream_endpoint, self._routing)
         validate_headers(default_headers, name="default_headers")
         #: The caller's own default headers, as given (for twins such as the sync batch's).
         self.default_headers: dict[str, str] = dict(default_headers or {})
@@ -277,9 +270,7 @@ class BaseClient:
     ) -> Call:
         """Everything a call sends, resolved once for all its attempts (nothing sent yet)."""
         resolved = self._options(options)
-        url = self._stream_url if chunk_type is not None else self._predict_url
-        if self._routing == "path":
-            url = self._route_url(url, route)
+        url = self._route_urls.url(route, chunk_type is not None)
         if body is not None and "model" not in body:
             body = {"model": self.model, **body}  # first, as the OpenAI SDKs send it
         content = None if body is None else encode(body)
@@ -288,15 +279,6 @@ class BaseClient:
         if tracer is not None:
             call.span = tracer.start(route, body, self.deployment)
         return call
-
-    def _route_url(self, base: httpx.URL, route: str) -> httpx.URL:
-        url = self._route_urls.get((base, route))
-        if url is None:
-            url = httpx.URL(str(base) + route)
-            # Bounded: a route may carry an id (/v1/responses/{id}), one per response.
-            if len(self._route_urls) < C.MAX_CACHED_ROUTE_URLS:
-                self._route_urls[(base, route)] = url
-        return url
 
     def _build_request(
         self, http_client: httpx.Client | httpx.AsyncClient, call: Call
