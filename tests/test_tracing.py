@@ -190,20 +190,39 @@ def test_failed_call_sets_error_type(
     assert failed
 
 
-def test_stream_closed_early_says_so(spans: InMemorySpanExporter, call: Any) -> None:
-    chunks = call("completions.create", prompt="a b c d e f g h", stream=True, consume=2)
+#: A streamed call of each kind: its method and its prompt argument.
+_STREAMED = {
+    "completions": ("completions.create", "prompt"),
+    "responses": ("responses.create", "input"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_STREAMED))
+def test_stream_closed_early_says_so(spans: InMemorySpanExporter, call: Any, kind: str) -> None:
+    method, prompt = _STREAMED[kind]
+    chunks = call(method, **{prompt: "a b c d e f g h"}, stream=True, consume=2)
     assert len(chunks) == 2
     span = _only_span(spans)
     assert tuple((span.attributes or {})["gen_ai.response.finish_reasons"]) == ("cancelled",)
     assert span.status.status_code is StatusCode.UNSET
 
 
+@pytest.mark.parametrize(
+    ("kind", "fault"),
+    [("completions", "cut_before_done"), ("responses", "cut_before_done"),
+     ("responses", "error_event")],
+)  # fmt: skip
 def test_broken_stream_is_an_error_span(
-    spans: InMemorySpanExporter, call: Any, odsc_llm_local: LocalDeployment
+    spans: InMemorySpanExporter,
+    call: Any,
+    odsc_llm_local: LocalDeployment,
+    kind: str,
+    fault: str,
 ) -> None:
-    odsc_llm_local.faults.push(cut_before_done=True)
+    method, prompt = _STREAMED[kind]
+    odsc_llm_local.faults.push(**{fault: True})
     with pytest.raises(odsc_llm.StreamError):
-        call("completions.create", prompt="a b c d", stream=True)
+        call(method, **{prompt: "a b c d"}, stream=True)
     span = _only_span(spans)
     assert (span.attributes or {})["error.type"] == "StreamError"
     assert span.status.status_code is StatusCode.ERROR
@@ -283,25 +302,6 @@ def test_streamed_responses_span_ends_at_response_completed(
     assert a["gen_ai.usage.output_tokens"] == last.response.usage.output_tokens > 0
     assert a["gen_ai.response.time_to_first_chunk"] >= 0
     assert span.status.status_code is StatusCode.UNSET
-
-
-def test_responses_stream_closed_early_says_so(spans: InMemorySpanExporter, call: Any) -> None:
-    events = call("responses.create", input="a b c d e f g h", stream=True, consume=2)
-    assert len(events) == 2
-    span = _only_span(spans)
-    assert tuple((span.attributes or {})["gen_ai.response.finish_reasons"]) == ("cancelled",)
-    assert span.status.status_code is StatusCode.UNSET
-
-
-def test_broken_responses_stream_is_an_error_span(
-    spans: InMemorySpanExporter, call: Any, odsc_llm_local: LocalDeployment
-) -> None:
-    odsc_llm_local.faults.push(error_event=True)
-    with pytest.raises(odsc_llm.StreamError):
-        call("responses.create", input="a b c d", stream=True)
-    span = _only_span(spans)
-    assert (span.attributes or {})["error.type"] == "StreamError"
-    assert span.status.status_code is StatusCode.ERROR
 
 
 @pytest.mark.parametrize("stream", [False, True])
