@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,9 +14,11 @@ from pytest_httpx import HTTPXMock
 
 from odsc_llm.proxy import create_app
 from odsc_llm.proxy._coalesce import CoalescingTransport
+from odsc_llm.proxy._forward import Upstream
 from odsc_llm.testing import LocalDeployment
 
 from ..support.proxy import KEY, running
+from ..support.raw_server import raw_deployment
 
 
 class _Recorder:
@@ -87,46 +87,22 @@ async def test_everything_else_is_the_real_transports() -> None:
 PAUSE = 0.3
 
 
-@contextlib.contextmanager
-def _slow_first_token() -> Iterator[str]:
+def _slow_first_token() -> contextlib.AbstractContextManager[str]:
     """A deployment that sends its stream's headers at once and its first token PAUSE
     seconds later (a model thinking), then ends the stream; yields its URL."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(10)
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(10)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-                while len(body) < length:
-                    body += conn.recv(65536)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                    b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
-                )
-                time.sleep(PAUSE)
-                for event in (b'data: {"first":1}\n\n', b"data: [DONE]\n\n"):
-                    conn.sendall(b"%x\r\n%s\r\n" % (len(event), event))
-                conn.sendall(b"0\r\n\r\n")
+    def answer(conn: socket.socket, head: bytes, body: bytes) -> bool:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        )
+        time.sleep(PAUSE)
+        for event in (b'data: {"first":1}\n\n', b"data: [DONE]\n\n"):
+            conn.sendall(b"%x\r\n%s\r\n" % (len(event), event))
+        conn.sendall(b"0\r\n\r\n")
+        return False
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/ocid1.datasciencemodeldeployment.oc1.iad.x"
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(10)
+    return raw_deployment(answer)
 
 
 def test_headers_wait_for_the_first_token_and_go_with_it() -> None:
@@ -203,6 +179,7 @@ async def test_the_answer_is_sent_from_the_callers_task_with_its_headers_held(
         "http://127.0.0.1:9/ocid1.datasciencemodeldeployment.oc1.iad.x",
         auth=httpx.BasicAuth("u", "p"),
     )
+    app.upstream = Upstream("httpx")  # the transport pytest-httpx mocks
     body = b'{"model":"m","stream":true,"messages":[]}'
     incoming = [{"type": "http.request", "body": body, "more_body": False}]
     done = asyncio.Event()
