@@ -15,9 +15,8 @@ from pytest_httpx import HTTPXMock
 from odsc_llm.proxy import create_app
 from odsc_llm.proxy._coalesce import CoalescingTransport
 from odsc_llm.proxy._forward import Upstream
-from odsc_llm.testing import LocalDeployment
 
-from ..support.proxy import KEY, running
+from ..support.proxy import running
 from ..support.raw_server import raw_deployment
 
 
@@ -128,43 +127,6 @@ def test_headers_wait_for_the_first_token_and_go_with_it() -> None:
     # (waking the caller for nothing) while the deployment was still thinking.
     assert first.startswith(b"HTTP/1.1 200 ") and b'data: {"first":1}' in first
     assert b"data: [DONE]" in first + rest
-
-
-# ---- h11, never httptools: an Upgrade: h2c offer keeps its body ----------------------
-
-
-def test_the_protocol_is_h11_even_where_httptools_is_installed() -> None:
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    from odsc_llm.proxy._coalesce import protocol_class
-
-    assert issubclass(protocol_class(), H11Protocol)
-
-
-def test_an_h2c_upgrade_offer_is_ignored_and_the_body_forwarded(
-    proxy_url: str, local: LocalDeployment
-) -> None:
-    # What Java's java.net.http.HttpClient sends by default on http:// (and curl --http2).
-    host, port = proxy_url.removeprefix("http://").split(":")
-    body = b'{"model":"m","messages":[{"role":"user","content":"upgrade offered"}]}'
-    with socket.create_connection((host, int(port)), timeout=10) as caller:
-        caller.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer %s\r\n"
-            b"connection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\n"
-            b"http2-settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
-            b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
-            % (KEY.encode(), len(body), body)
-        )
-        answer = b""
-        while b"upgrade offered" not in answer:
-            more = caller.recv(65536)
-            if not more:
-                break
-            answer += more
-    assert answer.startswith(b"HTTP/1.1 200 ")  # not 101: the offer is ignored (RFC 9110 7.8)
-    assert b"You said: upgrade offered" in answer
-    (sent,) = local.requests
-    assert sent.json()["messages"][0]["content"] == "upgrade offered"
 
 
 # ---- the ASGI app alone: one task, and the headers held for the first body message ----
