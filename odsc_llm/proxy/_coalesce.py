@@ -105,6 +105,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             except httptools.HttpParserUpgrade as exc:
                 self._replay(data[exc.args[0] :])
             except httptools.HttpParserError:
+                self._replaying = False
                 message = "Invalid HTTP request received."
                 self.logger.warning(message)
                 self.send_400_response(message)
@@ -114,7 +115,8 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             upgrade, having told uvicorn the request was complete with no body (the
             app's task is made, not yet run: this is the same call of data_received).
             A new parser reads that head again without the offer, then ``rest`` (the
-            body, and what follows): its body goes to the same request."""
+            body, and what follows): its body goes to the same request. (What
+            httptools' parser does at an offer is pinned by tests/proxy/test_upgrade_offer.)"""
             cycle = self.cycle
             cycle.more_body = True
             cycle.message_event.clear()
