@@ -37,14 +37,16 @@ TITLE = "6. odsc-llm proxy vs direct"
 
 
 @contextlib.contextmanager
-def running_proxy(server: str, identity: Identity) -> Iterator[str]:
-    """``odsc-llm proxy`` (no key, a free port) in front of ``server``; yields its URL."""
+def running_proxy(server: str, identity: Identity, checkout: str = ROOT) -> Iterator[str]:
+    """``odsc-llm proxy`` (no key, a free port) in front of ``server``, running the code
+    of ``checkout`` (this one by default); yields its URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OCI_", "ODSC_LLM_"))}
     env["OCI_CONFIG_FILE"] = identity.config_path
+    env["PYTHONPATH"] = checkout
     proc = subprocess.Popen(
         [sys.executable, "-m", "odsc_llm", "proxy", f"{server}/{OCID}", "--no-api-key",
          "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=checkout, env=env,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
@@ -79,7 +81,7 @@ class _Path:
                     yield line
 
 
-def _paths(server: str, proxy: str, identity: Identity) -> dict[str, _Path]:
+def _paths(server: str, proxies: dict[str, str], identity: Identity) -> dict[str, _Path]:
     import odsc_llm
 
     auth = odsc_llm.auth.api_key(config_file=identity.config_path)
@@ -88,10 +90,10 @@ def _paths(server: str, proxy: str, identity: Identity) -> dict[str, _Path]:
         "accept": "text/event-stream",
         "enable-streaming": "true",
     }
-    return {
-        "direct": _Path(f"{server}/{OCID}/predictWithResponseStream", direct_headers, auth),
-        "proxy": _Path(f"{proxy}/v1/completions", {}, None),
-    }
+    paths = {"direct": _Path(f"{server}/{OCID}/predictWithResponseStream", direct_headers, auth)}
+    for key, url in proxies.items():
+        paths[key] = _Path(f"{url}/v1/completions", {}, None)
+    return paths
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -120,41 +122,66 @@ async def _fanout(proxy: str, streams: int, chunks: int) -> dict[str, Any]:
     return {"wall_s": wall, "errors": len(errors), "first_error": errors[0] if errors else None}
 
 
+def _first_token_ms(path: _Path, chunks: int) -> float:
+    started = time.perf_counter()
+    it = path.stream(chunks)
+    next(it)
+    elapsed = (time.perf_counter() - started) * 1e3
+    for _ in it:
+        pass
+    return elapsed
+
+
 def figure(
     server: str,
     identity: Identity,
     *,
-    rounds: int = 5,
-    ttft_streams: int = 200,
+    rounds: int = 10,
+    ttft_streams: int = 600,
     ttft_chunks: int = 8,
     stream_chunks: int = 20_000,
     fanout_streams: int = 1000,
     fanout_chunks: int = 50,
+    baseline: str | None = None,
 ) -> dict[str, Any]:
-    """Measure both paths side by side; the figure's dict (see ``table_lines``)."""
-    with running_proxy(server, identity) as proxy:
-        paths = _paths(server, proxy, identity)
+    """Measure both paths side by side; the figure's dict (see ``table_lines``).
+
+    Short streams alternate path by path, one stream each in turn (the first path of
+    each turn rotates), so the machine's drift on a shared box hits every path alike;
+    each round's medians give one "added" figure, and the spread across rounds says how
+    steady it was. ``baseline``: another checkout's proxy (e.g. ``main``), measured in
+    the same turns, for an A/B of a change.
+    """
+    with contextlib.ExitStack() as stack:
+        proxies = {"proxy": stack.enter_context(running_proxy(server, identity))}
+        if baseline is not None:
+            proxies["baseline"] = stack.enter_context(
+                running_proxy(server, identity, os.path.abspath(baseline))
+            )
+        paths = _paths(server, proxies, identity)
         for path in paths.values():  # warm-up: connections, imports, caches
-            for _ in range(5):
-                for _ in path.stream(ttft_chunks):
-                    pass
+            for _ in range(20):
+                _first_token_ms(path, ttft_chunks)
         order = list(paths)
         ttft: dict[str, list[float]] = {k: [] for k in paths}
+        added: dict[str, list[float]] = {k: [] for k in proxies}
         rate: dict[str, list[float]] = {k: [] for k in paths}
         per_round = max(1, ttft_streams // rounds)
-        for r in range(rounds):
-            keys = order[r % 2 :] + order[: r % 2]
-            for key in keys:
-                samples = []
-                for _ in range(per_round):
-                    started = time.perf_counter()
-                    it = paths[key].stream(ttft_chunks)
-                    next(it)
-                    samples.append((time.perf_counter() - started) * 1e3)
-                    for _ in it:
-                        pass
-                ttft[key].append(statistics.median(samples))
-            for key in keys:
+        turn = 0
+        for _ in range(rounds):
+            samples: dict[str, list[float]] = {k: [] for k in paths}
+            for _ in range(per_round):
+                turn += 1
+                start = turn % len(order)
+                for key in order[start:] + order[:start]:
+                    samples[key].append(_first_token_ms(paths[key], ttft_chunks))
+            for key, values in samples.items():
+                ttft[key].extend(values)
+            for key in proxies:
+                added[key].append(
+                    statistics.median(samples[key]) - statistics.median(samples["direct"])
+                )
+            for key in order[turn % len(order) :] + order[: turn % len(order)]:
                 started = time.perf_counter()
                 count = sum(1 for _ in paths[key].stream(stream_chunks))
                 if count != stream_chunks:
@@ -162,10 +189,12 @@ def figure(
                 rate[key].append(count / (time.perf_counter() - started))
         for path in paths.values():
             path.client.close()
-        fanout = asyncio.run(_fanout(proxy, fanout_streams, fanout_chunks))
+        fanout = asyncio.run(_fanout(proxies["proxy"], fanout_streams, fanout_chunks))
     return {
         "title": TITLE,
         "ttft_ms": {k: _summary(v) for k, v in ttft.items()},
+        "added_ms": {k: _summary(v) for k, v in added.items()},
+        "ttft_p10_ms": {k: statistics.quantiles(v, n=10)[0] for k, v in ttft.items()},
         "rate": {k: _summary(v) for k, v in rate.items()},
         "sizes": {
             "rounds": rounds,
@@ -179,41 +208,61 @@ def figure(
     }
 
 
-def _added_ms(fig: dict[str, Any]) -> float:
-    return float(fig["ttft_ms"]["proxy"]["median"] - fig["ttft_ms"]["direct"]["median"])
+def _added_ms(fig: dict[str, Any], key: str = "proxy") -> float:
+    """The added time to first token: the median over rounds of (proxy - direct)."""
+    return float(fig["added_ms"][key]["median"])
 
 
-def _rate_ratio(fig: dict[str, Any]) -> float:
-    return float(fig["rate"]["proxy"]["median"] / fig["rate"]["direct"]["median"])
+def _rate_ratio(fig: dict[str, Any], key: str = "proxy") -> float:
+    return float(fig["rate"][key]["median"] / fig["rate"]["direct"]["median"])
 
 
 def table_lines(fig: dict[str, Any]) -> list[str]:
     """The figure as Markdown (the report's section)."""
     s = fig["sizes"]
-    t, r, fo = fig["ttft_ms"], fig["rate"], fig["fanout"]
+    t, p10, r, fo = fig["ttft_ms"], fig["ttft_p10_ms"], fig["rate"], fig["fanout"]
+    labels = {
+        "direct": "direct (signed by odsc_llm)",
+        "proxy": "through odsc-llm proxy",
+        "baseline": "through the baseline checkout's proxy",
+    }
 
-    def cell(x: dict[str, float], fmt: str) -> str:
+    def spread(x: dict[str, float], fmt: str) -> str:
         return f"{x['median']:{fmt}} ({x['lo']:{fmt}}–{x['hi']:{fmt}})"
 
+    def added(key: str) -> str:
+        a = fig["added_ms"][key]
+        return f"{a['median']:+.2f} ms (rounds {a['lo']:+.2f} to {a['hi']:+.2f})"
+
+    baseline = (
+        [
+            f"Baseline checkout, in the same turns: added {added('baseline')}; throughput "
+            f"{_rate_ratio(fig, 'baseline'):.2f}× direct.",
+            "",
+        ]
+        if "baseline" in fig["added_ms"]
+        else []
+    )
     return [
         f"### {TITLE}: the same reader, side by side in one run",
         "",
-        f"| path | time to first token, ms ({s['ttft_streams']} streams of {s['ttft_chunks']}) "
-        f"| one stream of {s['stream_chunks']:,} chunks, chunks/s |",
+        f"| path | time to first token, ms: median (10th percentile) of {s['ttft_streams']} "
+        f"streams of {s['ttft_chunks']} | one stream of {s['stream_chunks']:,} chunks, "
+        "chunks/s: median (range) of rounds |",
         "| --- | --- | --- |",
         *(
-            f"| {label} | {cell(t[key], '.2f')} | {cell(r[key], ',.0f')} |"
-            for key, label in (
-                ("direct", "direct (signed by odsc_llm)"),
-                ("proxy", "through odsc-llm proxy"),
-            )
+            f"| {labels[key]} | {t[key]['median']:.2f} ({p10[key]:.2f}) | "
+            f"{spread(r[key], ',.0f')} |"
+            for key in t
         ),
         "",
-        f"Added time to first token: {_added_ms(fig):+.2f} ms at the median; stream throughput "
+        f"Added time to first token: {added('proxy')} at the median, over "
+        f"{s['rounds']} rounds of streams alternating path by path; stream throughput "
         f"{_rate_ratio(fig):.2f}× direct. {s['fanout_streams']:,} concurrent streams of "
         f"{s['fanout_chunks']} chunks through one proxy process: {fo['errors']} errors, "
         f"{fo['wall_s']:.1f} s.",
         "",
+        *baseline,
     ]
 
 
@@ -271,6 +320,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--write", action="store_true", help="record the figure in RESULTS.md (its own section)"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="CHECKOUT",
+        help="also measure the proxy of another checkout (e.g. a worktree of main), in the "
+        "same turns: an A/B of a change",
+    )
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     # --quick still times 80 short streams: a handful (6, once) made a noisy median.
@@ -282,7 +337,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     identity = Identity.create()
     try:
         with running_server() as server:
-            fig = figure(server, identity, **sizes)
+            fig = figure(server, identity, baseline=args.baseline, **sizes)
     finally:
         identity.cleanup()
     print("\n".join(table_lines(fig)))

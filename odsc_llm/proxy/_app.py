@@ -114,6 +114,11 @@ class ProxyApp:
             if scope["method"] != route.method:
                 raise _Refused(405, f"{scope['method']} is not allowed on {scope['path']}.")
             body = await _read_body(scope, receive)
+            if route.method == "POST" and not body:
+                # Forwarded, an empty body would cost a signed round trip for the
+                # deployment's own 400 (or 422 from vLLM), in another shape.
+                what = "multipart form" if route.multipart else "JSON request"
+                raise _Refused(400, f"The request body is empty: send the {what} in it.")
             if route.method == "GET" and not self.served.single:
                 await self._models(send, record)
                 return

@@ -12,6 +12,12 @@ never signs anything itself. Routing as the SDK's clients do it (DESIGN.md, rout
   for the suffixes such a deployment routes (``MIE_OPENAI_SUFFIXES``); any other route
   still goes by the header form, which every deployment routes.
 
+The upstream leg runs on odsc_llm's aiohttp transport when aiohttp is installed (the
+``proxy`` extra brings it): its C parser (llhttp) reads the deployment's answer, and it
+sends a request's head and body in one write by itself (``http_writer``: headers are held
+for the first body bytes). Without aiohttp, httpx's own transport with the
+:mod:`._gather` streams, which do that write-gathering for httpcore.
+
 Several deployments for one name: the one with the fewest requests in flight goes first
 (ties rotate, so idle deployments share the load); a connection error or a 429, 502,
 503 or 504 moves the request to the next, until one answers. An answer is never moved
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import http.cookiejar
+import importlib.util
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,10 +37,11 @@ from typing import Any
 import httpx
 
 from .. import _constants as C
+from ..types.params import Transport
 from ._config import Target
 from ._gather import GatheringTransport
 
-__all__ = ["Attempted", "Upstream", "UpstreamUnavailable"]
+__all__ = ["Attempted", "Upstream", "UpstreamUnavailable", "default_transport"]
 
 
 class UpstreamUnavailable(Exception):
@@ -121,10 +129,19 @@ class _NoCookies(http.cookiejar.CookieJar):
         return None
 
 
-class Upstream:
-    """The shared upstream client and the deployments' load."""
+def default_transport() -> Transport:
+    """``"aiohttp"`` when aiohttp is importable, else ``"httpx"``."""
+    return "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
 
-    def __init__(self) -> None:
+
+class Upstream:
+    """The shared upstream client and the deployments' load.
+
+    ``transport``: ``"aiohttp"`` or ``"httpx"``; ``None``, :func:`default_transport`.
+    """
+
+    def __init__(self, transport: Transport | None = None) -> None:
+        self.transport: Transport = transport or default_transport()
         self._client: httpx.AsyncClient | None = None
         self._turn = itertools.count()
 
@@ -132,8 +149,15 @@ class Upstream:
     def client(self) -> httpx.AsyncClient:
         """Made on first use, so the app can be built outside an event loop."""
         if self._client is None:
+            transport: httpx.AsyncBaseTransport
+            if self.transport == "aiohttp":
+                from .._transport._aiohttp import AiohttpTransport
+
+                transport = AiohttpTransport(limits=C.PROXY_LIMITS)
+            else:
+                transport = GatheringTransport(limits=C.PROXY_LIMITS)
             self._client = httpx.AsyncClient(
-                transport=GatheringTransport(limits=C.PROXY_LIMITS),
+                transport=transport,
                 timeout=C.PROXY_TIMEOUT,
                 follow_redirects=False,  # a deployment does not redirect; nothing re-signed
                 # One client serves every caller: a cookie a deployment sets must not go

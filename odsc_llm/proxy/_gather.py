@@ -1,5 +1,8 @@
 """The upstream leg's writes, gathered: a request's head and body go out as one write.
 
+(The upstream leg's transport when aiohttp is not installed: aiohttp's writer gathers
+a request's head and body itself.)
+
 httpcore writes a request's head, then its body, each through the network stream; on
 asyncio each write is a system call, a turn of the event loop (anyio yields on every
 send) and a wake-up of the deployment's side, which finds half a request. The stream

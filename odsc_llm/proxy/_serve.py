@@ -78,8 +78,10 @@ def uvicorn_options() -> dict[str, Any]:
         # client address (it reads none) and a Server header.
         "proxy_headers": False,
         "server_header": False,
-        # h11 (never httptools: see _coalesce) writing through a CoalescingTransport;
-        # the loop is uvicorn's choice (loop="auto": uvloop when installed).
+        "ws": "none",  # plain HTTP only: an upgrade offer is ignored (see _coalesce)
+        # httptools with its Upgrade: h2c bug fixed (h11 without httptools: see
+        # _coalesce), writing through a CoalescingTransport; the loop is uvicorn's
+        # choice (loop="auto": uvloop when installed, as the proxy extra does).
         "http": protocol_class(),
         "lifespan": "on",
     }

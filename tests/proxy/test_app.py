@@ -188,6 +188,32 @@ def test_body_not_json_is_400(proxy_url: str, local: LocalDeployment) -> None:
     assert local.requests == []
 
 
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/v1/chat/completions", "openai"),
+        ("/v1/embeddings", "openai"),
+        ("/v1/audio/transcriptions", "openai"),
+        ("/v1/messages", "anthropic"),
+    ],
+)
+def test_empty_body_is_400_before_upstream(
+    proxy_url: str, local: LocalDeployment, path: str, shape: str
+) -> None:
+    answer = httpx.post(proxy_url + path, content=b"", headers={"x-api-key": KEY})
+    assert answer.status_code == 400
+    error = answer.json()
+    if shape == "anthropic":
+        assert error["type"] == "error"
+        assert error["error"]["type"] == "invalid_request_error"
+        message = error["error"]["message"]
+    else:
+        assert error["error"]["type"] == "invalid_request_error"
+        message = error["error"]["message"]
+    assert message.startswith("The request body is empty")
+    assert local.requests == []
+
+
 # ---- upstream answers and failures ---------------------------------------------------------
 
 

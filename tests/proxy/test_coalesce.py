@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,9 +14,10 @@ from pytest_httpx import HTTPXMock
 
 from odsc_llm.proxy import create_app
 from odsc_llm.proxy._coalesce import CoalescingTransport
-from odsc_llm.testing import LocalDeployment
+from odsc_llm.proxy._forward import Upstream
 
-from ..support.proxy import KEY, running
+from ..support.proxy import running
+from ..support.raw_server import raw_deployment
 
 
 class _Recorder:
@@ -87,46 +86,22 @@ async def test_everything_else_is_the_real_transports() -> None:
 PAUSE = 0.3
 
 
-@contextlib.contextmanager
-def _slow_first_token() -> Iterator[str]:
+def _slow_first_token() -> contextlib.AbstractContextManager[str]:
     """A deployment that sends its stream's headers at once and its first token PAUSE
     seconds later (a model thinking), then ends the stream; yields its URL."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(10)
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(10)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-                while len(body) < length:
-                    body += conn.recv(65536)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                    b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
-                )
-                time.sleep(PAUSE)
-                for event in (b'data: {"first":1}\n\n', b"data: [DONE]\n\n"):
-                    conn.sendall(b"%x\r\n%s\r\n" % (len(event), event))
-                conn.sendall(b"0\r\n\r\n")
+    def answer(conn: socket.socket, head: bytes, body: bytes) -> bool:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        )
+        time.sleep(PAUSE)
+        for event in (b'data: {"first":1}\n\n', b"data: [DONE]\n\n"):
+            conn.sendall(b"%x\r\n%s\r\n" % (len(event), event))
+        conn.sendall(b"0\r\n\r\n")
+        return False
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/ocid1.datasciencemodeldeployment.oc1.iad.x"
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(10)
+    return raw_deployment(answer)
 
 
 def test_headers_wait_for_the_first_token_and_go_with_it() -> None:
@@ -154,43 +129,6 @@ def test_headers_wait_for_the_first_token_and_go_with_it() -> None:
     assert b"data: [DONE]" in first + rest
 
 
-# ---- h11, never httptools: an Upgrade: h2c offer keeps its body ----------------------
-
-
-def test_the_protocol_is_h11_even_where_httptools_is_installed() -> None:
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    from odsc_llm.proxy._coalesce import protocol_class
-
-    assert issubclass(protocol_class(), H11Protocol)
-
-
-def test_an_h2c_upgrade_offer_is_ignored_and_the_body_forwarded(
-    proxy_url: str, local: LocalDeployment
-) -> None:
-    # What Java's java.net.http.HttpClient sends by default on http:// (and curl --http2).
-    host, port = proxy_url.removeprefix("http://").split(":")
-    body = b'{"model":"m","messages":[{"role":"user","content":"upgrade offered"}]}'
-    with socket.create_connection((host, int(port)), timeout=10) as caller:
-        caller.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer %s\r\n"
-            b"connection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\n"
-            b"http2-settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
-            b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
-            % (KEY.encode(), len(body), body)
-        )
-        answer = b""
-        while b"upgrade offered" not in answer:
-            more = caller.recv(65536)
-            if not more:
-                break
-            answer += more
-    assert answer.startswith(b"HTTP/1.1 200 ")  # not 101: the offer is ignored (RFC 9110 7.8)
-    assert b"You said: upgrade offered" in answer
-    (sent,) = local.requests
-    assert sent.json()["messages"][0]["content"] == "upgrade offered"
-
-
 # ---- the ASGI app alone: one task, and the headers held for the first body message ----
 
 
@@ -203,6 +141,7 @@ async def test_the_answer_is_sent_from_the_callers_task_with_its_headers_held(
         "http://127.0.0.1:9/ocid1.datasciencemodeldeployment.oc1.iad.x",
         auth=httpx.BasicAuth("u", "p"),
     )
+    app.upstream = Upstream("httpx")  # the transport pytest-httpx mocks
     body = b'{"model":"m","stream":true,"messages":[]}'
     incoming = [{"type": "http.request", "body": body, "more_body": False}]
     done = asyncio.Event()

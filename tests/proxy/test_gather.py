@@ -1,23 +1,28 @@
-"""The upstream leg: a request's head and body in one write; no cookies kept."""
+"""The upstream leg: on aiohttp when it is installed, else httpx's transport with
+gathered writes; on both, a request's head and body in one write and no cookies kept."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
-import threading
-from collections.abc import Iterator
+import sys
 from typing import Any
 
 import httpcore
 import httpx
+import pytest
 
 from odsc_llm import _constants as C
+from odsc_llm._transport._aiohttp import AiohttpTransport
 from odsc_llm._transport._transports import pool_of
 from odsc_llm.proxy import create_app
 from odsc_llm.proxy._forward import Upstream
 from odsc_llm.proxy._gather import GatheringBackend, GatheringStream
+from odsc_llm.types.params import Transport
 
 from ..support.proxy import running
+from ..support.raw_server import raw_deployment
 
 
 class _Recording(httpcore.AsyncNetworkStream):
@@ -66,62 +71,85 @@ async def test_a_large_body_is_not_held_whole() -> None:
     assert real.writes[1:] == [b"tail"]
 
 
-def test_the_upstream_client_gathers() -> None:
-    client = Upstream().client
-    assert isinstance(pool_of(client)._network_backend, GatheringBackend)
+TRANSPORTS = pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 
 
-@contextlib.contextmanager
-def _cookie_setting_deployment(heads: list[bytes]) -> Iterator[str]:
+def test_the_upstream_client_is_on_aiohttp_when_it_is_installed() -> None:
+    upstream = Upstream()
+    assert upstream.transport == "aiohttp"
+    assert isinstance(upstream.client._transport, AiohttpTransport)
+
+
+def test_without_aiohttp_the_upstream_client_gathers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if not installed
+    upstream = Upstream()
+    assert upstream.transport == "httpx"
+    assert isinstance(pool_of(upstream.client)._network_backend, GatheringBackend)
+
+
+@TRANSPORTS
+async def test_the_upstream_request_goes_out_in_one_write(
+    transport: Transport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every socket write of this process's asyncio transports, while the request runs:
+    # aiohttp's, and anyio's under httpcore.
+    writes: list[bytes] = []
+    real_write = asyncio.selector_events._SelectorSocketTransport.write  # type: ignore[attr-defined]
+
+    def write(self: Any, data: Any) -> None:
+        writes.append(bytes(data))
+        real_write(self, data)
+
+    monkeypatch.setattr(asyncio.selector_events._SelectorSocketTransport, "write", write)  # type: ignore[attr-defined]
+
+    def answer(conn: socket.socket, head: bytes, body: bytes) -> bool:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+        )
+        return True
+
+    body = b'{"model":"m","messages":[]}'
+    with raw_deployment(answer) as deployment:
+        app = create_app(deployment, auth=httpx.BasicAuth("u", "p"))
+        upstream = Upstream(transport)
+        try:
+            for _ in range(2):  # a new connection, then a pooled one
+                attempted = await upstream.send(
+                    app.served.targets, "POST", "/v1/chat/completions",
+                    lambda target: body, "application/json", False,
+                )  # fmt: skip
+                assert (await attempted.response.aread()) == b"{}"
+                await upstream.release(attempted)
+        finally:
+            await upstream.aclose()
+    requests = [w for w in writes if w.startswith(b"POST ")]
+    assert len(requests) == 2, writes
+    assert all(w.endswith(b"\r\n\r\n" + body) for w in requests), writes
+
+
+def _cookie_setting_deployment(heads: list[bytes]) -> contextlib.AbstractContextManager[str]:
     """Answers every request with JSON and a Set-Cookie; ``heads`` gets each request head."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(10)
 
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(10)
-                data = b""
-                while True:
-                    while b"\r\n\r\n" not in data:
-                        more = conn.recv(65536)
-                        if not more:
-                            break
-                        data += more
-                    if b"\r\n\r\n" not in data:
-                        break
-                    head, _, data = data.partition(b"\r\n\r\n")
-                    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-                    while len(data) < length:
-                        data += conn.recv(65536)
-                    data = data[length:]
-                    heads.append(head.lower())
-                    answer = b'{"choices":[]}'
-                    conn.sendall(
-                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                        b"set-cookie: lb=server-1; Path=/\r\ncontent-length: %d\r\n\r\n%s"
-                        % (len(answer), answer)
-                    )
+    def answer(conn: socket.socket, head: bytes, body: bytes) -> bool:
+        heads.append(head.lower())
+        reply = b'{"choices":[]}'
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            b"set-cookie: lb=server-1; Path=/\r\ncontent-length: %d\r\n\r\n%s" % (len(reply), reply)
+        )
+        return True
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/ocid1.datasciencemodeldeployment.oc1.iad.x"
-    finally:
-        listener.close()
-        thread.join(10)
+    return raw_deployment(answer)
 
 
-def test_a_cookie_a_deployment_sets_never_goes_back_upstream() -> None:
+@TRANSPORTS
+def test_a_cookie_a_deployment_sets_never_goes_back_upstream(transport: Transport) -> None:
     # One upstream client serves every caller: a cookie kept from one caller's answer
     # would travel with the next caller's request.
     heads: list[bytes] = []
     with _cookie_setting_deployment(heads) as deployment:
         app = create_app(deployment, auth=httpx.BasicAuth("u", "p"))
+        app.upstream = Upstream(transport)
         with running(app) as url, httpx.Client(timeout=10) as caller:
             for _ in range(2):
                 answer = caller.post(f"{url}/v1/chat/completions", json={"model": "m"})
