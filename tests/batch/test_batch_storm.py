@@ -17,24 +17,11 @@ import odsc_llm
 from odsc_llm import _constants as C
 from odsc_llm._batch import Controller
 from odsc_llm._batch._control import Pacer
+from tests.support.batch import FakeClock, Status
 
 pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 
 from odsc_llm.testing import LocalDeployment
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Status(Exception):
-    def __init__(self, status_code: int) -> None:
-        super().__init__(f"status {status_code}")
-        self.status_code = status_code
 
 
 def test_pace_doubles_after_a_quiet_interval_following_a_storm() -> None:
