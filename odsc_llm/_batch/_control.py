@@ -369,6 +369,12 @@ class Controller:
             # answered yet (a storm from the start) bounds nothing.
             self._recover_to = measured
         current = self.rate if self.rate is not None else math.inf
+        if self._recover_to is not None and measured >= C.BATCH_RATE_BINDING * current:
+            # A pace that was kept (answered) and still drew a 429 is too fast: fast
+            # regrowth stops below it. The rate answered as the 429s began can be a burst
+            # above the limit (a service's bucket lets one through), and regrowing to it
+            # drew a run of 429s each time the pace came back.
+            self._recover_to = min(self._recover_to, current)
         self.rate = max(C.BATCH_MIN_RATE, min(current, max(measured, C.BATCH_MIN_RATE)))
         self.rate *= C.BATCH_RATE_BACKOFF
         self.rate = max(C.BATCH_MIN_RATE, self.rate)
