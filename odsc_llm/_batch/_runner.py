@@ -324,9 +324,7 @@ async def run_batch(
         record(slot)
 
     tasks: set[asyncio.Task[None]] = set()
-    trace = trace_from_env() if control.trace is None else None
-    if trace is not None:
-        control.trace = trace
+    trace = None
     # The loop's own lag, so the controller does not take this process's slowness for
     # the server's (a fixed concurrency has nothing to adapt).
     lag_probe = (
@@ -334,6 +332,10 @@ async def run_batch(
     )
     started = time.perf_counter()
     try:
+        # Opened in the try: a bad path raises, and the bar and resume file still close.
+        trace = trace_from_env() if control.trace is None else None
+        if trace is not None:
+            control.trace = trace
         for index in pending:
             if failure or write_failure:
                 break

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from .. import _constants as C
+from .._errors import InvalidRequestError
 
 __all__ = ["Trace", "trace_from_env"]
 
@@ -43,5 +44,13 @@ def trace_from_env(clock: Callable[[], float] = time.monotonic) -> _FileTrace | 
     path = os.environ.get(C.ENV_BATCH_TRACE, "").strip()
     if not path:
         return None
-    # Line-buffered: a batch killed midway still leaves what it decided so far.
-    return _FileTrace(open(path, "a", buffering=1, encoding="utf-8"), clock)
+    try:
+        # Line-buffered: a batch killed midway still leaves what it decided so far.
+        stream = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (closed by close())
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"{C.ENV_BATCH_TRACE}={path!r} cannot be opened to append the batch's trace "
+            f"({exc.strerror or exc}). Point it at a writable file, or unset it to run "
+            "without a trace."
+        ) from exc
+    return _FileTrace(stream, clock)

@@ -10,6 +10,7 @@ import pytest
 
 from odsc_llm import _constants as C
 from odsc_llm._batch import Controller, run_batch
+from odsc_llm._errors import InvalidRequestError
 from tests.support.batch import FakeClock, Status
 
 
@@ -43,6 +44,21 @@ async def test_no_trace_without_the_variable(
     control = Controller(fixed=None, max_concurrency=64, rate_limit=None)
     await run_batch(_answer, range(2 * C.BATCH_LATENCY_EVERY), controller=control)
     assert control.trace is None and list(tmp_path.iterdir()) == []
+
+
+async def test_an_unwritable_trace_path_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(C.ENV_BATCH_TRACE, str(tmp_path / "missing" / "trace.jsonl"))
+    calls: list[int] = []
+
+    async def call(item: int) -> int:
+        calls.append(item)
+        return item
+
+    with pytest.raises(InvalidRequestError, match=r"ODSC_LLM_BATCH_TRACE=.*unset it"):
+        await run_batch(call, range(4), resume_file=tmp_path / "done.jsonl")
+    assert calls == []  # nothing was sent
 
 
 def test_cuts_and_the_end_of_slow_start_are_traced() -> None:
