@@ -177,10 +177,10 @@ BATCH_LAG_INTERVAL = 0.05
 BATCH_LAG_WINDOW = 1.0
 BATCH_LAG_WEIGHT = 3.0
 #: Slow start ends at the first check whose median latency is this many times the best
-#: median (or whose loop-lag allowance exceeds the best median): answers slowing down
-#: mean a queue is forming, on the server or in this process, and doubling on into it
-#: only overshoots (a CPU-starved client then holds hundreds of connections it cannot
-#: serve). TCP's HyStart++ (RFC 9406) leaves slow start on the same sign.
+#: median while throughput has stopped growing (or whose loop-lag allowance exceeds the
+#: best median): a queue is forming, on the server or in this process, and doubling on
+#: into it only overshoots (a CPU-starved client then holds hundreds of connections it
+#: cannot serve). TCP's HyStart++ (RFC 9406) leaves slow start on rising delay.
 BATCH_SLOW_START_EXIT = 1.5
 #: Latency cuts only while throughput has stopped growing: answers in the last
 #: ``BATCH_GROWTH_WINDOW`` seconds more than ``1 + BATCH_GROWTH_MIN`` times those of the

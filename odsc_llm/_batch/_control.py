@@ -13,10 +13,11 @@ reports how it went:
   does not hold, the limit is cut by ``BATCH_LATENCY_BACKOFF``. A 503, a 504 or a
   timeout/connection error cuts it by ``BATCH_BACKOFF`` (at most once per
   ``BATCH_CUT_INTERVAL``: a burst of failures is one signal).
-* **Slow start ends early on delay.** At the first check whose median latency is
-  ``BATCH_SLOW_START_EXIT`` x the best median, or whose loop-lag allowance (below)
-  exceeds the best median, growth turns additive: a queue is forming (on the server, or
-  in a client short of CPU), and doubling into it only piles up connections.
+* **Slow start ends early on delay.** At the first check whose loop-lag allowance
+  (below) exceeds the best median, or whose median latency is
+  ``BATCH_SLOW_START_EXIT`` x the best median while throughput has stopped growing,
+  growth turns additive: a queue is forming (in a client short of CPU, or on the
+  server), and doubling into it only piles up connections.
 * **The client's own slowness is not congestion.** Latency is measured here, so a
   process short of CPU sees every answer late. Two things keep that from cutting the
   limit (which would only lower throughput): the event loop's lag (``loop_lag``, fed by
@@ -277,12 +278,14 @@ class Controller:
             stalled = not self._throughput_grows(now)
             allowed = self._best_median * C.BATCH_LATENCY_TOLERANCE
             lag = C.BATCH_LAG_WEIGHT * self._lag.value
-            if self._slow_start and (
-                median > C.BATCH_SLOW_START_EXIT * self._best_median or lag > self._best_median
-            ):
-                # Answers slow down (a queue forms) or the client waits on itself longer
-                # than on the server: doubling on would hold far more than either can
-                # serve. Grow additively from here (HyStart++, RFC 9406, does the same).
+            slower = median > C.BATCH_SLOW_START_EXIT * self._best_median
+            if self._slow_start and (lag > self._best_median or (slower and stalled)):
+                # The client waits on itself longer than on the server, or answers slow
+                # down and come no faster (a queue forms): doubling on would hold far
+                # more than either can serve. Grow additively from here (HyStart++, RFC
+                # 9406, leaves slow start on rising delay). Slower answers that come
+                # with more answers per second are a fuller pipe (an LLM server batching
+                # more requests at once): slow start goes on.
                 self._slow_start = False
                 self._record("slow_start_end", median=round(median, 4))
             # Slower answers, or a client that waits on its own loop longer than on the

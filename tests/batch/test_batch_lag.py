@@ -211,19 +211,30 @@ def test_slow_start_ends_when_the_client_waits_on_itself() -> None:
     assert control.slots < 4 * C.BATCH_INITIAL_CONCURRENCY
 
 
-def test_slow_start_ends_when_answers_slow_down() -> None:
-    # Throughput still grows, but the median latency doubles: a queue is forming. The
-    # old controller doubled on (within the 3x latency tolerance) to the ceiling.
+def test_slow_start_ends_when_answers_slow_down_and_come_no_faster() -> None:
+    # Answers 2.5 times as slow from 2 s on (within the 3x tolerance, so no cut) at a
+    # flat 20/s: a queue is forming. The old controller doubled on regardless (+1 an
+    # answer: 108 after 5 s); now slow start ends at the first check that sees it (4 s).
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    drive(control, clock, 5.0, lambda t: 20.0, lambda t: 0.1 if t < 2.0 else 0.25)
+    assert not control._slow_start
+    assert control.cuts == 0
+    assert control.slots < 100
+
+
+def test_slow_start_goes_on_while_slower_answers_come_faster() -> None:
+    # A fuller pipe (an LLM server batching more at once): latency up 1.7x, but 25 % more
+    # answers every second. Not a queue: slow start goes on.
     clock = FakeClock()
     control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
 
     def latency(t: float) -> float:
-        return 0.1 + 0.1 * min(t, 1.0)
+        return 0.1 + 0.07 * min(t, 1.0)
 
     drive(control, clock, 3.0, lambda t: 50.0 * 1.25**t, latency)
-    assert not control._slow_start
+    assert control._slow_start
     assert control.cuts == 0
-    assert control.slots < 128
 
 
 def test_slow_start_goes_on_while_latency_holds() -> None:

@@ -69,9 +69,10 @@ def test_cuts_and_the_end_of_slow_start_are_traced() -> None:
     for _ in range(C.BATCH_LATENCY_EVERY):
         clock.now += 0.01
         control.succeeded(0.1)
+    control.loop_lag(0.5)  # the client waits on its own loop: slow start ends
     for _ in range(C.BATCH_LATENCY_EVERY):
         clock.now += 0.01
-        control.succeeded(0.5)  # five times slower: slow start ends
+        control.succeeded(0.5)
     control.failed(Status(429))
     clock.now += 1.0
     control.failed(Status(503))
