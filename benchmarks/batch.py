@@ -325,7 +325,12 @@ class CpuLoad:
 
 
 def _run_one(
-    key: str, prompts: int, timeout: float, limits: dict[str, Any], hogs: int = 0
+    key: str,
+    prompts: int,
+    timeout: float,
+    limits: dict[str, Any],
+    hogs: int = 0,
+    trace: str | None = None,
 ) -> dict[str, Any]:
     options = ["--rate-limit", str(limits["rate_limit"]), "--capacity", str(limits["capacity"]),
                "--queue-size", str(limits["queue_size"])]  # fmt: skip
@@ -335,7 +340,8 @@ def _run_one(
                 [sys.executable, "-m", "benchmarks.batch", "--contender", key,
                  "--url", server.url, "--config", server.config, "--prompts", str(prompts),
                  "--rate-limit", str(limits["rate_limit"])],
-                capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=child_env(),
+                capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                env={**child_env(), **({"ODSC_LLM_BATCH_TRACE": trace} if trace else {})},
             )  # fmt: skip
             lines = out.stdout.strip().splitlines()
             row = json.loads(lines[-1]) if lines else {
@@ -361,11 +367,14 @@ def figure(
     capacity: int = CAPACITY,
     queue_size: int = QUEUE_SIZE,
     hogs: tuple[int, ...] = (0, CPU_HOGS),
+    trace_dir: str | None = None,
 ) -> dict[str, Any]:
     """Run every contender once per load condition (``hogs``: how many CPU-bound
     processes beside it; each contender's conditions run back to back, so they are
     compared on the same background load); the figure's data (see :func:`table_lines`).
-    ``rows`` is the first condition's, ``conditions`` holds them all."""
+    ``rows`` is the first condition's, ``conditions`` holds them all. ``trace_dir``:
+    each contender's batch controller logs its decisions to ``<key>-<hogs>hogs.jsonl``
+    there (``ODSC_LLM_BATCH_TRACE``; only ``batch()`` contenders write one)."""
     limits = {"rate_limit": rate_limit, "capacity": capacity, "queue_size": queue_size}
     conditions: list[dict[str, Any]] = [
         {"hogs": h, "name": _condition_name(h), "rows": {}} for h in hogs
@@ -378,7 +387,11 @@ def figure(
                 continue
             print(f"figure 5: batch, {CONTENDERS[key]}, {condition['name']} ...",
                   file=sys.stderr, flush=True)  # fmt: skip
-            row = _run_one(key, prompts, timeout, limits, hogs=condition["hogs"])
+            trace = None
+            if trace_dir is not None:
+                os.makedirs(trace_dir, exist_ok=True)
+                trace = os.path.join(trace_dir, f"{key}-{condition['hogs']}hogs.jsonl")
+            row = _run_one(key, prompts, timeout, limits, hogs=condition["hogs"], trace=trace)
             server = row["server"]
             wall = row["wall_s"]
             row.update(
@@ -575,6 +588,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         "--hogs", default=f"0,{CPU_HOGS}",
         help=f"load conditions: CPU-bound processes beside each contender (0,{CPU_HOGS})",
     )  # fmt: skip
+    parser.add_argument(
+        "--trace", metavar="DIR",
+        help="log each batch() contender's controller decisions (JSON lines) in DIR",
+    )  # fmt: skip
     # Children:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--capacity", type=int, default=CAPACITY, help="emulator capacity (64)")
@@ -595,7 +612,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     keys = [k.strip() for k in args.contenders.split(",") if k.strip()] or None
     hogs = tuple(int(h) for h in args.hogs.split(",") if h.strip())
     fig = figure(prompts, keys=keys, rate_limit=args.rate_limit, capacity=args.capacity,
-                 queue_size=args.queue_size, hogs=hogs or (0,))  # fmt: skip
+                 queue_size=args.queue_size, hogs=hogs or (0,), trace_dir=args.trace)  # fmt: skip
     if args.merge:
         with open(args.merge) as f:
             earlier = {c["hogs"]: c for c in _conditions(json.load(f))}

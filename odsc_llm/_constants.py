@@ -176,6 +176,12 @@ BATCH_LATENCY_BACKOFF = 0.9
 BATCH_LAG_INTERVAL = 0.05
 BATCH_LAG_WINDOW = 1.0
 BATCH_LAG_WEIGHT = 3.0
+#: Slow start ends at the first check whose median latency is this many times the best
+#: median while throughput has stopped growing (or whose loop-lag allowance exceeds the
+#: best median): a queue is forming, on the server or in this process, and doubling on
+#: into it only overshoots (a CPU-starved client then holds hundreds of connections it
+#: cannot serve). TCP's HyStart++ (RFC 9406) leaves slow start on rising delay.
+BATCH_SLOW_START_EXIT = 1.5
 #: Latency cuts only while throughput has stopped growing: answers in the last
 #: ``BATCH_GROWTH_WINDOW`` seconds more than ``1 + BATCH_GROWTH_MIN`` times those of the
 #: window before mean more in flight still buys more answers, so a slower answer is
@@ -202,6 +208,13 @@ BATCH_RATE_QUIET = 0.5
 BATCH_RATE_DOUBLING = 0.25
 #: A caller waiting for its turn at the pace re-reads the pace at least this often (s).
 BATCH_PACE_RECHECK = 0.1
+#: A learned pace catches up on send slots the event loop woke too late for, up to this
+#: many seconds' worth (a token bucket this deep). With a one-slot bucket a loop that
+#: wakes 40 ms late (a busy machine) sends one request per wake-up, not forty ms' worth:
+#: at 150/s the batch fell to ~60/s. The service counts requests per second ("150 per
+#: second per tenancy", OCI Data Science docs, model-dep-predict-endpoint), so a tenth of
+#: a second's worth at once stays within it. A caller's ``rate_limit=`` never catches up.
+BATCH_PACE_CATCHUP = 0.1
 #: The pace never goes below this (requests/s).
 BATCH_MIN_RATE = 1.0
 #: With concurrency="auto" a 429/503 attempt is retried up to this many times beyond
@@ -209,6 +222,8 @@ BATCH_MIN_RATE = 1.0
 BATCH_THROTTLED_RETRIES = 8
 #: Ctrl-C: how long in-flight items get to finish cancelling before the runner returns.
 BATCH_CANCEL_GRACE = 2.0
+#: A file path: every batch appends its controller's decisions there as JSON lines (debug).
+ENV_BATCH_TRACE = "ODSC_LLM_BATCH_TRACE"
 
 # ---- odsc-llm proxy: the local signing gateway (odsc_llm/proxy/) -----------------------
 

@@ -13,6 +13,11 @@ reports how it went:
   does not hold, the limit is cut by ``BATCH_LATENCY_BACKOFF``. A 503, a 504 or a
   timeout/connection error cuts it by ``BATCH_BACKOFF`` (at most once per
   ``BATCH_CUT_INTERVAL``: a burst of failures is one signal).
+* **Slow start ends early on delay.** At the first check whose loop-lag allowance
+  (below) exceeds the best median, or whose median latency is
+  ``BATCH_SLOW_START_EXIT`` x the best median while throughput has stopped growing,
+  growth turns additive: a queue is forming (in a client short of CPU, or on the
+  server), and doubling into it only piles up connections.
 * **The client's own slowness is not congestion.** Latency is measured here, so a
   process short of CPU sees every answer late. Two things keep that from cutting the
   limit (which would only lower throughput): the event loop's lag (``loop_lag``, fed by
@@ -33,10 +38,14 @@ reports how it went:
   ``BATCH_RATE_DOUBLING`` seconds once ``BATCH_RATE_QUIET`` seconds have passed without
   a 429 (without bound if nothing was answered then): a storm of 429s answers nothing,
   so it drops the pace to ``BATCH_MIN_RATE``, and the batch must come back as fast as
-  the service does, not at 2 % a second. ``rate_limit=`` is a hard ceiling on the pace
-  (and the pace from the start). A 429 also caps the concurrency limit at twice what
-  that pace needs (``rate x latency``, the recent median latency as measured: what is in
-  flight includes the client's own time, Little's law).
+  the service does, not at 2 % a second. A learned pace catches up on the send slots a
+  late event loop missed (up to ``BATCH_PACE_CATCHUP`` seconds' worth): on a busy
+  machine the loop wakes a waiting sender tens of ms late, and a pace that lost those
+  slots sent a fraction of its rate. ``rate_limit=`` is a hard ceiling on the pace
+  (and the pace from the start), and never catches up. A 429 also caps the
+  concurrency limit at twice what that pace needs (``rate x latency``, the recent
+  median latency as measured: what is in flight includes the client's own time,
+  Little's law).
 
 With a fixed ``concurrency`` the limit never moves and only ``rate_limit`` paces.
 Nothing here does I/O; the clock is injectable for tests.
@@ -55,6 +64,8 @@ from typing import Any, Literal
 from .. import _constants as C
 from .._errors import APIConnectionError, APITimeoutError, InvalidRequestError
 from ._lag import LagMeter
+from ._pace import Pacer
+from ._trace import Trace
 
 __all__ = ["Concurrency", "Controller", "Pacer", "validate_options"]
 
@@ -97,50 +108,6 @@ def validate_options(
     return fixed, max_concurrency, rate
 
 
-class Pacer:
-    """Spaces sends ``1 / rate`` seconds apart (a token bucket holding one token).
-
-    Reservations (GCRA) counted in send slots, not seconds: each caller takes the next
-    free slot and waits until the slot clock (which runs at ``rate`` slots a second)
-    reaches it. Waiting callers are served in order, and a change of rate re-times the
-    slots already taken: after a storm of 429s at 1 request/s, callers queued 1 s apart
-    go out as soon as the pace grows, not at the old spacing.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._rate = 0.0
-        self._anchor_time = clock()
-        self._anchor_slot = 0.0
-        self._next_slot = 0.0
-
-    def _slot_now(self, now: float) -> float:
-        return self._anchor_slot + (now - self._anchor_time) * self._rate
-
-    def set_rate(self, rate: float) -> None:
-        """Run the slot clock at ``rate`` requests/s from now on."""
-        if rate != self._rate:
-            now = self._clock()
-            self._anchor_slot = self._slot_now(now)
-            self._anchor_time = now
-            self._rate = rate
-
-    def take(self) -> float:
-        """The next free send slot (call :meth:`set_rate` first)."""
-        slot = max(self._next_slot, self._slot_now(self._clock()))
-        self._next_slot = slot + 1.0
-        return slot
-
-    def wait_for(self, slot: float) -> float:
-        """Seconds until ``slot`` may send, at the current rate."""
-        return max(0.0, (slot - self._slot_now(self._clock())) / self._rate)
-
-    def reserve(self, rate: float) -> float:
-        """Seconds the caller must wait before sending at ``rate`` requests/s."""
-        self.set_rate(rate)
-        return self.wait_for(self.take())
-
-
 class Controller:
     """The gate every attempt goes through; see the module docstring."""
 
@@ -167,7 +134,9 @@ class Controller:
         self.throttled_503 = 0
         self.cuts = 0
         self._clock = clock
-        self._pacer = Pacer(clock)
+        # A learned pace catches up on slots a late loop missed; the caller's own
+        # rate_limit is a promise about every moment, and does not.
+        self._pacer = Pacer(clock, catchup=C.BATCH_PACE_CATCHUP if rate_limit is None else 0.0)
         self._slow_start = self.adaptive
         self._started = clock()
         self._last_cut = -math.inf
@@ -191,6 +160,17 @@ class Controller:
         self._growth_window = C.BATCH_GROWTH_WINDOW
         self._history = max(C.BATCH_RATE_WINDOW, 2 * C.BATCH_GROWTH_WINDOW)
         self._waiters: deque[asyncio.Future[None]] = deque()
+        #: Debug: called with each decision and the state after it (see :mod:`._trace`).
+        self.trace: Trace | None = None
+
+    def _record(self, event: str, **extra: Any) -> None:
+        if self.trace is not None:
+            self.trace(event, {
+                "limit": round(self.limit, 2), "in_flight": self.in_flight,
+                "rate": None if self.rate is None else round(self.rate, 2),
+                "slow_start": self._slow_start, "holding": self._holding,
+                "lag": round(self._lag.value, 4), **extra,
+            })  # fmt: skip
 
     # -- the gate --------------------------------------------------------------------
 
@@ -298,6 +278,16 @@ class Controller:
             stalled = not self._throughput_grows(now)
             allowed = self._best_median * C.BATCH_LATENCY_TOLERANCE
             lag = C.BATCH_LAG_WEIGHT * self._lag.value
+            slower = median > C.BATCH_SLOW_START_EXIT * self._best_median
+            if self._slow_start and (lag > self._best_median or (slower and stalled)):
+                # The client waits on itself longer than on the server, or answers slow
+                # down and come no faster (a queue forms): doubling on would hold far
+                # more than either can serve. Grow additively from here (HyStart++, RFC
+                # 9406, leaves slow start on rising delay). Slower answers that come
+                # with more answers per second are a fuller pipe (an LLM server batching
+                # more requests at once): slow start goes on.
+                self._slow_start = False
+                self._record("slow_start_end", median=round(median, 4))
             # Slower answers, or a client that waits on its own loop longer than on the
             # server, and no more answers for it: more in flight buys nothing (a busy
             # client only spends more CPU on more connections), hold.
@@ -309,6 +299,8 @@ class Controller:
             if stalled and congested and used and self.limit > C.BATCH_INITIAL_CONCURRENCY:
                 # Answers slow down as a whole and no faster: the server is queueing.
                 self._cut_concurrency(C.BATCH_LATENCY_BACKOFF)
+            self._record("check", median=round(median, 4), best=round(self._best_median, 4),
+                         stalled=stalled, answered_1s=self._answers_since(now - 1.0))  # fmt: skip
         if self._holding:
             return
         step = 1.0 if self._slow_start else C.BATCH_INCREASE / self.limit
@@ -359,6 +351,7 @@ class Controller:
         self._last_cut = now
         self.cuts += 1
         self.limit = max(1.0, self.limit * factor)
+        self._record("cut", factor=factor)
 
     def _cut_rate(self) -> None:
         now = self._clock()
@@ -379,6 +372,12 @@ class Controller:
             # answered yet (a storm from the start) bounds nothing.
             self._recover_to = measured
         current = self.rate if self.rate is not None else math.inf
+        if self._recover_to is not None and measured >= C.BATCH_RATE_BINDING * current:
+            # A pace that was kept (answered) and still drew a 429 is too fast: fast
+            # regrowth stops below it. The rate answered as the 429s began can be a burst
+            # above the limit (a service's bucket lets one through), and regrowing to it
+            # drew a run of 429s each time the pace came back.
+            self._recover_to = min(self._recover_to, current)
         self.rate = max(C.BATCH_MIN_RATE, min(current, max(measured, C.BATCH_MIN_RATE)))
         self.rate *= C.BATCH_RATE_BACKOFF
         self.rate = max(C.BATCH_MIN_RATE, self.rate)
@@ -392,6 +391,7 @@ class Controller:
             self.limit = max(1.0, min(self.limit, max(needed, float(C.BATCH_INITIAL_CONCURRENCY))))
         else:
             self.limit = max(1.0, self.limit * C.BATCH_BACKOFF)
+        self._record("rate_cut", measured=round(measured, 2), new_run=new_run)
 
     def snapshot(self) -> dict[str, Any]:
         """The numbers the progress bar and the summary show."""

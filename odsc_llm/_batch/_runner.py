@@ -43,6 +43,7 @@ from ._results import (
     total_tokens,
 )
 from ._resume import ResumeFile, load_resume_file, restore
+from ._trace import trace_from_env
 
 __all__ = ["run_batch", "run_batch_sync", "run_sync"]
 
@@ -323,6 +324,7 @@ async def run_batch(
         record(slot)
 
     tasks: set[asyncio.Task[None]] = set()
+    trace = None
     # The loop's own lag, so the controller does not take this process's slowness for
     # the server's (a fixed concurrency has nothing to adapt).
     lag_probe = (
@@ -330,6 +332,10 @@ async def run_batch(
     )
     started = time.perf_counter()
     try:
+        # Opened in the try: a bad path raises, and the bar and resume file still close.
+        trace = trace_from_env() if control.trace is None else None
+        if trace is not None:
+            control.trace = trace
         for index in pending:
             if failure or write_failure:
                 break
@@ -362,6 +368,9 @@ async def run_batch(
     finally:
         if lag_probe is not None:
             lag_probe.cancel()
+        if trace is not None:
+            control.trace = None
+            trace.close()
         if sink is not None:
             sink.close()
         if bar is not None:

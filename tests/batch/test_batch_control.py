@@ -14,24 +14,11 @@ from odsc_llm import _constants as C
 from odsc_llm._batch import Controller, run_batch
 from odsc_llm._batch._control import Pacer
 from odsc_llm._errors import APITimeoutError, InvalidRequestError
+from tests.support.batch import FakeClock, Status
 
 pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 
 from odsc_llm.testing import LocalDeployment
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Status(Exception):
-    def __init__(self, status_code: int) -> None:
-        super().__init__(f"status {status_code}")
-        self.status_code = status_code
 
 
 async def _noop(item: int) -> int:
@@ -177,6 +164,41 @@ def test_pacer_spaces_sends() -> None:
     assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     clock.now += 10
     assert pacer.reserve(10.0) == 0.0
+
+
+def test_a_learned_pace_catches_up_on_slots_a_late_loop_missed() -> None:
+    # On a busy machine the loop wakes a waiting sender tens of ms late. A one-slot pace
+    # then sent one request per late wake-up and lost the rest: at 150/s a batch fell
+    # to ~60/s with the loop 40 ms late (issue 27). The slots due meanwhile go out now.
+    clock = FakeClock()
+    pacer = Pacer(clock, catchup=0.1)
+    pacer.set_rate(100.0)
+    assert pacer.wait_for(pacer.take()) == 0.0
+    assert pacer.wait_for(pacer.take()) == pytest.approx(0.01)
+    clock.now += 0.06  # the sender of slot 1 wakes 50 ms late
+    sent_now = 1  # slot 1 itself
+    while pacer.wait_for(pacer.take()) == 0.0:
+        sent_now += 1
+    assert sent_now == 6  # slots 1-5 were due by now, and slot 6: not lost
+    clock.now += 5.0  # a long stall catches up at most `catchup` seconds' worth
+    sent_now = 0
+    while pacer.wait_for(pacer.take()) == 0.0:
+        sent_now += 1
+    assert sent_now == 11
+
+
+def test_a_callers_rate_limit_never_catches_up() -> None:
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=64, rate_limit=100.0, clock=clock)
+    assert control._pacer._catchup == 0.0
+    learned = Controller(fixed=None, max_concurrency=64, rate_limit=None, clock=clock)
+    assert learned._pacer._catchup == C.BATCH_PACE_CATCHUP
+    pacer = Pacer(clock)
+    pacer.set_rate(100.0)
+    pacer.take()
+    clock.now += 1.0
+    assert pacer.wait_for(pacer.take()) == 0.0
+    assert pacer.wait_for(pacer.take()) == pytest.approx(0.01)  # one slot, no burst
 
 
 async def test_rate_limit_paces_the_starts() -> None:

@@ -15,20 +15,7 @@ import pytest
 from odsc_llm import _constants as C
 from odsc_llm._batch import Controller, run_batch, run_batch_sync
 from odsc_llm._batch._lag import LagMeter, watch_loop_lag
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Status(Exception):
-    def __init__(self, status_code: int) -> None:
-        super().__init__(f"status {status_code}")
-        self.status_code = status_code
+from tests.support.batch import FakeClock, Status
 
 
 def drive(
@@ -209,3 +196,50 @@ def test_run_batch_sync_probes_the_loop_lag_too() -> None:
     result = run_batch_sync(call, range(30), controller=control)
     assert result.ok
     assert control.lags and max(control.lags) > 0.01
+
+
+def test_slow_start_ends_when_the_client_waits_on_itself() -> None:
+    # The red flag of issue 27 (0.36x the limit): a CPU-starved client in slow start
+    # doubled on to 256 in flight while answers came no faster, its latency all loop
+    # lag, and then held them. With the loop lag above the server's latency, slow start
+    # ends at the first check and the limit grows by about one per round trip.
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    drive(control, clock, 3.0, lambda t: 100.0, lambda t: 0.1 + 2.5 * 0.2, lambda t: 0.2)
+    assert not control._slow_start
+    assert control.cuts == 0  # leaving slow start is not a cut
+    assert control.slots < 4 * C.BATCH_INITIAL_CONCURRENCY
+
+
+def test_slow_start_ends_when_answers_slow_down_and_come_no_faster() -> None:
+    # Answers 2.5 times as slow from 2 s on (within the 3x tolerance, so no cut) at a
+    # flat 20/s: a queue is forming. The old controller doubled on regardless (+1 an
+    # answer: 108 after 5 s); now slow start ends at the first check that sees it (4 s).
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    drive(control, clock, 5.0, lambda t: 20.0, lambda t: 0.1 if t < 2.0 else 0.25)
+    assert not control._slow_start
+    assert control.cuts == 0
+    assert control.slots < 100
+
+
+def test_slow_start_goes_on_while_slower_answers_come_faster() -> None:
+    # A fuller pipe (an LLM server batching more at once): latency up 1.7x, but 25 % more
+    # answers every second. Not a queue: slow start goes on.
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+
+    def latency(t: float) -> float:
+        return 0.1 + 0.07 * min(t, 1.0)
+
+    drive(control, clock, 3.0, lambda t: 50.0 * 1.25**t, latency)
+    assert control._slow_start
+    assert control.cuts == 0
+
+
+def test_slow_start_goes_on_while_latency_holds() -> None:
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    drive(control, clock, 3.0, lambda t: 100.0, lambda t: 0.1)
+    assert control._slow_start
+    assert control.slots == 256  # flat latency, no lag: +1 per answer up to the ceiling

@@ -17,24 +17,11 @@ import odsc_llm
 from odsc_llm import _constants as C
 from odsc_llm._batch import Controller
 from odsc_llm._batch._control import Pacer
+from tests.support.batch import FakeClock, Status
 
 pytest.importorskip("uvicorn", reason="the emulator needs the testing extra")
 
 from odsc_llm.testing import LocalDeployment
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Status(Exception):
-    def __init__(self, status_code: int) -> None:
-        super().__init__(f"status {status_code}")
-        self.status_code = status_code
 
 
 def test_pace_doubles_after_a_quiet_interval_following_a_storm() -> None:
@@ -69,6 +56,32 @@ def test_pace_regrows_fast_only_up_to_what_was_answered_before_the_429s() -> Non
     top = 100 * C.BATCH_RATE_BACKOFF
     # Back to 95 % of it in about a second, then only 2 % a second (5 s in all).
     assert control.rate is not None and top <= control.rate < top * (1 + C.BATCH_RATE_PROBE) ** 5
+
+
+def test_a_kept_pace_that_drew_a_429_bounds_the_fast_regrowth() -> None:
+    # Issue 27: the first 429s came after a burst the service's bucket let through
+    # (186/s against a limit of 150/s); the pace then regrew fast to 95 % of 186/s at
+    # every quiet interval and drew a new run of 429s each time.
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    for _ in range(200):  # a burst: 200 answers a second, then a 429
+        clock.now += 0.005
+        control.succeeded(0.2)
+    control.failed(Status(429))
+    kept = control.rate
+    assert kept == pytest.approx(200 * C.BATCH_RATE_BACKOFF)
+    for _ in range(2):  # the pace is kept (190/s answered) and still draws 429s,
+        for _ in range(57):  # 0.3 s apart: the same run, the second one cuts again
+            clock.now += 1 / 190
+            control.succeeded(0.2)
+        control.failed(Status(429))
+    assert control.cuts == 2
+    for _ in range(300):  # 2 quiet seconds, answered at 150/s
+        clock.now += 1 / 150
+        control.succeeded(0.2)
+    # Fast regrowth stops below the pace that drew the 429; only the 2 % a second probe
+    # goes on (the old controller doubled back to 95 % of the burst's 200/s).
+    assert control.rate is not None and control.rate < kept
 
 
 def test_pacer_retimes_queued_callers_when_the_pace_changes() -> None:

@@ -1,3 +1,4 @@
 """What the tests share: clients and the Twin (``clients``), the CLI runner (``cli``),
-misbehaving raw-socket servers (``hostile``, ``hostile_sse``), in-memory OpenTelemetry
-exporters (``otel``), no-network servers (``bounds``), AI Quick Actions data (``aqua``)."""
+the batch controller's fake clock (``batch``), misbehaving raw-socket servers
+(``hostile``, ``hostile_sse``), in-memory OpenTelemetry exporters (``otel``), no-network
+servers (``bounds``), AI Quick Actions data (``aqua``)."""
