@@ -17,6 +17,8 @@ import httpx
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from httpx_sse._models import ServerSentEvent
 
+from .._transport._aiohttp import _Body as _AiohttpBody
+
 __all__ = ["DONE", "SSEFeed", "ServerSentEvent", "rest_is_here"]
 
 #: The data of the event that ends an OpenAI-style stream.
@@ -63,13 +65,19 @@ class SSEFeed:
 
     def feed(self, raw: bytes) -> list[ServerSentEvent]:
         """The events completed by ``raw`` (a blank line ends an event)."""
+        got = self.feed_data(raw)
+        return [ServerSentEvent(data=got)] if isinstance(got, str) else got
+
+    def feed_data(self, raw: bytes) -> str | list[ServerSentEvent]:
+        """As :meth:`feed`; for a read that is one event of one ``data:`` line (the short
+        cut), that event's data alone: no event object to make (the streams' hot path)."""
         text = self._decode(raw)
         if not text:
             return []
         if self._boundary and text[-2:] == "\n\n" and text[:5] == "data:":
             value = text[5:-2]
             if "\n" not in value and "\r" not in value and not self._ids:
-                return [ServerSentEvent(data=value[1:] if value[:1] == " " else value)]
+                return value[1:] if value[:1] == " " else value
         self._boundary = text[-2:] == "\n\n"
         decode = self._events.decode
         events = []
@@ -105,7 +113,8 @@ def rest_is_here(response: httpx.Response) -> bool:
     """Whether reading the rest of the body cannot wait on the server.
 
     True when a declared length is all received, when the HTTP/1.1 parser already holds
-    the end of a chunked body, or when the socket has bytes ready. The parser is reached
+    the end of a chunked body (aiohttp's: it parsed the end), or when the socket has
+    bytes ready. The parser is reached
     through httpcore 1.x internals; on any other shape the answer is False (the
     connection is then closed: correct, only without reuse).
     """
@@ -119,6 +128,8 @@ def rest_is_here(response: httpx.Response) -> bool:
         parser = getattr(layer, "_h11_state", None)
         if parser is not None:
             break
+        if isinstance(layer, _AiohttpBody):  # aiohttp parsed the body's end: it is here
+            return bool(layer.at_end())
         layer = (
             getattr(layer, "_httpcore_stream", None)
             or getattr(layer, "_stream", None)

@@ -82,7 +82,11 @@ class _EventHandler(Generic[ChunkT]):
 
     def feed(self, raw: bytes) -> Iterable[ChunkT]:
         """The chunks completed by ``raw``, a piece of the body."""
-        return self.process(self.sse.feed(raw))
+        got = self.sse.feed_data(raw)
+        if got.__class__ is str:  # the usual read, one data-only event: its data
+            chunk = self.chunk_data(got)
+            return () if chunk is None else (chunk,)
+        return self.process(got)  # type: ignore[arg-type]
 
     def feed_end(self) -> Iterable[ChunkT]:
         """At the end of the body: the chunks its last lines complete."""
@@ -110,14 +114,17 @@ class _EventHandler(Generic[ChunkT]):
     def chunk(self, sse: ServerSentEvent) -> ChunkT | None:
         """The chunk ``sse`` makes, merged into ``parts``; None for an event that is no
         chunk, or that ends the stream (``[DONE]``, an error: then ``ended``)."""
+        return self.chunk_data(sse.data, sse.event)
+
+    def chunk_data(self, data: str, event: str | None = None) -> ChunkT | None:
+        """As :meth:`chunk`, from an event's data and type."""
         # The hot path (chunks/s matter): no method calls beyond parsing and merging.
-        data = sse.data
         if not data or data.isspace():
             return None  # only id/retry/event fields, or an empty data: not a chunk
         if data == _DONE:
             self.end_at_done()
             return None
-        if sse.event == "error":
+        if event == "error":
             self.fail(self.event_error(data))
             return None
         try:
@@ -237,7 +244,10 @@ class _EventHandler(Generic[ChunkT]):
         the pool holding the connection for good)."""
         closing = self.closing
         if closing is None:
-            if self.released and self.response.is_closed:
+            if self.response.is_closed:
+                # Nothing to cut half-way (the body ended, or it was closed): the usual
+                # end of a stream read whole needs no task.
+                self.release()
                 return
             closing = self.closing = spawn(self._close_async())
         await asyncio.shield(closing)
