@@ -492,6 +492,8 @@ def write_markdown(res: Results, path: str, chart_name: str) -> None:
         "",
     ]
     sections = figure_sections(res)
+    # Notes on no figure of their own ("3m") follow the last figure of their number.
+    last = {note[0]: note for note in FIGURES.values()}
     for key, note in FIGURES.items():
         if key in sections:
             body = [*sections[key][:1], "", stamp, *sections[key][1:]]
@@ -511,6 +513,9 @@ def write_markdown(res: Results, path: str, chart_name: str) -> None:
             lines += kept_sections(old, drop_untagged=True)
         if note in notes:
             lines += ["", notes.pop(note).rstrip("\n")]
+        if last[note[0]] == note:
+            for extra in [k for k in notes if k[:1] == note[0] and k not in FIGURES.values()]:
+                lines += ["", notes.pop(extra).rstrip("\n")]
         lines.append("")
     for note in list(notes):  # notes on no figure of this report (e.g. "3m")
         lines += [notes.pop(note).rstrip("\n"), ""]

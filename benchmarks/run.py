@@ -420,6 +420,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--label", default="", help="a name for this run in the history")
     parser.add_argument(
+        "--render", help="measure nothing: write RESULTS.md from a --json file of a run"
+    )
+    parser.add_argument(
         "--figures", default="1,2,3,4,5,6", help="comma-separated figures to run (default all)"
     )
     parser.add_argument(
@@ -433,8 +436,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def render(path: str, out: str) -> Results:
+    """RESULTS.md and the chart again from a run's ``--json`` file (after a change to the
+    report's layout, say), without measuring anything."""
+    with open(path, encoding="utf-8") as f:
+        res = Results(**json.load(f))
+    print(report.render_text(res))
+    os.makedirs(out, exist_ok=True)
+    report.write_chart(res, os.path.join(out, "ratios.png"))
+    report.write_markdown(res, os.path.join(out, "RESULTS.md"), chart_name="ratios.png")
+    return res
+
+
 def main(argv: list[str] | None = None) -> Results:
     args = parse_args(argv)
+    if args.render:
+        return render(args.render, args.out)
     sizes = Sizes.quick() if args.quick else Sizes()
     for name in asdict(sizes):
         value = getattr(args, name)

@@ -111,6 +111,10 @@ def test_quick_run_reports_every_contender_and_figure(tmp_path: Path, capsys) ->
     assert "5. Batch at the service's limits" in md and "batch goodput (auto)" in md
     for cls in SYNC:
         assert cls.label in md
+    # --render: the same report again from the run's JSON, nothing measured.
+    again = tmp_path / "again"
+    run.main(["--render", str(raw), "--out", str(again)])
+    assert (again / "RESULTS.md").read_text().count("### 3h. Async fan-out") == 1
     if importlib.util.find_spec("matplotlib") is not None:
         png = (out / "ratios.png").read_bytes()
         assert png.startswith(b"\x89PNG")
@@ -242,7 +246,8 @@ def test_results_md_keeps_notes_and_unmeasured_figures_once(tmp_path: Path) -> N
         assert first.count(text) == 1, text
     assert "### 2a. old" not in first
     assert first.index("### 2a. Stream parse") < first.index("Why 2a moved.")
-    assert first.index("Why 2a moved.") < first.index("### 4. Import time")
+    assert first.index("Why 2a moved.") < first.index("### 3m. Memory")
+    assert first.index("### 3m. Memory") < first.index("### 4. Import time")
     assert (
         first.index("### 4. Import time") < first.index("## 6. proxy") < first.index("## Targets")
     )
