@@ -54,11 +54,8 @@ class SSEFeed:
         self._ids = False  # an event carried an id (see the class docstring)
 
     def _decode(self, raw: bytes) -> str:
-        if self._plain:
-            try:
-                return raw.decode()
-            except UnicodeDecodeError:
-                pass  # split or bad bytes: the incremental decoder buffers or replaces them
+        """A read through the incremental decoder (the BOM not yet settled, a character
+        split across reads, or bad bytes to replace)."""
         text = self._text.decode(raw)
         self._plain = self._text.getstate() == (b"", 0)
         return text
@@ -71,7 +68,13 @@ class SSEFeed:
     def feed_data(self, raw: bytes) -> str | list[ServerSentEvent]:
         """As :meth:`feed`; for a read that is one event of one ``data:`` line (the short
         cut), that event's data alone: no event object to make (the streams' hot path)."""
-        text = self._decode(raw)
+        if self._plain:  # _decode's common case, inline (once per read: chunks/s matter)
+            try:
+                text = raw.decode()
+            except UnicodeDecodeError:  # split or bad bytes: buffered or replaced
+                text = self._decode(raw)
+        else:
+            text = self._decode(raw)
         if not text:
             return []
         if self._boundary and text[-2:] == "\n\n" and text[:5] == "data:":
