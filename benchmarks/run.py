@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,7 +55,8 @@ class Sizes:
     ttft_chunks: int = 8
     fanout_streams: int = 1000
     fanout_chunks: int = 50
-    fanout_rounds: int = 3
+    fanout_rounds: int = 5
+    held_rounds: int = 3
     import_reps: int = 7
 
     @classmethod
@@ -68,6 +70,7 @@ class Sizes:
             fanout_streams=20,
             fanout_chunks=5,
             fanout_rounds=1,
+            held_rounds=1,
             import_reps=1,
         )
 
@@ -180,55 +183,104 @@ def fig_stream(clients: dict[str, Any], sizes: Sizes, deadline: Deadline, res: R
     }
 
 
+#: The held fan-out's contenders (issue 27 point 1): the floor, odsc_llm on both transports.
+HELD_KEYS = ("floor", "odsc_llm", "odsc_llm_aiohttp")
+
+
+def _fanout_worker(
+    key: str, server: str, identity: Identity, sizes: Sizes, timeout: float, hold: bool
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable, "-m", "benchmarks.fanout", "--contender", key,
+        "--server", server, "--identity", identity.workdir,
+        "--streams", str(sizes.fanout_streams), "--chunks", str(sizes.fanout_chunks),
+        "--timeout", str(timeout),
+    ]  # fmt: skip
+    if hold:
+        cmd.append("--hold")
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 60)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+            raise RuntimeError(f"worker failed ({proc.returncode}): {tail[0][:300]}")
+        return dict(json.loads(lines[-1]))
+    except Exception as exc:
+        return {"wall_s": float("nan"), "errors": sizes.fanout_streams,
+                "first_error": str(exc)[:300], "peak_rss_mb": float("nan"),
+                "base_rss_mb": float("nan"), "peak_connections": 0}  # fmt: skip
+
+
+def _per_round_ratios(
+    rounds: list[dict[str, dict[str, Any]]], key: str, value: Callable[[dict[str, Any]], float]
+) -> list[float]:
+    """``key``'s value over the floor's, in each round both finished without error: on a
+    shared machine a round's load hits both alike, so the ratio within a round is steadier
+    than the ratio of medians taken over different rounds."""
+    out = []
+    for r in rounds:
+        mine, base = r.get(key), r.get("floor")
+        if not mine or not base or mine["errors"] or base["errors"]:
+            continue
+        a, b = value(mine), value(base)
+        if a == a and b == b and b > 0:  # not NaN
+            out.append(a / b)
+    return out
+
+
+def _growth(r: dict[str, Any]) -> float:
+    return float(r["peak_rss_mb"] - r["base_rss_mb"])
+
+
 def fig_fanout(
-    keys: list[str], server: str, identity: Identity, sizes: Sizes, deadline: Deadline, res: Results
+    keys: list[str],
+    server: str,
+    identity: Identity,
+    sizes: Sizes,
+    deadline: Deadline,
+    res: Results,
+    *,
+    hold: bool = False,
 ) -> None:
-    """Figure 3: concurrent streams on one event loop, each contender in its own process."""
-    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
-    for order in _rotations(keys, sizes.fanout_rounds):
-        if deadline.passed() and runs[order[0]]:
-            res.notes.append("figure 3 cut short by the time limit")
+    """Figure 3 (instant answers) or 3h (``hold``: every answer held until all streams are
+    open, so each contender holds them all at once): concurrent streams on one event
+    loop, each contender in its own process, in interleaved rounds."""
+    name = "fanout_held" if hold else "fanout"
+    n_rounds = sizes.held_rounds if hold else sizes.fanout_rounds
+    rounds: list[dict[str, dict[str, Any]]] = []
+    for order in _rotations(keys, n_rounds):
+        if deadline.passed() and rounds:
+            res.notes.append(f"figure {'3h' if hold else '3'} cut short by the time limit")
             break
-        for key in order:
-            timeout = max(30.0, min(180.0, deadline.left()))
-            cmd = [
-                sys.executable, "-m", "benchmarks.fanout", "--contender", key,
-                "--server", server, "--identity", identity.workdir,
-                "--streams", str(sizes.fanout_streams), "--chunks", str(sizes.fanout_chunks),
-                "--timeout", str(timeout),
-            ]  # fmt: skip
-            try:
-                proc = subprocess.run(
-                    cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 60
-                )
-                lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-                if proc.returncode != 0 or not lines:
-                    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
-                    raise RuntimeError(f"worker failed ({proc.returncode}): {tail[0][:300]}")
-                runs[key].append(json.loads(lines[-1]))
-            except Exception as exc:
-                runs[key].append(
-                    {"wall_s": float("nan"), "errors": sizes.fanout_streams,
-                     "first_error": str(exc)[:300], "peak_rss_mb": float("nan"),
-                     "base_rss_mb": float("nan")}
-                )  # fmt: skip
+        timeout = max(30.0, min(180.0, deadline.left()))
+        rounds.append({k: _fanout_worker(k, server, identity, sizes, timeout, hold) for k in order})
     out: dict[str, Any] = {}
-    for key, rs in runs.items():
+    for key in keys:
+        rs = [r[key] for r in rounds]
         ok = [r for r in rs if r["wall_s"] == r["wall_s"]]  # not NaN
+        wall_ratios = _per_round_ratios(rounds, key, lambda r: float(r["wall_s"]))
+        growth_ratios = _per_round_ratios(rounds, key, _growth)
         out[key] = {
             "wall": asdict(Summary.of([r["wall_s"] for r in ok])) if ok else None,
             "peak_rss_mb": asdict(Summary.of([r["peak_rss_mb"] for r in ok])) if ok else None,
-            "growth_mb": asdict(Summary.of([r["peak_rss_mb"] - r["base_rss_mb"] for r in ok]))
-            if ok
-            else None,
+            "growth_mb": asdict(Summary.of([_growth(r) for r in ok])) if ok else None,
+            "wall_ratio": asdict(Summary.of(wall_ratios)) if wall_ratios else None,
+            "growth_ratio": asdict(Summary.of(growth_ratios)) if growth_ratios else None,
+            "connections": max((int(r.get("peak_connections") or 0) for r in rs), default=0),
             "errors": sum(r["errors"] for r in rs),
             "runs": len(rs),
             "first_error": next((r["first_error"] for r in rs if r.get("first_error")), None),
         }
-    res.figures["fanout"] = {
-        "title": f"3. Async fan-out: {sizes.fanout_streams:,} concurrent streams of "
-        f"{sizes.fanout_chunks} chunks on one event loop (wall s, lower is better)",
+    what = (
+        "answers held until every stream is open (RSS growth MB, lower is better)"
+        if hold
+        else "instant answers (wall s, lower is better)"
+    )
+    res.figures[name] = {
+        "title": f"{'3h' if hold else '3'}. Async fan-out: {sizes.fanout_streams:,} concurrent "
+        f"streams of {sizes.fanout_chunks} chunks on one event loop, {what}",
         "unit": "s",
+        "held": hold,
         "contenders": out,
     }
 
@@ -362,11 +414,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument(
-        "--time-limit", type=float, default=600.0, help="bound on the whole run, in seconds"
+        "--time-limit", type=float, default=1200.0, help="bound on the whole run, in seconds"
     )
     parser.add_argument("--out", default=HERE, help="where RESULTS.md and ratios.png go")
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--label", default="", help="a name for this run in the history")
+    parser.add_argument(
+        "--render", help="measure nothing: write RESULTS.md from a --json file of a run"
+    )
     parser.add_argument(
         "--figures", default="1,2,3,4,5,6", help="comma-separated figures to run (default all)"
     )
@@ -381,8 +436,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def render(path: str, out: str) -> Results:
+    """RESULTS.md and the chart again from a run's ``--json`` file (after a change to the
+    report's layout, say), without measuring anything."""
+    with open(path, encoding="utf-8") as f:
+        res = Results(**json.load(f))
+    print(report.render_text(res))
+    os.makedirs(out, exist_ok=True)
+    report.write_chart(res, os.path.join(out, "ratios.png"))
+    report.write_markdown(res, os.path.join(out, "RESULTS.md"), chart_name="ratios.png")
+    return res
+
+
 def main(argv: list[str] | None = None) -> Results:
     args = parse_args(argv)
+    if args.render:
+        return render(args.render, args.out)
     sizes = Sizes.quick() if args.quick else Sizes()
     for name in asdict(sizes):
         value = getattr(args, name)
@@ -431,6 +500,9 @@ def main(argv: list[str] | None = None) -> Results:
                 print("figure 3: async fan-out ...", file=sys.stderr, flush=True)
                 keys = [c.key for c in available if c.key in ASYNC]
                 fig_fanout(keys, server, identity, sizes, deadline, res)
+                print("figure 3h: async fan-out, answers held ...", file=sys.stderr, flush=True)
+                held = [k for k in keys if k in HELD_KEYS]
+                fig_fanout(held, server, identity, sizes, deadline, res, hold=True)
             if "6" in figures:  # odsc-llm proxy vs direct (benchmarks/proxy.py)
                 print("figure 6: odsc-llm proxy ...", file=sys.stderr, flush=True)
                 res.figures["proxy"] = proxy_figure.figure(

@@ -55,6 +55,10 @@ from .types._base import ResponseType
 from .types.params import Routing
 
 if TYPE_CHECKING:
+    # unasync: async only
+    from collections.abc import AsyncIterator
+
+    # unasync: end
     from .resources.audio import AsyncAudio
     from .resources.chat import AsyncChat
     from .resources.completions import AsyncCompletions
@@ -71,6 +75,29 @@ __all__ = ["AsyncClient"]
 log = logging.getLogger("odsc_llm")
 
 ModelT = TypeVar("ModelT", bound=ResponseType)
+
+
+# unasync: async only
+async def _end_reads(response: httpx.Response, reads: AsyncIterator[bytes]) -> None:
+    """End a body's byte iterator here, whether it was read whole or broken off.
+
+    httpx's byte iterators are layers of async generators (httpx's, httpcore's, the
+    transport's), and closing the outer one leaves each inner one to the garbage
+    collector, whose ``aclose()`` asyncio only schedules: on a loop that stops first
+    (``run_until_complete``), it never runs (Python 3.13 warns "coroutine method
+    'aclose' ... was never awaited"). Closed first, the connection fails the next read,
+    and that error ends every layer at once. (Sync generators need none of this: the
+    collector closes them at once.)
+    """
+    await response.aclose()
+    try:
+        async for _ in reads:
+            pass
+    except (httpx.HTTPError, httpx.StreamError):
+        pass  # the read of a closed connection fails: that is the point
+
+
+# unasync: end
 
 
 class AsyncClient(BaseClient):
@@ -206,9 +233,20 @@ class AsyncClient(BaseClient):
 
     @staticmethod
     async def _read(response: httpx.Response, body: Body) -> bytes:
-        async for chunk in response.aiter_bytes():
-            if not body.add(chunk):
-                break
+        reads = response.aiter_bytes()
+        # unasync: async only
+        try:
+            async for chunk in reads:
+                if not body.add(chunk):
+                    break
+        finally:
+            await _end_reads(response, reads)
+        # unasync: end
+        # unasync: sync only
+        # for chunk in reads:
+        #     if not body.add(chunk):
+        #         break
+        # unasync: end
         return body.content()
 
     async def _attempt(self, call: Call) -> Any:

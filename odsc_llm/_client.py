@@ -179,7 +179,8 @@ class Client(BaseClient):
 
     @staticmethod
     def _read(response: httpx.Response, body: Body) -> bytes:
-        for chunk in response.iter_bytes():
+        reads = response.iter_bytes()
+        for chunk in reads:
             if not body.add(chunk):
                 break
         return body.content()

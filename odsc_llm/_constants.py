@@ -76,6 +76,13 @@ STREAM_READS_AFTER_DONE = 16
 #: that sends nothing more costs this once, then its connection is closed.
 STREAM_DRAIN_GRACE = 0.005
 
+#: Async connections (the default transport): a new connection's first read from its
+#: socket takes at most this many bytes, each later one twice the last (up to asyncio's
+#: own 256 KiB). An answer the server sent whole stays in the kernel's socket buffer until
+#: the stream reads on, rather than in the process: with 1,000 streams open at once that
+#: is ~8 KB a stream (issue 27); a long stream reaches full-size reads within 7 reads.
+FIRST_READ_BYTES = 4096
+
 STREAM_ENDPOINTS = ("predictWithResponseStream", "predict")
 DEFAULT_STREAM_ENDPOINT = "predictWithResponseStream"
 

@@ -92,6 +92,9 @@ class _ResponseEventHandler(_EventHandler[ResponseStreamEvent]):
         self.validate = EVENT_ADAPTER.validate_json
         self.parts: Any = ResponseParts()
 
+    def feed(self, raw: bytes) -> Iterator[ResponseStreamEvent]:
+        return self.process(self.sse.feed(raw))
+
     def process(self, events: list[ServerSentEvent]) -> Iterator[ResponseStreamEvent]:
         validate: Callable[[str], ResponseStreamEvent] = self.validate
         parts: ResponseParts = self.parts

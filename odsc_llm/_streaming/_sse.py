@@ -1,25 +1,17 @@
-"""Bytes to Server-Sent Events to typed chunks, without I/O (the streams do the reading).
+"""Server-Sent Events to typed chunks, without I/O (the streams do the reading).
 
-The streams read the body as bytes (not through ``EventSource.iter_sse()``) so that they
-see every read, comments and keep-alive lines included, and can keep their deadlines
-between reads. The parsing itself is httpx-sse's (``SSELineDecoder`` splits on CR, LF
-and CRLF only; ``SSEDecoder`` applies the WHATWG field rules); we add what the spec asks
-of the byte layer: UTF-8 with a leading U+FEFF stripped, and bad bytes replaced.
-
-``_EventHandler`` turns those events into chunks and errors, for both streams.
+``_feed.SSEFeed`` turns the body's bytes into events; ``_EventHandler`` turns those
+events into chunks and errors, for both streams.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder
-from httpx_sse._models import ServerSentEvent
 from pydantic import ValidationError
 
 from .._errors import StreamError, StreamTimeoutError, extract_error_message
@@ -27,6 +19,8 @@ from .._json import validate_json
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
 from ._accumulate import accumulator
+from ._feed import DONE as _DONE
+from ._feed import ServerSentEvent, SSEFeed, rest_is_here
 from ._release import collecting, defer, let_go, spawn
 
 if TYPE_CHECKING:  # only for the bound: the Responses types load when used
@@ -35,123 +29,6 @@ if TYPE_CHECKING:  # only for the bound: the Responses types load when used
 __all__ = ["SSEFeed", "ServerSentEvent", "_EventHandler", "rest_is_here"]
 
 ChunkT = TypeVar("ChunkT", bound="Completion | ChatCompletionChunk | ResponseStreamEvent")
-
-_DONE = "[DONE]"
-
-
-class SSEFeed:
-    """Feed it the body's bytes in any split; get the complete events they finish.
-
-    One shape takes a short cut past httpx-sse's decoders: a read that is exactly one
-    event of one ``data:`` line (``data: {...}\n\n``, no CR), arriving at an event
-    boundary. That is every chunk vLLM sends (one HTTP chunk per event), and the result
-    is the event httpx-sse would give (no field but ``data``; an ``id:`` seen once turns
-    the short cut off, since httpx-sse repeats the last id on later events). Measured
-    (issue 27 point 4): httpx-sse's line splitting and field parsing were a third of
-    the client's own work per chunk, and the stream read 0.97x the floor's chunks/s.
-    """
-
-    __slots__ = ("_boundary", "_events", "_ids", "_lines", "_plain", "_text")
-
-    def __init__(self) -> None:
-        # utf-8-sig strips one leading BOM, even when it is split across reads.
-        self._text = codecs.getincrementaldecoder("utf-8-sig")("replace")
-        self._lines = SSELineDecoder()
-        self._events = SSEDecoder()
-        # Whether the next read may be decoded on its own: the BOM is settled and no
-        # character was left half-read (the incremental decoder runs in Python: ~0.5 us
-        # a read, a tenth of the stream's own work per chunk).
-        self._plain = False
-        # Whether the text so far ended with a blank line: no partial line is buffered
-        # and no field of an unfinished event is pending in httpx-sse's decoders.
-        self._boundary = True
-        self._ids = False  # an event carried an id (see the class docstring)
-
-    def _decode(self, raw: bytes) -> str:
-        if self._plain:
-            try:
-                return raw.decode()
-            except UnicodeDecodeError:
-                pass  # split or bad bytes: the incremental decoder buffers or replaces them
-        text = self._text.decode(raw)
-        self._plain = self._text.getstate() == (b"", 0)
-        return text
-
-    def feed(self, raw: bytes) -> list[ServerSentEvent]:
-        """The events completed by ``raw`` (a blank line ends an event)."""
-        text = self._decode(raw)
-        if not text:
-            return []
-        if self._boundary and text[-2:] == "\n\n" and text[:5] == "data:":
-            value = text[5:-2]
-            if "\n" not in value and "\r" not in value and not self._ids:
-                return [ServerSentEvent(data=value[1:] if value[:1] == " " else value)]
-        self._boundary = text[-2:] == "\n\n"
-        decode = self._events.decode
-        events = []
-        for line in self._lines.decode(text):
-            sse = decode(line)
-            if sse is not None:
-                events.append(sse)
-                if sse.id:
-                    self._ids = True
-        return events
-
-    def flush(self) -> list[ServerSentEvent]:
-        """At the end of the body: the events its last lines complete.
-
-        The spec drops an event the body ends in before its blank line; we keep it only
-        when it is ``data: [DONE]`` (the answer was complete; only the last line ending
-        is missing), so a torn chunk still ends the stream as incomplete.
-        """
-        decode = self._events.decode
-        events = []
-        lines = self._lines.decode(tail) if (tail := self._text.decode(b"", True)) else []
-        for line in [*lines, *self._lines.flush()]:
-            sse = decode(line)
-            if sse is not None:
-                events.append(sse)
-        last = decode("")
-        if last is not None and last.data == _DONE:
-            events.append(last)
-        return events
-
-
-def rest_is_here(response: httpx.Response) -> bool:
-    """Whether reading the rest of the body cannot wait on the server.
-
-    True when a declared length is all received, when the HTTP/1.1 parser already holds
-    the end of a chunked body, or when the socket has bytes ready. The parser is reached
-    through httpcore 1.x internals; on any other shape the answer is False (the
-    connection is then closed: correct, only without reuse).
-    """
-    length = response.headers.get("content-length")
-    if length is not None and length.isdigit():
-        return response.num_bytes_downloaded >= int(length)
-    # httpx's bound stream -> its transport stream -> httpcore's pool stream -> the
-    # connection's body stream -> the HTTP/1.1 connection, which holds the h11 parser.
-    layer: Any = response.stream
-    for _ in range(6):
-        parser = getattr(layer, "_h11_state", None)
-        if parser is not None:
-            break
-        layer = (
-            getattr(layer, "_httpcore_stream", None)
-            or getattr(layer, "_stream", None)
-            or getattr(layer, "_connection", None)
-        )
-    else:
-        return False
-    try:
-        buffered, closed = parser.trailing_data
-    except (AttributeError, TypeError, ValueError):
-        return False
-    if closed:
-        return False
-    if bytes(buffered).endswith(b"0\r\n\r\n"):
-        return True
-    network = response.extensions.get("network_stream")
-    return bool(network is not None and network.get_extra_info("is_readable"))
 
 
 class _EventHandler(Generic[ChunkT]):
@@ -205,7 +82,11 @@ class _EventHandler(Generic[ChunkT]):
 
     def feed(self, raw: bytes) -> Iterable[ChunkT]:
         """The chunks completed by ``raw``, a piece of the body."""
-        return self.process(self.sse.feed(raw))
+        got = self.sse.feed_data(raw)
+        if got.__class__ is str:  # the usual read, one data-only event: its data
+            chunk = self.chunk_data(got)
+            return () if chunk is None else (chunk,)
+        return self.process(got)  # type: ignore[arg-type]
 
     def feed_end(self) -> Iterable[ChunkT]:
         """At the end of the body: the chunks its last lines complete."""
@@ -233,14 +114,17 @@ class _EventHandler(Generic[ChunkT]):
     def chunk(self, sse: ServerSentEvent) -> ChunkT | None:
         """The chunk ``sse`` makes, merged into ``parts``; None for an event that is no
         chunk, or that ends the stream (``[DONE]``, an error: then ``ended``)."""
+        return self.chunk_data(sse.data, sse.event)
+
+    def chunk_data(self, data: str, event: str | None = None) -> ChunkT | None:
+        """As :meth:`chunk`, from an event's data and type."""
         # The hot path (chunks/s matter): no method calls beyond parsing and merging.
-        data = sse.data
         if not data or data.isspace():
             return None  # only id/retry/event fields, or an empty data: not a chunk
         if data == _DONE:
             self.end_at_done()
             return None
-        if sse.event == "error":
+        if event == "error":
             self.fail(self.event_error(data))
             return None
         try:
@@ -360,7 +244,10 @@ class _EventHandler(Generic[ChunkT]):
         the pool holding the connection for good)."""
         closing = self.closing
         if closing is None:
-            if self.released and self.response.is_closed:
+            if self.response.is_closed:
+                # Nothing to cut half-way (the body ended, or it was closed): the usual
+                # end of a stream read whole needs no task.
+                self.release()
                 return
             closing = self.closing = spawn(self._close_async())
         await asyncio.shield(closing)

@@ -5,7 +5,7 @@ quiet end: an error event (vLLM sends ``data: {"error": ...}`` then ``[DONE]``),
 that is not JSON, a broken connection, a stall, or an end without ``[DONE]`` (OCI reports
 failures after the 200 only in an HTTP trailer, which httpx drops).
 
-The body is read as bytes and fed to httpx-sse's decoders (``_sse.SSEFeed``), so that
+The body is read as bytes and fed to httpx-sse's decoders (``_feed.SSEFeed``), so that
 every read, comments and keep-alive lines included, passes our clock: the first content
 event must come before ``first_event_deadline``, and each later one within
 ``idle_timeout`` of the previous (comments and blank lines do not count). At ``[DONE]``

@@ -196,6 +196,10 @@ class _Body(httpx.AsyncByteStream):
                 raise
             raise error from exc
 
+    def at_end(self) -> bool:
+        """Whether aiohttp has parsed the body's end (what is left is in its buffer)."""
+        return bool(self._response.content.is_eof())
+
     async def aclose(self) -> None:
         response = self._response
         if response.content.is_eof():

@@ -18,6 +18,10 @@ from typing import Any
 
 import httpcore
 
+# unasync: async only
+from .. import _constants as C
+
+# unasync: end
 from ._deadline import capped
 
 __all__ = ["AsyncCappedStream", "AsyncDeadlineBackend"]
@@ -26,13 +30,25 @@ __all__ = ["AsyncCappedStream", "AsyncDeadlineBackend"]
 class AsyncCappedStream(httpcore.AsyncNetworkStream):
     """A connection whose reads and writes wait at most until the call's deadline."""
 
-    __slots__ = ("_stream",)
+    __slots__ = ("_full", "_stream", "_transport")
 
     def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
         self._stream = stream
+        # unasync: async only
+        self._transport, self._full = _small_first_reads(stream)
+        # unasync: end
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._stream.read(max_bytes, capped(timeout, httpcore.ReadTimeout))
+        data = await self._stream.read(max_bytes, capped(timeout, httpcore.ReadTimeout))
+        # unasync: async only
+        transport = self._transport
+        if transport is not None:  # the socket's reads grow back to full size
+            size = transport.max_size * 2
+            if size >= self._full:
+                size, self._transport = self._full, None
+            transport.max_size = size
+        # unasync: end
+        return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         await self._stream.write(buffer, capped(timeout, httpcore.WriteTimeout))
@@ -65,6 +81,32 @@ class AsyncCappedStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
+
+
+# unasync: async only
+def _small_first_reads(stream: httpcore.AsyncNetworkStream) -> tuple[Any, int]:
+    """The asyncio transport under httpcore's anyio stream (through TLS too), its reads
+    from the socket made ``FIRST_READ_BYTES`` at most, and its full read size; ``(None,
+    0)`` on any other shape (uvloop, trio: their reads stay as they are).
+
+    anyio reads a socket only while a receive waits, but then takes all the kernel holds
+    (asyncio's ``recv(max_size)``, 256 KiB): an answer sent whole is read whole, however
+    little of it the stream has parsed yet (see ``FIRST_READ_BYTES``).
+    """
+    layer: Any = getattr(stream, "_stream", None)  # httpcore's AnyIOStream -> anyio's
+    layer = getattr(layer, "transport_stream", layer)  # anyio's TLSStream -> its socket
+    transport = getattr(layer, "_transport", None)
+    full = getattr(transport, "max_size", None)
+    if not isinstance(full, int) or full <= C.FIRST_READ_BYTES:
+        return None, 0
+    try:
+        transport.max_size = C.FIRST_READ_BYTES  # type: ignore[union-attr]
+    except (AttributeError, TypeError):  # pragma: no cover - a transport without it
+        return None, 0
+    return transport, full
+
+
+# unasync: end
 
 
 class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):

@@ -22,13 +22,14 @@ __all__ = ["CappedStream", "DeadlineBackend"]
 class CappedStream(httpcore.NetworkStream):
     """A connection whose reads and writes wait at most until the call's deadline."""
 
-    __slots__ = ("_stream",)
+    __slots__ = ("_full", "_stream", "_transport")
 
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, capped(timeout, httpcore.ReadTimeout))
+        data = self._stream.read(max_bytes, capped(timeout, httpcore.ReadTimeout))
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._stream.write(buffer, capped(timeout, httpcore.WriteTimeout))

@@ -286,6 +286,40 @@ async def test_streams_read_to_done_leave_no_active_connection(sync: bool) -> No
             assert pool is None or all(c.is_idle() or c.is_closed() for c in pool.connections)
 
 
+@pytest.mark.parametrize("end_at_hand", [True, False], ids=["end-at-hand", "end-late"])
+async def test_a_stream_whose_end_is_at_hand_is_released_without_a_task(
+    async_transport: str, end_at_hand: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27: the body's end already read with ``[DONE]`` (the usual case) is read and
+    the connection given back inline, with no release task, timer or shield per stream
+    (~2.5 KB each while 1,000 streams end together); a late end still gets the grace
+    task. Either way the connection goes back to the pool and on_close runs once."""
+    from odsc_llm._streaming import _io, _sse
+
+    spawned: list[str] = []
+    for module in (_io, _sse):
+        real = module.spawn
+
+        def recording(coroutine: Any, real: Any = real) -> Any:
+            spawned.append(coroutine.__qualname__)
+            return real(coroutine)
+
+        monkeypatch.setattr(module, "spawn", recording)
+    script = serve(chunk_event("a") + chunk_event("b", "stop") + DONE)
+    with HostileSSE(script if end_at_hand else _done_then_late_end) as server:
+        twin = Twin(False, server.url)
+        async with twin.client():
+            for _ in range(3):
+                assert await twin.text() == "ab"
+                await settle(lambda: not checked_out(twin.http))
+                assert checked_out(twin.http) == 0
+            assert twin.closed == 3
+    if end_at_hand:
+        assert spawned == []
+    else:
+        assert spawned and all(name == "_release_after_done" for name in spawned), spawned
+
+
 def build(twin: Twin) -> httpx.Request:
     return twin.http.build_request("POST", twin.url, content=b"{}")  # type: ignore[no-any-return]
 
