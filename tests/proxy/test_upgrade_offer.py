@@ -16,6 +16,7 @@ from odsc_llm.proxy._coalesce import protocol_class
 from odsc_llm.testing import LocalDeployment
 
 from ..support.proxy import KEY, running
+from ..support.raw_server import read_until
 
 #: What Java's java.net.http.HttpClient sends by default on http:// (and curl --http2).
 OFFER = (
@@ -135,11 +136,6 @@ def test_a_websocket_offer_is_ignored_too(server: str, proxy_url: str, h11_proxy
             b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n"
             b"sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
         )
-        answer = b""
-        while b'"deployments"' not in answer:
-            more = caller.recv(65536)
-            if not more:
-                break
-            answer += more
+        answer = read_until(caller, b'"deployments"')
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert b'"ok":true' in answer

@@ -18,13 +18,22 @@ OCID = "ocid1.datasciencemodeldeployment.oc1.iad.x"
 Answer = Callable[[socket.socket, bytes, bytes], bool]
 
 
+def read_until(sock: socket.socket, marker: bytes, data: bytes = b"") -> bytes:
+    """``data`` and what ``sock`` sends next, up to and past ``marker`` (or all of it,
+    when the peer closes first: the caller checks for ``marker``)."""
+    while marker not in data:
+        more = sock.recv(65536)
+        if not more:
+            break
+        data += more
+    return data
+
+
 def _read_request(conn: socket.socket, data: bytes) -> tuple[bytes, bytes, bytes] | None:
     """(head, body, what was read past the body), or None when the caller closed."""
-    while b"\r\n\r\n" not in data:
-        more = conn.recv(65536)
-        if not more:
-            return None
-        data += more
+    data = read_until(conn, b"\r\n\r\n", data)
+    if b"\r\n\r\n" not in data:
+        return None
     head, _, data = data.partition(b"\r\n\r\n")
     length = 0
     for line in head.lower().split(b"\r\n")[1:]:

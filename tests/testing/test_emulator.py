@@ -29,6 +29,8 @@ from odsc_llm.testing import (
     tokenize,
 )
 
+from ..support.raw_server import read_until
+
 
 @pytest.fixture
 def local(odsc_llm_local: LocalDeployment) -> LocalDeployment:
@@ -409,12 +411,7 @@ def _raw_request(parts: dict[str, bytes], headers: list[tuple[bytes, bytes]]) ->
 def _status_of(port: int, raw: bytes) -> int:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(raw)
-        received = b""
-        while b"\r\n" not in received:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            received += chunk
+        received = read_until(sock, b"\r\n")
     return int(received.split(b" ", 2)[1])
 
 
