@@ -9,7 +9,8 @@ reports how it went:
   first sign of congestion, then grows by about one per round trip while answers come
   back fine and latency holds: the median of the last ``BATCH_LATENCY_SAMPLES``
   latencies stays within ``BATCH_LATENCY_TOLERANCE`` x the best such median seen (a
-  median, so a mix of short and long answers is not mistaken for congestion). When it
+  median, so a mix of short and long answers is not mistaken for congestion; the best
+  forgets by ``BATCH_LATENCY_FORGET`` a second). When it
   does not hold, the limit is cut by ``BATCH_LATENCY_BACKOFF``. A 503, a 504 or a
   timeout/connection error cuts it by ``BATCH_BACKOFF`` (at most once per
   ``BATCH_CUT_INTERVAL``: a burst of failures is one signal).
@@ -152,6 +153,7 @@ class Controller:
         self._latencies: deque[float] = deque(maxlen=C.BATCH_LATENCY_SAMPLES)
         self._since_median = 0
         self._best_median = math.inf
+        self._last_check = self._started
         #: Growth stopped: answers slowed down and come no faster.
         self._holding = False
         self._lag = LagMeter(clock)
@@ -271,8 +273,12 @@ class Controller:
             ordered = sorted(self._latencies)
             median = ordered[len(ordered) // 2]
             # The baseline forgets slowly, so one lucky quiet moment does not make every
-            # later, normal latency look like congestion.
-            self._best_median = min(self._best_median * C.BATCH_LATENCY_FORGET, median)
+            # later, normal latency look like congestion; per second, not per check, so a
+            # busy batch (more checks) does not forget faster.
+            elapsed = min(now - self._last_check, C.BATCH_LATENCY_FORGET_SPAN)
+            self._last_check = now
+            forget = C.BATCH_LATENCY_FORGET ** max(0.0, elapsed)
+            self._best_median = min(self._best_median * forget, median)
             self._growth_window = max(C.BATCH_GROWTH_WINDOW, median)
             self._history = max(C.BATCH_RATE_WINDOW, 2 * self._growth_window)
             stalled = not self._throughput_grows(now)
