@@ -189,6 +189,12 @@ BATCH_LAG_WEIGHT = 3.0
 #: into it only overshoots (a CPU-starved client then holds hundreds of connections it
 #: cannot serve). TCP's HyStart++ (RFC 9406) leaves slow start on rising delay.
 BATCH_SLOW_START_EXIT = 1.5
+#: While a batch holds (throughput flat, the client waiting on its own loop), the limit
+#: comes down toward this many times what Little's law needs in flight (answers/s x the
+#: best median latency; the same headroom caps the limit on a 429). A trim that leaves
+#: the answers ``BATCH_TRIM_LOSS`` slower than when the hold began is undone.
+BATCH_HOLD_HEADROOM = 2.0
+BATCH_TRIM_LOSS = 0.1
 #: Latency cuts only while throughput has stopped growing: answers in the last
 #: ``BATCH_GROWTH_WINDOW`` seconds more than ``1 + BATCH_GROWTH_MIN`` times those of the
 #: window before mean more in flight still buys more answers, so a slower answer is

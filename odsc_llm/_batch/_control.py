@@ -28,7 +28,8 @@ reports how it went:
   stopped growing (``BATCH_GROWTH_WINDOW``): slower answers that come with more answers
   per second are a fuller pipe. While throughput is flat and that lag allowance exceeds
   the best median latency (the client waits on itself longer than on the server), the
-  limit holds instead of growing: more in flight would only cost a busy client CPU.
+  limit holds instead of growing: more in flight would only cost a busy client CPU;
+  and it comes down toward what Little's law says the server needs (:mod:`._trim`).
 * **Pacing.** A 429 means "too many requests per second", which fewer requests in
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
@@ -67,6 +68,7 @@ from .._errors import APIConnectionError, APITimeoutError, InvalidRequestError
 from ._lag import LagMeter
 from ._pace import Pacer
 from ._trace import Trace
+from ._trim import Trim
 
 __all__ = ["Concurrency", "Controller", "Pacer", "validate_options"]
 
@@ -156,6 +158,7 @@ class Controller:
         self._last_check = self._started
         #: Growth stopped: answers slowed down and come no faster.
         self._holding = False
+        self._trim = Trim()
         self._lag = LagMeter(clock)
         #: When recent answers came back (the rate a 429 paces at, throughput growth).
         self._answered: deque[float] = deque()
@@ -298,6 +301,14 @@ class Controller:
             # server, and no more answers for it: more in flight buys nothing (a busy
             # client only spends more CPU on more connections), hold.
             self._holding = stalled and (median > allowed or lag > self._best_median)
+            if self._holding:
+                rate = self._answers_since(now - self._growth_window) / self._growth_window
+                trimmed = self._trim.step(self.limit, now, rate, self._best_median)
+                if trimmed != self.limit:
+                    self.limit = trimmed
+                    self._record("trim", answered_per_s=round(rate, 1))
+            else:
+                self._trim.end()
             # Cut only for what the loop's lag does not explain: that part is this
             # process's own slowness, and fewer in flight would only answer fewer.
             congested = median > allowed + lag
@@ -356,6 +367,7 @@ class Controller:
             return
         self._last_cut = now
         self.cuts += 1
+        self._trim.end()
         self.limit = max(1.0, self.limit * factor)
         self._record("cut", factor=factor)
 
@@ -393,10 +405,11 @@ class Controller:
             # Little's law with the latency as measured now (a busy client holds each
             # request longer), not the best one seen.
             ordered = sorted(self._latencies)
-            needed = 2.0 * self.rate * ordered[len(ordered) // 2]
+            needed = C.BATCH_HOLD_HEADROOM * self.rate * ordered[len(ordered) // 2]
             self.limit = max(1.0, min(self.limit, max(needed, float(C.BATCH_INITIAL_CONCURRENCY))))
         else:
             self.limit = max(1.0, self.limit * C.BATCH_BACKOFF)
+        self._trim.end()
         self._record("rate_cut", measured=round(measured, 2), new_run=new_run)
 
     def snapshot(self) -> dict[str, Any]:
