@@ -168,9 +168,16 @@ BATCH_BACKOFF = 0.7
 #: every ``BATCH_LATENCY_EVERY`` answers) within this many times the best such median
 #: seen; beyond it the server (or this process) is queueing: the limit stops growing
 #: and is cut by ``BATCH_LATENCY_BACKOFF`` (never below the initial limit: latency alone
-#: is a soft signal). The best median forgets by ``BATCH_LATENCY_FORGET`` per check.
+#: is a soft signal). The best median forgets by the factor ``BATCH_LATENCY_FORGET``
+#: per second of clock time, not per check: checks come more often the more answers
+#: come, and a per-check rate let a busy batch's baseline drift up with its own queue
+#: (0.28 s to 0.72 s in 10 s at 150 answers/s). 1.04 a second is the old 2 % a check
+#: at the rate it was tuned at (16 answers a check at 30 answers/s: 1.02 ** 1.9).
 BATCH_LATENCY_TOLERANCE = 3.0
-BATCH_LATENCY_FORGET = 1.02
+BATCH_LATENCY_FORGET = 1.04
+#: At most this many seconds of forgetting at once (a long gap without answers must not
+#: overflow ``BATCH_LATENCY_FORGET ** seconds``; 1.04 ** 600 is about 1.6e10).
+BATCH_LATENCY_FORGET_SPAN = 600.0
 BATCH_LATENCY_SAMPLES = 64
 BATCH_LATENCY_EVERY = 16
 BATCH_LATENCY_BACKOFF = 0.9
@@ -189,6 +196,12 @@ BATCH_LAG_WEIGHT = 3.0
 #: into it only overshoots (a CPU-starved client then holds hundreds of connections it
 #: cannot serve). TCP's HyStart++ (RFC 9406) leaves slow start on rising delay.
 BATCH_SLOW_START_EXIT = 1.5
+#: While a batch holds (throughput flat, the client waiting on its own loop), the limit
+#: comes down toward this many times what Little's law needs in flight (answers/s x the
+#: best median latency; the same headroom caps the limit on a 429). A trim that leaves
+#: the answers ``BATCH_TRIM_LOSS`` slower than when the hold began is undone.
+BATCH_HOLD_HEADROOM = 2.0
+BATCH_TRIM_LOSS = 0.1
 #: Latency cuts only while throughput has stopped growing: answers in the last
 #: ``BATCH_GROWTH_WINDOW`` seconds more than ``1 + BATCH_GROWTH_MIN`` times those of the
 #: window before mean more in flight still buys more answers, so a slower answer is

@@ -9,7 +9,8 @@ reports how it went:
   first sign of congestion, then grows by about one per round trip while answers come
   back fine and latency holds: the median of the last ``BATCH_LATENCY_SAMPLES``
   latencies stays within ``BATCH_LATENCY_TOLERANCE`` x the best such median seen (a
-  median, so a mix of short and long answers is not mistaken for congestion). When it
+  median, so a mix of short and long answers is not mistaken for congestion; the best
+  forgets by ``BATCH_LATENCY_FORGET`` a second). When it
   does not hold, the limit is cut by ``BATCH_LATENCY_BACKOFF``. A 503, a 504 or a
   timeout/connection error cuts it by ``BATCH_BACKOFF`` (at most once per
   ``BATCH_CUT_INTERVAL``: a burst of failures is one signal).
@@ -27,7 +28,8 @@ reports how it went:
   stopped growing (``BATCH_GROWTH_WINDOW``): slower answers that come with more answers
   per second are a fuller pipe. While throughput is flat and that lag allowance exceeds
   the best median latency (the client waits on itself longer than on the server), the
-  limit holds instead of growing: more in flight would only cost a busy client CPU.
+  limit holds instead of growing: more in flight would only cost a busy client CPU;
+  and it comes down toward what Little's law says the server needs (:mod:`._trim`).
 * **Pacing.** A 429 means "too many requests per second", which fewer requests in
   flight only fixes by accident. So a 429 starts (or tightens) a pace: the rate that was
   being answered in the last ``BATCH_RATE_WINDOW`` seconds, times ``BATCH_RATE_BACKOFF``.
@@ -66,6 +68,7 @@ from .._errors import APIConnectionError, APITimeoutError, InvalidRequestError
 from ._lag import LagMeter
 from ._pace import Pacer
 from ._trace import Trace
+from ._trim import Trim
 
 __all__ = ["Concurrency", "Controller", "Pacer", "validate_options"]
 
@@ -152,8 +155,10 @@ class Controller:
         self._latencies: deque[float] = deque(maxlen=C.BATCH_LATENCY_SAMPLES)
         self._since_median = 0
         self._best_median = math.inf
+        self._last_check = self._started
         #: Growth stopped: answers slowed down and come no faster.
         self._holding = False
+        self._trim = Trim()
         self._lag = LagMeter(clock)
         #: When recent answers came back (the rate a 429 paces at, throughput growth).
         self._answered: deque[float] = deque()
@@ -271,8 +276,12 @@ class Controller:
             ordered = sorted(self._latencies)
             median = ordered[len(ordered) // 2]
             # The baseline forgets slowly, so one lucky quiet moment does not make every
-            # later, normal latency look like congestion.
-            self._best_median = min(self._best_median * C.BATCH_LATENCY_FORGET, median)
+            # later, normal latency look like congestion; per second, not per check, so a
+            # busy batch (more checks) does not forget faster.
+            elapsed = min(now - self._last_check, C.BATCH_LATENCY_FORGET_SPAN)
+            self._last_check = now
+            forget = C.BATCH_LATENCY_FORGET ** max(0.0, elapsed)
+            self._best_median = min(self._best_median * forget, median)
             self._growth_window = max(C.BATCH_GROWTH_WINDOW, median)
             self._history = max(C.BATCH_RATE_WINDOW, 2 * self._growth_window)
             stalled = not self._throughput_grows(now)
@@ -292,6 +301,14 @@ class Controller:
             # server, and no more answers for it: more in flight buys nothing (a busy
             # client only spends more CPU on more connections), hold.
             self._holding = stalled and (median > allowed or lag > self._best_median)
+            if self._holding:
+                rate = self._answers_since(now - self._growth_window) / self._growth_window
+                trimmed = self._trim.step(self.limit, now, rate, self._best_median)
+                if trimmed != self.limit:
+                    self.limit = trimmed
+                    self._record("trim", answered_per_s=round(rate, 1))
+            else:
+                self._trim.end()
             # Cut only for what the loop's lag does not explain: that part is this
             # process's own slowness, and fewer in flight would only answer fewer.
             congested = median > allowed + lag
@@ -350,6 +367,7 @@ class Controller:
             return
         self._last_cut = now
         self.cuts += 1
+        self._trim.end()
         self.limit = max(1.0, self.limit * factor)
         self._record("cut", factor=factor)
 
@@ -387,10 +405,11 @@ class Controller:
             # Little's law with the latency as measured now (a busy client holds each
             # request longer), not the best one seen.
             ordered = sorted(self._latencies)
-            needed = 2.0 * self.rate * ordered[len(ordered) // 2]
+            needed = C.BATCH_HOLD_HEADROOM * self.rate * ordered[len(ordered) // 2]
             self.limit = max(1.0, min(self.limit, max(needed, float(C.BATCH_INITIAL_CONCURRENCY))))
         else:
             self.limit = max(1.0, self.limit * C.BATCH_BACKOFF)
+        self._trim.end()
         self._record("rate_cut", measured=round(measured, 2), new_run=new_run)
 
     def snapshot(self) -> dict[str, Any]:

@@ -108,6 +108,38 @@ def test_mixed_lengths_are_not_congestion() -> None:
     assert control.cuts == 0 and control.slots > 100
 
 
+def _baseline_after_slow_answers(answers_per_s: float) -> float:
+    """The best median after 2 s of 0.1 s answers, then 5 s of 1 s answers, all at
+    ``answers_per_s`` (so a check every ``16 / answers_per_s`` seconds)."""
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    for seconds, latency in ((2.0, 0.1), (5.0, 1.0)):
+        for _ in range(int(seconds * answers_per_s)):
+            clock.now += 1.0 / answers_per_s
+            control.succeeded(latency)
+    return control._best_median
+
+
+def test_the_latency_baseline_forgets_per_second_not_per_check() -> None:
+    # Five times the answers make five times the checks; the baseline must drift the
+    # same (a per-check rate let a busy batch's baseline follow its own queue up).
+    busy, calm = _baseline_after_slow_answers(150.0), _baseline_after_slow_answers(30.0)
+    assert busy == pytest.approx(calm, rel=0.05)
+    # About 5 s of forgetting from 0.1 s, not 0.1 x 1.02 ** 45 (0.24 s) as per check.
+    assert 0.1 < busy < 0.1 * C.BATCH_LATENCY_FORGET**5.5
+
+
+def test_a_long_gap_between_checks_forgets_without_overflow() -> None:
+    clock = FakeClock()
+    control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)
+    for _ in range(C.BATCH_LATENCY_EVERY):
+        control.succeeded(0.1)
+    clock.now += 1e7  # a batch that waited days (a laptop asleep) on one answer
+    for _ in range(C.BATCH_LATENCY_EVERY):
+        control.succeeded(0.5)
+    assert control._best_median == 0.5  # forgotten, and no OverflowError
+
+
 def test_429_starts_a_pace_below_the_answered_rate_then_probes() -> None:
     clock = FakeClock()
     control = Controller(fixed=None, max_concurrency=256, rate_limit=None, clock=clock)

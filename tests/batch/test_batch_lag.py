@@ -65,18 +65,47 @@ def test_loop_lag_rising_while_server_latency_is_flat_does_not_cut() -> None:
     # The server still answers in 0.1 s; each answer waits for the loop 2.5 times.
     drive(control, clock, 10.0, lambda t: 100.0, lambda t: 0.1 + 2.5 * lag(t), lag)
     assert control.cuts == 0
-    assert control.limit >= before
+    # Held, and trimmed toward what the server needs (100/s x 0.1 s, twice), no lower.
+    assert C.BATCH_HOLD_HEADROOM * 100.0 * 0.1 <= control.limit <= before
 
 
-def test_a_client_waiting_on_itself_with_flat_throughput_holds_its_limit() -> None:
+def test_a_client_waiting_on_itself_holds_then_trims_to_what_the_server_needs() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    # 0.3 s of loop lag from now on (three times the server's 0.1 s), answers no faster:
+    # no cut (the server is fine), no growth (more in flight only costs CPU), and the
+    # limit comes down toward Little's law's need: 2 x 100/s x the best latency (0.1 s,
+    # forgetting 4 %/s), not the 64 held, which only queue in the client.
+    drive(control, clock, 5.0, lambda t: 100.0, lambda t: 0.85, lambda t: 0.3)
+    assert control.cuts == 0
+    need = C.BATCH_HOLD_HEADROOM * 100.0 * control._best_median
+    assert control.limit < 64 * C.BATCH_LATENCY_BACKOFF**6
+    assert control.limit >= need - 1
+    drive(control, clock, 5.0, lambda t: 100.0, lambda t: 0.85, lambda t: 0.3)
+    assert control.limit == pytest.approx(C.BATCH_HOLD_HEADROOM * 100.0 * 0.1, rel=0.5)
+
+
+def test_a_trim_that_costs_answers_is_undone_and_not_tried_again() -> None:
     clock = FakeClock()
     control = warmed_up(clock)
     before = control.limit
-    # 0.3 s of loop lag from now on (three times the server's 0.1 s), answers no faster:
-    # neither cut (the server is fine) nor grown (more in flight only costs CPU).
-    drive(control, clock, 5.0, lambda t: 100.0, lambda t: 0.85, lambda t: 0.3)
+    # The answers really take 0.6 s (not the client's own queue): fewer in flight
+    # answer fewer, ``limit / 0.6`` a second.
+    drive(control, clock, 10.0, lambda t: min(100.0, control.limit / 0.6), lambda t: 0.6,
+          lambda t: 0.3)  # fmt: skip
     assert control.cuts == 0
-    assert before <= control.limit <= before + 1
+    assert control.limit >= before - 1  # given back, and held there
+    assert control._trim.given_up
+
+
+def test_the_floor_bounds_a_trim() -> None:
+    clock = FakeClock()
+    control = warmed_up(clock)
+    # 10 answers/s x 0.1 s needs 1 in flight: the limit stops at the initial limit
+    # (a check every 1.6 s at 10/s, one trim of 10 % each).
+    drive(control, clock, 2.0, lambda t: 10.0, lambda t: 0.1)
+    drive(control, clock, 60.0, lambda t: 10.0, lambda t: 0.85, lambda t: 0.3)
+    assert control.limit == C.BATCH_INITIAL_CONCURRENCY
 
 
 def test_server_latency_rising_while_throughput_stalls_cuts() -> None:
@@ -116,8 +145,10 @@ def test_a_429_caps_the_limit_by_the_latency_measured_now() -> None:
     def lag(t: float) -> float:
         return 0.3
 
-    # A busy client: every answer takes 1 s as measured here (the server's 0.1 s + lag).
-    drive(control, clock, 5.0, lambda t: 100.0, lambda t: 1.0, lag)
+    # A busy client: every answer takes 1 s as measured here (the server's 0.1 s + lag),
+    # however few are in flight (so a trim toward 0.1 s answers costs answers, and is
+    # given back).
+    drive(control, clock, 5.0, lambda t: min(100.0, control.limit / 1.0), lambda t: 1.0, lag)
     control.failed(Status(429))
     assert control.rate is not None
     # 100 answers/s of 1 s each hold 100 requests in flight (Little's law): the cap
