@@ -125,7 +125,8 @@ def _table(prompts: int, fig_rows: dict[str, Any], header: list[str]) -> list[st
     out.append("")
     for key, v in fig_rows.items():
         if v.get("available") and v.get("first_error"):
-            out.append(f"- first error of {CONTENDERS[key]}: `{v['first_error']}`")
+            said = " ".join(str(v["first_error"]).split())  # one line in the report
+            out.append(f"- first error of {CONTENDERS[key]}: `{said}`")
         if v.get("final_concurrency") is not None:
             rate = v.get("final_rate")
             out.append(

@@ -204,7 +204,8 @@ def fanout_lines(res: Results, fig: dict[str, Any]) -> list[str]:
     ]
     for k, v in c.items():
         if v.get("first_error"):
-            out.append(f"- first error of {_label(res, k)}: `{v['first_error']}`")
+            said = " ".join(str(v["first_error"]).split())  # one line in the report
+            out.append(f"- first error of {_label(res, k)}: `{said}`")
     out.append("")
     return out
 
